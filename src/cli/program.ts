@@ -1,0 +1,17 @@
+import { Command } from 'commander';
+import { registerDbCommands } from './commands/db.js';
+
+export function buildProgram(): Command {
+  const program = new Command('kiln')
+    .description('Render farm and shared-project services for a studio network')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'kiln: ')) });
+  registerDbCommands(program);
+  return program;
+}
+
+/** Adds the options every command takes. */
+export function withCommonOptions(command: Command): Command {
+  return command.option('--home <dir>', 'Kiln home directory (default: $KILN_HOME or ~/.kiln)');
+}
