@@ -1,0 +1,39 @@
+import pg from 'pg';
+import { ADMIN_ROLE, type ClusterMeta, type ClusterPaths } from './cluster.js';
+
+/**
+ * A superuser session over the cluster's Unix socket. The socket lives in a 0700 folder
+ * of the server user, so only that user and root can open it: no password, no TLS needed.
+ */
+export async function withAdminClient<T>(paths: ClusterPaths, meta: ClusterMeta, fn: (client: pg.Client) => Promise<T>, database = 'postgres'): Promise<T> {
+  const client = new pg.Client({ host: paths.socketDir(meta.port), port: meta.port, user: ADMIN_ROLE, database });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Quotes an identifier for SQL (role and database names come from users). */
+export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+
+/**
+ * Asks the postmaster to re-read its configuration and waits until new sessions see it:
+ * a backend forked after the reload reports a later pg_conf_load_time().
+ */
+export async function reloadConfiguration(paths: ClusterPaths, meta: ClusterMeta): Promise<void> {
+  const before = await withAdminClient(paths, meta, async (client) => {
+    const { rows } = await client.query<{ t: Date }>('SELECT pg_conf_load_time() AS t');
+    await client.query('SELECT pg_reload_conf()');
+    return rows[0]!.t.getTime();
+  });
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const now = await withAdminClient(paths, meta, async (client) => {
+      const { rows } = await client.query<{ t: Date }>('SELECT pg_conf_load_time() AS t');
+      return rows[0]!.t.getTime();
+    });
+    if (now > before) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

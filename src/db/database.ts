@@ -1,0 +1,63 @@
+import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, type MigrationResultSet } from 'kysely';
+import { MIGRATIONS } from './migrations/index.js';
+import { openCluster } from './igniter.js';
+import { ADMIN_ROLE, APP_DATABASE, APP_ROLE } from './cluster.js';
+
+export interface DatabaseTarget {
+  pool: pg.PoolConfig;
+  /** Role to assume after connecting (so objects belong to it, not to the superuser). */
+  role?: string;
+  /** For messages: where this database is. */
+  description: string;
+}
+
+/** The local cluster under `data`, reached over its Unix socket. */
+export function localDatabaseTarget(data: string, max = 10): DatabaseTarget {
+  const { paths, meta } = openCluster(data);
+  return {
+    pool: { host: paths.socketDir(meta.port), port: meta.port, user: ADMIN_ROLE, database: APP_DATABASE, max },
+    role: APP_ROLE,
+    description: `local cluster ${paths.requested} (port ${meta.port})`,
+  };
+}
+
+export function urlDatabaseTarget(url: string, max = 10): DatabaseTarget {
+  const parsed = new URL(url);
+  return { pool: { connectionString: url, max }, description: `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}` };
+}
+
+export function createPool(target: DatabaseTarget): pg.Pool {
+  const pool = new pg.Pool(target.pool);
+  if (target.role) {
+    const role = target.role;
+    pool.on('connect', (client) => {
+      void client.query(`SET ROLE ${role}`).catch(() => undefined);
+    });
+  }
+  return pool;
+}
+
+export function createKysely<DB>(pool: pg.Pool): Kysely<DB> {
+  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/**
+ * Applies pending migrations. Kysely's Postgres adapter takes a transaction-scoped
+ * advisory lock, so several managers starting at once migrate one after another.
+ */
+export async function migrateToLatest(db: Kysely<unknown>): Promise<{ applied: string[]; version: number }> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
+  const result: MigrationResultSet = await migrator.migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error');
+    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${(result.error as Error).message}`, { cause: result.error });
+  }
+  const applied = (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  return { applied, version: latestVersion() };
+}
+
+export function latestVersion(): number {
+  const names = Object.keys(MIGRATIONS).sort();
+  return Number.parseInt(names.at(-1) ?? '0', 10);
+}
