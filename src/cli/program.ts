@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerDbCommands } from './commands/db.js';
+import { registerDemoCommand } from './commands/demo.js';
 
 export function buildProgram(): Command {
   const program = new Command('kiln')
@@ -8,6 +9,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'kiln: ')) });
   registerDbCommands(program);
+  registerDemoCommand(program);
   return program;
 }
 

@@ -301,3 +301,18 @@ function validateListenAddress(address: string): string {
   }
   return trimmed;
 }
+
+/**
+ * The embedded default: make the cluster on first use, start it when stopped.
+ * Returns whether this call started the server, so the caller can stop it on exit.
+ */
+export async function ensureRunning(options: InitOptions): Promise<{ created: boolean; started: boolean }> {
+  const paths = new ClusterPaths(resolve(options.data));
+  if (!clusterExists(paths)) {
+    await initCluster({ ...options, noStart: false });
+    return { created: true, started: true };
+  }
+  if (readRunningState(paths).running) return { created: false, started: false };
+  await start(options.data);
+  return { created: false, started: true };
+}

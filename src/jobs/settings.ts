@@ -24,19 +24,19 @@ export function validateSettings(jobType: Pick<JobType, 'name' | 'settingsSchema
 /** As validateSettings, but throws the UserError. */
 export function parseSettings(jobType: Pick<JobType, 'name' | 'settingsSchema' | 'checkSettings'>, settings: unknown): Record<string, unknown> {
   const schema = jobType.settingsSchema;
-  if (settings === undefined || settings === null) settings = {};
-  if (typeof settings !== 'object' || Array.isArray(settings)) {
-    throw settingsError('settings', `settings must be an object of setting names to values`);
+  const given = settings ?? {};
+  if (typeof given !== 'object' || Array.isArray(given)) {
+    throw settingsError('settings', 'settings must be an object of setting names to values');
   }
   const known = new Set(Object.keys(schema.properties));
-  for (const key of Object.keys(settings)) {
+  for (const key of Object.keys(given)) {
     if (!known.has(key)) {
       const list = [...known].join(', ') || 'none';
       throw settingsError(`settings.${key}`, `settings.${key} is not a setting of ${jobType.name} jobs (known: ${list})`);
     }
   }
 
-  const value = Value.Default(schema, structuredClone(settings)) as Record<string, unknown>;
+  const value = Value.Default(schema, structuredClone(given)) as Record<string, unknown>;
   const error = Value.Errors(schema, value).First();
   if (error) {
     const field = fieldOf(error.path);
@@ -74,6 +74,9 @@ function describeError(error: ValueError): string {
     case ValueErrorType.IntegerExclusiveMinimum:
     case ValueErrorType.IntegerExclusiveMaximum:
       return `must be an integer${range}`;
+    case ValueErrorType.IntegerMultipleOf:
+    case ValueErrorType.NumberMultipleOf:
+      return schema.multipleOf === 2 ? 'must be an even number' : `must be a multiple of ${schema.multipleOf}`;
     case ValueErrorType.Number:
     case ValueErrorType.NumberMinimum:
     case ValueErrorType.NumberMaximum:

@@ -91,6 +91,24 @@ export async function renderFrame(options: RenderFrameOptions): Promise<Buffer> 
     .toBuffer();
 }
 
+/**
+ * Checks renderFrames options without rendering: sizes, scene, frames, the output pattern for every
+ * frame. Throws UserError; returns the unique frames, their absolute paths and the concurrency.
+ */
+export function checkRenderFramesOptions(options: RenderFramesOptions): { frames: number[]; paths: string[]; concurrency: number } {
+  assertDimension(options.width, 'width');
+  assertDimension(options.height, 'height');
+  assertScene(options.scene);
+  const frames = [...new Set(options.frames)];
+  if (frames.length === 0) throw new UserError('no frames to render', { field: 'frames' });
+  const paths = frames.map((frame) => resolve(frameOutputPath(options.output, frame)));
+  const concurrency = options.concurrency ?? Math.min(4, availableParallelism());
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+    throw new UserError(`concurrency must be a whole number of at least 1 (got ${String(concurrency)})`, { field: 'concurrency' });
+  }
+  return { frames, paths, concurrency };
+}
+
 function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason : new DOMException('rendering was aborted', 'AbortError');
@@ -107,17 +125,7 @@ export async function renderFrames(
   onEvent: (event: RenderEvent) => void = () => {},
 ): Promise<RenderFramesResult> {
   const started = performance.now();
-  assertDimension(options.width, 'width');
-  assertDimension(options.height, 'height');
-  assertScene(options.scene);
-  const frames = [...new Set(options.frames)];
-  if (frames.length === 0) throw new UserError('no frames to render', { field: 'frames' });
-  // Validate everything (and compute every path) before rendering anything.
-  const paths = frames.map((frame) => resolve(frameOutputPath(options.output, frame)));
-  const concurrency = options.concurrency ?? Math.min(4, availableParallelism());
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
-    throw new UserError(`concurrency must be a whole number of at least 1 (got ${String(concurrency)})`, { field: 'concurrency' });
-  }
+  const { frames, paths, concurrency } = checkRenderFramesOptions(options);
   const { signal } = options;
   if (signal?.aborted) throw abortError(signal);
 

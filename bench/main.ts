@@ -1,0 +1,14 @@
+import { benchDb } from './db.js';
+
+/** `npm run bench -- NAME...`: runs the named benchmarks (all when none is named). */
+const BENCHMARKS: Record<string, () => Promise<void>> = {
+  db: () => benchDb(),
+};
+
+const names = process.argv.slice(2);
+const unknown = names.filter((name) => !(name in BENCHMARKS));
+if (unknown.length) {
+  console.error(`kiln bench: unknown benchmark ${unknown.join(', ')}; choose from ${Object.keys(BENCHMARKS).join(', ')}`);
+  process.exit(2);
+}
+for (const name of names.length ? names : Object.keys(BENCHMARKS)) await BENCHMARKS[name]!();

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests use when they are missing (tests run real
+# programs: psql as a client, Blender for the blender command). Needs root and apt;
+# elsewhere it says what is missing and the tests that need it skip with a reason.
+set -u
+need=()
+command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
+command -v blender >/dev/null 2>&1 || need+=(blender)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing test prerequisites: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  (apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; }) ||
+    echo "could not install ${need[*]}; tests that need them will skip"
+else
+  echo "missing test prerequisites: ${need[*]} (install them as root); tests that need them will skip"
+fi
+exit 0

@@ -1,0 +1,22 @@
+/**
+ * Standalone entry of the built-in renderer:
+ *   node dist/src/render/render-frames-main.js --frames 1,2,3 --width W --height H --output PATTERN [--scene S]
+ * SIGINT/SIGTERM stop it after the frames in flight (no half-written files are left).
+ */
+import { runRenderFramesCli } from './render-frames-cli.js';
+
+const controller = new AbortController();
+let stoppedBy: NodeJS.Signals | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    stoppedBy = signal;
+    controller.abort(new Error(`received ${signal}`));
+  });
+}
+
+const code = await runRenderFramesCli(process.argv.slice(2), {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  signal: controller.signal,
+});
+process.exitCode = stoppedBy ? 128 + (stoppedBy === 'SIGINT' ? 2 : 15) : code;

@@ -1,0 +1,203 @@
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, realpath, rename, rm, rmdir, symlink } from 'node:fs/promises';
+import { dirname, join, posix, relative, sep } from 'node:path';
+import { isErrnoException } from '../../util/errors.js';
+import { blobKey, blobSubpath, checkBlobId, type ShamanFile } from './blob.js';
+import { SHAMAN_DEFAULTS } from './defaults.js';
+import { InvalidCheckoutPathError, MissingBlobsError } from './errors.js';
+import { mapLimit } from './limit.js';
+import { RESERVED_PREFIX, checkCheckoutPath, checkRelativePath } from './relative-path.js';
+import type { ShamanStore } from './store.js';
+
+/** Where checkouts are assembled before they are renamed into place, under the checkout root. */
+export const CHECKOUT_TEMP_DIR = `${RESERVED_PREFIX}-tmp`;
+
+export interface CheckoutResult {
+  /** The checkout's path relative to the checkout root: the requested one, or it with `-1`, `-2`... */
+  path: string;
+  files: number;
+  /** Distinct blobs the checkout links to. */
+  blobs: number;
+}
+
+const MAX_SUFFIX = 10_000;
+
+/**
+ * Creates a job folder `<checkoutRoot>/<requestedPath>` of relative symlinks into the store, one per
+ * file. Validates every path first (InvalidCheckoutPathError, 400), then checks that every blob is
+ * stored while touching it for garbage collection (MissingBlobsError, 424; nothing is created).
+ * The tree is built in a temp folder and renamed into place in one step; when the requested folder
+ * exists, `-1`, `-2`... is appended to its last name.
+ */
+export async function createCheckout(
+  store: Pick<ShamanStore, 'storedDir' | 'touch'>,
+  checkoutRoot: string,
+  requestedPath: string,
+  files: readonly ShamanFile[],
+): Promise<CheckoutResult> {
+  const wanted = checkCheckoutPath(requestedPath);
+  const entries = checkFiles(files);
+
+  const blobs = new Map<string, { sha256: string; size: number }>();
+  for (const entry of entries) blobs.set(blobKey(entry.sha256, entry.size), entry);
+  const now = new Date();
+  const present = await mapLimit([...blobs.values()], SHAMAN_DEFAULTS.fsConcurrency, (blob) => store.touch(blob.sha256, blob.size, now));
+  const missingKeys = new Set([...blobs.keys()].filter((_, i) => !present[i]));
+  if (missingKeys.size > 0) {
+    throw new MissingBlobsError(entries.filter((entry) => missingKeys.has(blobKey(entry.sha256, entry.size))));
+  }
+
+  await mkdir(checkoutRoot, { recursive: true });
+  const root = await realpath(checkoutRoot);
+  const stored = await realpath(store.storedDir);
+  const temp = join(root, CHECKOUT_TEMP_DIR, randomBytes(8).toString('hex'));
+  const finalBase = join(root, ...wanted.split('/'));
+  let reserved: string | undefined;
+  try {
+    await mkdir(temp, { recursive: true });
+    await makeFolders(temp, entries);
+    // Link targets are computed for the final location; a `-N` suffix does not change the depth.
+    const toStore = new Map<string, string>();
+    await mapLimit(entries, SHAMAN_DEFAULTS.fsConcurrency, async (entry) => {
+      const folder = posix.dirname(entry.path);
+      let prefix = toStore.get(folder);
+      if (prefix === undefined) {
+        prefix = relative(join(finalBase, ...folder.split('/')), stored);
+        toStore.set(folder, prefix);
+      }
+      await symlink(join(prefix, blobSubpath(entry.sha256, entry.size)), join(temp, ...entry.path.split('/')), 'file');
+    });
+    reserved = await reserveFolder(finalBase, wanted);
+    await moveOnto(temp, reserved);
+    const actual = relative(root, reserved).split(sep).join('/');
+    reserved = undefined;
+    return { path: actual, files: entries.length, blobs: blobs.size };
+  } finally {
+    // Only reached with work left over when something failed.
+    await rm(temp, { recursive: true, force: true });
+    if (reserved) await rmdir(reserved).catch(() => undefined);
+  }
+}
+
+/**
+ * Removes the checkout at `path` (validated like createCheckout's) and the folders above it that
+ * became empty. The folder is first moved aside, so no half-deleted checkout is ever seen.
+ * Returns false when there was nothing at that path.
+ */
+export async function deleteCheckout(checkoutRoot: string, path: string): Promise<boolean> {
+  const wanted = checkCheckoutPath(path, 'path');
+  let root: string;
+  try {
+    root = await realpath(checkoutRoot);
+  } catch (error) {
+    if (isErrnoException(error, 'ENOENT')) return false;
+    throw error;
+  }
+  const target = join(root, ...wanted.split('/'));
+  try {
+    await lstat(target);
+  } catch (error) {
+    if (isErrnoException(error, 'ENOENT') || isErrnoException(error, 'ENOTDIR')) return false;
+    throw error;
+  }
+  const trash = join(root, CHECKOUT_TEMP_DIR, `${randomBytes(8).toString('hex')}-deleted`);
+  await mkdir(dirname(trash), { recursive: true });
+  try {
+    await rename(target, trash);
+  } catch (error) {
+    if (isErrnoException(error, 'ENOENT')) return false; // deleted by someone else meanwhile
+    throw error;
+  }
+  await rm(trash, { recursive: true, force: true });
+  for (let folder = dirname(target); folder !== root && folder.startsWith(root + sep); folder = dirname(folder)) {
+    try {
+      await rmdir(folder);
+    } catch {
+      break; // not empty, or gone
+    }
+  }
+  return true;
+}
+
+interface CheckedFile {
+  sha256: string;
+  size: number;
+  path: string;
+}
+
+/** Validates ids and paths; refuses one path with two contents and a file where a folder must be. */
+function checkFiles(files: readonly ShamanFile[]): CheckedFile[] {
+  const byPath = new Map<string, CheckedFile>();
+  files.forEach((file, i) => {
+    const sha256 = checkBlobId(file.sha256, file.size, `files[${i}]`);
+    const path = checkRelativePath(file.path, `files[${i}].path`);
+    const earlier = byPath.get(path);
+    if (earlier && (earlier.sha256 !== sha256 || earlier.size !== file.size)) {
+      throw new InvalidCheckoutPathError(path, 'it is listed twice with different content', `files[${i}].path`);
+    }
+    byPath.set(path, { sha256, size: file.size, path });
+  });
+  const folders = new Set<string>();
+  for (const path of byPath.keys()) {
+    for (let folder = posix.dirname(path); folder !== '.'; folder = posix.dirname(folder)) {
+      if (folders.has(folder)) break;
+      folders.add(folder);
+    }
+  }
+  for (const path of byPath.keys()) {
+    if (folders.has(path)) throw new InvalidCheckoutPathError(path, 'it is both a file and a folder', 'files');
+  }
+  return [...byPath.values()];
+}
+
+/** Creates every folder the files need, parents before children, one level at a time. */
+async function makeFolders(base: string, entries: readonly CheckedFile[]): Promise<void> {
+  const levels: string[][] = [];
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    for (let folder = posix.dirname(entry.path); folder !== '.' && !seen.has(folder); folder = posix.dirname(folder)) {
+      seen.add(folder);
+      const depth = folder.split('/').length - 1;
+      (levels[depth] ??= []).push(folder);
+    }
+  }
+  for (const level of levels) {
+    if (level) await mapLimit(level, SHAMAN_DEFAULTS.fsConcurrency, (folder) => mkdir(join(base, ...folder.split('/'))));
+  }
+}
+
+/**
+ * Claims the first free name of `base`, `base-1`, `base-2`... by creating it as an empty folder,
+ * which is atomic: two checkouts asking for one name at once get different ones.
+ */
+async function reserveFolder(base: string, wanted: string): Promise<string> {
+  try {
+    await mkdir(dirname(base), { recursive: true });
+  } catch (error) {
+    if (isErrnoException(error, 'EEXIST') || isErrnoException(error, 'ENOTDIR')) {
+      throw new InvalidCheckoutPathError(wanted, 'a file is in the way of one of its folders', 'checkoutPath');
+    }
+    throw error;
+  }
+  for (let n = 0; n <= MAX_SUFFIX; n++) {
+    const candidate = n === 0 ? base : `${base}-${n}`;
+    try {
+      await mkdir(candidate);
+      return candidate;
+    } catch (error) {
+      if (!isErrnoException(error, 'EEXIST')) throw error;
+    }
+  }
+  throw new InvalidCheckoutPathError(wanted, `it and ${MAX_SUFFIX} suffixed variants exist already`, 'checkoutPath');
+}
+
+/** Renames a folder onto an empty one (atomic on POSIX); elsewhere removes the empty one first. */
+async function moveOnto(from: string, emptyTarget: string): Promise<void> {
+  try {
+    await rename(from, emptyTarget);
+  } catch (error) {
+    if (!isErrnoException(error, 'EEXIST') && !isErrnoException(error, 'ENOTEMPTY') && !isErrnoException(error, 'EPERM')) throw error;
+    await rmdir(emptyTarget);
+    await rename(from, emptyTarget);
+  }
+}

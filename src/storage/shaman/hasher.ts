@@ -1,0 +1,189 @@
+import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { UserError } from '../../util/errors.js';
+import { SHAMAN_DEFAULTS } from './defaults.js';
+import { HashCache } from './hash-cache.js';
+import type { HashBatch, HashWorkerMessage } from './hash-worker.js';
+import { mapLimit } from './limit.js';
+
+export { HashCache, type HashCacheOptions } from './hash-cache.js';
+
+export interface HashInput {
+  /** Absolute, or relative to `baseDir`; kept as given in the result. */
+  path: string;
+  /** Size and mtime as listed (listTree gives them): with a cache, a hit then costs no system call. */
+  size?: number;
+  mtimeMs?: number;
+}
+
+export interface HashedFile {
+  path: string;
+  sha256: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface HashProgress {
+  filesDone: number;
+  filesTotal: number;
+  /** Bytes read and hashed so far (cache hits count as done without adding here). */
+  bytesHashed: number;
+  /** Bytes still to hash when hashing started. */
+  bytesToHash: number;
+}
+
+export interface HashOptions {
+  baseDir?: string;
+  cache?: HashCache;
+  onProgress?: (progress: HashProgress) => void;
+  /** Worker threads; default os.availableParallelism(). */
+  workers?: number;
+  chunkBytes?: number;
+  signal?: AbortSignal;
+}
+
+export interface HashReport {
+  /** In input order. */
+  files: HashedFile[];
+  filesHashed: number;
+  bytesHashed: number;
+  filesFromCache: number;
+}
+
+const WORKER_URL = new URL('./hash-worker.js', import.meta.url);
+const BATCH_FILES = 64;
+const BATCH_BYTES = 16 * 1024 * 1024;
+
+/**
+ * SHA-256 and size of many files on all cores: a pool of worker threads, each reading in large
+ * chunks. With a cache, files whose size and mtime are unchanged are not read; new hashes are
+ * added to the cache (the caller saves it). Unreadable files throw a UserError.
+ */
+export async function hashFiles(inputs: readonly (string | HashInput)[], options: HashOptions = {}): Promise<HashReport> {
+  const baseDir = resolve(options.baseDir ?? '.');
+  const items = inputs.map((input) => {
+    const given = typeof input === 'string' ? { path: input } : input;
+    return { path: given.path, absolute: resolve(baseDir, given.path), size: given.size, mtimeMs: given.mtimeMs };
+  });
+  const cache = options.cache;
+  if (cache) {
+    await mapLimit(items, SHAMAN_DEFAULTS.fsConcurrency, async (item) => {
+      if (item.size !== undefined && item.mtimeMs !== undefined) return;
+      const info = await stat(item.absolute).catch((error: NodeJS.ErrnoException) => {
+        throw new UserError(`cannot hash ${item.absolute}: ${error.message}`, { code: 'unreadable' });
+      });
+      item.size = info.size;
+      item.mtimeMs = info.mtimeMs;
+    });
+  }
+
+  const files = new Array<HashedFile>(items.length);
+  const todo: number[] = [];
+  items.forEach((item, index) => {
+    const sha256 = cache && item.size !== undefined && item.mtimeMs !== undefined ? cache.get(item.absolute, item.size, item.mtimeMs) : undefined;
+    if (sha256 !== undefined) files[index] = { path: item.path, sha256, size: item.size as number, mtimeMs: item.mtimeMs as number };
+    else todo.push(index);
+  });
+
+  const progress: HashProgress = {
+    filesDone: items.length - todo.length,
+    filesTotal: items.length,
+    bytesHashed: 0,
+    bytesToHash: todo.reduce((sum, index) => sum + (items[index]?.size ?? 0), 0),
+  };
+  options.onProgress?.({ ...progress });
+  if (todo.length > 0) {
+    // Largest first, so one big file does not start last and leave the other cores idle.
+    todo.sort((a, b) => (items[b]?.size ?? 0) - (items[a]?.size ?? 0));
+    const batches = makeBatches(todo, (index) => items[index]?.size ?? 0);
+    await runPool(batches, items.map((item) => item.absolute), options, (indexes, results) => {
+      indexes.forEach((index, i) => {
+        const item = items[index];
+        const result = results[i];
+        if (!item || !result) return;
+        files[index] = { path: item.path, ...result };
+        cache?.set(item.absolute, result.size, result.mtimeMs, result.sha256);
+      });
+      progress.filesDone += indexes.length;
+      options.onProgress?.({ ...progress });
+    }, (bytes) => {
+      progress.bytesHashed += bytes;
+      options.onProgress?.({ ...progress });
+    });
+  }
+  return { files, filesHashed: todo.length, bytesHashed: progress.bytesHashed, filesFromCache: items.length - todo.length };
+}
+
+/** Groups file indexes into batches of up to BATCH_FILES files or BATCH_BYTES bytes. */
+function makeBatches(indexes: readonly number[], sizeOf: (index: number) => number): number[][] {
+  const batches: number[][] = [];
+  let current: number[] = [];
+  let bytes = 0;
+  for (const index of indexes) {
+    if (current.length > 0 && (current.length >= BATCH_FILES || bytes + sizeOf(index) > BATCH_BYTES)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(index);
+    bytes += sizeOf(index);
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+type Results = Extract<HashWorkerMessage, { type: 'done' }>['results'];
+
+/** Hands batches to worker threads as they become free; rejects on the first failure. */
+function runPool(
+  batches: readonly number[][],
+  paths: readonly string[],
+  options: HashOptions,
+  onDone: (indexes: number[], results: Results) => void,
+  onBytes: (bytes: number) => void,
+): Promise<void> {
+  const count = Math.max(1, Math.min(options.workers ?? availableParallelism(), batches.length));
+  const chunkBytes = options.chunkBytes ?? SHAMAN_DEFAULTS.readChunkBytes;
+  return new Promise<void>((resolvePool, rejectPool) => {
+    const workers: Worker[] = [];
+    let next = 0;
+    let finished = 0;
+    let settled = false;
+    const stop = (error?: Error): void => {
+      if (settled) return;
+      settled = true;
+      options.signal?.removeEventListener('abort', onAbort);
+      void Promise.all(workers.map((worker) => worker.terminate())).finally(() => (error ? rejectPool(error) : resolvePool()));
+    };
+    const onAbort = (): void => stop(new UserError('hashing was cancelled', { code: 'cancelled' }));
+    if (options.signal?.aborted) return onAbort();
+    options.signal?.addEventListener('abort', onAbort);
+
+    const give = (worker: Worker): void => {
+      const id = next++;
+      const batch = batches[id];
+      if (batch) worker.postMessage({ id, paths: batch.map((index) => paths[index] as string) } satisfies HashBatch);
+    };
+    for (let i = 0; i < count; i++) {
+      const worker = new Worker(WORKER_URL, { workerData: { chunkBytes } });
+      workers.push(worker);
+      worker.on('message', (message: HashWorkerMessage) => {
+        if (settled) return;
+        if (message.type === 'progress') return onBytes(message.bytes);
+        if (message.type === 'error') {
+          return stop(new UserError(`cannot hash ${message.path}: ${message.message}`, { code: 'unreadable' }));
+        }
+        onDone(batches[message.id] as number[], message.results);
+        if (++finished === batches.length) return stop();
+        give(worker);
+      });
+      worker.on('error', (error) => stop(error));
+      worker.on('exit', (code) => {
+        if (!settled) stop(new Error(`hash worker exited with code ${code}`));
+      });
+      give(worker);
+    }
+  });
+}

@@ -1,0 +1,28 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const KILN_MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built `kiln` command as a user would, with no terminal attached. */
+export function runKiln(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; shellPrefix?: string } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    // shellPrefix lets a test lower a limit first (e.g. `ulimit -n 150`); the args are still passed as argv.
+    const [file, argv] = options.shellPrefix
+      ? ['bash', ['-c', `${options.shellPrefix}; exec "$0" "$@"`, process.execPath, KILN_MAIN, ...args]]
+      : [process.execPath, [KILN_MAIN, ...args]];
+    const child = spawn(file, argv as string[], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
