@@ -14,6 +14,7 @@ export {
   SleepParameters,
   TaskType,
   DEFAULT_TASK_PRIORITY,
+  MAX_RENDER_FRAME,
   makeCommand,
 } from './types.js';
 export type { Command, CommandName, CommandParameters, CompiledTask, JobToCompile, JobType } from './types.js';

@@ -38,20 +38,30 @@ const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 /**
  * Version tag of a job type's settings contract: sha256 (hex) of its name and its settings
- * schema as canonical JSON (keys sorted), so the same schema gives the same etag in every
+ * schema as canonical JSON (see canonicalJson), so the same schema gives the same etag in every
  * process and after every restart. A submission carrying an older etag is refused.
  */
 export function etag(jobType: Pick<JobType, 'name' | 'settingsSchema'>): string {
   return createHash('sha256').update(jobType.name).update('\n').update(canonicalJson(jobType.settingsSchema)).digest('hex');
 }
 
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(',')}]`;
+/**
+ * JSON with object keys sorted, and JSON Schema's `required` lists sorted (they are sets), so
+ * that reordering properties in code does not change the etag. Symbol keys (TypeBox's Kind)
+ * are left out, as JSON.stringify does.
+ */
+function canonicalJson(value: unknown, key = ''): string {
+  if (Array.isArray(value)) {
+    const items = value.map((item) => canonicalJson(item ?? null));
+    if (key === 'required' && value.every((item) => typeof item === 'string')) items.sort();
+    return `[${items.join(',')}]`;
+  }
   if (value !== null && typeof value === 'object') {
-    const entries = Object.keys(value)
-      .filter((key) => (value as Record<string, unknown>)[key] !== undefined && typeof (value as Record<string, unknown>)[key] !== 'function')
+    const record = value as Record<string, unknown>;
+    const entries = Object.keys(record)
+      .filter((name) => record[name] !== undefined && typeof record[name] !== 'function')
       .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
+      .map((name) => `${JSON.stringify(name)}:${canonicalJson(record[name], name)}`);
     return `{${entries.join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';

@@ -8,8 +8,10 @@ import { Type, type Static, type TObject } from '@sinclair/typebox';
  * should fail the task loudly rather than run it half-understood and write the wrong output.
  */
 
-const FrameNumber = Type.Integer({ minimum: 0 });
-const Frames = Type.Array(FrameNumber, { minItems: 1 });
+/** Blender's largest frame number (MAXFRAME); the built-in renderer follows Blender. */
+export const MAX_RENDER_FRAME = 1_048_574;
+
+const Frames = Type.Array(Type.Integer({ minimum: 0, maximum: MAX_RENDER_FRAME }), { minItems: 1 });
 const Path = Type.String({ minLength: 1 });
 const strict = { additionalProperties: false } as const;
 
@@ -30,8 +32,8 @@ export const RenderFramesParameters = Type.Object(
     width: Type.Integer({ minimum: 1, maximum: 16384 }),
     height: Type.Integer({ minimum: 1, maximum: 16384 }),
     output: Type.String({
-      pattern: '####',
-      description: "path pattern; '####' becomes the frame number zero-padded to 4 digits (more digits when larger), e.g. /out/frames/frame_####.png",
+      pattern: '#',
+      description: "path pattern; the last run of '#' becomes the zero-padded frame number ('####': at least 4 digits), e.g. /out/frames/frame_####.png",
     }),
     scene: Type.Optional(Type.String()),
   },

@@ -5,7 +5,7 @@ import { FRAME_FILE_PATTERN, sequenceToVideoCommand, toFfmpegPattern } from '../
 import { chunkFrames, formatFrames, parseFrameRange } from '../frame-range.js';
 import { joinPath, resolveJobPath, sanitiseFileName } from '../paths.js';
 import { settingsError } from '../settings.js';
-import { makeCommand, TaskType, type CompiledTask, type Command, type JobToCompile } from '../types.js';
+import { MAX_RENDER_FRAME, makeCommand, TaskType, type CompiledTask, type Command, type JobToCompile } from '../types.js';
 
 export const DEFAULT_RENDER_CHUNK_SIZE = 4;
 
@@ -45,6 +45,12 @@ export const renderJobType = defineJobType({
       throw new UserError('a render job needs frames, e.g. 1-250', { field: 'frames', code: 'invalid_frames' });
     }
     const frames = parseFrameRange(job.frames);
+    if (frames.at(-1)! > MAX_RENDER_FRAME) {
+      throw new UserError(`frame ${frames.at(-1)} is past ${MAX_RENDER_FRAME}, the last frame Blender and Kiln's renderer can render`, {
+        field: 'frames',
+        code: 'invalid_frames',
+      });
+    }
     const chunks = chunkFrames(frames, job.chunkSize ?? DEFAULT_RENDER_CHUNK_SIZE);
     const output = resolveJobPath(job, settings.output);
     const framesDir = joinPath(output, 'frames');
