@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_settings.js';
+import * as m0002 from './0002_farm.js';
 
 /**
  * Every migration, in order. Names start with a 4-digit number: the schema version is
@@ -7,4 +8,5 @@ import * as m0001 from './0001_settings.js';
  */
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_settings': m0001,
+  '0002_farm': m0002,
 };

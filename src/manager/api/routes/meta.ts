@@ -1,0 +1,22 @@
+import { Type } from '@sinclair/typebox';
+import type { App } from '../app.js';
+import type { ManagerContext } from '../../context.js';
+import { ApiError } from '../errors.js';
+import { ErrorBody, JobTypeDetail, JobTypeList, NameParams, Version } from '../schemas.js';
+
+export function registerMetaRoutes(api: App, ctx: ManagerContext): void {
+  api.get('/version', { schema: { tags: ['meta'], response: { 200: Version } } }, async () => ({ name: 'kiln', version: ctx.version, apiVersion: 1 }));
+
+  api.get('/job-types', { schema: { tags: ['job types'], response: { 200: JobTypeList } } }, async () => ({
+    jobTypes: ctx.registry.summaries().map(({ name, label, description, etag }) => ({ name, label, description, etag })),
+  }));
+
+  api.get('/job-types/:name', { schema: { tags: ['job types'], params: NameParams, response: { 200: JobTypeDetail, 404: ErrorBody } } }, async (request, reply) => {
+    const summary = ctx.registry.summaries().find((type) => type.name === request.params.name);
+    if (!summary) throw new ApiError(404, 'unknown_job_type', `unknown job type "${request.params.name}"`, 'name');
+    void reply.header('etag', `"${summary.etag}"`);
+    return summary;
+  });
+}
+
+export const Empty = Type.Null();

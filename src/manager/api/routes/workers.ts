@@ -1,0 +1,43 @@
+import { Type } from '@sinclair/typebox';
+import type { App } from '../app.js';
+import type { ManagerContext } from '../../context.js';
+import { ErrorBody, IdParams, SleepScheduleSchema, Worker, WorkerControl, WorkerList, WorkerTags } from '../schemas.js';
+import { fetchWorker, listWorkers, toWorker } from '../../persistence/workers.js';
+import { activeTaskOfWorker } from '../../persistence/tasks.js';
+import type { WorkerRow } from '../../persistence/tables.js';
+
+const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+
+export function registerWorkerRoutes(api: App, ctx: ManagerContext): void {
+  const user = { preHandler: api.requireUser };
+  const present = async (row: WorkerRow) => toWorker(row, (await activeTaskOfWorker(ctx.db, row.id))?.id ?? null);
+
+  api.get('/workers', { schema: { tags: ['workers'], response: { 200: WorkerList } } }, async () => {
+    const rows = await listWorkers(ctx.db);
+    const { rows: active } = await ctx.db.selectFrom('task').select(['id', 'worker_id']).where('status', '=', 'active').execute().then((r) => ({ rows: r }));
+    const current = new Map(active.map((t) => [t.worker_id, t.id]));
+    return { workers: rows.map((row) => toWorker(row, current.get(row.id) ?? null)) };
+  });
+
+  api.get('/workers/:id', { schema: { tags: ['workers'], params: IdParams, response: { 200: Worker, 404: ErrorBody } } }, async (request) =>
+    present(await fetchWorker(ctx.db, request.params.id)),
+  );
+
+  api.post('/workers/:id/status', { ...user, schema: { tags: ['workers'], params: IdParams, body: WorkerControl, response: { 200: Worker, ...errors } } }, async (request) =>
+    present(await ctx.workers.control(request.params.id, request.body)),
+  );
+
+  api.put('/workers/:id/tags', { ...user, schema: { tags: ['workers'], params: IdParams, body: WorkerTags, response: { 200: Worker, ...errors } } }, async (request) =>
+    present(await ctx.workers.setTags(request.params.id, request.body.tags)),
+  );
+
+  api.put('/workers/:id/sleep-schedule', { ...user, schema: { tags: ['workers'], params: IdParams, body: SleepScheduleSchema, response: { 200: Worker, ...errors } } }, async (request) =>
+    present(await ctx.workers.setSleepSchedule(request.params.id, request.body)),
+  );
+
+  api.delete('/workers/:id', { ...user, schema: { tags: ['workers'], params: IdParams, response: { 204: Type.Null(), ...errors } } }, async (request, reply) => {
+    await fetchWorker(ctx.db, request.params.id);
+    await ctx.workers.remove(request.params.id);
+    return reply.status(204).send(null);
+  });
+}

@@ -1,0 +1,58 @@
+import { deriveJobStatus, type FailurePolicy } from '../state/job-status.js';
+import type { JobStatus } from '../state/statuses.js';
+import { countsOf, updateTasks, type TaskChange, type Trx } from '../persistence/task-changes.js';
+import { fetchJob, setJobStatus } from '../persistence/jobs.js';
+
+export interface JobChange {
+  jobId: string;
+  from: JobStatus;
+  to: JobStatus;
+  activity: string;
+}
+
+export interface SyncResult {
+  jobs: JobChange[];
+  tasks: TaskChange[];
+}
+
+/**
+ * After tasks changed, brings each touched job's status in line with its task counters
+ * (deriveJobStatus). A job that fails cancels what is left of it.
+ */
+export async function syncJobs(trx: Trx, jobIds: Iterable<string>, policy: FailurePolicy): Promise<SyncResult> {
+  const result: SyncResult = { jobs: [], tasks: [] };
+  for (const jobId of [...new Set(jobIds)].sort()) {
+    const job = await fetchJob(trx, jobId, { forUpdate: true });
+    const next = deriveJobStatus(job.status, countsOf(job), policy);
+    if (next === job.status) continue;
+    let activity = job.activity;
+    if (next === 'failed') {
+      activity = `failed: ${job.count_failed} of ${job.task_count} tasks failed`;
+      result.tasks.push(...(await cancelRemainingTasks(trx, jobId)));
+    } else if (next === 'completed') activity = `completed ${job.task_count} tasks`;
+    else if (next === 'paused' || next === 'canceled') activity = next;
+    await setJobStatus(trx, jobId, next, activity);
+    result.jobs.push({ jobId, from: job.status, to: next, activity });
+  }
+  return result;
+}
+
+/** Fails a job outright (e.g. no capable worker is left) and cancels its unfinished tasks. */
+export async function failJob(trx: Trx, jobId: string, reason: string): Promise<SyncResult> {
+  const job = await fetchJob(trx, jobId, { forUpdate: true });
+  if (job.status === 'failed' || job.status === 'canceled' || job.status === 'completed') return { jobs: [], tasks: [] };
+  const tasks = await cancelRemainingTasks(trx, jobId);
+  await setJobStatus(trx, jobId, 'failed', reason);
+  return { jobs: [{ jobId, from: job.status, to: 'failed', activity: reason }], tasks };
+}
+
+/** Unfinished tasks of a job become canceled; running ones learn it from may-I-keep-running. */
+export function cancelRemainingTasks(trx: Trx, jobId: string): Promise<TaskChange[]> {
+  return updateTasks(trx, { jobId, statuses: ['queued', 'soft-failed', 'paused', 'active'] }, { status: 'canceled' });
+}
+
+export function mergeSync(into: SyncResult, more: SyncResult): SyncResult {
+  into.jobs.push(...more.jobs);
+  into.tasks.push(...more.tasks);
+  return into;
+}

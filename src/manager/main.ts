@@ -1,0 +1,116 @@
+import { join, resolve } from 'node:path';
+import pino, { type Logger } from 'pino';
+import type { Kysely } from 'kysely';
+import { createJobTypeRegistry } from '../jobs/index.js';
+import { createKysely, createPool, localDatabaseTarget, migrateToLatest, urlDatabaseTarget } from '../db/database.js';
+import { ensureRunning, stop as stopDatabase } from '../db/igniter.js';
+import { DB_DEFAULTS, DbConfigSchema } from '../db/config.js';
+import { loadConfig } from '../config/load.js';
+import { SECOND } from '../util/time.js';
+import { parseListen, type ManagerConfig } from './config.js';
+import type { Database } from './persistence/tables.js';
+import { EventBus } from './events/bus.js';
+import { TaskLogs } from './logs/task-logs.js';
+import { Previews } from './previews.js';
+import { Dispatcher } from './scheduler/dispatcher.js';
+import { JobService } from './jobs/job-service.js';
+import { TaskUpdates } from './tasks/task-updates.js';
+import { TaskControl } from './tasks/task-control.js';
+import { WorkerService } from './workers/worker-service.js';
+import { ensureFarmSecret, apiTokenHashes } from './auth/secrets.js';
+import { startTimeoutChecker } from './timeouts.js';
+import { startSleepScheduler } from './workers/sleep-scheduler.js';
+import { buildApp, type App } from './api/app.js';
+import type { ManagerContext } from './context.js';
+import type { FailurePolicy } from './state/job-status.js';
+
+export const KILN_VERSION = '0.1.0';
+
+export interface RunningManager {
+  url: string;
+  app: App;
+  ctx: ManagerContext;
+  farmSecret: string;
+  close: () => Promise<void>;
+}
+
+/** The composition root: connects the database, builds the services, serves the API. */
+export async function startManager(options: { home: string; config: ManagerConfig; log?: Logger }): Promise<RunningManager> {
+  const { home, config } = options;
+  const log = options.log ?? pino({ name: 'kiln-manager' }, pino.destination(2));
+  let stopEmbeddedDatabase: (() => Promise<unknown>) | undefined;
+  let target;
+  if (config.database_url) target = urlDatabaseTarget(config.database_url, 20);
+  else {
+    // The embedded default: the igniter's cluster under --home, made and started on demand.
+    const dbConfig = loadConfig('db', DbConfigSchema, DB_DEFAULTS, { home });
+    const data = resolve(dbConfig.data ?? join(home, 'db'));
+    const { created, started } = await ensureRunning({ data, port: dbConfig.port, auth: dbConfig.auth, clients: dbConfig.clients, listen: dbConfig.listen });
+    if (created) log.info({ data }, 'created the database cluster');
+    if (started) stopEmbeddedDatabase = () => stopDatabase(data);
+    target = localDatabaseTarget(data, 20);
+  }
+  const pool = createPool(target);
+  // An idle connection dropping (database restart) must not crash the manager.
+  pool.on('error', (error) => log.warn({ err: error }, 'database connection lost'));
+  const db = createKysely<Database>(pool);
+  try {
+    const { applied, version } = await migrateToLatest(db as unknown as Kysely<unknown>);
+    log.info({ applied, version, database: target.description }, 'database ready');
+  } catch (error) {
+    await db.destroy();
+    await stopEmbeddedDatabase?.();
+    throw error;
+  }
+
+  const policy: FailurePolicy = {
+    maxWorkersPerTask: config.failure.max_workers_per_task,
+    blocklistThreshold: config.failure.blocklist_threshold,
+    jobFailShare: config.failure.job_fail_share,
+  };
+  const dataDir = resolve(config.data ?? join(home, 'manager'));
+  const bus = new EventBus();
+  const logs = new TaskLogs(join(dataDir, 'logs'));
+  const previews = new Previews(join(dataDir, 'previews'));
+  const { registry, report } = await createJobTypeRegistry({ jobTypesDir: config.job_types_dir });
+  for (const problem of report.problems) log.warn({ file: problem.file }, `job type skipped: ${problem.message}`);
+  const dispatcher = new Dispatcher({ db, bus, log });
+  const onWorkReady = (): void => dispatcher.kick();
+  const farmSecret = await ensureFarmSecret(db);
+  const workers = new WorkerService({ db, bus, policy, farmSecret, onWorkReady });
+  const taskUpdates = new TaskUpdates({ db, bus, logs, policy, onWorkReady });
+  const ctx: ManagerContext = {
+    config, log, db, bus, logs, previews, registry, policy, dispatcher, workers, taskUpdates,
+    jobs: new JobService({ db, bus, logs, registry, policy, onWorkReady }),
+    taskControl: new TaskControl({ db, bus, logs, policy, onWorkReady }),
+    apiTokenHashes: () => apiTokenHashes(db),
+    version: KILN_VERSION,
+  };
+  const app = await buildApp(ctx);
+  const { host, port } = parseListen(config.listen);
+  const address = await app.listen({ host, port });
+  const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]');
+  const stopTimeouts = startTimeoutChecker(
+    { db, bus, logs, log, taskUpdates, workers, taskTimeoutMs: config.task_timeout * SECOND, workerTimeoutMs: config.worker_timeout * SECOND },
+    config.timeout_check_interval * SECOND,
+  );
+  const stopSleep = startSleepScheduler({ db, bus, log }, 30 * SECOND);
+  const heartbeat = setInterval(() => void workers.flushHeartbeats().catch(() => undefined), SECOND);
+  heartbeat.unref();
+  log.info({ url }, 'manager listening');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      stopTimeouts();
+      stopSleep();
+      clearInterval(heartbeat);
+      dispatcher.stop();
+      await app.close();
+      await workers.flushHeartbeats().catch(() => undefined);
+      await db.destroy();
+      await stopEmbeddedDatabase?.();
+      log.info('manager stopped');
+    })());
+  return { url, app, ctx, farmSecret, close };
+}

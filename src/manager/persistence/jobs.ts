@@ -1,0 +1,131 @@
+import { sql } from 'kysely';
+import { randomUUID } from 'node:crypto';
+import type { CompiledTask } from '../../jobs/index.js';
+import type { JobStatus } from '../state/statuses.js';
+import type { Job } from '../api/schemas.js';
+import type { JobRow } from './tables.js';
+import { NotFoundError } from './errors.js';
+import { countsOf, type Db, type Trx } from './task-changes.js';
+
+export interface NewJob {
+  id: string;
+  name: string;
+  type: string;
+  typeEtag: string;
+  priority: number;
+  settings: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  tag: string | null;
+  frames: string | null;
+  chunkSize: number | null;
+  storage: Record<string, unknown> | null;
+}
+
+/**
+ * Stores a job and its compiled tasks in one transaction. Tasks go in with one
+ * `unnest` insert per column set, so a 100,000-task job is a handful of statements.
+ */
+export async function insertJobWithTasks(trx: Trx, job: NewJob, tasks: CompiledTask[]): Promise<JobRow> {
+  const inserted = await trx
+    .insertInto('job')
+    .values({
+      id: job.id, name: job.name, type: job.type, type_etag: job.typeEtag, priority: job.priority, status: 'queued',
+      settings: JSON.stringify(job.settings), metadata: JSON.stringify(job.metadata), tag: job.tag, frames: job.frames,
+      chunk_size: job.chunkSize, storage: job.storage ? JSON.stringify(job.storage) : null,
+      task_count: tasks.length, count_queued: tasks.length,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const ids = tasks.map(() => randomUUID());
+  const BATCH = 20_000;
+  for (let start = 0; start < tasks.length; start += BATCH) {
+    const slice = tasks.slice(start, start + BATCH);
+    const sliceIds = ids.slice(start, start + BATCH);
+    await sql`
+      INSERT INTO task (id, job_id, idx, name, type, priority, status, commands, pending_deps, job_priority, job_created_at, job_tag)
+      SELECT t.id, ${job.id}::uuid, t.idx, t.name, t.type, t.priority, 'queued', t.commands, t.pending_deps,
+             ${job.priority}::int, ${inserted.created_at}::timestamptz, ${job.tag}::text
+      FROM unnest(${sliceIds}::uuid[], ${slice.map((_, i) => start + i)}::int[], ${slice.map((t) => t.name)}::text[],
+                  ${slice.map((t) => t.type)}::text[], ${slice.map((t) => t.priority ?? 50)}::int[],
+                  ${slice.map((t) => JSON.stringify(t.commands))}::jsonb[], ${slice.map((t) => t.dependsOn.length)}::int[])
+           AS t(id, idx, name, type, priority, commands, pending_deps)`.execute(trx);
+  }
+  const edges: Array<[string, string]> = [];
+  tasks.forEach((task, index) => {
+    for (const dependency of new Set(task.dependsOn)) edges.push([ids[index]!, ids[dependency]!]);
+  });
+  for (let start = 0; start < edges.length; start += BATCH) {
+    const slice = edges.slice(start, start + BATCH);
+    await sql`INSERT INTO task_dependency (task_id, depends_on)
+              SELECT * FROM unnest(${slice.map((e) => e[0])}::uuid[], ${slice.map((e) => e[1])}::uuid[])`.execute(trx);
+  }
+  return inserted;
+}
+
+export async function fetchJob(db: Db | Trx, id: string, options: { forUpdate?: boolean } = {}): Promise<JobRow> {
+  let query = db.selectFrom('job').selectAll().where('id', '=', id);
+  if (options.forUpdate) query = query.forUpdate();
+  const row = await query.executeTakeFirst();
+  if (!row) throw new NotFoundError('job', id);
+  return row;
+}
+
+export interface JobFilter {
+  statuses?: string[];
+  type?: string;
+  tag?: string;
+  limit: number;
+  offset: number;
+}
+
+export async function listJobs(db: Db, filter: JobFilter): Promise<{ rows: JobRow[]; total: number }> {
+  let query = db.selectFrom('job');
+  if (filter.statuses?.length) query = query.where('status', 'in', filter.statuses as JobStatus[]);
+  if (filter.type) query = query.where('type', '=', filter.type);
+  if (filter.tag) query = query.where('tag', '=', filter.tag);
+  const [rows, total] = await Promise.all([
+    query.selectAll().orderBy('created_at', 'desc').orderBy('id').limit(filter.limit).offset(filter.offset).execute(),
+    query.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(total.n) };
+}
+
+export async function setJobStatus(trx: Trx, id: string, status: JobStatus, activity?: string): Promise<void> {
+  await trx
+    .updateTable('job')
+    .set({ status, updated_at: sql`now()`, ...(activity !== undefined ? { activity } : {}) } as never)
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Changes a job's priority, and the copy of it every task keeps for the scheduler. */
+export async function setJobPriority(trx: Trx, id: string, priority: number): Promise<void> {
+  await trx.updateTable('job').set({ priority, updated_at: sql`now()` } as never).where('id', '=', id).execute();
+  await trx.updateTable('task').set({ job_priority: priority }).where('job_id', '=', id).execute();
+}
+
+export async function deleteJob(trx: Trx, id: string): Promise<void> {
+  await trx.deleteFrom('job').where('id', '=', id).execute();
+}
+
+export function toJob(row: JobRow): Job {
+  return {
+    id: row.id,
+    name: row.name,
+    type: row.type,
+    typeEtag: row.type_etag,
+    priority: row.priority,
+    status: row.status,
+    activity: row.activity,
+    settings: row.settings,
+    metadata: row.metadata,
+    tag: row.tag,
+    frames: row.frames,
+    chunkSize: row.chunk_size,
+    storage: row.storage,
+    taskCount: row.task_count,
+    taskCounts: countsOf(row),
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}

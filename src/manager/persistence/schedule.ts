@@ -1,0 +1,89 @@
+import { sql } from 'kysely';
+import type { TaskRow } from './tables.js';
+import { applyCountChanges, type Trx, type TaskChange } from './task-changes.js';
+import type { TaskStatus } from '../state/statuses.js';
+
+export interface WaitingWorker {
+  id: string;
+  supportedTaskTypes: string[];
+  tags: string[];
+}
+
+/** A task eligible for workers that support `types` and carry `tags`, best first. */
+const READY = sql`status IN ('queued', 'soft-failed') AND pending_deps = 0`;
+const ORDER = sql`job_priority DESC, priority DESC, job_created_at, job_id, idx`;
+
+/**
+ * Picks tasks for many waiting workers in one transaction: one ordered index scan per
+ * group of workers with the same task types and tags, then per-worker exclusions (tasks it
+ * already failed, jobs it is blocklisted for) applied in memory. Rows are locked with
+ * SKIP LOCKED, so several managers (or overlapping rounds) never hand out one task twice.
+ */
+export async function pickTasks(trx: Trx, workers: WaitingWorker[]): Promise<Map<string, TaskRow>> {
+  const assigned = new Map<string, TaskRow>();
+  const groups = new Map<string, WaitingWorker[]>();
+  for (const worker of workers) {
+    const key = `${[...worker.supportedTaskTypes].sort().join(',')}|${[...worker.tags].sort().join(',')}`;
+    groups.set(key, [...(groups.get(key) ?? []), worker]);
+  }
+  const taken = new Set<string>();
+  for (const group of groups.values()) {
+    const { supportedTaskTypes: types, tags } = group[0]!;
+    const limit = group.length * 2 + 8;
+    const { rows: candidates } = await sql<TaskRow>`
+      SELECT * FROM task WHERE ${READY} AND type = ANY(${types}::text[]) AND (job_tag IS NULL OR job_tag = ANY(${tags}::text[]))
+      ORDER BY ${ORDER} LIMIT ${limit} FOR UPDATE SKIP LOCKED`.execute(trx);
+    const blocked = await blocklistFor(trx, [...new Set(candidates.map((c) => c.job_id))], group.map((w) => w.id));
+    const leftovers: WaitingWorker[] = [];
+    for (const worker of group) {
+      const task = candidates.find(
+        (c) => !taken.has(c.id) && !c.failed_by_workers.includes(worker.id) && !blocked.has(`${c.job_id}|${worker.id}|${c.type}`),
+      );
+      if (task) {
+        taken.add(task.id);
+        assigned.set(worker.id, task);
+      } else leftovers.push(worker);
+    }
+    // The page ran out for some workers because of their own exclusions: look further for each.
+    if (candidates.length === limit) {
+      for (const worker of leftovers) {
+        const { rows } = await sql<TaskRow>`
+          SELECT * FROM task t WHERE ${READY} AND type = ANY(${types}::text[]) AND (job_tag IS NULL OR job_tag = ANY(${tags}::text[]))
+            AND NOT (${worker.id}::uuid = ANY(failed_by_workers)) AND id <> ALL(${[...taken]}::uuid[])
+            AND NOT EXISTS (SELECT 1 FROM job_blocklist b WHERE b.job_id = t.job_id AND b.worker_id = ${worker.id} AND b.task_type = t.type)
+          ORDER BY ${ORDER} LIMIT 1 FOR UPDATE SKIP LOCKED`.execute(trx);
+        if (rows[0]) {
+          taken.add(rows[0].id);
+          assigned.set(worker.id, rows[0]);
+        }
+      }
+    }
+  }
+  return assigned;
+}
+
+async function blocklistFor(trx: Trx, jobIds: string[], workerIds: string[]): Promise<Set<string>> {
+  if (jobIds.length === 0) return new Set();
+  const { rows } = await sql<{ job_id: string; worker_id: string; task_type: string }>`
+    SELECT job_id, worker_id, task_type FROM job_blocklist WHERE job_id = ANY(${jobIds}::uuid[]) AND worker_id = ANY(${workerIds}::uuid[])`.execute(trx);
+  return new Set(rows.map((r) => `${r.job_id}|${r.worker_id}|${r.task_type}`));
+}
+
+/** Marks picked tasks active for their workers (one statement), and their queued jobs active. */
+export async function assignTasks(trx: Trx, assignments: Map<string, TaskRow>): Promise<{ changes: TaskChange[]; activatedJobs: string[] }> {
+  if (assignments.size === 0) return { changes: [], activatedJobs: [] };
+  const workerIds = [...assignments.keys()];
+  const taskIds = workerIds.map((id) => assignments.get(id)!.id);
+  const { rows } = await sql<{ id: string; job_id: string; type: string; worker_id: string; from_status: TaskStatus }>`
+    WITH a AS (SELECT * FROM unnest(${taskIds}::uuid[], ${workerIds}::uuid[]) AS a(task_id, worker_id)),
+         old AS (SELECT t.id, t.status FROM task t JOIN a ON a.task_id = t.id)
+    UPDATE task t SET status = 'active', worker_id = a.worker_id, last_touched_at = now(), updated_at = now(), progress = 0, activity = ''
+    FROM a, old WHERE t.id = a.task_id AND old.id = t.id
+    RETURNING t.id, t.job_id, t.type, t.worker_id, old.status AS from_status`.execute(trx);
+  const changes: TaskChange[] = rows.map((r) => ({ id: r.id, jobId: r.job_id, type: r.type, from: r.from_status, to: 'active', workerId: r.worker_id }));
+  await applyCountChanges(trx, changes);
+  const jobIds = [...new Set(changes.map((c) => c.jobId))];
+  const { rows: activated } = await sql<{ id: string }>`
+    UPDATE job SET status = 'active', updated_at = now() WHERE id = ANY(${jobIds}::uuid[]) AND status = 'queued' RETURNING id`.execute(trx);
+  return { changes, activatedJobs: activated.map((r) => r.id) };
+}

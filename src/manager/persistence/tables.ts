@@ -1,0 +1,111 @@
+import type { ColumnType, Generated, Selectable, Insertable } from 'kysely';
+import type { JobStatus, TaskStatus, WorkerStatus } from '../state/statuses.js';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json<T> = ColumnType<T, string | T, string | T>;
+
+export interface JobTable {
+  id: string;
+  name: string;
+  type: string;
+  type_etag: string;
+  priority: number;
+  status: JobStatus;
+  activity: Generated<string>;
+  settings: Json<Record<string, unknown>>;
+  metadata: Json<Record<string, unknown>>;
+  tag: string | null;
+  frames: string | null;
+  chunk_size: number | null;
+  storage: Json<Record<string, unknown>> | null;
+  task_count: Generated<number>;
+  count_queued: Generated<number>;
+  count_active: Generated<number>;
+  count_soft_failed: Generated<number>;
+  count_failed: Generated<number>;
+  count_completed: Generated<number>;
+  count_canceled: Generated<number>;
+  count_paused: Generated<number>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface TaskTable {
+  id: string;
+  job_id: string;
+  idx: number;
+  name: string;
+  type: string;
+  priority: number;
+  status: TaskStatus;
+  commands: Json<unknown[]>;
+  worker_id: string | null;
+  activity: Generated<string>;
+  progress: Generated<number>;
+  failed_by_workers: ColumnType<string[], string[] | undefined, string[]>;
+  pending_deps: Generated<number>;
+  job_priority: number;
+  job_created_at: Timestamp;
+  job_tag: string | null;
+  last_touched_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface TaskDependencyTable {
+  task_id: string;
+  depends_on: string;
+}
+
+export interface WorkerTable {
+  id: string;
+  name: string;
+  secret_hash: string;
+  platform: string;
+  supported_task_types: ColumnType<string[], string[] | undefined, string[]>;
+  tags: ColumnType<string[], string[] | undefined, string[]>;
+  status: WorkerStatus;
+  status_requested: WorkerStatus | null;
+  lazy_status_request: Generated<boolean>;
+  address: Generated<string>;
+  software_version: Generated<string>;
+  sleep_schedule: Json<SleepSchedule> | null;
+  last_seen_at: Timestamp;
+  created_at: Timestamp;
+}
+
+export interface SleepSchedule {
+  enabled: boolean;
+  /** Lower-case English day abbreviations: mon, tue, ...; empty means every day. */
+  days: string[];
+  /** "HH:MM" local time the worker goes to sleep, and wakes up. */
+  start: string;
+  end: string;
+}
+
+export interface JobBlocklistTable {
+  job_id: string;
+  worker_id: string;
+  task_type: string;
+  created_at: Timestamp;
+}
+
+export interface SettingTable {
+  key: string;
+  value: Json<unknown>;
+  updated_at: Timestamp;
+}
+
+export interface Database {
+  job: JobTable;
+  task: TaskTable;
+  task_dependency: TaskDependencyTable;
+  worker: WorkerTable;
+  job_blocklist: JobBlocklistTable;
+  kiln_setting: SettingTable;
+}
+
+export type JobRow = Selectable<JobTable>;
+export type TaskRow = Selectable<TaskTable>;
+export type WorkerRow = Selectable<WorkerTable>;
+export type NewTask = Insertable<TaskTable>;

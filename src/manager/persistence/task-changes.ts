@@ -1,0 +1,109 @@
+import { sql, type Kysely, type Transaction, type RawBuilder } from 'kysely';
+import type { Database } from './tables.js';
+import { emptyCounts, type TaskStatus } from '../state/statuses.js';
+
+export type Trx = Transaction<Database>;
+export type Db = Kysely<Database>;
+
+/** One task's status change, as the transaction made it. */
+export interface TaskChange {
+  id: string;
+  jobId: string;
+  type: string;
+  from: TaskStatus;
+  to: TaskStatus;
+  workerId: string | null;
+}
+
+export interface TaskFilter {
+  ids?: string[];
+  jobId?: string;
+  statuses?: readonly TaskStatus[];
+  workerId?: string;
+  /** Tasks this worker has failed. */
+  failedBy?: string;
+  type?: string;
+}
+
+export interface TaskSet {
+  status?: TaskStatus;
+  workerId?: string | null;
+  activity?: string;
+  progress?: number;
+  touch?: boolean;
+  clearTouch?: boolean;
+  /** Appends a worker to failed_by_workers (distinct). */
+  addFailedBy?: string;
+  /** Removes a worker from failed_by_workers. */
+  removeFailedBy?: string;
+  clearFailedBy?: boolean;
+}
+
+/**
+ * Updates tasks and returns each one's old and new status, then adjusts the per-status
+ * counters of their jobs in the same transaction, so a job's status can be derived from
+ * its counters without counting 100,000 rows.
+ */
+export async function updateTasks(trx: Trx, filter: TaskFilter, set: TaskSet): Promise<TaskChange[]> {
+  const where: RawBuilder<unknown>[] = [];
+  if (filter.ids) where.push(sql`id = ANY(${filter.ids}::uuid[])`);
+  if (filter.jobId) where.push(sql`job_id = ${filter.jobId}`);
+  if (filter.statuses) where.push(sql`status = ANY(${[...filter.statuses]}::text[])`);
+  if (filter.workerId) where.push(sql`worker_id = ${filter.workerId}`);
+  if (filter.failedBy) where.push(sql`${filter.failedBy}::uuid = ANY(failed_by_workers)`);
+  if (filter.type) where.push(sql`type = ${filter.type}`);
+  if (where.length === 0) throw new Error('updateTasks needs a filter');
+
+  const sets: RawBuilder<unknown>[] = [sql`updated_at = now()`];
+  if (set.status) sets.push(sql`status = ${set.status}`);
+  if (set.workerId !== undefined) sets.push(sql`worker_id = ${set.workerId}`);
+  if (set.activity !== undefined) sets.push(sql`activity = ${set.activity}`);
+  if (set.progress !== undefined) sets.push(sql`progress = ${set.progress}`);
+  if (set.touch) sets.push(sql`last_touched_at = now()`);
+  if (set.clearTouch) sets.push(sql`last_touched_at = NULL`);
+  if (set.addFailedBy) sets.push(sql`failed_by_workers = array_append(array_remove(t.failed_by_workers, ${set.addFailedBy}::uuid), ${set.addFailedBy}::uuid)`);
+  if (set.removeFailedBy) sets.push(sql`failed_by_workers = array_remove(t.failed_by_workers, ${set.removeFailedBy}::uuid)`);
+  if (set.clearFailedBy) sets.push(sql`failed_by_workers = '{}'`);
+
+  const { rows } = await sql<{ id: string; job_id: string; type: string; from_status: TaskStatus; to_status: TaskStatus; worker_id: string | null }>`
+    WITH old AS (SELECT id, status FROM task WHERE ${sql.join(where, sql` AND `)} ORDER BY id FOR UPDATE)
+    UPDATE task t SET ${sql.join(sets, sql`, `)}
+    FROM old WHERE t.id = old.id
+    RETURNING t.id, t.job_id, t.type, old.status AS from_status, t.status AS to_status, t.worker_id`.execute(trx);
+  const changes = rows.map((row) => ({ id: row.id, jobId: row.job_id, type: row.type, from: row.from_status, to: row.to_status, workerId: row.worker_id }));
+  await applyCountChanges(trx, changes);
+  return changes;
+}
+
+const COUNT_COLUMN: Record<TaskStatus, string> = {
+  queued: 'count_queued', active: 'count_active', 'soft-failed': 'count_soft_failed', failed: 'count_failed',
+  completed: 'count_completed', canceled: 'count_canceled', paused: 'count_paused',
+};
+
+export async function applyCountChanges(trx: Trx, changes: TaskChange[]): Promise<void> {
+  const perJob = new Map<string, ReturnType<typeof emptyCounts>>();
+  for (const change of changes) {
+    if (change.from === change.to) continue;
+    const deltas = perJob.get(change.jobId) ?? emptyCounts();
+    deltas[change.from] -= 1;
+    deltas[change.to] += 1;
+    perJob.set(change.jobId, deltas);
+  }
+  // Fixed job order: two transactions touching the same jobs lock them alike, no deadlock.
+  for (const jobId of [...perJob.keys()].sort()) {
+    const deltas = perJob.get(jobId)!;
+    const sets = (Object.entries(deltas) as Array<[TaskStatus, number]>)
+      .filter(([, delta]) => delta !== 0)
+      .map(([status, delta]) => sql`${sql.ref(COUNT_COLUMN[status])} = ${sql.ref(COUNT_COLUMN[status])} + ${delta}`);
+    if (sets.length) await sql`UPDATE job SET ${sql.join(sets, sql`, `)}, updated_at = now() WHERE id = ${jobId}`.execute(trx);
+  }
+}
+
+export function countsOf(row: {
+  count_queued: number; count_active: number; count_soft_failed: number; count_failed: number; count_completed: number; count_canceled: number; count_paused: number;
+}): ReturnType<typeof emptyCounts> {
+  return {
+    queued: row.count_queued, active: row.count_active, 'soft-failed': row.count_soft_failed, failed: row.count_failed,
+    completed: row.count_completed, canceled: row.count_canceled, paused: row.count_paused,
+  };
+}

@@ -1,0 +1,77 @@
+import { sql } from 'kysely';
+import type { Task } from '../api/schemas.js';
+import type { TaskRow } from './tables.js';
+import { NotFoundError } from './errors.js';
+import type { Db, Trx } from './task-changes.js';
+
+export async function fetchTask(db: Db | Trx, id: string, options: { forUpdate?: boolean } = {}): Promise<TaskRow> {
+  let query = db.selectFrom('task').selectAll().where('id', '=', id);
+  if (options.forUpdate) query = query.forUpdate();
+  const row = await query.executeTakeFirst();
+  if (!row) throw new NotFoundError('task', id);
+  return row;
+}
+
+export async function listTasksOfJob(db: Db, jobId: string): Promise<TaskRow[]> {
+  return db.selectFrom('task').selectAll().where('job_id', '=', jobId).orderBy('idx').execute();
+}
+
+export async function dependenciesOf(db: Db | Trx, taskIds: string[]): Promise<Map<string, string[]>> {
+  const map = new Map<string, string[]>();
+  if (taskIds.length === 0) return map;
+  const rows = await db.selectFrom('task_dependency').select(['task_id', 'depends_on']).where('task_id', 'in', taskIds).execute();
+  for (const row of rows) map.set(row.task_id, [...(map.get(row.task_id) ?? []), row.depends_on]);
+  return map;
+}
+
+/** The active task a worker holds, if any. */
+export async function activeTaskOfWorker(db: Db | Trx, workerId: string): Promise<TaskRow | undefined> {
+  return db.selectFrom('task').selectAll().where('worker_id', '=', workerId).where('status', '=', 'active').executeTakeFirst();
+}
+
+/** Tasks that depended on these and may now be ready: one fewer pending dependency each. */
+export async function releaseDependents(trx: Trx, completedTaskIds: string[]): Promise<number> {
+  if (completedTaskIds.length === 0) return 0;
+  const result = await sql`
+    UPDATE task SET pending_deps = pending_deps - d.n
+    FROM (SELECT task_id, count(*)::int AS n FROM task_dependency WHERE depends_on = ANY(${completedTaskIds}::uuid[]) GROUP BY task_id) d
+    WHERE task.id = d.task_id`.execute(trx);
+  return Number(result.numAffectedRows ?? 0);
+}
+
+/** Recounts unfinished dependencies for a job's tasks (after a requeue undid completions). */
+export async function recountPendingDependencies(trx: Trx, jobId: string): Promise<void> {
+  await sql`
+    UPDATE task t SET pending_deps = coalesce((
+      SELECT count(*) FROM task_dependency d JOIN task dep ON dep.id = d.depends_on
+      WHERE d.task_id = t.id AND dep.status <> 'completed'), 0)
+    WHERE t.job_id = ${jobId}`.execute(trx);
+}
+
+/** How many tasks of one type in one job a worker has failed. */
+export async function countTasksFailedByWorker(trx: Trx, jobId: string, taskType: string, workerId: string): Promise<number> {
+  const row = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM task WHERE job_id = ${jobId} AND type = ${taskType} AND ${workerId}::uuid = ANY(failed_by_workers)`.execute(trx);
+  return row.rows[0]?.n ?? 0;
+}
+
+export function toTask(row: TaskRow, dependsOn: string[] = []): Task {
+  return {
+    id: row.id,
+    jobId: row.job_id,
+    index: row.idx,
+    name: row.name,
+    type: row.type,
+    priority: row.priority,
+    status: row.status,
+    activity: row.activity,
+    progress: row.progress,
+    workerId: row.worker_id,
+    failedByWorkers: row.failed_by_workers,
+    dependsOn,
+    commands: row.commands,
+    lastTouchedAt: row.last_touched_at ? row.last_touched_at.toISOString() : null,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}

@@ -1,0 +1,107 @@
+import { sql } from 'kysely';
+import type { Worker } from '../api/schemas.js';
+import type { WorkerStatus } from '../state/statuses.js';
+import type { WorkerRow, SleepSchedule } from './tables.js';
+import { NotFoundError } from './errors.js';
+import type { Db, Trx } from './task-changes.js';
+
+export async function fetchWorker(db: Db | Trx, id: string): Promise<WorkerRow> {
+  const row = await db.selectFrom('worker').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new NotFoundError('worker', id);
+  return row;
+}
+
+export async function listWorkers(db: Db): Promise<WorkerRow[]> {
+  return db.selectFrom('worker').selectAll().orderBy('name').orderBy('id').execute();
+}
+
+export async function insertWorker(db: Db, worker: { id: string; name: string; secretHash: string; platform: string; supportedTaskTypes: string[]; tags: string[] }): Promise<void> {
+  await db
+    .insertInto('worker')
+    .values({
+      id: worker.id, name: worker.name, secret_hash: worker.secretHash, platform: worker.platform,
+      supported_task_types: worker.supportedTaskTypes, tags: worker.tags, status: 'offline',
+    })
+    .execute();
+}
+
+export async function updateWorker(
+  db: Db | Trx,
+  id: string,
+  set: Partial<{
+    name: string; platform: string; supportedTaskTypes: string[]; tags: string[]; status: WorkerStatus;
+    statusRequested: WorkerStatus | null; lazy: boolean; address: string; softwareVersion: string; sleepSchedule: SleepSchedule | null; seen: boolean;
+  }>,
+): Promise<void> {
+  const values: Record<string, unknown> = {};
+  if (set.name !== undefined) values.name = set.name;
+  if (set.platform !== undefined) values.platform = set.platform;
+  if (set.supportedTaskTypes !== undefined) values.supported_task_types = set.supportedTaskTypes;
+  if (set.tags !== undefined) values.tags = set.tags;
+  if (set.status !== undefined) values.status = set.status;
+  if (set.statusRequested !== undefined) values.status_requested = set.statusRequested;
+  if (set.lazy !== undefined) values.lazy_status_request = set.lazy;
+  if (set.address !== undefined) values.address = set.address;
+  if (set.softwareVersion !== undefined) values.software_version = set.softwareVersion;
+  if (set.sleepSchedule !== undefined) values.sleep_schedule = set.sleepSchedule === null ? null : JSON.stringify(set.sleepSchedule);
+  if (set.seen) values.last_seen_at = sql`now()`;
+  if (Object.keys(values).length === 0) return;
+  const result = await db.updateTable('worker').set(values as never).where('id', '=', id).executeTakeFirst();
+  if (result.numUpdatedRows === 0n) throw new NotFoundError('worker', id);
+}
+
+/** Marks many workers as seen at once (heartbeats are batched). */
+export async function touchWorkers(db: Db, ids: string[]): Promise<void> {
+  if (ids.length) await sql`UPDATE worker SET last_seen_at = now() WHERE id = ANY(${ids}::uuid[])`.execute(db);
+}
+
+export async function deleteWorker(db: Db | Trx, id: string): Promise<void> {
+  const result = await db.deleteFrom('worker').where('id', '=', id).executeTakeFirst();
+  if (result.numDeletedRows === 0n) throw new NotFoundError('worker', id);
+}
+
+/** Awake or asleep workers not heard from since `cutoff`. */
+export async function workersUnseenSince(db: Db, cutoff: Date): Promise<WorkerRow[]> {
+  return db.selectFrom('worker').selectAll().where('status', 'in', ['awake', 'asleep', 'starting']).where('last_seen_at', '<', cutoff).execute();
+}
+
+export async function addToBlocklist(trx: Trx, jobId: string, workerId: string, taskType: string): Promise<void> {
+  await trx.insertInto('job_blocklist').values({ job_id: jobId, worker_id: workerId, task_type: taskType }).onConflict((oc) => oc.doNothing()).execute();
+}
+
+export async function clearBlocklist(trx: Trx, jobId: string): Promise<void> {
+  await trx.deleteFrom('job_blocklist').where('job_id', '=', jobId).execute();
+}
+
+export async function blocklistOf(db: Db | Trx, jobId: string): Promise<Array<{ workerId: string; taskType: string }>> {
+  const rows = await db.selectFrom('job_blocklist').select(['worker_id', 'task_type']).where('job_id', '=', jobId).execute();
+  return rows.map((row) => ({ workerId: row.worker_id, taskType: row.task_type }));
+}
+
+/** Workers that could still run tasks of this type for this job (not blocklisted, right type and tag). */
+export async function countCapableWorkers(trx: Trx, jobId: string, taskType: string, jobTag: string | null): Promise<number> {
+  const row = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM worker w
+    WHERE ${taskType} = ANY(w.supported_task_types)
+      AND (${jobTag}::text IS NULL OR ${jobTag}::text = ANY(w.tags))
+      AND NOT EXISTS (SELECT 1 FROM job_blocklist b WHERE b.job_id = ${jobId} AND b.worker_id = w.id AND b.task_type = ${taskType})`.execute(trx);
+  return row.rows[0]?.n ?? 0;
+}
+
+export function toWorker(row: WorkerRow, currentTaskId: string | null = null): Worker {
+  return {
+    id: row.id,
+    name: row.name,
+    platform: row.platform,
+    supportedTaskTypes: row.supported_task_types,
+    tags: row.tags,
+    status: row.status,
+    statusRequested: row.status_requested,
+    lazyStatusRequest: row.lazy_status_request,
+    address: row.address,
+    softwareVersion: row.software_version,
+    sleepSchedule: (row.sleep_schedule as Worker['sleepSchedule']) ?? null,
+    lastSeenAt: row.last_seen_at.toISOString(),
+    currentTaskId,
+  };
+}

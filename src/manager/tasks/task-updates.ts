@@ -1,0 +1,162 @@
+import type { TaskUpdate } from '../api/schemas.js';
+import type { EventBus } from '../events/bus.js';
+import type { TaskLogs } from '../logs/task-logs.js';
+import type { FailurePolicy } from '../state/job-status.js';
+import { taskStatusAfterFailure, shouldBlocklist } from '../state/job-status.js';
+import { ConflictError, NotFoundError } from '../persistence/errors.js';
+import { fetchTask, releaseDependents, countTasksFailedByWorker } from '../persistence/tasks.js';
+import { addToBlocklist, countCapableWorkers } from '../persistence/workers.js';
+import { updateTasks, type Db, type Trx } from '../persistence/task-changes.js';
+import { withTransaction } from '../persistence/transaction.js';
+import { syncJobs, failJob, mergeSync, type SyncResult } from '../jobs/job-sync.js';
+import { publishSync } from '../jobs/publish.js';
+import type { TaskRow } from '../persistence/tables.js';
+
+interface Pending {
+  workerId: string;
+  taskId: string;
+  update: TaskUpdate;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+export interface TaskUpdateDeps {
+  db: Db;
+  bus: EventBus;
+  logs: TaskLogs;
+  policy: FailurePolicy;
+  /** Called when work may have become ready (a dependency completed, tasks requeued). */
+  onWorkReady: () => void;
+}
+
+/**
+ * Applies worker task updates with group commit: updates that arrive while a transaction
+ * runs are applied together in the next one, so many completions share one commit.
+ */
+export class TaskUpdates {
+  #queue: Pending[] = [];
+  #flushing = false;
+
+  constructor(private readonly deps: TaskUpdateDeps) {}
+
+  apply(workerId: string, taskId: string, update: TaskUpdate): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ workerId, taskId, update, resolve, reject });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#queue.length) {
+        const batch = this.#queue.splice(0, 500);
+        await this.#applyBatch(batch);
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  async #applyBatch(batch: Pending[]): Promise<void> {
+    const outcomes = new Map<Pending, unknown>();
+    let sync: SyncResult = { jobs: [], tasks: [] };
+    const logs: Array<{ jobId: string; taskId: string; lines: string[] }> = [];
+    const progress: Array<{ jobId: string; taskId: string; status: string; workerId: string; progress?: number; activity?: string }> = [];
+    let workReady = false;
+    try {
+      sync = await withTransaction(this.deps.db, async (trx) => {
+        outcomes.clear();
+        logs.length = 0;
+        progress.length = 0;
+        workReady = false;
+        const result: SyncResult = { jobs: [], tasks: [] };
+        const touchedJobs = new Set<string>();
+        for (const item of batch) {
+          const found: TaskRow | Error = await fetchTask(trx, item.taskId, { forUpdate: true }).catch((error: unknown) => {
+            if (error instanceof NotFoundError) return error;
+            throw error;
+          });
+          if (found instanceof Error) {
+            outcomes.set(item, found);
+            continue;
+          }
+          const task = found;
+          const verdict = checkHolder(task, item);
+          if (verdict !== 'holds') {
+            outcomes.set(item, verdict === 'replay' ? undefined : new ConflictError(`task ${item.taskId} is not assigned to this worker (${describe(task)})`, 'not_your_task'));
+            continue;
+          }
+          const { update } = item;
+          if (update.log?.length) logs.push({ jobId: task.job_id, taskId: task.id, lines: update.log });
+          const status = update.status;
+          if (status === 'completed') {
+            result.tasks.push(...(await updateTasks(trx, { ids: [task.id] }, { status: 'completed', progress: 1, activity: update.activity ?? 'completed', clearTouch: true })));
+            if ((await releaseDependents(trx, [task.id])) > 0) workReady = true;
+          } else if (status === 'failed') {
+            mergeSync(result, await this.#fail(trx, task, item.workerId, update.activity));
+            workReady = true;
+          } else if (status === 'queued') {
+            // The worker hands the task back (it is shutting down): run it elsewhere, no blame.
+            result.tasks.push(...(await updateTasks(trx, { ids: [task.id] }, { status: 'queued', workerId: null, clearTouch: true, activity: 'handed back by its worker' })));
+            workReady = true;
+          } else {
+            await updateTasks(trx, { ids: [task.id] }, { touch: true, progress: update.progress, activity: update.activity });
+            progress.push({ jobId: task.job_id, taskId: task.id, status: 'active', workerId: item.workerId, progress: update.progress, activity: update.activity });
+          }
+          touchedJobs.add(task.job_id);
+          outcomes.set(item, undefined);
+        }
+        return mergeSync(result, await syncJobs(trx, touchedJobs, this.deps.policy));
+      });
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    // Committed: write logs, answer the workers, tell everyone.
+    await Promise.all(logs.map((entry) => this.deps.logs.append(entry.jobId, entry.taskId, entry.lines).catch(() => undefined)));
+    for (const item of batch) {
+      const outcome = outcomes.get(item);
+      if (outcome === undefined) item.resolve();
+      else item.reject(outcome);
+    }
+    for (const entry of logs) this.deps.bus.publish({ type: 'log', ...entry });
+    for (const entry of progress) this.deps.bus.publish({ type: 'task', ...entry });
+    publishSync(this.deps.bus, sync);
+    if (workReady || sync.tasks.some((t) => t.to === 'queued')) this.deps.onWorkReady();
+  }
+
+  /** The failure policy for one failed task (ARCHITECTURE.md, Scheduling). */
+  async #fail(trx: Trx, task: TaskRow, workerId: string, activity?: string): Promise<SyncResult> {
+    const result: SyncResult = { jobs: [], tasks: [] };
+    const failedBy = new Set([...task.failed_by_workers, workerId]);
+    const status = taskStatusAfterFailure(failedBy.size, this.deps.policy);
+    result.tasks.push(
+      ...(await updateTasks(trx, { ids: [task.id] }, { status, workerId: null, addFailedBy: workerId, clearTouch: true, activity: activity ?? `failed on worker ${workerId}` })),
+    );
+    const failedOfType = await countTasksFailedByWorker(trx, task.job_id, task.type, workerId);
+    if (shouldBlocklist(failedOfType, this.deps.policy)) {
+      await addToBlocklist(trx, task.job_id, workerId, task.type);
+      // Its failures say more about the worker than the tasks: give them a fresh start elsewhere.
+      result.tasks.push(
+        ...(await updateTasks(trx, { jobId: task.job_id, type: task.type, failedBy: workerId, statuses: ['soft-failed', 'failed'] }, { status: 'queued', removeFailedBy: workerId })),
+      );
+      const job = await trx.selectFrom('job').select('tag').where('id', '=', task.job_id).executeTakeFirstOrThrow();
+      if ((await countCapableWorkers(trx, task.job_id, task.type, job.tag)) === 0) {
+        mergeSync(result, await failJob(trx, task.job_id, `failed: no worker left that may run its ${task.type} tasks (all blocklisted)`));
+      }
+    }
+    return result;
+  }
+}
+
+/** Does this worker hold the task? A replay of an update that already applied is fine. */
+function checkHolder(task: TaskRow, item: Pending): 'holds' | 'replay' | 'conflict' {
+  if (task.status === 'active' && task.worker_id === item.workerId) return 'holds';
+  const wanted = item.update.status;
+  if (wanted === 'completed' && task.status === 'completed' && task.worker_id === item.workerId) return 'replay';
+  if (wanted === 'failed' && task.failed_by_workers.includes(item.workerId) && task.worker_id !== item.workerId) return 'replay';
+  return 'conflict';
+}
+
+const describe = (task: TaskRow): string => (task.worker_id ? `it is ${task.status}` : `it is ${task.status} and unassigned`);

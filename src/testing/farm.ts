@@ -1,0 +1,104 @@
+import { join } from 'node:path';
+import pino from 'pino';
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+import { startManager, type RunningManager } from '../manager/main.js';
+import { MANAGER_DEFAULTS, type ManagerConfig } from '../manager/config.js';
+import { startTestCluster, type TestCluster } from './cluster.js';
+import { makeTempDir } from './temp.js';
+
+type After = { after: (fn: () => unknown) => void };
+
+/** A fresh database in a test cluster, so tests in one file do not see each other's jobs. */
+export async function createTestDatabase(cluster: TestCluster): Promise<string> {
+  const name = `kiln_test_${randomBytes(6).toString('hex')}`;
+  const client = new pg.Client({ host: '127.0.0.1', port: cluster.port, user: 'kiln', database: 'kiln' });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  return `postgresql://kiln@127.0.0.1:${cluster.port}/${name}`;
+}
+
+export interface TestManager extends RunningManager {
+  home: string;
+  api: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers }>;
+}
+
+/** A real manager on a free port, over a real PostgreSQL database, closed when the test ends. */
+export async function startTestManager(t: After, cluster: TestCluster, overrides: Partial<ManagerConfig> = {}): Promise<TestManager> {
+  let manager: RunningManager | undefined;
+  const home = makeTempDir(t, 'kiln-manager-', async () => manager?.close());
+  const databaseUrl = await createTestDatabase(cluster);
+  const config: ManagerConfig = { ...MANAGER_DEFAULTS, listen: '127.0.0.1:0', open: true, database_url: databaseUrl, data: join(home, 'data'), ...overrides };
+  manager = await startManager({ home, config, log: pino({ level: process.env.KILN_TEST_LOG ?? 'silent' }) });
+  const running = manager;
+  const api: TestManager['api'] = async (method, path, body, headers = {}) => {
+    const response = await fetch(`${running.url}/api/v1${path}`, {
+      method,
+      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // plain text (logs)
+    }
+    return { status: response.status, body: parsed, headers: response.headers };
+  };
+  return Object.assign(running, { home, api });
+}
+
+/** A worker driven by the test through the real worker protocol (HTTP), step by step. */
+export class ProtocolWorker {
+  id = '';
+  token = '';
+  constructor(
+    readonly manager: TestManager,
+    readonly name: string,
+    readonly options: { types?: string[]; tags?: string[]; platform?: 'linux' | 'windows' | 'darwin' } = {},
+  ) {}
+
+  get auth(): Record<string, string> {
+    return { authorization: `Basic ${Buffer.from(`${this.id}:${this.token}`).toString('base64')}` };
+  }
+
+  async register(): Promise<this> {
+    const types = this.options.types ?? ['render', 'video', 'misc'];
+    const response = await this.manager.api('POST', '/worker/register', {
+      secret: this.manager.farmSecret, name: this.name, platform: this.options.platform ?? 'linux', supportedTaskTypes: types, tags: this.options.tags ?? [],
+    });
+    if (response.status !== 201) throw new Error(`register failed: ${JSON.stringify(response.body)}`);
+    Object.assign(this, response.body);
+    const signOn = await this.call('POST', '/worker/sign-on', { name: this.name, platform: this.options.platform ?? 'linux', supportedTaskTypes: types, tags: this.options.tags ?? [] });
+    if (signOn.status !== 200) throw new Error(`sign-on failed: ${JSON.stringify(signOn.body)}`);
+    return this;
+  }
+
+  call(method: string, path: string, body?: unknown) {
+    return this.manager.api(method, path, body, this.auth);
+  }
+
+  /** Asks for a task; undefined when none comes within waitMs. */
+  async next(waitMs = 200): Promise<{ id: string; jobId: string; name: string; type: string } | undefined> {
+    const response = await this.call('POST', `/worker/task?waitMs=${waitMs}`);
+    if (response.status === 204) return undefined;
+    if (response.status !== 200) throw new Error(`task request: ${response.status} ${JSON.stringify(response.body)}`);
+    return response.body;
+  }
+
+  update(taskId: string, update: Record<string, unknown>) {
+    return this.call('POST', `/worker/tasks/${taskId}/update`, update);
+  }
+
+  async complete(taskId: string): Promise<void> {
+    const response = await this.update(taskId, { status: 'completed', log: ['done'] });
+    if (response.status !== 204) throw new Error(`complete: ${response.status} ${JSON.stringify(response.body)}`);
+  }
+
+  async fail(taskId: string): Promise<void> {
+    const response = await this.update(taskId, { status: 'failed', log: ['it broke'] });
+    if (response.status !== 204) throw new Error(`fail: ${response.status} ${JSON.stringify(response.body)}`);
+  }
+}
