@@ -1,7 +1,11 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startTestCluster, type TestCluster } from '../testing/cluster.js';
 import { startTestManager, ProtocolWorker, type TestManager } from '../testing/farm.js';
+import { makeTempDir } from '../testing/temp.js';
+import { waitFor } from '../util/time.js';
 
 /** One PostgreSQL for the file; each test gets its own database and manager. */
 let cluster: TestCluster;
@@ -13,27 +17,274 @@ after(async () => {
   for (const fn of cleanups.reverse()) await fn();
 });
 
-async function echoJob(m: TestManager, body: Record<string, unknown> = {}) {
+async function submit(m: TestManager, body: Record<string, unknown> = {}): Promise<{ id: string }> {
   const response = await m.api('POST', '/jobs', { name: 'echo', type: 'echo-sleep', settings: { message: 'hi' }, ...body });
   assert.equal(response.status, 201, JSON.stringify(response.body));
-  return response.body as { id: string };
+  return response.body;
+}
+const job = async (m: TestManager, id: string) => (await m.api('GET', `/jobs/${id}`)).body;
+const tasksOf = async (m: TestManager, id: string) => (await m.api('GET', `/jobs/${id}/tasks`)).body.tasks as Array<Record<string, any>>;
+const task = async (m: TestManager, id: string) => (await m.api('GET', `/tasks/${id}`)).body;
+const workers = (m: TestManager, n: number, options = {}) => Promise.all(Array.from({ length: n }, (_, i) => new ProtocolWorker(m, `w${i + 1}`, options).register()));
+
+/**
+ * A job type with explicit priorities and a diamond of dependencies, loaded from the
+ * manager's job_types_dir as administrators add them.
+ */
+function writeDiamondType(dir: string): void {
+  writeFileSync(
+    join(dir, 'diamond.mjs'),
+    `export default ({ Type, makeCommand }) => ({
+      name: 'diamond', label: 'Diamond', description: 'A fans out to B and C, which fan in to D',
+      settingsSchema: Type.Object({}, { additionalProperties: false }),
+      compile: () => [
+        { name: 'A', type: 'misc', commands: [makeCommand('echo', { message: 'A' })], dependsOn: [] },
+        { name: 'B', type: 'misc', priority: 40, commands: [makeCommand('echo', { message: 'B' })], dependsOn: [0] },
+        { name: 'C', type: 'misc', priority: 60, commands: [makeCommand('echo', { message: 'C' })], dependsOn: [0] },
+        { name: 'D', type: 'misc', commands: [makeCommand('echo', { message: 'D' })], dependsOn: [1, 2] },
+      ],
+    });\n`,
+  );
 }
 
-describe('scheduling', () => {
-  it('runs a job to completion through the worker protocol', async (t) => {
+describe('failure policy', () => {
+  it('a first failure soft-fails the task, and it goes to another worker, never back to the one that failed it', async (t) => {
     const m = await startTestManager(t, cluster);
-    const worker = await new ProtocolWorker(m, 'w1').register();
-    const job = await echoJob(m, { frames: '1-8', chunkSize: 4 });
-    const first = await worker.next();
-    assert.ok(first);
-    assert.equal(first.jobId, job.id);
-    await worker.complete(first.id);
-    const second = await worker.next();
-    assert.ok(second);
-    await worker.complete(second.id);
-    assert.equal(await worker.next(), undefined);
-    const final = await m.api('GET', `/jobs/${job.id}`);
-    assert.equal(final.body.status, 'completed');
-    assert.equal(final.body.taskCounts.completed, 2);
+    const [w1, w2] = await workers(m, 2);
+    const { id } = await submit(m, { frames: '1-20', chunkSize: 1 });
+    const first = (await w1!.next())!;
+    await w1!.fail(first.id);
+    assert.equal((await task(m, first.id)).status, 'soft-failed');
+    // w1 gets the other 19 tasks but never the one it failed.
+    const seen = new Set<string>();
+    for (let i = 0; i < 19; i++) {
+      const next = (await w1!.next())!;
+      assert.notEqual(next.id, first.id);
+      seen.add(next.id);
+      await w1!.complete(next.id);
+    }
+    assert.equal(await w1!.next(), undefined, 'w1 is offered nothing more');
+    const retried = (await w2!.next())!;
+    assert.equal(retried.id, first.id);
+    await w2!.complete(retried.id);
+    assert.equal((await job(m, id)).status, 'completed');
+  });
+
+  it('after 3 distinct workers fail a task it is failed', async (t) => {
+    const m = await startTestManager(t, cluster, { failure: { max_workers_per_task: 3, blocklist_threshold: 3, job_fail_share: 0.5 } });
+    const ws = await workers(m, 4);
+    const { id } = await submit(m, { frames: '1-4', chunkSize: 1 });
+    const target = (await tasksOf(m, id))[0]!;
+    for (const [n, w] of ws.slice(0, 3).entries()) {
+      const got = (await w.next())!;
+      assert.equal(got.id, target.id, `worker ${n + 1} gets the oldest task`);
+      await w.fail(got.id);
+      assert.equal((await task(m, target.id)).status, n < 2 ? 'soft-failed' : 'failed');
+    }
+    assert.deepEqual(new Set((await task(m, target.id)).failedByWorkers), new Set(ws.slice(0, 3).map((w) => w.id)));
+    assert.notEqual((await ws[3]!.next())!.id, target.id, 'a failed task is not handed out');
+  });
+
+  it('a worker failing 3 tasks of one type in a job is blocklisted for it, and those tasks requeue', async (t) => {
+    const m = await startTestManager(t, cluster);
+    const [bad, good] = await workers(m, 2);
+    const { id } = await submit(m, { frames: '1-40', chunkSize: 1 });
+    const failed: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const got = (await bad!.next())!;
+      failed.push(got.id);
+      await bad!.fail(got.id);
+    }
+    for (const taskId of failed) {
+      const row = await task(m, taskId);
+      assert.equal(row.status, 'queued', 'requeued for others');
+      assert.deepEqual(row.failedByWorkers, []);
+    }
+    assert.equal(await bad!.next(), undefined, 'blocklisted: nothing more from this job');
+    assert.ok(['queued', 'active'].includes((await job(m, id)).status), 'the job goes on');
+    const got = (await good!.next())!;
+    assert.equal(got.jobId, id);
+  });
+
+  it('blocklisting the last capable worker fails the job', async (t) => {
+    const m = await startTestManager(t, cluster);
+    const [only] = await workers(m, 1);
+    const { id } = await submit(m, { frames: '1-40', chunkSize: 1 });
+    for (let i = 0; i < 3; i++) await only!.fail((await only!.next())!.id);
+    const final = await job(m, id);
+    assert.equal(final.status, 'failed');
+    assert.match(final.activity, /no worker left/);
+    assert.equal(final.taskCounts.queued, 0);
+    assert.equal(final.taskCounts.canceled, 40);
+  });
+
+  it('failed tasks reaching 10% fail the job and cancel the rest', async (t) => {
+    const m = await startTestManager(t, cluster, { failure: { max_workers_per_task: 1, blocklist_threshold: 100, job_fail_share: 0.1 } });
+    const [w] = await workers(m, 1);
+    const { id } = await submit(m, { frames: '1-20', chunkSize: 1 });
+    await w!.fail((await w!.next())!.id);
+    assert.equal((await job(m, id)).status, 'active', '1 of 20 is 5%');
+    const running = (await w!.next())!;
+    const [other] = await workers(m, 1);
+    const second = (await other!.next())!;
+    await other!.fail(second.id);
+    const final = await job(m, id);
+    assert.equal(final.status, 'failed');
+    assert.equal(final.taskCounts.failed, 2);
+    assert.equal(final.taskCounts.canceled, 18);
+    const answer = await w!.call('GET', `/worker/tasks/${running.id}/may-i-run`);
+    assert.equal(answer.body.mayKeepRunning, false);
+    assert.equal((await w!.update(running.id, { status: 'completed' })).status, 409);
+  });
+});
+
+describe('scheduling', () => {
+  it('orders by job priority, then task priority, then age; and respects fan-out and fan-in', async (t) => {
+    const dir = makeTempDir(t);
+    writeDiamondType(dir);
+    const m = await startTestManager(t, cluster, { job_types_dir: dir });
+    const [w] = await workers(m, 1);
+    const low = await submit(m, { name: 'low', priority: 10 });
+    const older = await submit(m, { name: 'older', priority: 70 });
+    const diamond = await submit(m, { name: 'diamond', type: 'diamond', settings: {}, priority: 70 });
+    const high = await submit(m, { name: 'high', priority: 90 });
+    const order: string[] = [];
+    for (;;) {
+      const got = await w!.next();
+      if (!got) break;
+      order.push(got.jobId === diamond.id ? got.name : got.jobId === high.id ? 'high' : got.jobId === older.id ? 'older' : got.jobId === low.id ? 'low' : '?');
+      await w!.complete(got.id);
+    }
+    // high first; then priority 70 by age: older, then the diamond (A; C before B by task priority; D last); low last.
+    assert.deepEqual(order, ['high', 'older', 'A', 'C', 'B', 'D', 'low']);
+  });
+
+  it('dependencies hold tasks back until they complete, across workers', async (t) => {
+    const dir = makeTempDir(t);
+    writeDiamondType(dir);
+    const m = await startTestManager(t, cluster, { job_types_dir: dir });
+    const [w1, w2, w3] = await workers(m, 3);
+    await submit(m, { name: 'diamond', type: 'diamond', settings: {} });
+    const a = (await w1!.next())!;
+    assert.equal(a.name, 'A');
+    assert.equal(await w2!.next(), undefined, 'B and C wait for A');
+    await w1!.complete(a.id);
+    const [c, b] = [(await w2!.next())!, (await w3!.next())!];
+    assert.deepEqual([c.name, b.name], ['C', 'B']);
+    await w2!.complete(c.id);
+    assert.equal(await w1!.next(), undefined, 'D waits for both B and C');
+    await w3!.complete(b.id);
+    assert.equal((await w1!.next())!.name, 'D');
+  });
+
+  it('a tagged job only goes to workers with that tag', async (t) => {
+    const m = await startTestManager(t, cluster);
+    const [plain] = await workers(m, 1);
+    const tagged = await new ProtocolWorker(m, 'gpu-box', { tags: ['gpu'] }).register();
+    const { id } = await submit(m, { tag: 'gpu' });
+    assert.equal(await plain!.next(), undefined);
+    assert.equal((await tagged.next())!.jobId, id);
+  });
+
+  it('task types: a worker only gets the types it supports', async (t) => {
+    const m = await startTestManager(t, cluster);
+    const videoOnly = await new ProtocolWorker(m, 'encoder', { types: ['video'] }).register();
+    await submit(m);
+    assert.equal(await videoOnly.next(), undefined);
+  });
+
+  it('a worker that holds an active task gets it back; an update from another worker gets 409', async (t) => {
+    const m = await startTestManager(t, cluster);
+    const [w1, w2] = await workers(m, 2);
+    await submit(m, { frames: '1-4', chunkSize: 1 });
+    const held = (await w1!.next())!;
+    assert.equal((await w1!.next())!.id, held.id, 'the same task again');
+    const response = await w2!.update(held.id, { status: 'completed' });
+    assert.equal(response.status, 409);
+    assert.equal(response.body.error.code, 'not_your_task');
+    assert.equal((await task(m, held.id)).status, 'active');
+  });
+
+  it('sign-off requeues the worker\'s task', async (t) => {
+    const m = await startTestManager(t, cluster);
+    const [w1, w2] = await workers(m, 2);
+    await submit(m);
+    const held = (await w1!.next())!;
+    assert.equal((await w1!.call('POST', '/worker/sign-off')).status, 204);
+    assert.equal((await task(m, held.id)).status, 'queued');
+    assert.equal((await w2!.next())!.id, held.id);
+    assert.equal((await m.api('GET', `/workers/${w1!.id}`)).body.status, 'offline');
+  });
+});
+
+describe('job control', () => {
+  it('requeue requeues only unfinished tasks, all of them once completed, and clears the blocklist', async (t) => {
+    const m = await startTestManager(t, cluster);
+    const [w, other] = await workers(m, 2);
+    const { id } = await submit(m, { frames: '1-40', chunkSize: 1 });
+    const done = (await w!.next())!;
+    await w!.complete(done.id);
+    for (let i = 0; i < 3; i++) await w!.fail((await w!.next())!.id);
+    assert.equal(await w!.next(), undefined, 'blocklisted');
+    const canceled = await m.api('POST', `/jobs/${id}/status`, { action: 'cancel' });
+    assert.equal(canceled.body.status, 'canceled');
+    const requeued = await m.api('POST', `/jobs/${id}/status`, { action: 'requeue' });
+    assert.equal(requeued.status, 200, JSON.stringify(requeued.body));
+    assert.equal((await task(m, done.id)).status, 'completed', 'a finished task stays finished');
+    assert.equal(requeued.body.taskCounts.queued, 39);
+    assert.ok(await w!.next(), 'blocklist cleared');
+    // Complete everything, then requeue: all tasks run again.
+    for (;;) {
+      const got = (await other!.next()) ?? (await w!.next());
+      if (!got) break;
+      await (got.jobId === id ? (await task(m, got.id)).workerId === w!.id ? w! : other! : other!).complete(got.id);
+    }
+    assert.equal((await job(m, id)).status, 'completed');
+    const again = await m.api('POST', `/jobs/${id}/status`, { action: 'requeue' });
+    assert.equal(again.body.taskCounts.queued, 40);
+  });
+
+  it('pausing with active tasks gives pause-requested, then paused; resume runs the rest', async (t) => {
+    const m = await startTestManager(t, cluster);
+    const [w] = await workers(m, 1);
+    const { id } = await submit(m, { frames: '1-4', chunkSize: 1 });
+    const running = (await w!.next())!;
+    const paused = await m.api('POST', `/jobs/${id}/status`, { action: 'pause' });
+    assert.equal(paused.body.status, 'pause-requested');
+    const answer = await w!.call('GET', `/worker/tasks/${running.id}/may-i-run`);
+    assert.equal(answer.body.mayKeepRunning, false);
+    assert.equal((await job(m, id)).status, 'paused');
+    assert.equal(await w!.next(), undefined);
+    const resumed = await m.api('POST', `/jobs/${id}/status`, { action: 'resume' });
+    assert.equal(resumed.body.status, 'queued');
+    assert.ok(await w!.next());
+  });
+});
+
+describe('timeouts', () => {
+  it('a task unseen past task_timeout fails, with a note in its log', async (t) => {
+    const m = await startTestManager(t, cluster, { task_timeout: 0.5, timeout_check_interval: 0.2 });
+    const [w] = await workers(m, 1);
+    await submit(m, { frames: '1-20', chunkSize: 1 });
+    const held = (await w!.next())!;
+    const row = await waitFor(async () => {
+      const current = await task(m, held.id);
+      return current.status !== 'active' && current;
+    }, { what: 'the task to time out' });
+    assert.equal(row.status, 'soft-failed');
+    assert.deepEqual(row.failedByWorkers, [w!.id]);
+    const log = await m.api('GET', `/tasks/${held.id}/log`);
+    assert.match(log.body, /timed out/);
+  });
+
+  it('a worker unseen past worker_timeout goes to error and its task is requeued', async (t) => {
+    const m = await startTestManager(t, cluster, { worker_timeout: 0.5, timeout_check_interval: 0.2 });
+    const [w] = await workers(m, 1);
+    await submit(m);
+    const held = (await w!.next())!;
+    await waitFor(async () => (await m.api('GET', `/workers/${w!.id}`)).body.status === 'error', { what: 'the worker to time out' });
+    const row = await task(m, held.id);
+    assert.equal(row.status, 'queued');
+    assert.equal(row.workerId, null);
   });
 });
