@@ -1,0 +1,97 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestCluster, type TestCluster } from '../../testing/cluster.js';
+import { startTestManager, ProtocolWorker, type TestManager } from '../../testing/farm.js';
+import sharp from 'sharp';
+
+let cluster: TestCluster;
+let m: TestManager;
+const cleanups: Array<() => unknown> = [];
+const t = { after: (fn: () => unknown) => cleanups.push(fn) };
+before(async () => {
+  cluster = await startTestCluster(t);
+  m = await startTestManager(t, cluster, { open: false });
+});
+after(async () => {
+  for (const fn of cleanups.reverse()) await fn();
+});
+
+function assertError(response: { status: number; body: any }, status: number, field?: string, message?: RegExp): void {
+  assert.equal(response.status, status, JSON.stringify(response.body));
+  assert.equal(typeof response.body?.error?.code, 'string');
+  assert.equal(typeof response.body?.error?.message, 'string');
+  if (field) assert.equal(response.body.error.field, field, JSON.stringify(response.body));
+  if (message) assert.match(response.body.error.message, message);
+}
+
+describe('bad input gets a 4xx naming the field, never a 5xx', () => {
+  let token = '';
+  before(async () => {
+    const { createApiToken } = await import('../auth/secrets.js');
+    token = await createApiToken(m.ctx.db, 'test');
+  });
+  const submit = (body: unknown) => m.api('POST', '/jobs', body, { authorization: `Bearer ${token}` });
+  const render = { name: 'r', type: 'render', settings: { output: '/tmp/kiln-never' } };
+
+  it('refuses mutations without an API token', async () => {
+    assertError(await m.api('POST', '/jobs', render), 401, undefined, /API token/);
+  });
+
+  it('malformed JSON', async () => {
+    assertError(await m.api('POST', '/jobs', '{"name": "x",', { authorization: `Bearer ${token}` }), 400, 'body', /not valid JSON/);
+  });
+
+  it('unknown job type, missing and mistyped settings', async () => {
+    assertError(await submit({ ...render, type: 'nope' }), 400, 'type', /unknown job type "nope"/);
+    assertError(await submit({ name: 'r', type: 'render', settings: {}, frames: '1-2' }), 400, 'settings.output', /required/);
+    assertError(await submit({ ...render, frames: '1', settings: { ...render.settings, width: 'wide' } }), 400, 'settings.width');
+    assertError(await submit({ type: 'render' }), 400, 'name', /required/);
+  });
+
+  it('frame ranges: backwards, not numbers, empty; chunk 0; priority 101', async () => {
+    assertError(await submit({ ...render, frames: '10-1' }), 400, 'frames', /backwards/);
+    assertError(await submit({ ...render, frames: 'abc' }), 400, 'frames');
+    assertError(await submit({ ...render, frames: '' }), 400, 'frames');
+    assertError(await submit({ ...render, frames: '1-10', chunkSize: 0 }), 400, 'chunkSize');
+    assertError(await submit({ ...render, frames: '1-10', priority: 101 }), 400, 'priority');
+  });
+
+  it('a stale job type etag is refused with 412', async () => {
+    assertError(await submit({ ...render, frames: '1', typeEtag: 'old' }), 412, 'typeEtag');
+  });
+
+  it('unknown ids and malformed ids', async () => {
+    assertError(await m.api('GET', '/jobs/00000000-0000-4000-8000-000000000000'), 404, 'id');
+    assertError(await m.api('GET', '/tasks/00000000-0000-4000-8000-000000000000'), 404, 'id');
+    assertError(await m.api('GET', '/workers/00000000-0000-4000-8000-000000000000'), 404, 'id');
+    assertError(await m.api('GET', '/jobs/not-a-uuid'), 400, 'id');
+    assertError(await m.api('GET', '/job-types/nope'), 404, 'name');
+  });
+
+  it('worker calls without credentials get 401; previews over 25 MiB get 413, other types 415', async () => {
+    assertError(await m.api('POST', '/worker/task'), 401);
+    assertError(await m.api('POST', '/worker/register', { secret: 'wrong', name: 'x', platform: 'linux', supportedTaskTypes: ['render'] }), 401, 'secret');
+    const worker = await new ProtocolWorker(m, 'previewer').register();
+    const { id: jobId } = (await submit({ name: 'e', type: 'echo-sleep', settings: {} })).body;
+    const held = (await worker.next())!;
+    assert.equal(held.jobId, jobId);
+    const post = (body: Buffer | string, type: string) =>
+      fetch(`${m.url}/api/v1/worker/tasks/${held.id}/preview`, { method: 'POST', headers: { ...worker.auth, 'content-type': type }, body });
+    const png = await sharp({ create: { width: 64, height: 36, channels: 3, background: '#336699' } }).png().toBuffer();
+    assert.equal((await post(png, 'image/png')).status, 204);
+    const preview = await fetch(`${m.url}/api/v1/jobs/${jobId}/preview?size=small`);
+    assert.equal(preview.headers.get('content-type'), 'image/jpeg');
+    const big = await post(Buffer.alloc(26 * 1024 * 1024), 'image/png');
+    assert.equal(big.status, 413);
+    assert.equal(((await big.json()) as any).error.code, 'too_large');
+    const text = await post('hello', 'text/plain');
+    assert.equal(text.status, 415);
+  });
+
+  it('the OpenAPI document describes the API', async () => {
+    const doc = await m.api('GET', '/openapi.json');
+    assert.equal(doc.status, 200);
+    assert.ok(doc.body.paths['/api/v1/jobs']);
+    assert.ok(doc.body.paths['/api/v1/worker/task']);
+  });
+});
