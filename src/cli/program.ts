@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerDbCommands } from './commands/db.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerManagerCommands } from './commands/manager.js';
 
 export function buildProgram(): Command {
   const program = new Command('kiln')
@@ -10,6 +11,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'kiln: ')) });
   registerDbCommands(program);
   registerDemoCommand(program);
+  registerManagerCommands(program);
   return program;
 }
 
