@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction, type RawBuilder } from 'kysely';
 import type { Database } from './tables.js';
 import { emptyCounts, type TaskStatus } from '../state/statuses.js';
+import { canTaskTransition } from '../state/transitions.js';
 
 export type Trx = Transaction<Database>;
 export type Db = Kysely<Database>;
@@ -53,6 +54,10 @@ export async function updateTasks(trx: Trx, filter: TaskFilter, set: TaskSet): P
   if (filter.failedBy) where.push(sql`${filter.failedBy}::uuid = ANY(failed_by_workers)`);
   if (filter.type) where.push(sql`type = ${filter.type}`);
   if (where.length === 0) throw new Error('updateTasks needs a filter');
+  // The statuses a caller moves from must be allowed to reach the new one (state machine as data).
+  for (const from of filter.statuses ?? []) {
+    if (set.status && !canTaskTransition(from, set.status)) throw new Error(`task status ${from} cannot become ${set.status}`);
+  }
 
   const sets: RawBuilder<unknown>[] = [sql`updated_at = now()`];
   if (set.status) sets.push(sql`status = ${set.status}`);
