@@ -2,6 +2,11 @@ import { Command } from 'commander';
 import { registerDbCommands } from './commands/db.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerManagerCommands } from './commands/manager.js';
+import { registerWorkerCommand } from './commands/worker.js';
+import { registerSubmitCommand } from './commands/submit.js';
+import { registerJobsCommands } from './commands/jobs.js';
+import { registerTasksCommands } from './commands/tasks.js';
+import { registerWorkersCommands } from './commands/workers.js';
 
 export function buildProgram(): Command {
   const program = new Command('kiln')
@@ -12,6 +17,11 @@ export function buildProgram(): Command {
   registerDbCommands(program);
   registerDemoCommand(program);
   registerManagerCommands(program);
+  registerWorkerCommand(program);
+  registerSubmitCommand(program);
+  registerJobsCommands(program);
+  registerTasksCommands(program);
+  registerWorkersCommands(program);
   return program;
 }
 

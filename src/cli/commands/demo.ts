@@ -1,25 +1,135 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, readdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import pino from 'pino';
 import { action } from '../run.js';
 import { withCommonOptions } from '../options.js';
-import { resolveHome } from '../../config/home.js';
-import { loadConfig } from '../../config/load.js';
-import { DbConfigSchema, DB_DEFAULTS } from '../../db/config.js';
-import { ensureRunning } from '../../db/igniter.js';
-import { clusterStatus } from '../../db/status.js';
+import { managerSettings } from './manager.js';
+import { startManager, type RunningManager } from '../../manager/main.js';
+import { fetchJob } from '../../manager/persistence/jobs.js';
+import { listTasksOfJob } from '../../manager/persistence/tasks.js';
+import { UserError } from '../../util/errors.js';
+import { SECOND } from '../../util/time.js';
 
-/** Until the farm exists, the demo brings up the embedded database and shows its status. */
+const KILN_MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
+
+interface DemoFlags {
+  home?: string;
+  output: string;
+  frames: string;
+  workers: string;
+}
+
+function positive(text: string, field: string, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > max) throw new UserError(`--${field} must be a whole number from 1 to ${max}, got "${text}"`, { field });
+  return value;
+}
+
+/**
+ * The whole farm on one machine: the database, a manager and workers, a 1280x720 render
+ * job in chunks of 4 and its video. Everything started here is stopped before it returns.
+ */
 export function registerDemoCommand(program: Command): void {
   withCommonOptions(program.command('demo'))
-    .description('bring up Kiln on this machine and show what runs')
-    .action(action(async (flags: { home?: string }) => {
-      const home = resolveHome(flags.home);
-      const config = loadConfig('db', DbConfigSchema, DB_DEFAULTS, { home });
-      const data = resolve(config.data ?? join(home, 'db'));
-      const { created, started } = await ensureRunning({ data, port: config.port, auth: config.auth, clients: config.clients, listen: config.listen });
-      console.log(created ? `Created and started the database in ${data}.` : started ? 'Started the database.' : 'The database was already running.');
-      const status = await clusterStatus(data);
-      console.log(JSON.stringify({ running: status.running, pid: status.pid, port: status.port, version: status.version, auth: status.auth, maxConnections: status.connections.max }, null, 2));
-      console.log('Stop it with `kiln db stop`; remove it with `kiln db destroy`.');
+    .description('render a short film on a farm of this machine: manager, workers, frames and an MP4')
+    .option('--output <dir>', 'where frames/ and demo.mp4 go', 'kiln-demo')
+    .option('--frames <n>', 'how many frames', '48')
+    .option('--workers <n>', 'how many workers', '2')
+    .action(action(async (flags: DemoFlags) => {
+      const frames = positive(flags.frames, 'frames', 100_000);
+      const workerCount = positive(flags.workers, 'workers', 32);
+      const output = resolve(flags.output);
+      const { home, config } = managerSettings({ home: flags.home });
+      mkdirSync(join(home, 'logs'), { recursive: true });
+      const started = Date.now();
+      const log = pino({ name: 'kiln-manager' }, createWriteStream(join(home, 'logs', 'demo-manager.log'), { flags: 'a' }));
+      process.stderr.write('Starting the database and the manager...\n');
+      const manager = await startManager({ home, config: { ...config, listen: '127.0.0.1:0', open: true }, log });
+      const workers: ChildProcess[] = [];
+      let interrupted = false;
+      const onSignal = (): void => {
+        interrupted = true;
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        for (let n = 1; n <= workerCount; n++) workers.push(startWorker(manager, home, n));
+        process.stderr.write(`Manager on ${manager.url}, ${workerCount} workers. Rendering ${frames} frames at 1280x720...\n`);
+        const job = await manager.ctx.jobs.submit({
+          name: 'demo', type: 'render', frames: `1-${frames}`, chunkSize: 4, priority: 50,
+          settings: { renderer: 'builtin', output, width: 1280, height: 720, fps: 24, video: true },
+        });
+        const status = await follow(manager, job.id, () => interrupted);
+        const seconds = ((Date.now() - started) / SECOND).toFixed(1);
+        if (status !== 'completed') {
+          const tasks = await listTasksOfJob(manager.ctx.db, job.id);
+          const failed = tasks.find((task) => task.status === 'failed' || task.status === 'soft-failed');
+          const tail = failed ? (await manager.ctx.logs.tail(job.id, failed.id, 5)).join('\n  ') : '';
+          throw new UserError(`the demo job ended ${status} after ${seconds} s${failed ? `; task "${failed.name}" said:\n  ${tail}` : ''}`);
+        }
+        const written = readdirSync(join(output, 'frames')).filter((name) => name.endsWith('.png')).length;
+        console.log(`Done in ${seconds} s: ${written} frames in ${join(output, 'frames')}, video ${join(output, 'demo.mp4')}`);
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await Promise.all(workers.map(stopChild));
+        await manager.close();
+      }
     }));
+}
+
+function startWorker(manager: RunningManager, home: string, n: number): ChildProcess {
+  const logFile = createWriteStream(join(home, 'logs', `demo-worker-${n}.log`), { flags: 'a' });
+  const child = spawn(
+    process.execPath,
+    [KILN_MAIN, 'worker', '--manager', manager.url, '--home', join(home, 'demo-workers', `worker-${n}`), '--name', `${hostname()}-demo-${n}`],
+    { env: { ...process.env, KILN_WORKER_SECRET: manager.farmSecret }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout!.pipe(logFile);
+  child.stderr!.pipe(logFile);
+  return child;
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolvePromise) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 10 * SECOND);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolvePromise();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Shows progress until the job is completed, failed or canceled; returns that status. */
+async function follow(manager: RunningManager, jobId: string, interrupted: () => boolean): Promise<string> {
+  const tty = process.stderr.isTTY;
+  const bar = tty ? new cliProgress.SingleBar({ format: '  {bar} {value}/{total} tasks | {status}', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+  let job = await fetchJob(manager.ctx.db, jobId);
+  bar?.start(job.task_count, 0, { status: job.status });
+  let lastLine = -1;
+  for (;;) {
+    job = await fetchJob(manager.ctx.db, jobId);
+    bar?.update(job.count_completed, { status: job.status });
+    const quarter = Math.floor((job.count_completed / job.task_count) * 4);
+    if (!tty && quarter !== lastLine) {
+      process.stderr.write(`  ${job.count_completed}/${job.task_count} tasks (${job.status})\n`);
+      lastLine = quarter;
+    }
+    if (['completed', 'failed', 'canceled'].includes(job.status)) break;
+    if (interrupted()) {
+      await manager.ctx.jobs.act(jobId, 'cancel', 'demo interrupted');
+      bar?.stop();
+      throw new UserError('interrupted; the demo job was canceled and everything stopped');
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  bar?.stop();
+  return job.status;
 }
