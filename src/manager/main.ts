@@ -52,7 +52,7 @@ export async function startManager(options: { home: string; config: ManagerConfi
   }
   const pool = createPool(target);
   // An idle connection dropping (database restart) must not crash the manager.
-  pool.on('error', (error) => log.warn({ err: error }, 'database connection lost'));
+  pool.on('error', (error) => log.warn({ code: (error as { code?: string }).code, reason: error.message }, 'database connection lost'));
   const db = createKysely<Database>(pool);
   try {
     const { applied, version } = await migrateToLatest(db as unknown as Kysely<unknown>);
@@ -91,11 +91,11 @@ export async function startManager(options: { home: string; config: ManagerConfi
   const address = await app.listen({ host, port });
   const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]');
   const stopTimeouts = startTimeoutChecker(
-    { db, bus, logs, log, taskUpdates, workers, taskTimeoutMs: config.task_timeout * SECOND, workerTimeoutMs: config.worker_timeout * SECOND },
+    { db, bus, logs, log, taskUpdates, workers, waitingWorkerIds: () => dispatcher.waitingWorkerIds(), taskTimeoutMs: config.task_timeout * SECOND, workerTimeoutMs: config.worker_timeout * SECOND },
     config.timeout_check_interval * SECOND,
   );
   const stopSleep = startSleepScheduler({ db, bus, log }, 30 * SECOND);
-  const heartbeat = setInterval(() => void workers.flushHeartbeats().catch(() => undefined), SECOND);
+  const heartbeat = setInterval(() => void workers.flushHeartbeats(dispatcher.waitingWorkerIds()).catch(() => undefined), SECOND);
   heartbeat.unref();
   log.info({ url }, 'manager listening');
 

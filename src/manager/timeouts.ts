@@ -15,6 +15,8 @@ export interface TimeoutDeps {
   log: Logger;
   taskUpdates: TaskUpdates;
   workers: WorkerService;
+  /** Workers in a long poll right now (alive, though silent). */
+  waitingWorkerIds: () => string[];
   taskTimeoutMs: number;
   workerTimeoutMs: number;
 }
@@ -25,7 +27,7 @@ export interface TimeoutDeps {
  * unseen for worker_timeout goes to `error` and its task is requeued.
  */
 export async function checkTimeouts(deps: TimeoutDeps): Promise<{ tasks: number; workers: number }> {
-  await deps.workers.flushHeartbeats();
+  await deps.workers.flushHeartbeats(deps.waitingWorkerIds());
   const cutoff = new Date(Date.now() - deps.workerTimeoutMs);
   const silent = await workersUnseenSince(deps.db, cutoff);
   for (const worker of silent) {

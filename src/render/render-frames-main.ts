@@ -14,6 +14,14 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+// A worker killed outright (SIGKILL) cannot stop its renderer: notice being orphaned
+// (the parent changes) and stop too, so a requeued chunk is not rendered twice at once.
+const parent = process.ppid;
+const orphanWatch = setInterval(() => {
+  if (process.ppid !== parent) controller.abort(new Error('the worker that started this renderer is gone'));
+}, 250);
+orphanWatch.unref();
+
 const code = await runRenderFramesCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),

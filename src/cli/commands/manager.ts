@@ -79,7 +79,9 @@ export function registerManagerCommands(program: Command): void {
   withCommonOptions(manager.command('secret'))
     .description('print the farm secret workers register with')
     .option('--database-url <url>', 'PostgreSQL URL of the manager')
-    .action(action(async (flags: ManagerFlags) => {
+    .action(action(async (_flags: ManagerFlags, command: Command) => {
+      // --home and --database-url may be given before or after `secret`.
+      const flags = command.optsWithGlobals<ManagerFlags>();
       const secret = await withManagerDatabase(flags, (db) => ensureFarmSecret(db));
       console.log(secret);
     }));
@@ -88,7 +90,8 @@ export function registerManagerCommands(program: Command): void {
     .description('create an API token for the CLI and dashboard; kept in <home>/api-token for this machine')
     .option('--database-url <url>', 'PostgreSQL URL of the manager')
     .option('--label <text>', 'what the token is for', 'cli')
-    .action(action(async (flags: ManagerFlags & { label: string }) => {
+    .action(action(async (_flags: ManagerFlags & { label: string }, command: Command) => {
+      const flags = command.optsWithGlobals<ManagerFlags & { label: string }>();
       const token = await withManagerDatabase(flags, (db) => createApiToken(db, flags.label));
       const home = resolveHome(flags.home);
       await writeFileAtomic(join(home, 'api-token'), `${token}\n`, 0o600);

@@ -105,6 +105,11 @@ export class Dispatcher {
     return assigned.size > 0;
   }
 
+  /** Workers waiting in a long poll are alive: they count as seen. */
+  waitingWorkerIds(): string[] {
+    return [...this.#waiters.keys()];
+  }
+
   get waiting(): number {
     return this.#waiters.size;
   }

@@ -58,7 +58,8 @@ export class WorkerService {
     this.#seen.add(id);
   }
 
-  async flushHeartbeats(): Promise<void> {
+  async flushHeartbeats(alsoSeen: string[] = []): Promise<void> {
+    for (const id of alsoSeen) this.#seen.add(id);
     const ids = [...this.#seen];
     this.#seen.clear();
     await touchWorkers(this.deps.db, ids);
