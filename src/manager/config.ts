@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { TwoWayVariableSchema } from '../storage/paths.js';
 
 const Seconds = (description: string) => Type.Number({ exclusiveMinimum: 0, description });
 
@@ -24,7 +25,20 @@ export const ManagerConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    /** Where every worker reads a job's input and writes its output (this host's form of it). */
     shared_storage_path: Type.Optional(Type.String({ minLength: 1 })),
+    /** Two-way variables: one prefix per platform and audience, e.g. {farm} = /mnt/farm | S:\\. */
+    variables: Type.Array(TwoWayVariableSchema),
+    shaman: Type.Object(
+      {
+        enabled: Type.Boolean(),
+        gc: Type.Object(
+          { period: Seconds('how often unreferenced blobs are collected'), max_age: Seconds('unreferenced blobs older than this are removed') },
+          { additionalProperties: false },
+        ),
+      },
+      { additionalProperties: false },
+    ),
   },
   { additionalProperties: false },
 );
@@ -39,6 +53,8 @@ export const MANAGER_DEFAULTS: ManagerConfig = Object.freeze({
   timeout_check_interval: 5,
   long_poll: 30,
   failure: Object.freeze({ max_workers_per_task: 3, blocklist_threshold: 3, job_fail_share: 0.1 }),
+  variables: [],
+  shaman: Object.freeze({ enabled: false, gc: Object.freeze({ period: 3600, max_age: 7 * 24 * 3600 }) }),
 });
 
 export function parseListen(listen: string): { host: string; port: number } {

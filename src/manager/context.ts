@@ -11,6 +11,7 @@ import type { TaskControl } from './tasks/task-control.js';
 import type { WorkerService } from './workers/worker-service.js';
 import type { Previews } from './previews.js';
 import type { ManagerConfig } from './config.js';
+import type { SharedStorage } from './storage/shared-storage.js';
 
 /** Everything the HTTP layer reaches; built once by the composition root (main.ts). */
 export interface ManagerContext {
@@ -20,6 +21,7 @@ export interface ManagerContext {
   bus: EventBus;
   logs: TaskLogs;
   previews: Previews;
+  storage: SharedStorage;
   registry: JobTypeRegistry;
   policy: FailurePolicy;
   dispatcher: Dispatcher;

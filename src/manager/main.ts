@@ -21,6 +21,8 @@ import { ensureFarmSecret, apiTokenHashes } from './auth/secrets.js';
 import { startTimeoutChecker } from './timeouts.js';
 import { startSleepScheduler } from './workers/sleep-scheduler.js';
 import { buildApp, type App } from './api/app.js';
+import { SharedStorage, type JobStorage } from './storage/shared-storage.js';
+import { collectGarbage } from '../storage/index.js';
 import type { ManagerContext } from './context.js';
 import type { FailurePolicy } from './state/job-status.js';
 
@@ -38,6 +40,8 @@ export interface RunningManager {
 export async function startManager(options: { home: string; config: ManagerConfig; log?: Logger }): Promise<RunningManager> {
   const { home, config } = options;
   const log = options.log ?? pino({ name: 'kiln-manager' }, pino.destination(2));
+  // Refuse settings that cannot work before anything starts (UNC path, cloud-synced folder).
+  const storage = await SharedStorage.open(config);
   let stopEmbeddedDatabase: (() => Promise<unknown>) | undefined;
   let target;
   if (config.database_url) target = urlDatabaseTarget(config.database_url, 20);
@@ -81,7 +85,8 @@ export async function startManager(options: { home: string; config: ManagerConfi
   const taskUpdates = new TaskUpdates({ db, bus, logs, policy, onWorkReady });
   const ctx: ManagerContext = {
     config, log, db, bus, logs, previews, registry, policy, dispatcher, workers, taskUpdates,
-    jobs: new JobService({ db, bus, logs, registry, policy, onWorkReady }),
+    storage,
+    jobs: new JobService({ db, bus, logs, registry, policy, onWorkReady, onJobDeleted: (job) => storage.removeJobFiles(job.storage as JobStorage | null) }),
     taskControl: new TaskControl({ db, bus, logs, policy, onWorkReady }),
     apiTokenHashes: () => apiTokenHashes(db),
     version: KILN_VERSION,
@@ -95,6 +100,14 @@ export async function startManager(options: { home: string; config: ManagerConfi
     config.timeout_check_interval * SECOND,
   );
   const stopSleep = startSleepScheduler({ db, bus, log }, 30 * SECOND);
+  const gc = storage.shaman
+    ? setInterval(() => {
+        collectGarbage(storage.shaman!, storage.jobsDir!, { maxAgeMs: config.shaman.gc.max_age * SECOND })
+          .then((report) => report.blobsRemoved && log.info(report, 'shaman garbage collected'))
+          .catch((error: unknown) => log.warn({ err: error }, 'shaman garbage collection failed'));
+      }, config.shaman.gc.period * SECOND)
+    : undefined;
+  gc?.unref();
   const heartbeat = setInterval(() => void workers.flushHeartbeats(dispatcher.waitingWorkerIds()).catch(() => undefined), SECOND);
   heartbeat.unref();
   log.info({ url }, 'manager listening');
@@ -105,6 +118,7 @@ export async function startManager(options: { home: string; config: ManagerConfi
       stopTimeouts();
       stopSleep();
       clearInterval(heartbeat);
+      if (gc) clearInterval(gc);
       dispatcher.stop();
       await app.close();
       await workers.flushHeartbeats().catch(() => undefined);

@@ -11,6 +11,7 @@ import { registerTaskRoutes } from './routes/tasks.js';
 import { registerWorkerRoutes } from './routes/workers.js';
 import { registerWorkerProtocolRoutes } from './routes/worker-protocol.js';
 import { registerEventRoutes } from './routes/events.js';
+import { registerStorageRoutes } from './routes/shaman.js';
 import { MAX_PREVIEW_BYTES } from '../previews.js';
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
@@ -60,6 +61,7 @@ export async function buildApp(ctx: ManagerContext): Promise<App> {
       registerWorkerRoutes(api as App, ctx);
       registerWorkerProtocolRoutes(api as App, ctx);
       registerEventRoutes(api as App, ctx);
+      registerStorageRoutes(api as App, ctx);
     },
     { prefix: '/api/v1' },
   );

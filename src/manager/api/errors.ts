@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { UserError } from '../../util/errors.js';
+import { ShamanError } from '../../storage/index.js';
 import { ConflictError, NotFoundError, isDatabaseUnavailable } from '../persistence/errors.js';
 import { EtagMismatchError } from '../jobs/job-service.js';
 import { AuthError } from '../workers/worker-service.js';
@@ -23,6 +24,7 @@ interface Answer {
 /** Maps anything thrown to the JSON error answer; only unexpected errors are 500s, without internals. */
 export function toAnswer(error: unknown): Answer {
   if (error instanceof ApiError) return { status: error.status, code: error.code, message: error.message, field: error.field };
+  if (error instanceof ShamanError) return { status: error.httpStatus, code: error.code, message: error.message, field: error.field };
   if (error instanceof UserError) return { status: error.code === 'not_found' ? 404 : 400, code: error.code, message: error.message, field: error.field };
   if (error instanceof NotFoundError) return { status: 404, code: `${error.entity.replace(' ', '_')}_not_found`, message: error.message, field: 'id' };
   if (error instanceof ConflictError) return { status: 409, code: error.code, message: error.message };

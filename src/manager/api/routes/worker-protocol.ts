@@ -13,6 +13,7 @@ import { fetchJob } from '../../persistence/jobs.js';
 import { PREVIEW_TYPES } from '../../previews.js';
 import type { TaskRow, WorkerRow } from '../../persistence/tables.js';
 import type { WorkerStatus } from '../../state/statuses.js';
+import type { Platform } from '../../../storage/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -89,21 +90,23 @@ export function registerWorkerProtocolRoutes(api: App, ctx: ManagerContext): voi
       // A status change is due: now, or (lazy) once the worker holds no task.
       if (row.status_requested && (!row.lazy_status_request || !held)) return reply.status(423).send(stateOf(row));
       if (row.status === 'asleep') return reply.status(423).send({ statusRequested: 'asleep', lazy: false });
-      if (held) return assigned(held);
+      if (held) return assigned(held, row);
       const abort = new AbortController();
       request.raw.on('close', () => abort.abort());
       const waitMs = Math.min(request.query.waitMs ?? ctx.config.long_poll * 1000, ctx.config.long_poll * 1000);
       const task = await ctx.dispatcher.request({ id, supportedTaskTypes: row.supported_task_types, tags: row.tags }, waitMs, abort.signal);
       if (!task) return reply.status(204).send(null);
-      return assigned(task);
+      return assigned(task, row);
     },
   );
 
-  const assigned = async (task: TaskRow) => {
+  /** The task as this worker should see it: paths in its own platform's form. */
+  const assigned = async (task: TaskRow, worker: WorkerRow) => {
     const job = await fetchJob(ctx.db, task.job_id);
+    const commands = task.commands as Array<{ name: string; parameters: Record<string, unknown> }>;
     return {
       id: task.id, jobId: task.job_id, jobName: job.name, jobType: job.type, name: task.name, type: task.type, priority: task.priority,
-      commands: task.commands as Array<{ name: string; parameters: Record<string, unknown> }>,
+      commands: ctx.storage.commandsFor(commands, worker.platform as Platform),
     };
   };
 
