@@ -1,8 +1,12 @@
 import { benchDb } from './db.js';
+import { benchDispatch } from './dispatch.js';
+import { benchScale } from './scale.js';
 
 /** `npm run bench -- NAME...`: runs the named benchmarks (all when none is named). */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   db: () => benchDb(),
+  dispatch: () => benchDispatch(),
+  scale: () => benchScale(),
 };
 
 const names = process.argv.slice(2);

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { sep } from 'node:path';
 import { InvalidBlobError } from './errors.js';
 
 /** A piece of content in the store, named by its SHA-256 and size. */
@@ -28,7 +28,8 @@ export function checkBlobId(sha256: unknown, size: unknown, field = ''): string 
 
 /** `ab/cdef.../<size>.blob`, relative to the store's `stored/` folder. */
 export function blobSubpath(sha256: string, size: number): string {
-  return join(sha256.slice(0, 2), sha256.slice(2), `${size}.blob`);
+  // Concatenation, not path.join: this runs once per file of a checkout.
+  return `${sha256.slice(0, 2)}${sep}${sha256.slice(2)}${sep}${size}.blob`;
 }
 
 /** The identity of a blob as one string, for sets and maps. */

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, realpath, rename, rm, rmdir, symlink } from 'node:fs/promises';
+import { symlink as symlinkCallback, symlinkSync } from 'node:fs';
+import { lstat, mkdir, realpath, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join, posix, relative, sep } from 'node:path';
 import { isErrnoException } from '../../util/errors.js';
 import { blobKey, blobSubpath, checkBlobId, type ShamanFile } from './blob.js';
 import { SHAMAN_DEFAULTS } from './defaults.js';
 import { InvalidCheckoutPathError, MissingBlobsError } from './errors.js';
-import { mapLimit } from './limit.js';
+import { mapLimit, runFsBatch } from './limit.js';
 import { RESERVED_PREFIX, checkCheckoutPath, checkRelativePath } from './relative-path.js';
 import type { ShamanStore } from './store.js';
 
@@ -30,7 +31,7 @@ const MAX_SUFFIX = 10_000;
  * exists, `-1`, `-2`... is appended to its last name.
  */
 export async function createCheckout(
-  store: Pick<ShamanStore, 'storedDir' | 'touch'>,
+  store: Pick<ShamanStore, 'storedDir' | 'touchMany'>,
   checkoutRoot: string,
   requestedPath: string,
   files: readonly ShamanFile[],
@@ -40,14 +41,14 @@ export async function createCheckout(
 
   const blobs = new Map<string, { sha256: string; size: number }>();
   for (const entry of entries) blobs.set(blobKey(entry.sha256, entry.size), entry);
-  const now = new Date();
-  const present = await mapLimit([...blobs.values()], SHAMAN_DEFAULTS.fsConcurrency, (blob) => store.touch(blob.sha256, blob.size, now));
+  const present = await store.touchMany([...blobs.values()]);
   const missingKeys = new Set([...blobs.keys()].filter((_, i) => !present[i]));
   if (missingKeys.size > 0) {
     throw new MissingBlobsError(entries.filter((entry) => missingKeys.has(blobKey(entry.sha256, entry.size))));
   }
 
   await mkdir(checkoutRoot, { recursive: true });
+  await mkdir(store.storedDir, { recursive: true }); // a first, empty checkout has no blobs yet
   const root = await realpath(checkoutRoot);
   const stored = await realpath(store.storedDir);
   const temp = join(root, CHECKOUT_TEMP_DIR, randomBytes(8).toString('hex'));
@@ -57,16 +58,22 @@ export async function createCheckout(
     await mkdir(temp, { recursive: true });
     await makeFolders(temp, entries);
     // Link targets are computed for the final location; a `-N` suffix does not change the depth.
+    // Strings are concatenated rather than joined: this runs once per file.
     const toStore = new Map<string, string>();
-    await mapLimit(entries, SHAMAN_DEFAULTS.fsConcurrency, async (entry) => {
+    const links = entries.map((entry) => {
       const folder = posix.dirname(entry.path);
       let prefix = toStore.get(folder);
       if (prefix === undefined) {
-        prefix = relative(join(finalBase, ...folder.split('/')), stored);
+        prefix = relative(join(finalBase, ...folder.split('/')), stored) + sep;
         toStore.set(folder, prefix);
       }
-      await symlink(join(prefix, blobSubpath(entry.sha256, entry.size)), join(temp, ...entry.path.split('/')), 'file');
+      return { target: prefix + blobSubpath(entry.sha256, entry.size), path: temp + sep + toNative(entry.path) };
     });
+    await runFsBatch(
+      links,
+      (link) => symlinkSync(link.target, link.path, 'file'),
+      (link, _, done) => symlinkCallback(link.target, link.path, 'file', done),
+    );
     reserved = await reserveFolder(finalBase, wanted);
     await moveOnto(temp, reserved);
     const actual = relative(root, reserved).split(sep).join('/');
@@ -118,6 +125,8 @@ export async function deleteCheckout(checkoutRoot: string, path: string): Promis
   }
   return true;
 }
+
+const toNative = sep === '/' ? (path: string): string => path : (path: string): string => path.replaceAll('/', sep);
 
 interface CheckedFile {
   sha256: string;

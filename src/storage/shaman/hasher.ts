@@ -1,19 +1,20 @@
-import { stat } from 'node:fs/promises';
+import { stat as statCallback, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { UserError } from '../../util/errors.js';
 import { SHAMAN_DEFAULTS } from './defaults.js';
 import { HashCache } from './hash-cache.js';
+import { makeFileHasher, type FileHash } from './hash-file.js';
 import type { HashBatch, HashWorkerMessage } from './hash-worker.js';
-import { mapLimit } from './limit.js';
+import { runFsBatch } from './limit.js';
 
 export { HashCache, type HashCacheOptions } from './hash-cache.js';
 
 export interface HashInput {
   /** Absolute, or relative to `baseDir`; kept as given in the result. */
   path: string;
-  /** Size and mtime as listed (listTree gives them): with a cache, a hit then costs no system call. */
+  /** Size and mtime as listed (listTree gives them); files without them are statted first. */
   size?: number;
   mtimeMs?: number;
 }
@@ -41,6 +42,8 @@ export interface HashOptions {
   /** Worker threads; default os.availableParallelism(). */
   workers?: number;
   chunkBytes?: number;
+  /** Hash on the calling thread when the files add up to at most this many bytes (default 16 MiB). */
+  inlineBytes?: number;
   signal?: AbortSignal;
 }
 
@@ -52,9 +55,21 @@ export interface HashReport {
   filesFromCache: number;
 }
 
+interface Item {
+  path: string;
+  absolute: string;
+  size: number;
+  mtimeMs: number;
+}
+
 const WORKER_URL = new URL('./hash-worker.js', import.meta.url);
 const BATCH_FILES = 64;
 const BATCH_BYTES = 16 * 1024 * 1024;
+/**
+ * Below this many bytes to hash, the files are hashed on the calling thread:
+ * starting and stopping worker threads costs ~35 ms, what hashing 30-40 MiB takes.
+ */
+const INLINE_BYTES = 16 * 1024 * 1024;
 
 /**
  * SHA-256 and size of many files on all cores: a pool of worker threads, each reading in large
@@ -63,27 +78,37 @@ const BATCH_BYTES = 16 * 1024 * 1024;
  */
 export async function hashFiles(inputs: readonly (string | HashInput)[], options: HashOptions = {}): Promise<HashReport> {
   const baseDir = resolve(options.baseDir ?? '.');
-  const items = inputs.map((input) => {
-    const given = typeof input === 'string' ? { path: input } : input;
-    return { path: given.path, absolute: resolve(baseDir, given.path), size: given.size, mtimeMs: given.mtimeMs };
-  });
   const cache = options.cache;
-  if (cache) {
-    await mapLimit(items, SHAMAN_DEFAULTS.fsConcurrency, async (item) => {
-      if (item.size !== undefined && item.mtimeMs !== undefined) return;
-      const info = await stat(item.absolute).catch((error: NodeJS.ErrnoException) => {
-        throw new UserError(`cannot hash ${item.absolute}: ${error.message}`, { code: 'unreadable' });
-      });
-      item.size = info.size;
-      item.mtimeMs = info.mtimeMs;
-    });
-  }
+  // Sizes are needed for the cache, for balancing the workers and for the progress total.
+  const given = inputs.map((input) => (typeof input === 'string' ? { path: input } : input));
+  const absolutes = given.map((input) => resolve(baseDir, input.path));
+  const infos = await runFsBatch<number, { size: number; mtimeMs: number } | NodeJS.ErrnoException>(
+    given.map((_, i) => i),
+    (i) => {
+      const { size, mtimeMs } = given[i] as HashInput;
+      if (size !== undefined && mtimeMs !== undefined) return { size, mtimeMs };
+      try {
+        return statSync(absolutes[i] as string);
+      } catch (error) {
+        return error as NodeJS.ErrnoException;
+      }
+    },
+    (i, _, done) => {
+      const { size, mtimeMs } = given[i] as HashInput;
+      if (size !== undefined && mtimeMs !== undefined) return done(null, { size, mtimeMs });
+      statCallback(absolutes[i] as string, (error, info) => done(null, error ?? info));
+    },
+  );
+  const items: Item[] = infos.map((info, i) => {
+    if (info instanceof Error) throw new UserError(`cannot hash ${absolutes[i]}: ${info.message}`, { code: 'unreadable' });
+    return { path: (given[i] as HashInput).path, absolute: absolutes[i] as string, size: info.size, mtimeMs: info.mtimeMs };
+  });
 
   const files = new Array<HashedFile>(items.length);
   const todo: number[] = [];
   items.forEach((item, index) => {
-    const sha256 = cache && item.size !== undefined && item.mtimeMs !== undefined ? cache.get(item.absolute, item.size, item.mtimeMs) : undefined;
-    if (sha256 !== undefined) files[index] = { path: item.path, sha256, size: item.size as number, mtimeMs: item.mtimeMs as number };
+    const sha256 = cache?.get(item.absolute, item.size, item.mtimeMs);
+    if (sha256 !== undefined) files[index] = { path: item.path, sha256, size: item.size, mtimeMs: item.mtimeMs };
     else todo.push(index);
   });
 
@@ -91,14 +116,15 @@ export async function hashFiles(inputs: readonly (string | HashInput)[], options
     filesDone: items.length - todo.length,
     filesTotal: items.length,
     bytesHashed: 0,
-    bytesToHash: todo.reduce((sum, index) => sum + (items[index]?.size ?? 0), 0),
+    bytesToHash: todo.reduce((sum, index) => sum + (items[index] as Item).size, 0),
   };
   options.onProgress?.({ ...progress });
   if (todo.length > 0) {
     // Largest first, so one big file does not start last and leave the other cores idle.
-    todo.sort((a, b) => (items[b]?.size ?? 0) - (items[a]?.size ?? 0));
-    const batches = makeBatches(todo, (index) => items[index]?.size ?? 0);
-    await runPool(batches, items.map((item) => item.absolute), options, (indexes, results) => {
+    todo.sort((a, b) => (items[b] as Item).size - (items[a] as Item).size);
+    const batches = makeBatches(todo, (index) => (items[index] as Item).size);
+    const run = progress.bytesToHash <= (options.inlineBytes ?? INLINE_BYTES) ? runInline : runPool;
+    await run(batches, items.map((item) => item.absolute), options, (indexes, results) => {
       indexes.forEach((index, i) => {
         const item = items[index];
         const result = results[i];
@@ -134,7 +160,31 @@ function makeBatches(indexes: readonly number[], sizeOf: (index: number) => numb
   return batches;
 }
 
-type Results = Extract<HashWorkerMessage, { type: 'done' }>['results'];
+type Results = FileHash[];
+
+/** Hashes the batches on this thread, one file after another. */
+async function runInline(
+  batches: readonly number[][],
+  paths: readonly string[],
+  options: HashOptions,
+  onDone: (indexes: number[], results: Results) => void,
+  onBytes: (bytes: number) => void,
+): Promise<void> {
+  const hashFile = makeFileHasher(options.chunkBytes ?? SHAMAN_DEFAULTS.readChunkBytes);
+  for (const batch of batches) {
+    const results: Results = [];
+    for (const index of batch) {
+      if (options.signal?.aborted) throw new UserError('hashing was cancelled', { code: 'cancelled' });
+      const path = paths[index] as string;
+      try {
+        results.push(await hashFile(path, onBytes));
+      } catch (error) {
+        throw new UserError(`cannot hash ${path}: ${(error as Error).message}`, { code: 'unreadable' });
+      }
+    }
+    onDone(batch, results);
+  }
+}
 
 /** Hands batches to worker threads as they become free; rejects on the first failure. */
 function runPool(

@@ -1,13 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { stat as statCallback, statSync, utimes as utimesCallback, utimesSync } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { isErrnoException } from '../../util/errors.js';
-import { blobKey, blobSubpath, checkBlobId, type ShamanFile } from './blob.js';
+import { blobKey, blobSubpath, checkBlobId, type BlobId, type ShamanFile } from './blob.js';
 import { MiB, SHAMAN_DEFAULTS } from './defaults.js';
 import { BlobMismatchError } from './errors.js';
-import { mapLimit } from './limit.js';
+import { runFsBatch } from './limit.js';
 
 export type BlobStatus = 'stored' | 'uploading' | 'unknown';
 export type ReceiveResult = 'stored' | 'already-stored' | 'deferred';
@@ -57,7 +58,7 @@ export class ShamanStore {
 
   /** Where a blob lives (whether or not it is there). */
   blobPath(sha256: string, size: number): string {
-    return join(this.storedDir, blobSubpath(checkBlobId(sha256, size), size));
+    return `${this.storedDir}${sep}${blobSubpath(checkBlobId(sha256, size), size)}`;
   }
 
   async status(sha256: string, size: number): Promise<BlobStatus> {
@@ -70,11 +71,16 @@ export class ShamanStore {
   async missing<F extends ShamanFile>(files: readonly F[]): Promise<F[]> {
     const keys = files.map((file, i) => blobKey(checkBlobId(file.sha256, file.size, `files[${i}]`), file.size));
     const distinct = [...new Set(keys)];
-    const stored = new Set<string>();
-    await mapLimit(distinct, SHAMAN_DEFAULTS.fsConcurrency, async (key) => {
+    const paths = distinct.map((key) => {
       const [sha, size] = key.split('/') as [string, string];
-      if (await isFile(this.blobPath(sha, Number(size)))) stored.add(key);
+      return `${this.storedDir}${sep}${blobSubpath(sha, Number(size))}`;
     });
+    const present = await runFsBatch(
+      paths,
+      (path) => isFileSync(path),
+      (path, _, done) => statCallback(path, (error, info) => done(null, !error && info.isFile())),
+    );
+    const stored = new Set(distinct.filter((_, i) => present[i]));
     return files.filter((_, i) => !stored.has(keys[i] as string));
   }
 
@@ -111,15 +117,46 @@ export class ShamanStore {
    * Returns false when the blob is not stored.
    */
   async touch(sha256: string, size: number, now = new Date()): Promise<boolean> {
-    try {
-      await utimes(this.blobPath(sha256, size), now, now);
-      return true;
-    } catch (error) {
-      if (isErrnoException(error, 'ENOENT') || isErrnoException(error, 'ENOTDIR')) return false;
-      // Owned by another account (several managers on one storage): it exists, its age stays.
-      if (isErrnoException(error, 'EPERM') || isErrnoException(error, 'EACCES')) return true;
+    const [present] = await this.touchMany([{ sha256, size }], now);
+    return present ?? false;
+  }
+
+  /**
+   * touch() for many blobs, one boolean per blob in order; run like runFsBatch (synchronous in
+   * short slices on a fast disk, in parallel on a slow network file system).
+   */
+  touchMany(blobs: readonly BlobId[], now = new Date()): Promise<boolean[]> {
+    const paths = blobs.map((blob, i) => `${this.storedDir}${sep}${blobSubpath(checkBlobId(blob.sha256, blob.size, `files[${i}]`), blob.size)}`);
+    // ENOENT: not stored. EPERM/EACCES: owned by another account (several managers on one
+    // storage): the age stays, but it is there if it can be statted.
+    const outcome = (error: NodeJS.ErrnoException): 'missing' | 'check' => {
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return 'missing';
+      if (error.code === 'EPERM' || error.code === 'EACCES') return 'check';
       throw error;
-    }
+    };
+    return runFsBatch(
+      paths,
+      (path) => {
+        try {
+          utimesSync(path, now, now);
+          return true;
+        } catch (error) {
+          return outcome(error as NodeJS.ErrnoException) === 'check' && isFileSync(path);
+        }
+      },
+      (path, _, done) =>
+        utimesCallback(path, now, now, (error) => {
+          if (!error) return done(null, true);
+          let next: 'missing' | 'check';
+          try {
+            next = outcome(error);
+          } catch {
+            return done(error);
+          }
+          if (next === 'missing') return done(null, false);
+          statCallback(path, (statError, info) => done(null, !statError && info.isFile()));
+        }),
+    );
   }
 
   /** True while this process is receiving the blob. */
@@ -224,6 +261,14 @@ async function drain(source: BlobSource): Promise<void> {
     return;
   }
   for await (const _ of source) void _;
+}
+
+function isFileSync(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
+  } catch {
+    return false;
+  }
 }
 
 async function isFile(path: string): Promise<boolean> {

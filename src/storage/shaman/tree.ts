@@ -1,9 +1,8 @@
-import type { Dirent } from 'node:fs';
-import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { lstat, lstatSync, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import { join, sep } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { UserError, isErrnoException } from '../../util/errors.js';
-import { SHAMAN_DEFAULTS } from './defaults.js';
-import { mapLimit } from './limit.js';
+import { runFsBatch } from './limit.js';
 
 export interface TreeEntry {
   /** Relative to the tree's root, with `/` between folders. */
@@ -35,12 +34,14 @@ export interface ListTreeOptions {
  * Lists the regular files under `dir` with size and mtime. Symlinks are followed only while they
  * stay inside the tree (a file or folder reached through one is listed under the link's path);
  * links leading out, broken links, loops and special files are reported in `skipped`.
+ * The event loop gets a turn between folders; stat calls run like runFsBatch's (synchronous in
+ * short slices on a local disk, in parallel on a slow network file system).
  */
 export async function listTree(dir: string, options: ListTreeOptions = {}): Promise<TreeListing> {
   let root: string;
   try {
-    root = await realpath(dir);
-    if (!(await stat(root)).isDirectory()) throw new UserError(`${dir} is not a folder`, { code: 'not_a_folder' });
+    root = realpathSync(dir);
+    if (!statSync(root).isDirectory()) throw new UserError(`${dir} is not a folder`, { code: 'not_a_folder' });
   } catch (error) {
     if (isErrnoException(error)) throw new UserError(`cannot read folder ${dir}: ${error.message}`, { code: 'unreadable' });
     throw error;
@@ -48,58 +49,67 @@ export async function listTree(dir: string, options: ListTreeOptions = {}): Prom
   const ignore = options.ignore ?? (() => false);
   const candidates: Array<{ path: string; real: string }> = [];
   const skipped: SkippedEntry[] = [];
-  const inside = (real: string): boolean => real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
+  const rootPrefix = root.endsWith(sep) ? root : root + sep;
+  const inside = (real: string): boolean => real === root || real.startsWith(rootPrefix);
 
-  const walk = async (realDir: string, relDir: string, ancestors: readonly string[]): Promise<void> => {
+  // Depth first with an explicit stack; `ancestors` are the real paths of the folders above, for loops.
+  const stack: Array<{ real: string; rel: string; ancestors: readonly string[] }> = [{ real: root, rel: '', ancestors: [root] }];
+  for (let folder = stack.pop(); folder; folder = stack.pop()) {
     let entries: Dirent[];
     try {
-      entries = await readdir(realDir, { withFileTypes: true });
+      entries = readdirSync(folder.real, { withFileTypes: true });
     } catch (error) {
-      if (relDir === '') throw error;
-      skipped.push({ path: relDir, reason: 'unreadable' });
-      return;
+      if (folder.rel === '') throw error;
+      skipped.push({ path: folder.rel, reason: 'unreadable' });
+      continue;
     }
-    const folders: Array<[string, string]> = [];
-    const links: Array<[string, string]> = [];
     for (const entry of entries) {
-      const rel = relDir ? `${relDir}/${entry.name}` : entry.name;
-      const real = join(realDir, entry.name);
+      const rel = folder.rel ? `${folder.rel}/${entry.name}` : entry.name;
+      const path = join(folder.real, entry.name);
       if (entry.isFile()) {
-        if (!ignore(rel, false)) candidates.push({ path: rel, real });
+        if (!ignore(rel, false)) candidates.push({ path: rel, real: path });
       } else if (entry.isDirectory()) {
-        if (!ignore(rel, true)) folders.push([real, rel]);
+        if (!ignore(rel, true)) stack.push({ real: path, rel, ancestors: [...folder.ancestors, path] });
       } else if (entry.isSymbolicLink()) {
-        links.push([real, rel]);
+        const real = tryCall(() => realpathSync(path));
+        const info = real === undefined ? undefined : statSync(real, { throwIfNoEntry: false });
+        if (real === undefined || info === undefined) skipped.push({ path: rel, reason: 'broken symlink' });
+        else if (!inside(real)) skipped.push({ path: rel, reason: 'symlink points outside the tree' });
+        else if (info.isFile()) {
+          if (!ignore(rel, false)) candidates.push({ path: rel, real });
+        } else if (info.isDirectory()) {
+          if (folder.ancestors.includes(real)) skipped.push({ path: rel, reason: 'symlink loop' });
+          else if (!ignore(rel, true)) stack.push({ real, rel, ancestors: [...folder.ancestors, real] });
+        } else skipped.push({ path: rel, reason: 'not a regular file' });
       } else {
         skipped.push({ path: rel, reason: 'not a regular file' });
       }
     }
-    await mapLimit(links, SHAMAN_DEFAULTS.fsConcurrency, async ([link, rel]) => {
-      const real = await realpath(link).catch(() => undefined);
-      const info = real === undefined ? undefined : await stat(real).catch(() => undefined);
-      if (real === undefined || info === undefined) skipped.push({ path: rel, reason: 'broken symlink' });
-      else if (!inside(real)) skipped.push({ path: rel, reason: 'symlink points outside the tree' });
-      else if (info.isFile()) {
-        if (!ignore(rel, false)) candidates.push({ path: rel, real });
-      } else if (info.isDirectory()) {
-        if (real === root || ancestors.includes(real)) skipped.push({ path: rel, reason: 'symlink loop' });
-        else if (!ignore(rel, true)) folders.push([real, rel]);
-      } else skipped.push({ path: rel, reason: 'not a regular file' });
-    });
-    await mapLimit(folders, 8, ([real, rel]) => walk(real, rel, [...ancestors, real]));
-  };
-  await walk(root, '', []);
+    await yieldToEventLoop();
+  }
 
   const files: TreeEntry[] = [];
-  await mapLimit(candidates, SHAMAN_DEFAULTS.fsConcurrency, async ({ path, real }) => {
-    try {
-      const info = await lstat(real);
-      files.push({ path, size: info.size, mtimeMs: info.mtimeMs });
-    } catch {
-      skipped.push({ path, reason: 'unreadable' });
-    }
-  });
-  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const add = (path: string, info: { size: number; mtimeMs: number } | undefined): void => {
+    if (info) files.push({ path, size: info.size, mtimeMs: info.mtimeMs });
+    else skipped.push({ path, reason: 'unreadable' });
+  };
+  const infos = await runFsBatch(
+    candidates,
+    ({ real }) => tryCall(() => lstatSync(real)),
+    ({ real }, _, done) => lstat(real, (error, info) => done(null, error ? undefined : info)),
+  );
+  candidates.forEach(({ path }, i) => add(path, infos[i]));
+  files.sort(byPath);
+  skipped.sort(byPath);
   return { root, files, skipped };
+}
+
+const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+function tryCall<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
 }

@@ -1,0 +1,254 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, chmodSync, rmSync, readFileSync, existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ManagerConfig } from '../src/manager/config.js';
+import { HttpClient, SimWorker, eachLimit } from './http.js';
+import { onCleanup, processRss, type BenchCluster } from './cluster.js';
+
+export interface ManagerStats {
+  cpu: { user: number; system: number };
+  memory: NodeJS.MemoryUsage;
+  rounds: number;
+  assigned: number;
+  waiting: number;
+}
+
+/** A Kiln manager in a child process, over its own fresh database in the bench cluster. */
+export interface ManagerProcess {
+  url: string;
+  farmSecret: string;
+  pid: number;
+  client: HttpClient;
+  stats(): Promise<ManagerStats>;
+  rss(): { rss: number; peak: number };
+  /** Warnings and errors the manager logged so far. */
+  problems(): string[];
+  close(): Promise<void>;
+}
+
+let counter = 0;
+
+export async function startManagerProcess(cluster: BenchCluster, options: { overrides?: Partial<ManagerConfig>; maxSockets?: number } = {}): Promise<ManagerProcess> {
+  const dbName = `kiln_bench_${process.pid}_${++counter}`;
+  const home = mkdtempSync(join(tmpdir(), 'kiln-bench-manager-'));
+  chmodSync(home, 0o755);
+  const logFile = join(home, 'manager.log');
+  let child: ChildProcess | undefined;
+  let closed = false;
+  const teardown = onCleanup(async () => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    await cluster.dropDatabase(dbName).catch(() => undefined);
+    rmSync(home, { recursive: true, force: true });
+  });
+  try {
+    const databaseUrl = await cluster.createDatabase(dbName);
+    // KILN_BENCH_PROF=DIR: write a CPU profile of each manager process into DIR.
+    const profDir = process.env.KILN_BENCH_PROF;
+    if (profDir && !existsSync(profDir)) mkdirSync(profDir, { recursive: true });
+    const execArgv = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
+    child = fork(fileURLToPath(new URL('./manager-child.js', import.meta.url)), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const running = child;
+    const pending = new Map<number, { resolve: (value: any) => void; reject: (error: Error) => void }>();
+    let nextId = 0;
+    running.on('message', (message: { id: number; error?: string }) => {
+      const waiter = pending.get(message.id);
+      if (!waiter) return;
+      pending.delete(message.id);
+      if (message.error) waiter.reject(new Error(`manager process: ${message.error}`));
+      else waiter.resolve(message);
+    });
+    running.on('exit', (code) => {
+      for (const waiter of pending.values()) waiter.reject(new Error(`manager process exited (${code})`));
+      pending.clear();
+    });
+    const ask = <T>(body: Record<string, unknown>): Promise<T> =>
+      new Promise((resolve, reject) => {
+        const id = ++nextId;
+        pending.set(id, { resolve, reject });
+        running.send({ id, ...body });
+      });
+    const started = await ask<{ url: string; farmSecret: string }>({ type: 'start', home, databaseUrl, logFile, overrides: options.overrides });
+    const client = new HttpClient(started.url, { maxSockets: options.maxSockets });
+    return {
+      url: started.url,
+      farmSecret: started.farmSecret,
+      pid: running.pid!,
+      client,
+      stats: () => ask<ManagerStats>({ type: 'stats' }),
+      rss: () => processRss(running.pid!),
+      problems: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter(Boolean) : []),
+      async close() {
+        if (closed) return;
+        closed = true;
+        client.close();
+        if (running.exitCode === null) {
+          const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+          await Promise.race([ask({ type: 'close' }).catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 10_000))]);
+          await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+        }
+        await teardown();
+      },
+    };
+  } catch (error) {
+    await teardown();
+    throw error;
+  }
+}
+
+/** Registers and signs on `count` simulated workers, `concurrency` at a time; returns them and each call's latency. */
+export async function registerWorkers(manager: ManagerProcess, count: number, concurrency = 20): Promise<{ workers: SimWorker[]; registerMs: number[]; signOnMs: number[] }> {
+  const workers = Array.from({ length: count }, (_, i) => new SimWorker(manager.client, `bench-${i + 1}`));
+  const registerMs: number[] = [];
+  const signOnMs: number[] = [];
+  await eachLimit(workers, concurrency, async (worker) => {
+    let start = performance.now();
+    await worker.register(manager.farmSecret);
+    registerMs.push(performance.now() - start);
+    start = performance.now();
+    await worker.signOn();
+    signOnMs.push(performance.now() - start);
+  });
+  return { workers, registerMs, signOnMs };
+}
+
+/** Submits an echo-sleep job of one task per frame; returns its id and how long the API took. */
+export async function submitFrames(manager: ManagerProcess, frames: string, name = 'bench'): Promise<{ id: string; ms: number; taskCount: number }> {
+  const start = performance.now();
+  const response = await manager.client.request('POST', '/api/v1/jobs', { name, type: 'echo-sleep', settings: { message: 'bench' }, frames, chunkSize: 1 });
+  const ms = performance.now() - start;
+  if (response.status !== 201) throw new Error(`submit: ${response.status} ${JSON.stringify(response.body)}`);
+  return { id: response.body.id, ms, taskCount: response.body.taskCount };
+}
+
+export interface DrainResult {
+  tasks: number;
+  seconds: number;
+  /** Worker's request sent → task received, for requests answered with a task. */
+  requestToTaskMs: number[];
+  /** When each completion was acknowledged, ms after the loops started. */
+  completedAt: number[];
+  errors: string[];
+}
+
+/**
+ * Every worker loops: long-poll for a task, complete it at once, repeat; until `target` tasks
+ * have been handed out (tasks already asked for are still completed). The clock runs from the
+ * loops' start to the target-th completion acknowledged. Polls outstanding when the target is
+ * reached are left to time out (waitMs).
+ */
+export async function drain(workers: SimWorker[], target: number, options: { waitMs?: number; onTarget?: () => void } = {}): Promise<DrainResult> {
+  const waitMs = options.waitMs ?? 2000;
+  const requestToTaskMs: number[] = [];
+  const completedAt: number[] = [];
+  const errors: string[] = [];
+  let assigned = 0;
+  const start = performance.now();
+  await Promise.all(
+    workers.map(async (worker) => {
+      while (assigned < target) {
+        const sent = performance.now();
+        let task;
+        try {
+          task = await worker.next(waitMs);
+        } catch (error) {
+          errors.push(String(error));
+          if (errors.length > 100) throw new Error(`too many errors: ${errors.slice(0, 3).join('; ')}`);
+          continue;
+        }
+        if (!task) continue;
+        assigned += 1;
+        requestToTaskMs.push(performance.now() - sent);
+        try {
+          await worker.complete(task.id);
+          completedAt.push(performance.now() - start);
+          if (completedAt.length === target) options.onTarget?.();
+        } catch (error) {
+          errors.push(String(error));
+        }
+      }
+    }),
+  );
+  const seconds = (completedAt[Math.min(target, completedAt.length) - 1] ?? performance.now() - start) / 1000;
+  return { tasks: completedAt.length, seconds, requestToTaskMs, completedAt, errors };
+}
+
+export interface TrickleResult {
+  /** Submit acknowledged (201 received) → a waiting worker received the task. */
+  ackToTaskMs: number[];
+  /** Submit sent → task received (includes the submit itself). */
+  sendToTaskMs: number[];
+  errors: string[];
+}
+
+/**
+ * Ready-to-assigned latency when work trickles in: every worker long-polls (30 s waits); jobs of
+ * one task are submitted one at a time, each once the previous one's task was completed and all
+ * workers are waiting again.
+ */
+export async function trickle(manager: ManagerProcess, workers: SimWorker[], samples: number): Promise<TrickleResult> {
+  const ackToTaskMs: number[] = [];
+  const sendToTaskMs: number[] = [];
+  const errors: string[] = [];
+  const arrivals = new Map<string, number>();
+  let completions = 0;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const changed = (): void => {
+    wake?.();
+    wake = undefined;
+  };
+  const until = async (condition: () => boolean, timeoutMs = 10_000): Promise<void> => {
+    const deadline = performance.now() + timeoutMs;
+    while (!condition()) {
+      if (performance.now() > deadline) throw new Error('trickle: timed out waiting for a task');
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 50);
+      });
+    }
+  };
+  const loops = workers.map(async (worker) => {
+    while (!stopped) {
+      let task;
+      try {
+        task = await worker.next(30_000);
+      } catch (error) {
+        if (!stopped) errors.push(String(error));
+        continue;
+      }
+      if (!task) continue;
+      arrivals.set(task.jobId, performance.now());
+      changed();
+      try {
+        await worker.complete(task.id);
+      } catch (error) {
+        errors.push(String(error));
+      }
+      completions += 1;
+      changed();
+    }
+  });
+  try {
+    for (let i = 0; i < samples; i++) {
+      // Everyone is waiting in a long poll before the next task arrives.
+      const deadline = performance.now() + 10_000;
+      while ((await manager.stats()).waiting < workers.length) {
+        if (performance.now() > deadline) throw new Error('trickle: workers did not all come back to wait');
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      const sent = performance.now();
+      const { id } = await submitFrames(manager, '1', `trickle-${i}`);
+      const acked = performance.now();
+      await until(() => arrivals.has(id) && completions === i + 1);
+      ackToTaskMs.push(arrivals.get(id)! - acked);
+      sendToTaskMs.push(arrivals.get(id)! - sent);
+    }
+  } finally {
+    stopped = true;
+    // The loops end when their polls do: closing the manager answers them.
+    void Promise.all(loops);
+  }
+  return { ackToTaskMs, sendToTaskMs, errors };
+}

@@ -1,0 +1,160 @@
+import type { Command } from 'commander';
+import type { ApiClient, Job, JobAction } from '../../client/index.js';
+import { UserError } from '../../util/errors.js';
+import { action } from '../run.js';
+import { withManager, withManagerOptions, type ManagerFlags } from '../client.js';
+import {
+  describeCounts, formatAge, formatFields, formatTable, jobLabel, jobProgress, printJson, shortId, statusWithActivity, type Column,
+} from '../format.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const MIN_PREFIX = 4;
+/** The API's largest page of jobs. */
+const PAGE = 1000;
+
+/** A whole number from a command-line option, within bounds; else a UserError naming the option. */
+export function parseIntOption(name: string, text: string, min: number, max: number): number {
+  const value = Number(text.trim());
+  if (!/^[+-]?\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UserError(`${name} must be a whole number from ${min} to ${max}, got "${text}"`, { field: name });
+  }
+  return value;
+}
+
+/**
+ * A job's full id from a full id or a unique prefix of at least 4 characters. A full id is
+ * returned as is (the manager says whether it exists); a prefix is matched against the job list.
+ */
+export async function resolveJobId(api: ApiClient, given: string): Promise<string> {
+  const text = given.trim().toLowerCase();
+  if (UUID.test(text)) return text;
+  if (!/^[0-9a-f-]+$/.test(text)) throw new UserError(`"${given}" is not a job id (a UUID, or its first ${MIN_PREFIX}+ characters)`, { field: 'id' });
+  if (text.length < MIN_PREFIX) throw new UserError(`give at least ${MIN_PREFIX} characters of the job id, got "${given}"`, { field: 'id' });
+  const matches: Job[] = [];
+  for (let offset = 0; ; offset += PAGE) {
+    const { jobs, total } = await api.listJobs({ limit: PAGE, offset });
+    matches.push(...jobs.filter((job) => job.id.startsWith(text)));
+    if (jobs.length < PAGE || offset + PAGE >= total) break;
+  }
+  if (matches.length === 1) return matches[0]!.id;
+  if (matches.length === 0) throw new UserError(`no job with an id starting with "${given}"`, { field: 'id', code: 'not_found' });
+  const shown = matches.slice(0, 10).map((job) => `${job.id} ${JSON.stringify(job.name)}`).join(', ');
+  throw new UserError(`job id "${given}" is ambiguous: ${matches.length} jobs match (${shown}${matches.length > 10 ? ', ...' : ''}); give more characters`, { field: 'id' });
+}
+
+const JOB_COLUMNS: Array<Column<Job>> = [
+  { header: 'ID', value: (job) => shortId(job.id) },
+  { header: 'NAME', value: (job) => job.name, max: 40 },
+  { header: 'TYPE', value: (job) => job.type },
+  { header: 'STATUS', value: (job) => job.status },
+  { header: 'DONE', value: jobProgress, align: 'right' },
+  { header: 'PRI', value: (job) => String(job.priority), align: 'right' },
+  { header: 'AGE', value: (job) => formatAge(job.createdAt), align: 'right' },
+];
+
+export function formatJobTable(jobs: readonly Job[]): string {
+  return formatTable(JOB_COLUMNS, jobs);
+}
+
+export function formatJob(job: Job): string {
+  const settings = JSON.stringify(job.settings);
+  return formatFields([
+    ['ID', job.id],
+    ['Name', job.name],
+    ['Type', job.type],
+    ['Status', statusWithActivity(job.status, job.activity)],
+    ['Priority', String(job.priority)],
+    ['Tasks', `${jobProgress(job)} done (${describeCounts(job)})`],
+    ['Frames', job.frames === null ? undefined : `${job.frames}${job.chunkSize === null ? '' : ` (chunks of ${job.chunkSize})`}`],
+    ['Tag', job.tag ?? undefined],
+    ['Storage', job.storage === null ? undefined : JSON.stringify(job.storage)],
+    ['Settings', settings === '{}' ? undefined : settings],
+    ['Metadata', Object.keys(job.metadata).length === 0 ? undefined : JSON.stringify(job.metadata)],
+    ['Created', `${job.createdAt} (${formatAge(job.createdAt)} ago)`],
+    ['Updated', `${job.updatedAt} (${formatAge(job.updatedAt)} ago)`],
+  ]);
+}
+
+interface ListFlags extends ManagerFlags {
+  status?: string;
+  type?: string;
+  tag?: string;
+  limit?: string;
+}
+
+const JOB_ACTIONS: Array<{ action: JobAction; description: string }> = [
+  { action: 'pause', description: 'pause a job: queued tasks wait, running ones finish' },
+  { action: 'resume', description: 'resume a paused job' },
+  { action: 'cancel', description: 'cancel a job: queued tasks are canceled, running ones stopped' },
+  { action: 'requeue', description: 'queue a job\'s unfinished tasks again (all of them when it had completed) and clear its blocklist' },
+];
+
+export function registerJobsCommands(program: Command): void {
+  const jobs = program.command('jobs').description('list and control the farm\'s jobs (ids: full, or a unique prefix of 4+ characters)');
+
+  withManagerOptions(jobs.command('ls'))
+    .description('list jobs, newest first')
+    .option('--status <statuses>', 'only these statuses, comma-separated (e.g. active,queued)')
+    .option('--type <type>', 'only jobs of this job type')
+    .option('--tag <tag>', 'only jobs with this worker tag')
+    .option('--limit <n>', 'at most this many jobs (1-1000)', '100')
+    .action(action((flags: ListFlags) =>
+      withManager(flags, async ({ api }) => {
+        const limit = parseIntOption('--limit', flags.limit ?? '100', 1, PAGE);
+        const list = await api.listJobs({ status: flags.status, type: flags.type, tag: flags.tag, limit });
+        if (flags.json) return printJson(list);
+        if (list.jobs.length === 0) return void console.log('no jobs');
+        console.log(formatJobTable(list.jobs));
+        if (list.total > list.jobs.length) console.log(`(${list.jobs.length} of ${list.total} jobs; see more with --limit)`);
+      }),
+    ));
+
+  withManagerOptions(jobs.command('show').argument('<id>', 'job id or unique prefix'))
+    .description('show one job')
+    .action(action((id: string, flags: ManagerFlags) =>
+      withManager(flags, async ({ api }) => {
+        const job = await api.getJob(await resolveJobId(api, id));
+        if (flags.json) printJson(job);
+        else console.log(formatJob(job));
+      }),
+    ));
+
+  for (const { action: jobAction, description } of JOB_ACTIONS) {
+    withManagerOptions(jobs.command(jobAction).argument('<id>', 'job id or unique prefix'))
+      .description(description)
+      .option('--reason <text>', 'why, kept with the job\'s activity')
+      .action(action((id: string, flags: ManagerFlags & { reason?: string }) =>
+        withManager(flags, async ({ api }) => {
+          const jobId = await resolveJobId(api, id);
+          await api.setJobStatus(jobId, jobAction, flags.reason);
+          const job = await api.getJob(jobId);
+          if (flags.json) printJson(job);
+          else console.log(`job ${jobLabel(job)}: ${job.status}`);
+        }),
+      ));
+  }
+
+  withManagerOptions(jobs.command('priority').argument('<id>', 'job id or unique prefix').argument('<priority>', '0-100, higher runs first'))
+    .description('change a job\'s priority')
+    .action(action((id: string, priorityText: string, flags: ManagerFlags) =>
+      withManager(flags, async ({ api }) => {
+        const priority = parseIntOption('priority', priorityText, 0, 100);
+        const jobId = await resolveJobId(api, id);
+        await api.setJobPriority(jobId, priority);
+        const job = await api.getJob(jobId);
+        if (flags.json) printJson(job);
+        else console.log(`job ${jobLabel(job)}: priority ${job.priority}`);
+      }),
+    ));
+
+  withManagerOptions(jobs.command('delete').argument('<id>', 'job id or unique prefix'))
+    .description('delete a job with its tasks, logs and previews')
+    .action(action((id: string, flags: ManagerFlags) =>
+      withManager(flags, async ({ api }) => {
+        const job = await api.getJob(await resolveJobId(api, id));
+        await api.deleteJob(job.id);
+        if (flags.json) printJson({ id: job.id, deleted: true });
+        else console.log(`deleted job ${jobLabel(job)}`);
+      }),
+    ));
+}

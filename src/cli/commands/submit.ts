@@ -1,0 +1,294 @@
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { ApiError, isRetryable, type ApiClient, type Job, type JobTypeDetail, type SubmitJob } from '../../client/index.js';
+import { UserError } from '../../util/errors.js';
+import { MINUTE, SECOND } from '../../util/time.js';
+import { action } from '../run.js';
+import { followChanges, withInterrupt, withManager, withManagerOptions, type ManagerFlags } from '../client.js';
+import { formatDuration, jobLabel, jobProgress, plural, printJson, shortId } from '../format.js';
+import { parseIntOption } from './jobs.js';
+
+/** Exit statuses of `kiln submit --wait`, by the job's final status. */
+export const WAIT_EXIT_CODES = { completed: 0, failed: 1, canceled: 2 } as const;
+/** `--wait` gave up: the manager stayed unreachable, or the job was deleted. */
+export const WAIT_LOST_EXIT_CODE = 3;
+/** Ctrl-C while waiting (128 + SIGINT), as shells report it. */
+const INTERRUPTED_EXIT_CODE = 130;
+
+/** How long --wait keeps trying an unreachable manager before it gives up. */
+const LOST_CONTACT_LIMIT_MS = 5 * MINUTE;
+const FINAL_STATUSES: ReadonlySet<string> = new Set(Object.keys(WAIT_EXIT_CODES));
+
+/**
+ * What the user asked for, parsed and checked; everything `buildSubmission` needs. Shared
+ * storage (`--input PATH --deps PATH... --storage MODE`) adds its fields here, and a step between
+ * building and sending fills the submission's `storage`.
+ */
+export interface SubmitOptions {
+  type: string;
+  name?: string | undefined;
+  settings: Record<string, unknown>;
+  frames?: string | undefined;
+  chunkSize?: number | undefined;
+  priority?: number | undefined;
+  tag?: string | undefined;
+}
+
+export interface SubmitFlags extends ManagerFlags {
+  set?: string[];
+  frames?: string;
+  chunk?: string;
+  priority?: string;
+  tag?: string;
+  name?: string;
+  wait?: boolean;
+}
+
+/** `key=value`: the value as JSON when it parses as JSON (numbers, booleans, arrays...), else as text. */
+export function parseSetting(text: string): [string, unknown] {
+  const equals = text.indexOf('=');
+  if (equals === -1) throw new UserError(`--set takes key=value, got "${text}"`, { field: 'set' });
+  const key = text.slice(0, equals).trim();
+  if (!/^[A-Za-z_][\w-]*$/.test(key)) {
+    throw new UserError(`--set ${JSON.stringify(text)}: "${key}" is not a setting name (letters, digits, "_" and "-")`, { field: 'set' });
+  }
+  const raw = text.slice(equals + 1);
+  try {
+    return [key, JSON.parse(raw)];
+  } catch {
+    return [key, raw];
+  }
+}
+
+/** Checks the command line's strings and turns them into SubmitOptions. */
+export function parseSubmitOptions(type: string, flags: SubmitFlags): SubmitOptions {
+  if (!type.trim()) throw new UserError('give a job type, e.g. `kiln submit echo-sleep` (see the list with `kiln submit --help`)', { field: 'type' });
+  const name = flags.name?.trim();
+  if (flags.name !== undefined && !name) throw new UserError('--name must not be empty', { field: 'name' });
+  if (flags.tag !== undefined && !flags.tag.trim()) throw new UserError('--tag must not be empty', { field: 'tag' });
+  return {
+    type: type.trim(),
+    name,
+    settings: Object.fromEntries((flags.set ?? []).map(parseSetting)),
+    frames: flags.frames,
+    chunkSize: flags.chunk === undefined ? undefined : parseIntOption('--chunk', flags.chunk, 1, 100_000),
+    priority: flags.priority === undefined ? undefined : parseIntOption('--priority', flags.priority, 0, 100),
+    tag: flags.tag?.trim(),
+  };
+}
+
+/** `render-20240131-174502`, in local time. */
+export function defaultJobName(type: string, now = new Date()): string {
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const date = `${now.getFullYear()}${two(now.getMonth() + 1)}${two(now.getDate())}`;
+  const time = `${two(now.getHours())}${two(now.getMinutes())}${two(now.getSeconds())}`;
+  return `${type}-${date}-${time}`;
+}
+
+/** The request body of POST /jobs, for the job type as the manager described it (its etag included). */
+export function buildSubmission(options: SubmitOptions, jobType: Pick<JobTypeDetail, 'name' | 'etag'>, now = new Date()): SubmitJob {
+  const body: SubmitJob = {
+    name: options.name ?? defaultJobName(jobType.name, now),
+    type: jobType.name,
+    typeEtag: jobType.etag,
+    settings: options.settings,
+  };
+  if (options.frames !== undefined) body.frames = options.frames;
+  if (options.chunkSize !== undefined) body.chunkSize = options.chunkSize;
+  if (options.priority !== undefined) body.priority = options.priority;
+  if (options.tag !== undefined) body.tag = options.tag;
+  return body;
+}
+
+/** The job type, or a UserError that lists the known ones. */
+export async function fetchJobType(api: ApiClient, name: string): Promise<JobTypeDetail> {
+  try {
+    return await api.getJobType(name);
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 404 || error.code === 'no_such_endpoint') throw error;
+    const known = (await api.listJobTypes()).jobTypes.map((type) => type.name).sort();
+    throw new UserError(`unknown job type "${name}"; known types: ${known.join(', ') || 'none'}`, { field: 'type', code: 'unknown_job_type' });
+  }
+}
+
+const OPTION_OF_FIELD: Readonly<Record<string, string>> = { frames: '--frames', chunkSize: '--chunk', priority: '--priority', tag: '--tag', name: '--name', type: 'TYPE' };
+
+/** Which command-line option an API field of the submission came from. */
+export function submitFieldHint(field: string): string | undefined {
+  if (field === 'typeEtag') return 'the job type changed while submitting; run the command again';
+  if (field.startsWith('settings.')) return `field ${field}, from --set ${field.slice('settings.'.length).split('.')[0]}`;
+  const option = OPTION_OF_FIELD[field];
+  return option ? `field ${field}, from ${option}` : undefined;
+}
+
+const describeSubmitted = (job: Job): string =>
+  `submitted job ${job.id} ${JSON.stringify(job.name)} (${job.type}, ${plural(job.taskCount, 'task')}, priority ${job.priority})`;
+
+/** The one-line outcome of a job that ended. */
+export function summarize(job: Job, elapsedMs: number): string {
+  const line = `job ${jobLabel(job)} ${job.status} after ${formatDuration(elapsedMs)}: ${jobProgress(job)} tasks done`;
+  const failed = job.taskCounts.failed;
+  if (job.status === 'failed') return `${line}, ${failed} failed (see \`kiln tasks ls ${shortId(job.id)}\`)`;
+  return line;
+}
+
+/** Shows a waiting job's progress: a bar on a terminal, plain lines otherwise. */
+export interface ProgressDisplay {
+  update(job: Job): void;
+  /** A passing problem, e.g. the manager cannot be reached for now. */
+  note(text: string): void;
+  stop(): void;
+}
+
+/** A line no more often than this while only the counts change... */
+const LINE_GAP_MS = 2 * SECOND;
+/** ...and at least this often, so a log shows the wait is alive. */
+const LINE_HEARTBEAT_MS = 30 * SECOND;
+
+const describeState = (job: Job): string => (job.taskCounts.failed > 0 ? `${job.status}, ${job.taskCounts.failed} failed` : job.status);
+
+export function makeProgressDisplay(job: Job, stream: NodeJS.WriteStream = process.stderr): ProgressDisplay {
+  return stream.isTTY ? barDisplay(job, stream) : lineDisplay(stream);
+}
+
+function barDisplay(first: Job, stream: NodeJS.WriteStream): ProgressDisplay {
+  const bar = new cliProgress.SingleBar(
+    { stream, format: `job ${shortId(first.id)} {bar} {value}/{total} tasks | {state}`, hideCursor: true, barsize: 30, clearOnComplete: false },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(first.taskCount, first.taskCounts.completed, { state: describeState(first) });
+  let stopped = false;
+  return {
+    update(job) {
+      if (bar.getTotal() !== job.taskCount) bar.setTotal(job.taskCount);
+      bar.update(job.taskCounts.completed, { state: describeState(job) });
+    },
+    note(text) {
+      bar.update({ state: text });
+    },
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      bar.stop();
+    },
+  };
+}
+
+function lineDisplay(stream: NodeJS.WritableStream): ProgressDisplay {
+  let last = '';
+  let lastStatus = '';
+  let lastAt = 0;
+  return {
+    update(job) {
+      if (FINAL_STATUSES.has(job.status)) return; // the summary says it
+      const text = `job ${shortId(job.id)}: ${describeState(job)}, ${jobProgress(job)} tasks done`;
+      const now = Date.now();
+      const due = text !== last && (job.status !== lastStatus || now - lastAt >= LINE_GAP_MS);
+      if (!due && now - lastAt < LINE_HEARTBEAT_MS) return;
+      stream.write(`${text}\n`);
+      [last, lastStatus, lastAt] = [text, job.status, now];
+    },
+    note(text) {
+      stream.write(`${text}\n`);
+    },
+    stop() {},
+  };
+}
+
+/**
+ * Follows a job until it ends and returns it: fetched when the event stream says it changed
+ * (polled every second when the stream drops). An unreachable manager is retried for a while;
+ * `signal` (Ctrl-C) stops the wait.
+ */
+export async function followJob(api: ApiClient, jobId: string, display: ProgressDisplay, signal?: AbortSignal): Promise<Job> {
+  let final: Job | undefined;
+  let lostSince: number | undefined;
+  const look = async (): Promise<boolean> => {
+    let job: Job;
+    try {
+      job = await api.getJob(jobId, { signal });
+    } catch (error) {
+      if (signal?.aborted) return true;
+      if (error instanceof ApiError && error.status === 404) {
+        throw new UserError(`job ${shortId(jobId)} was deleted while waiting for it`, { exitCode: WAIT_LOST_EXIT_CODE, code: 'not_found' });
+      }
+      if (!isRetryable(error)) throw error;
+      lostSince ??= Date.now();
+      const lostFor = formatDuration(Date.now() - lostSince);
+      if (Date.now() - lostSince > LOST_CONTACT_LIMIT_MS) {
+        throw new UserError(`gave up waiting: no answer from the manager for ${lostFor}; the job may go on (check with \`kiln jobs show ${shortId(jobId)}\`)`, {
+          exitCode: WAIT_LOST_EXIT_CODE,
+          code: 'unreachable',
+        });
+      }
+      display.note(`cannot reach the manager; retrying (${lostFor})`);
+      return false;
+    }
+    lostSince = undefined;
+    display.update(job);
+    if (!FINAL_STATUSES.has(job.status)) return false;
+    final = job;
+    return true;
+  };
+  await followChanges(api, { job: jobId, wakeOn: (event) => event.event === 'job' || event.event === 'task', signal }, look);
+  if (!final) throw new UserError(`stopped waiting; the job goes on (see it with \`kiln jobs show ${shortId(jobId)}\`)`, { exitCode: INTERRUPTED_EXIT_CODE });
+  return final;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+export function registerSubmitCommand(program: Command): void {
+  withManagerOptions(program.command('submit').argument('<type>', 'job type, e.g. render, transcode, command, echo-sleep'))
+    .description('submit a job to the farm')
+    .option('--set <key=value>', 'a job setting; repeat for more. The value is read as JSON when it is JSON (5, true, [1,2], "text"), else as text', collect)
+    .option('--frames <range>', 'frames to process, e.g. 1-250 or 1-10,20,30-40')
+    .option('--chunk <n>', 'frames per task (1-100000)')
+    .option('--priority <n>', 'priority 0-100, higher runs first (default 50)')
+    .option('--tag <tag>', 'only workers with this tag take the job\'s tasks')
+    .option('--name <name>', 'job name (default: <type>-<yyyymmdd-hhmmss>)')
+    .option('--wait', 'follow the job until it ends, with a progress bar on stderr; the exit status tells how it ended')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Exit status: 0 when the job was submitted; with --wait, by how the job ended:',
+        '  0  completed',
+        '  1  failed (1 is also every error, e.g. a refused submission; the message says which)',
+        '  2  canceled',
+        `  ${WAIT_LOST_EXIT_CODE}  lost track of the job: the manager stayed unreachable, or the job was deleted`,
+        '  130  interrupted (Ctrl-C); the job goes on',
+        'With --json, stdout gets the job as JSON (the final job with --wait).',
+      ].join('\n'),
+    )
+    .action(action((type: string, flags: SubmitFlags) =>
+      withManager(
+        flags,
+        async ({ api }) => {
+          const options = parseSubmitOptions(type, flags);
+          const jobType = await fetchJobType(api, options.type);
+          const job = await api.submitJob(buildSubmission(options, jobType));
+          if (!flags.wait) {
+            if (flags.json) printJson(job);
+            else console.log(describeSubmitted(job));
+            return 0;
+          }
+          if (!flags.json) console.log(describeSubmitted(job));
+          const started = Date.now();
+          const display = makeProgressDisplay(job);
+          let final: Job;
+          try {
+            final = await withInterrupt((signal) => followJob(api, job.id, display, signal));
+          } finally {
+            display.stop();
+          }
+          const summary = summarize(final, Date.now() - started);
+          if (flags.json) {
+            printJson(final);
+            process.stderr.write(`${summary}\n`);
+          } else console.log(summary);
+          return WAIT_EXIT_CODES[final.status as keyof typeof WAIT_EXIT_CODES];
+        },
+        submitFieldHint,
+      ),
+    ));
+}

@@ -1,0 +1,152 @@
+import { cp, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep, isAbsolute } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { UserError } from '../../util/errors.js';
+import {
+  assertNotUncPath, hashFiles, HashCache, listTree, platformOf, toStoredPath, type HashedFile, type TwoWayVariable,
+} from '../../storage/index.js';
+import type { JobStorage } from '../../manager/storage/shared-storage.js';
+import { fetchStorageInfo, missingFiles, uploadFiles, createShamanCheckout, type ManagerEndpoint } from './shaman-upload.js';
+
+export type StorageMode = 'auto' | 'direct' | 'copy' | 'shaman';
+
+export interface PrepareOptions {
+  endpoint: ManagerEndpoint;
+  input: string;
+  deps: string[];
+  mode: StorageMode;
+  jobName: string;
+  /** Where the client keeps its hash cache. */
+  home: string;
+  progress?: ProgressReporter;
+}
+
+export interface ProgressReporter {
+  start(label: string, total: number, unit: 'bytes' | 'files'): void;
+  advance(amount: number): void;
+  stop(): void;
+}
+
+const isInside = (path: string, folder: string): boolean => {
+  const rest = relative(folder, path);
+  return rest === '' || (!rest.startsWith('..') && !isAbsolute(rest));
+};
+
+/** `2026-11-22T10-15-03-shot-010`: sorts by time, safe on every file system. */
+export function jobFolderName(jobName: string, now = new Date()): string {
+  const stamp = now.toISOString().slice(0, 19).replaceAll(':', '-');
+  const safe = jobName.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'job';
+  return `${stamp}-${safe}`;
+}
+
+/**
+ * Gets a submission's files where every worker can read them, choosing how (auto: direct when
+ * the input is on shared storage, else Shaman when enabled, else a copy per job), and returns
+ * what the job records: the mode, the paths in stored form, and what was hashed and sent.
+ */
+export async function prepareStorage(options: PrepareOptions): Promise<JobStorage> {
+  const platform = platformOf();
+  assertNotUncPath(options.input, 'input');
+  options.deps.forEach((dep, i) => assertNotUncPath(dep, `deps[${i}]`));
+  const input = resolve(options.input);
+  const deps = options.deps.map((dep) => resolve(dep));
+  for (const [path, field] of [[input, 'input'], ...deps.map((d, i) => [d, `deps[${i}]`])] as Array<[string, string]>) {
+    if (!(await stat(path).catch(() => undefined))) throw new UserError(`${field} ${path} does not exist`, { field });
+  }
+  const info = await fetchStorageInfo(options.endpoint, platform);
+  const shared = info.sharedStoragePath ? resolve(info.sharedStoragePath) : undefined;
+  const variables = info.variables as TwoWayVariable[];
+  const stored = (path: string): string => toStoredPath(path, platform, variables, 'users');
+
+  // The folder the job's relative paths start from: the input's folder, widened to hold the deps.
+  const inputRoot = (await stat(input)).isDirectory() ? input : dirname(input);
+  let root = inputRoot;
+  for (const dep of deps) while (!isInside(dep, root)) root = dirname(root);
+
+  const inShared = shared !== undefined && [input, ...deps].every((path) => isInside(path, shared));
+  let mode = options.mode;
+  if (mode === 'auto') mode = inShared ? 'direct' : info.shaman.enabled ? 'shaman' : 'copy';
+  if (!shared) throw new UserError('the manager has no shared storage (manager.shared_storage_path); set it to submit files', { field: 'storage' });
+  if (mode === 'direct' && !inShared) {
+    throw new UserError(`--storage direct needs the input on shared storage (${shared}); ${input} is not. Use --storage copy or shaman`, { field: 'storage' });
+  }
+  if (mode === 'shaman' && !info.shaman.enabled) throw new UserError('--storage shaman: Shaman is not enabled on the manager (manager.shaman.enabled)', { field: 'storage' });
+
+  if (mode === 'direct') {
+    return { mode, input: stored(input), effectivePath: stored(root) };
+  }
+  const files = await filesOf(root, input, deps);
+  const folder = jobFolderName(options.jobName);
+  if (mode === 'copy') {
+    const bytes = files.reduce((sum, f) => sum + f.size, 0);
+    const target = join(shared, 'jobs', folder);
+    await copyAtomically(root, files.map((f) => f.path), target, options.progress, bytes);
+    return { mode, input: stored(join(target, relative(root, input))), effectivePath: stored(target), files: files.length, bytesHashed: 0, bytesUploaded: bytes };
+  }
+
+  // Shaman: hash (with the cache), ask what is missing, upload only that, check out.
+  const cache = await HashCache.load(join(options.home, 'shaman-hash-cache.json'));
+  const toHash = files.reduce((sum, f) => sum + f.size, 0);
+  options.progress?.start('hashing', toHash, 'bytes');
+  let lastBytes = 0;
+  const hashed = await hashFiles(files, {
+    baseDir: root,
+    cache,
+    onProgress: (p) => {
+      options.progress?.advance(p.bytesHashed - lastBytes);
+      lastBytes = p.bytesHashed;
+    },
+  });
+  options.progress?.stop();
+  await cache.save();
+  const missing = await missingFiles(options.endpoint, hashed.files);
+  const toUpload = missing.reduce((sum, f) => sum + f.size, 0);
+  options.progress?.start('uploading', toUpload, 'bytes');
+  const uploaded = await uploadFiles(options.endpoint, root, missing, { onUploaded: (n) => options.progress?.advance(n) });
+  options.progress?.stop();
+  const checkout = await createShamanCheckout(options.endpoint, folder, hashed.files as HashedFile[]);
+  const target = join(shared, 'jobs', ...checkout.checkoutPath.split('/'));
+  return {
+    mode, input: stored(join(target, relative(root, input))), effectivePath: stored(target), checkout: checkout.checkoutPath,
+    files: hashed.files.length, bytesHashed: hashed.bytesHashed, bytesUploaded: uploaded,
+  };
+}
+
+/** The files to send: everything under a folder input, the input file, and each dep (file or folder). */
+async function filesOf(root: string, input: string, deps: string[]): Promise<Array<{ path: string; size: number; mtimeMs: number }>> {
+  const out = new Map<string, { path: string; size: number; mtimeMs: number }>();
+  for (const path of [input, ...deps]) {
+    const info = await stat(path);
+    if (info.isDirectory()) {
+      const listing = await listTree(path);
+      for (const file of listing.files) {
+        const rel = relative(root, join(path, file.path)).split(sep).join('/');
+        out.set(rel, { ...file, path: rel });
+      }
+    } else {
+      const rel = relative(root, path).split(sep).join('/');
+      out.set(rel, { path: rel, size: info.size, mtimeMs: info.mtimeMs });
+    }
+  }
+  return [...out.values()].sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** Copies into a hidden temp folder beside the target and renames it into place: no half job folder. */
+async function copyAtomically(root: string, paths: string[], target: string, progress: ProgressReporter | undefined, bytes: number): Promise<void> {
+  const temp = join(dirname(target), `.kiln-copy-${basename(target)}-${randomBytes(4).toString('hex')}`);
+  progress?.start('copying', bytes, 'bytes');
+  try {
+    for (const path of paths) {
+      const destination = join(temp, ...path.split('/'));
+      await mkdir(dirname(destination), { recursive: true });
+      await cp(join(root, ...path.split('/')), destination, { preserveTimestamps: true, errorOnExist: true });
+      progress?.advance((await stat(destination)).size);
+    }
+    await rename(temp, target);
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  } finally {
+    progress?.stop();
+  }
+}

@@ -1,0 +1,311 @@
+/**
+ * A typed client of the manager's HTTP API (`/api/v1`), over the global fetch. One method per
+ * endpoint, user side and worker side. Failures are typed: ApiError when the manager answered with
+ * an error, ManagerUnreachableError when it could not be reached (see errors.ts).
+ */
+import { ProtocolError } from './errors.js';
+import { HttpTransport, type Auth } from './http.js';
+import { readServerEvents, type ServerEvent } from './events.js';
+import type {
+  AssignedTask,
+  Job,
+  JobAction,
+  JobCheckResult,
+  JobList,
+  JobListQuery,
+  JobTypeDetail,
+  JobTypeList,
+  LogTail,
+  MayKeepRunning,
+  RegisterWorker,
+  RegisteredWorker,
+  SignOn,
+  SleepSchedule,
+  SubmitJob,
+  Task,
+  TaskAction,
+  TaskList,
+  TaskUpdate,
+  Version,
+  Worker,
+  WorkerControl,
+  WorkerList,
+  WorkerStateAnswer,
+} from './types.js';
+
+export const API_PREFIX = '/api/v1';
+/** Time limit of an ordinary request (the long poll adds its wait to it). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** The manager's long poll holds a task request this long by default. */
+export const DEFAULT_TASK_WAIT_MS = 30_000;
+
+export interface WorkerCredentials {
+  id: string;
+  token: string;
+}
+
+export interface ApiClientOptions {
+  /** The manager, e.g. `http://farm:7780` (`/api/v1` is added when missing). */
+  baseUrl: string;
+  /** Bearer token for the user side's mutating endpoints. */
+  apiToken?: string | undefined;
+  /** Basic credentials for the worker side. */
+  worker?: WorkerCredentials | undefined;
+  /** Time limit of one request in ms (default 30 s); 0 for none. */
+  timeoutMs?: number;
+  /** A fetch to use instead of the global one. */
+  fetch?: typeof fetch;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+}
+
+/** What a long-poll task request brings. */
+export type TaskRequestResult =
+  | { kind: 'task'; task: AssignedTask }
+  /** No task came within the wait. */
+  | { kind: 'none' }
+  /** 423: the manager wants this worker to change status (asleep, offline, restart). */
+  | { kind: 'status-change'; state: WorkerStateAnswer };
+
+export type PreviewContentType = 'image/png' | 'image/jpeg';
+
+/** Base URL with `/api/v1`, without a trailing slash. */
+export function apiBaseUrl(managerUrl: string): string {
+  let url: URL;
+  try {
+    url = new URL(managerUrl.includes('://') ? managerUrl : `http://${managerUrl}`);
+  } catch {
+    throw new TypeError(`not a manager URL: "${managerUrl}"`);
+  }
+  const path = url.pathname.replace(/\/+$/, '');
+  url.pathname = path.endsWith(API_PREFIX) ? path : `${path}${API_PREFIX}`;
+  url.search = '';
+  url.hash = '';
+  return url.toString().replace(/\/+$/, '');
+}
+
+const segment = (value: string): string => encodeURIComponent(value);
+
+export class ApiClient {
+  readonly baseUrl: string;
+  #apiToken: string | undefined;
+  #worker: WorkerCredentials | undefined;
+  readonly #timeoutMs: number;
+  readonly #http: HttpTransport;
+
+  constructor(options: ApiClientOptions) {
+    this.baseUrl = apiBaseUrl(options.baseUrl);
+    this.#apiToken = options.apiToken;
+    this.#worker = options.worker;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#http = new HttpTransport({
+      baseUrl: this.baseUrl,
+      timeoutMs: this.#timeoutMs,
+      fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+      authorization: (auth) => this.#authorization(auth),
+    });
+  }
+
+  /** Credentials for the worker endpoints; changes when the worker registers again. */
+  setWorkerCredentials(credentials: WorkerCredentials | undefined): void {
+    this.#worker = credentials;
+  }
+
+  get workerId(): string | undefined {
+    return this.#worker?.id;
+  }
+
+  setApiToken(token: string | undefined): void {
+    this.#apiToken = token;
+  }
+
+  // ---- general
+
+  version(options?: CallOptions): Promise<Version> {
+    return this.#http.json({ method: 'GET', path: '/version', auth: 'none', ...options });
+  }
+
+  // ---- job types
+
+  listJobTypes(options?: CallOptions): Promise<JobTypeList> {
+    return this.#http.json({ method: 'GET', path: '/job-types', auth: 'user', ...options });
+  }
+
+  getJobType(name: string, options?: CallOptions): Promise<JobTypeDetail> {
+    return this.#http.json({ method: 'GET', path: `/job-types/${segment(name)}`, auth: 'user', ...options });
+  }
+
+  // ---- jobs
+
+  /** 201 with the job; 412 (ApiError) when `typeEtag` is stale. */
+  submitJob(job: SubmitJob, options?: CallOptions): Promise<Job> {
+    return this.#http.json({ method: 'POST', path: '/jobs', json: job, auth: 'user', ...options });
+  }
+
+  /** Compiles without storing: how many tasks, which ones. */
+  checkJob(job: SubmitJob, options?: CallOptions): Promise<JobCheckResult> {
+    return this.#http.json({ method: 'POST', path: '/jobs/check', json: job, auth: 'user', ...options });
+  }
+
+  listJobs(query: JobListQuery = {}, options?: CallOptions): Promise<JobList> {
+    return this.#http.json({ method: 'GET', path: '/jobs', query: { ...query }, auth: 'user', ...options });
+  }
+
+  getJob(id: string, options?: CallOptions): Promise<Job> {
+    return this.#http.json({ method: 'GET', path: `/jobs/${segment(id)}`, auth: 'user', ...options });
+  }
+
+  async setJobStatus(id: string, action: JobAction, reason?: string, options?: CallOptions): Promise<void> {
+    const json = reason === undefined ? { action } : { action, reason };
+    await this.#http.call({ method: 'POST', path: `/jobs/${segment(id)}/status`, json, auth: 'user', ...options });
+  }
+
+  async setJobPriority(id: string, priority: number, options?: CallOptions): Promise<void> {
+    await this.#http.call({ method: 'POST', path: `/jobs/${segment(id)}/priority`, json: { priority }, auth: 'user', ...options });
+  }
+
+  async deleteJob(id: string, options?: CallOptions): Promise<void> {
+    await this.#http.call({ method: 'DELETE', path: `/jobs/${segment(id)}`, auth: 'user', ...options });
+  }
+
+  // ---- tasks
+
+  listTasks(jobId: string, options?: CallOptions): Promise<TaskList> {
+    return this.#http.json({ method: 'GET', path: `/jobs/${segment(jobId)}/tasks`, auth: 'user', ...options });
+  }
+
+  getTask(id: string, options?: CallOptions): Promise<Task> {
+    return this.#http.json({ method: 'GET', path: `/tasks/${segment(id)}`, auth: 'user', ...options });
+  }
+
+  async setTaskStatus(id: string, action: TaskAction, options?: CallOptions): Promise<void> {
+    await this.#http.call({ method: 'POST', path: `/tasks/${segment(id)}/status`, json: { action }, auth: 'user', ...options });
+  }
+
+  taskLogTail(id: string, lines?: number, options?: CallOptions): Promise<LogTail> {
+    return this.#http.json({ method: 'GET', path: `/tasks/${segment(id)}/log/tail`, query: { lines }, auth: 'user', ...options });
+  }
+
+  /** The whole log as text. */
+  async taskLog(id: string, options?: CallOptions): Promise<string> {
+    const response = await this.#http.call({ method: 'GET', path: `/tasks/${segment(id)}/log`, auth: 'user', ...options });
+    return this.#http.read(response, 'GET', () => response.text());
+  }
+
+  // ---- workers (user side)
+
+  listWorkers(options?: CallOptions): Promise<WorkerList> {
+    return this.#http.json({ method: 'GET', path: '/workers', auth: 'user', ...options });
+  }
+
+  getWorker(id: string, options?: CallOptions): Promise<Worker> {
+    return this.#http.json({ method: 'GET', path: `/workers/${segment(id)}`, auth: 'user', ...options });
+  }
+
+  async controlWorker(id: string, control: WorkerControl, options?: CallOptions): Promise<void> {
+    await this.#http.call({ method: 'POST', path: `/workers/${segment(id)}/status`, json: control, auth: 'user', ...options });
+  }
+
+  async setWorkerTags(id: string, tags: string[], options?: CallOptions): Promise<void> {
+    await this.#http.call({ method: 'PUT', path: `/workers/${segment(id)}/tags`, json: { tags }, auth: 'user', ...options });
+  }
+
+  async setWorkerSleepSchedule(id: string, schedule: SleepSchedule, options?: CallOptions): Promise<void> {
+    await this.#http.call({ method: 'PUT', path: `/workers/${segment(id)}/sleep-schedule`, json: schedule, auth: 'user', ...options });
+  }
+
+  async deleteWorker(id: string, options?: CallOptions): Promise<void> {
+    await this.#http.call({ method: 'DELETE', path: `/workers/${segment(id)}`, auth: 'user', ...options });
+  }
+
+  // ---- live events
+
+  /**
+   * Server-Sent Events of job, task, worker and log changes (only one job's with `job`). Ends
+   * when the manager closes the stream; stop it early with the signal or by leaving the loop.
+   */
+  async *events(options: CallOptions & { job?: string | undefined; lastEventId?: string | undefined } = {}): AsyncGenerator<ServerEvent> {
+    const response = await this.#http.call({
+      method: 'GET',
+      path: '/events',
+      query: { job: options.job },
+      auth: 'user',
+      kind: 'stream',
+      signal: options.signal,
+      ...(options.lastEventId === undefined ? {} : { lastEventId: options.lastEventId }),
+    });
+    if (!response.body) throw new ProtocolError('the event stream has no body');
+    yield* readServerEvents(response.body, options.signal);
+  }
+
+  // ---- worker side
+
+  /** Registers with the farm's shared secret; 201 with the new identity. */
+  registerWorker(registration: RegisterWorker, options?: CallOptions): Promise<RegisteredWorker> {
+    return this.#http.json({ method: 'POST', path: '/worker/register', json: registration, auth: 'none', ...options });
+  }
+
+  signOn(signOn: SignOn, options?: CallOptions): Promise<WorkerStateAnswer> {
+    return this.#http.json({ method: 'POST', path: '/worker/sign-on', json: signOn, auth: 'worker', ...options });
+  }
+
+  async signOff(options?: CallOptions): Promise<void> {
+    await this.#http.call({ method: 'POST', path: '/worker/sign-off', auth: 'worker', ...options });
+  }
+
+  workerState(options?: CallOptions): Promise<WorkerStateAnswer> {
+    return this.#http.json({ method: 'GET', path: '/worker/state', auth: 'worker', ...options });
+  }
+
+  /** Tells the manager the worker acted on a requested status (went to sleep, woke up). */
+  async acknowledgeState(status: 'asleep' | 'awake', options?: CallOptions): Promise<void> {
+    await this.#http.call({ method: 'POST', path: '/worker/state', json: { status }, auth: 'worker', ...options });
+  }
+
+  /** The long poll: a task at once when there is one, else after up to `waitMs` nothing. */
+  async requestTask(options: CallOptions & { waitMs?: number } = {}): Promise<TaskRequestResult> {
+    const waitMs = options.waitMs ?? DEFAULT_TASK_WAIT_MS;
+    const response = await this.#http.call({
+      method: 'POST',
+      path: '/worker/task',
+      query: { waitMs },
+      auth: 'worker',
+      accept: [423],
+      signal: options.signal,
+      timeoutMs: this.#timeoutMs === 0 ? 0 : waitMs + this.#timeoutMs,
+    });
+    if (response.status === 204) return { kind: 'none' };
+    if (response.status === 423) return { kind: 'status-change', state: await this.#http.parse<WorkerStateAnswer>(response, 'POST') };
+    return { kind: 'task', task: await this.#http.parse<AssignedTask>(response, 'POST') };
+  }
+
+  /** 204; ApiError 409 when this worker does not hold the task (any more). */
+  async updateTask(taskId: string, update: TaskUpdate, options?: CallOptions): Promise<void> {
+    await this.#http.call({ method: 'POST', path: `/worker/tasks/${segment(taskId)}/update`, json: update, auth: 'worker', ...options });
+  }
+
+  mayIRun(taskId: string, options?: CallOptions): Promise<MayKeepRunning> {
+    return this.#http.json({ method: 'GET', path: `/worker/tasks/${segment(taskId)}/may-i-run`, auth: 'worker', ...options });
+  }
+
+  /** A rendered image (PNG or JPEG, at most 25 MiB) as the task's latest preview. */
+  async uploadPreview(taskId: string, image: Uint8Array, contentType: PreviewContentType, options?: CallOptions): Promise<void> {
+    await this.#http.call({
+      method: 'POST',
+      path: `/worker/tasks/${segment(taskId)}/preview`,
+      raw: { body: image, contentType },
+      auth: 'worker',
+      ...options,
+    });
+  }
+
+  #authorization(auth: Auth): string | undefined {
+    if (auth === 'user') return this.#apiToken ? `Bearer ${this.#apiToken}` : undefined;
+    if (auth === 'worker' && this.#worker) {
+      return `Basic ${Buffer.from(`${this.#worker.id}:${this.#worker.token}`, 'utf8').toString('base64')}`;
+    }
+    return undefined;
+  }
+}

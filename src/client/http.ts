@@ -1,0 +1,138 @@
+/**
+ * The HTTP plumbing under ApiClient: URLs, headers, time limits, and turning every failure into
+ * ApiError (an error answer) or ManagerUnreachableError (no answer).
+ */
+import { ApiError, ManagerUnreachableError, ProtocolError, parseRetryAfter } from './errors.js';
+
+export type Auth = 'none' | 'user' | 'worker';
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestSpec {
+  signal?: AbortSignal | undefined;
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  query?: Query | undefined;
+  json?: unknown;
+  raw?: { body: Uint8Array; contentType: string };
+  auth: Auth;
+  /** Statuses besides 2xx that are answers, not errors (e.g. 423 for the long poll). */
+  accept?: readonly number[];
+  timeoutMs?: number | undefined;
+  /** 'stream': no time limit once the headers are in; the caller reads the body. */
+  kind?: 'stream';
+  lastEventId?: string | undefined;
+}
+
+export interface HttpTransportOptions {
+  /** Base URL including /api/v1, without a trailing slash. */
+  baseUrl: string;
+  /** Default time limit of a request in ms; 0 for none. */
+  timeoutMs: number;
+  fetch: typeof fetch;
+  /** The Authorization header for a kind of endpoint, if any. */
+  authorization: (auth: Auth) => string | undefined;
+}
+
+export class HttpTransport {
+  readonly #options: HttpTransportOptions;
+
+  constructor(options: HttpTransportOptions) {
+    this.#options = options;
+  }
+
+  async json<T>(spec: RequestSpec): Promise<T> {
+    const response = await this.call(spec);
+    return this.parse<T>(response, spec.method);
+  }
+
+  async parse<T>(response: Response, method: string): Promise<T> {
+    const text = await this.read(response, method, () => response.text());
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ProtocolError(`${method} ${response.url}: expected JSON, got ${JSON.stringify(text.slice(0, 200))}`);
+    }
+  }
+
+  /** Reads a body; a connection lost half-way is the manager being unreachable. */
+  async read<T>(response: Response, method: string, read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (error) {
+      if (isAbort(error)) throw error;
+      throw new ManagerUnreachableError(method, response.url, error);
+    }
+  }
+
+  async call(spec: RequestSpec): Promise<Response> {
+    const url = new URL(this.#options.baseUrl + spec.path);
+    for (const [key, value] of Object.entries(spec.query ?? {})) {
+      if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = { accept: spec.kind === 'stream' ? 'text/event-stream' : 'application/json' };
+    if (spec.lastEventId !== undefined) headers['last-event-id'] = spec.lastEventId;
+    const authorization = this.#options.authorization(spec.auth);
+    if (authorization) headers.authorization = authorization;
+    let body: string | Uint8Array | undefined;
+    if (spec.raw) {
+      headers['content-type'] = spec.raw.contentType;
+      body = spec.raw.body;
+    } else if (spec.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(spec.json);
+    }
+
+    const timeoutMs = spec.timeoutMs ?? this.#options.timeoutMs;
+    const timeout = spec.kind !== 'stream' && timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
+    const signals = [spec.signal, timeout].filter((signal): signal is AbortSignal => signal !== undefined);
+    const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+
+    let response: Response;
+    try {
+      response = await this.#options.fetch(url, { method: spec.method, headers, ...(body === undefined ? {} : { body }), ...(signal ? { signal } : {}) });
+    } catch (error) {
+      // The caller's own abort stays an abort; anything else (refused, reset, timed out) is "unreachable".
+      if (spec.signal?.aborted) throw spec.signal.reason ?? error;
+      throw new ManagerUnreachableError(spec.method, url.toString(), timeout?.aborted ? new Error(`no answer within ${timeoutMs} ms`) : error);
+    }
+    if (response.ok || spec.accept?.includes(response.status)) return response;
+    throw await errorOf(response, spec.method, url.toString());
+  }
+}
+
+/** The ApiError for an error answer: code, message and field from its JSON body, Retry-After. */
+export async function errorOf(response: Response, method: string, url: string): Promise<ApiError> {
+  let text = '';
+  try {
+    text = await response.text();
+  } catch {
+    // The status alone says enough.
+  }
+  let code = `http_${response.status}`;
+  let message = `${response.status} ${response.statusText}`.trim();
+  let field: string | undefined;
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; field?: unknown } };
+    if (parsed.error && typeof parsed.error === 'object') {
+      if (typeof parsed.error.code === 'string') code = parsed.error.code;
+      if (typeof parsed.error.message === 'string') message = parsed.error.message;
+      if (typeof parsed.error.field === 'string') field = parsed.error.field;
+    }
+  } catch {
+    if (text.trim() !== '') message = `${message}: ${text.trim().slice(0, 300)}`;
+  }
+  return new ApiError({
+    status: response.status,
+    code,
+    message,
+    field,
+    retryAfter: parseRetryAfter(response.headers.get('retry-after')),
+    method,
+    url,
+  });
+}
+
+/** The caller stopped the call (a time limit of ours is not an abort: it means no answer). */
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && error.name === 'AbortError';
+}

@@ -1,0 +1,16 @@
+// The public surface of src/client: a typed client of the manager's HTTP API and its event stream.
+export {
+  ApiClient,
+  apiBaseUrl,
+  API_PREFIX,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_TASK_WAIT_MS,
+  type ApiClientOptions,
+  type CallOptions,
+  type PreviewContentType,
+  type TaskRequestResult,
+  type WorkerCredentials,
+} from './api-client.js';
+export { ApiError, ManagerUnreachableError, ProtocolError, isRetryable, parseRetryAfter, networkErrorCode } from './errors.js';
+export { EventStreamParser, readServerEvents, type KilnEventName, type ServerEvent } from './events.js';
+export type * from './types.js';

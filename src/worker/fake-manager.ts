@@ -1,0 +1,115 @@
+/**
+ * For tests only: the smallest stand-in for the manager's worker endpoints that lets the worker
+ * loop run end to end (the real manager is not runnable yet). It registers workers with a farm
+ * secret, checks Basic credentials, hands out queued tasks on the long poll, answers 423 when a
+ * status change is requested, and records every update and preview.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AssignedTask, TaskUpdate, WorkerStatus } from '../client/types.js';
+import { sendError, sendJson, startTinyServer, type RecordedRequest, type TinyServer } from '../client/testing.js';
+
+export const FARM_SECRET = 'farm-secret';
+
+export interface FakeManager {
+  server: TinyServer;
+  readonly url: string;
+  /** Registered workers: id → token. */
+  workers: Map<string, string>;
+  /** Tasks waiting for a worker. */
+  queue: AssignedTask[];
+  /** Task id → the worker holding it. */
+  holders: Map<string, string>;
+  /** Task ids the manager wants stopped (may-i-run says no). */
+  stopped: Set<string>;
+  updates: Array<{ taskId: string; workerId: string; update: TaskUpdate }>;
+  previews: Array<{ taskId: string; contentType: string; bytes: number }>;
+  /** The status the manager asks workers to take (null: none). */
+  requested: WorkerStatus | null;
+  calls(path: string): RecordedRequest[];
+  addTask(commands: AssignedTask['commands'], name?: string): AssignedTask;
+  statusesOf(taskId: string): string[];
+}
+
+export async function startFakeManager(t: { after: (fn: () => unknown) => void }): Promise<FakeManager> {
+  const manager: FakeManager = {
+    server: undefined as unknown as TinyServer,
+    get url() {
+      return this.server.url;
+    },
+    workers: new Map(),
+    queue: [],
+    holders: new Map(),
+    stopped: new Set(),
+    updates: [],
+    previews: [],
+    requested: null,
+    calls(path) {
+      return this.server.requests.filter((request) => request.path === `/api/v1${path}`);
+    },
+    addTask(commands, name = `task ${manager.queue.length + 1}`) {
+      const task: AssignedTask = { id: randomUUID(), jobId: randomUUID(), jobName: 'test job', jobType: 'echo-sleep', name, type: 'misc', priority: 50, commands };
+      this.queue.push(task);
+      return task;
+    },
+    statusesOf(taskId) {
+      return this.updates.filter((entry) => entry.taskId === taskId && entry.update.status).map((entry) => entry.update.status as string);
+    },
+  };
+
+  const authenticate = (request: RecordedRequest): string | undefined => {
+    const header = request.headers.authorization ?? '';
+    if (!header.startsWith('Basic ')) return undefined;
+    const [id, token] = Buffer.from(header.slice(6), 'base64').toString('utf8').split(':');
+    return id !== undefined && manager.workers.get(id) === token ? id : undefined;
+  };
+  const state = () => ({ statusRequested: manager.requested, lazy: false });
+  const blocking = () => manager.requested === 'asleep' || manager.requested === 'offline' || manager.requested === 'restart';
+
+  manager.server = await startTinyServer(t, async (request, response) => {
+    const path = request.path.replace(/^\/api\/v1/, '');
+    if (path === '/worker/register') {
+      const body = request.json as { secret?: string };
+      if (body.secret !== FARM_SECRET) return sendError(response, 403, 'forbidden', 'wrong farm secret');
+      const id = randomUUID();
+      const token = randomUUID();
+      manager.workers.set(id, token);
+      return sendJson(response, 201, { id, token });
+    }
+    const workerId = authenticate(request);
+    if (!workerId) return sendError(response, 401, 'unauthorized', 'unknown worker');
+    if (path === '/worker/sign-on') return sendJson(response, 200, state());
+    if (path === '/worker/sign-off') return sendJson(response, 204);
+    if (path === '/worker/state' && request.method === 'POST') return sendJson(response, 204);
+    if (path === '/worker/state') return sendJson(response, 200, state());
+    if (path === '/worker/task') {
+      const deadline = Date.now() + Math.min(Number(request.query.get('waitMs') ?? 30000), 2000);
+      for (;;) {
+        if (blocking()) return sendJson(response, 423, state());
+        const task = manager.queue.shift();
+        if (task) {
+          manager.holders.set(task.id, workerId);
+          return sendJson(response, 200, task);
+        }
+        if (Date.now() >= deadline || response.destroyed) return sendJson(response, 204);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    const match = /^\/worker\/tasks\/([^/]+)\/(update|may-i-run|preview)$/.exec(path);
+    if (match) {
+      const [, taskId = '', action] = match;
+      if (manager.holders.get(taskId) !== workerId) return sendError(response, 409, 'not_your_task', 'this worker does not hold the task');
+      if (action === 'update') {
+        manager.updates.push({ taskId, workerId, update: request.json as TaskUpdate });
+        return sendJson(response, 204);
+      }
+      if (action === 'preview') {
+        manager.previews.push({ taskId, contentType: String(request.headers['content-type']), bytes: request.body.length });
+        return sendJson(response, 204);
+      }
+      const stop = manager.stopped.has(taskId);
+      return sendJson(response, 200, { mayKeepRunning: !stop, reason: stop ? 'the job was canceled' : '', statusRequested: manager.requested });
+    }
+    return sendError(response, 404, 'not_found', `no route ${request.method} ${request.path}`);
+  });
+  return manager;
+}

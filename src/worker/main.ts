@@ -1,0 +1,104 @@
+/**
+ * `runWorker`: what `kiln worker` calls. Wires the parts (configuration, logger, API client,
+ * credentials, update queue, loop) and handles SIGTERM/SIGINT: the running task goes back to the
+ * queue, the worker signs off, and the returned exit code is 0 (75 when the manager asked for a
+ * restart). Set process.exitCode from it.
+ */
+import pino, { type Logger } from 'pino';
+import { ApiClient } from '../client/api-client.js';
+import { resolveHome } from '../config/home.js';
+import { loadWorkerConfig, queueDirectory, readFarmSecret, softwareVersion, type WorkerConfig } from './config.js';
+import { CredentialKeeper } from './credentials.js';
+import { UpdateQueue } from './update-queue.js';
+import { EXIT_OK, Worker, signOnBody, untilReachable } from './worker.js';
+
+export interface RunWorkerOptions {
+  /** Kiln home (default: $KILN_HOME, else ~/.kiln). */
+  home?: string | undefined;
+  /** The manager's URL, e.g. http://farm:7780 (else worker.yaml `manager`). */
+  managerUrl?: string | undefined;
+  /** The worker's name (default: the host name). */
+  name?: string | undefined;
+  tags?: string[] | undefined;
+  /** The farm secret, needed only for the first registration. */
+  secret?: string | undefined;
+  taskTypes?: string[] | undefined;
+  logLevel?: WorkerConfig['logLevel'] | undefined;
+  /** Instead of a pino logger on stderr. */
+  logger?: Logger | undefined;
+  /** Stops the worker like SIGTERM does. */
+  signal?: AbortSignal | undefined;
+  /** Handle SIGTERM and SIGINT (default true). */
+  handleSignals?: boolean | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
+}
+
+export async function runWorker(options: RunWorkerOptions = {}): Promise<number> {
+  const home = resolveHome(options.home);
+  const config = loadWorkerConfig(
+    home,
+    { manager: options.managerUrl, name: options.name, tags: options.tags, taskTypes: options.taskTypes, secret: options.secret, logLevel: options.logLevel },
+    options.env ?? process.env,
+  );
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'kiln-worker', worker: config.name } }, pino.destination({ dest: 2, sync: true }));
+  const version = softwareVersion();
+
+  const controller = new AbortController();
+  const stop = (reason: Error): void => {
+    if (!controller.signal.aborted) controller.abort(reason);
+  };
+  const removeHandlers = options.handleSignals === false ? () => undefined : installSignalHandlers(logger, stop);
+  const onOuterAbort = (): void => stop(new Error('stop requested'));
+  if (options.signal?.aborted) onOuterAbort();
+  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+
+  try {
+    const client = new ApiClient({ baseUrl: config.manager });
+    const credentials = new CredentialKeeper({
+      home,
+      client,
+      registration: () => ({ name: config.name, platform: config.platform, supportedTaskTypes: [...config.taskTypes], tags: [...config.tags] }),
+      secret: () => readFarmSecret(config),
+      logger,
+      afterReRegister: () => client.signOn(signOnBody(config, version)),
+    });
+    logger.info({ manager: client.baseUrl, taskTypes: config.taskTypes, tags: config.tags, version }, 'worker starting');
+    const identity = await untilReachable('register', () => credentials.ensure(), { signal: controller.signal, logger, maxDelayMs: config.reconnectMaxDelayMs });
+    if (!identity) return EXIT_OK;
+
+    const queue = await UpdateQueue.open({
+      dir: queueDirectory(home, config),
+      send: (taskId, update, signal) => credentials.call(() => client.updateTask(taskId, update, { signal })),
+      logger,
+      flushIntervalMs: config.updateIntervalMs,
+      batchLines: config.updateBatchLines,
+      retryMaxDelayMs: config.reconnectMaxDelayMs,
+    });
+    const worker = new Worker({ client, credentials, queue, config, logger, softwareVersion: version });
+    return await worker.run(controller.signal);
+  } finally {
+    removeHandlers();
+    options.signal?.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+/** First SIGTERM/SIGINT: a clean stop. A second one: leave at once (queued updates stay on disk). */
+function installSignalHandlers(logger: Logger, stop: (reason: Error) => void): () => void {
+  let received = 0;
+  const handler = (signal: NodeJS.Signals): void => {
+    received++;
+    if (received === 1) {
+      logger.info({ signal }, 'stopping: the running task goes back to the queue');
+      stop(new Error(`received ${signal}`));
+      return;
+    }
+    logger.warn({ signal }, 'second signal: exiting now');
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  return () => {
+    process.off('SIGTERM', handler);
+    process.off('SIGINT', handler);
+  };
+}
