@@ -81,7 +81,7 @@ export async function startManager(options: { home: string; config: ManagerConfi
   const dispatcher = new Dispatcher({ db, bus, log });
   const onWorkReady = (): void => dispatcher.kick();
   const farmSecret = await ensureFarmSecret(db);
-  const workers = new WorkerService({ db, bus, policy, farmSecret, onWorkReady });
+  const workers = new WorkerService({ db, bus, policy, farmSecret, onWorkReady, onControl: (id) => dispatcher.release(id) });
   const taskUpdates = new TaskUpdates({ db, bus, logs, policy, onWorkReady });
   const ctx: ManagerContext = {
     config, log, db, bus, logs, previews, registry, policy, dispatcher, workers, taskUpdates,

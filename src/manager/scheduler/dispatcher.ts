@@ -105,6 +105,11 @@ export class Dispatcher {
     return assigned.size > 0;
   }
 
+  /** Ends a worker's long poll at once (its status is to change): it asks again and learns why. */
+  release(workerId: string): void {
+    this.#waiters.get(workerId)?.resolve(undefined);
+  }
+
   /** Workers waiting in a long poll are alive: they count as seen. */
   waitingWorkerIds(): string[] {
     return [...this.#waiters.keys()];

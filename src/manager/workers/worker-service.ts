@@ -21,6 +21,8 @@ export interface WorkerServiceDeps {
   policy: FailurePolicy;
   farmSecret: string;
   onWorkReady: () => void;
+  /** A control request arrived for this worker (ends its long poll so it hears of it). */
+  onControl?: (workerId: string) => void;
 }
 
 /** Registration, sign-on/off, control requests and heartbeats of workers. */
@@ -110,6 +112,7 @@ export class WorkerService {
         if (sync.tasks.length) this.deps.onWorkReady();
       }
     }
+    this.deps.onControl?.(id);
     this.deps.bus.publish({ type: 'worker', workerId: id, status: worker.status, change: `${body.action} requested (${now ? 'now' : 'after the current task'})` });
     return fetchWorker(this.deps.db, id);
   }

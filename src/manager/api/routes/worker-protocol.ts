@@ -95,7 +95,12 @@ export function registerWorkerProtocolRoutes(api: App, ctx: ManagerContext): voi
       request.raw.on('close', () => abort.abort());
       const waitMs = Math.min(request.query.waitMs ?? ctx.config.long_poll * 1000, ctx.config.long_poll * 1000);
       const task = await ctx.dispatcher.request({ id, supportedTaskTypes: row.supported_task_types, tags: row.tags }, waitMs, abort.signal);
-      if (!task) return reply.status(204).send(null);
+      if (!task) {
+        // Released early because a status change was requested: say so now.
+        const now = await fetchWorker(ctx.db, id);
+        if (now.status_requested) return reply.status(423).send(stateOf(now));
+        return reply.status(204).send(null);
+      }
       return assigned(task, row);
     },
   );
