@@ -3,6 +3,7 @@ import { registerDbCommands } from './commands/db.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerManagerCommands } from './commands/manager.js';
 import { registerWorkerCommand } from './commands/worker.js';
+import { registerShamanCommands } from './commands/shaman.js';
 import { registerSubmitCommand } from './commands/submit.js';
 import { registerJobsCommands } from './commands/jobs.js';
 import { registerTasksCommands } from './commands/tasks.js';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerManagerCommands(program);
   registerWorkerCommand(program);
+  registerShamanCommands(program);
   registerSubmitCommand(program);
   registerJobsCommands(program);
   registerTasksCommands(program);
