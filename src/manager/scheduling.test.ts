@@ -63,7 +63,7 @@ describe('failure policy', () => {
       seen.add(next.id);
       await w1!.complete(next.id);
     }
-    assert.equal(await w1!.next(), undefined, 'w1 is offered nothing more');
+    assert.equal(await w1!.next(300), undefined, 'w1 is offered nothing more');
     const retried = (await w2!.next())!;
     assert.equal(retried.id, first.id);
     await w2!.complete(retried.id);
@@ -100,7 +100,7 @@ describe('failure policy', () => {
       assert.equal(row.status, 'queued', 'requeued for others');
       assert.deepEqual(row.failedByWorkers, []);
     }
-    assert.equal(await bad!.next(), undefined, 'blocklisted: nothing more from this job');
+    assert.equal(await bad!.next(300), undefined, 'blocklisted: nothing more from this job');
     assert.ok(['queued', 'active'].includes((await job(m, id)).status), 'the job goes on');
     const got = (await good!.next())!;
     assert.equal(got.jobId, id);
@@ -150,7 +150,7 @@ describe('scheduling', () => {
     const high = await submit(m, { name: 'high', priority: 90 });
     const order: string[] = [];
     for (;;) {
-      const got = await w!.next();
+      const got = await w!.next(1000);
       if (!got) break;
       order.push(got.jobId === diamond.id ? got.name : got.jobId === high.id ? 'high' : got.jobId === older.id ? 'older' : got.jobId === low.id ? 'low' : '?');
       await w!.complete(got.id);
@@ -167,12 +167,12 @@ describe('scheduling', () => {
     await submit(m, { name: 'diamond', type: 'diamond', settings: {} });
     const a = (await w1!.next())!;
     assert.equal(a.name, 'A');
-    assert.equal(await w2!.next(), undefined, 'B and C wait for A');
+    assert.equal(await w2!.next(300), undefined, 'B and C wait for A');
     await w1!.complete(a.id);
     const [c, b] = [(await w2!.next())!, (await w3!.next())!];
     assert.deepEqual([c.name, b.name], ['C', 'B']);
     await w2!.complete(c.id);
-    assert.equal(await w1!.next(), undefined, 'D waits for both B and C');
+    assert.equal(await w1!.next(300), undefined, 'D waits for both B and C');
     await w3!.complete(b.id);
     assert.equal((await w1!.next())!.name, 'D');
   });
@@ -182,7 +182,7 @@ describe('scheduling', () => {
     const [plain] = await workers(m, 1);
     const tagged = await new ProtocolWorker(m, 'gpu-box', { tags: ['gpu'] }).register();
     const { id } = await submit(m, { tag: 'gpu' });
-    assert.equal(await plain!.next(), undefined);
+    assert.equal(await plain!.next(300), undefined);
     assert.equal((await tagged.next())!.jobId, id);
   });
 
@@ -190,7 +190,7 @@ describe('scheduling', () => {
     const m = await startTestManager(t, cluster);
     const videoOnly = await new ProtocolWorker(m, 'encoder', { types: ['video'] }).register();
     await submit(m);
-    assert.equal(await videoOnly.next(), undefined);
+    assert.equal(await videoOnly.next(300), undefined);
   });
 
   it('a worker that holds an active task gets it back; an update from another worker gets 409', async (t) => {
@@ -225,7 +225,7 @@ describe('job control', () => {
     const done = (await w!.next())!;
     await w!.complete(done.id);
     for (let i = 0; i < 3; i++) await w!.fail((await w!.next())!.id);
-    assert.equal(await w!.next(), undefined, 'blocklisted');
+    assert.equal(await w!.next(300), undefined, 'blocklisted');
     const canceled = await m.api('POST', `/jobs/${id}/status`, { action: 'cancel' });
     assert.equal(canceled.body.status, 'canceled');
     const requeued = await m.api('POST', `/jobs/${id}/status`, { action: 'requeue' });
@@ -235,7 +235,7 @@ describe('job control', () => {
     assert.ok(await w!.next(), 'blocklist cleared');
     // Complete everything, then requeue: all tasks run again.
     for (;;) {
-      const got = (await other!.next()) ?? (await w!.next());
+      const got = (await other!.next(1000)) ?? (await w!.next(1000));
       if (!got) break;
       await (got.jobId === id ? (await task(m, got.id)).workerId === w!.id ? w! : other! : other!).complete(got.id);
     }
@@ -254,7 +254,7 @@ describe('job control', () => {
     const answer = await w!.call('GET', `/worker/tasks/${running.id}/may-i-run`);
     assert.equal(answer.body.mayKeepRunning, false);
     assert.equal((await job(m, id)).status, 'paused');
-    assert.equal(await w!.next(), undefined);
+    assert.equal(await w!.next(300), undefined);
     const resumed = await m.api('POST', `/jobs/${id}/status`, { action: 'resume' });
     assert.equal(resumed.body.status, 'queued');
     assert.ok(await w!.next());

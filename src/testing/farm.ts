@@ -81,7 +81,7 @@ export class ProtocolWorker {
   }
 
   /** Asks for a task; undefined when none comes within waitMs. */
-  async next(waitMs = 200): Promise<{ id: string; jobId: string; name: string; type: string } | undefined> {
+  async next(waitMs = 5000): Promise<{ id: string; jobId: string; name: string; type: string } | undefined> {
     const response = await this.call('POST', `/worker/task?waitMs=${waitMs}`);
     if (response.status === 204) return undefined;
     if (response.status !== 200) throw new Error(`task request: ${response.status} ${JSON.stringify(response.body)}`);
