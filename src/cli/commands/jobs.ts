@@ -8,6 +8,7 @@ import {
 } from '../format.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (text: string): boolean => UUID.test(text);
 export const MIN_PREFIX = 4;
 /** The API's largest page of jobs. */
 const PAGE = 1000;
@@ -27,7 +28,7 @@ export function parseIntOption(name: string, text: string, min: number, max: num
  */
 export async function resolveJobId(api: ApiClient, given: string): Promise<string> {
   const text = given.trim().toLowerCase();
-  if (UUID.test(text)) return text;
+  if (isUuid(text)) return text;
   if (!/^[0-9a-f-]+$/.test(text)) throw new UserError(`"${given}" is not a job id (a UUID, or its first ${MIN_PREFIX}+ characters)`, { field: 'id' });
   if (text.length < MIN_PREFIX) throw new UserError(`give at least ${MIN_PREFIX} characters of the job id, got "${given}"`, { field: 'id' });
   const matches: Job[] = [];

@@ -63,14 +63,14 @@ describe('building a submission', () => {
 
   it('makes the request body from the parsed options, with the type\'s etag and a default name', () => {
     const now = new Date(2024, 0, 31, 17, 45, 2);
-    const options = parseSubmitOptions('render', { set: ['width=640', 'output=/farm/out'], frames: '1-10', chunk: '5', priority: '70', tag: 'gpu' });
-    assert.deepEqual(buildSubmission(options, { name: 'render', etag: 'abc' }, now), {
+    const options = parseSubmitOptions('render', { set: ['width=640', 'output=/farm/out'], frames: '1-10', chunk: '5', priority: '70', tag: 'gpu' }, now);
+    assert.deepEqual(buildSubmission(options, { name: 'render', etag: 'abc' }), {
       name: 'render-20240131-174502', type: 'render', typeEtag: 'abc', settings: { width: 640, output: '/farm/out' },
       frames: '1-10', chunkSize: 5, priority: 70, tag: 'gpu',
     });
     assert.equal(defaultJobName('echo-sleep', now), 'echo-sleep-20240131-174502');
-    const bare = buildSubmission(parseSubmitOptions('echo-sleep', { name: 'mine' }), { name: 'echo-sleep', etag: 'e' }, now);
-    assert.deepEqual(bare, { name: 'mine', type: 'echo-sleep', typeEtag: 'e', settings: {} });
+    const bare = buildSubmission(parseSubmitOptions('echo-sleep', { name: 'mine' }), { name: 'echo-sleep', etag: 'e' }, { mode: 'direct' });
+    assert.deepEqual(bare, { name: 'mine', type: 'echo-sleep', typeEtag: 'e', settings: {}, storage: { mode: 'direct' } });
   });
 });
 

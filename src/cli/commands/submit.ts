@@ -21,12 +21,14 @@ const FINAL_STATUSES: ReadonlySet<string> = new Set(Object.keys(WAIT_EXIT_CODES)
 
 /**
  * What the user asked for, parsed and checked; everything `buildSubmission` needs. Shared
- * storage (`--input PATH --deps PATH... --storage MODE`) adds its fields here, and a step between
- * building and sending fills the submission's `storage`.
+ * storage (`--input PATH --deps PATH... --storage MODE`) adds its fields here, prepares the files
+ * after the job type is fetched (the job name is already settled), and hands the result to
+ * `buildSubmission` as `storage`.
  */
 export interface SubmitOptions {
   type: string;
-  name?: string | undefined;
+  /** `--name`, else `<type>-<yyyymmdd-hhmmss>`. */
+  name: string;
   settings: Record<string, unknown>;
   frames?: string | undefined;
   chunkSize?: number | undefined;
@@ -61,14 +63,14 @@ export function parseSetting(text: string): [string, unknown] {
 }
 
 /** Checks the command line's strings and turns them into SubmitOptions. */
-export function parseSubmitOptions(type: string, flags: SubmitFlags): SubmitOptions {
+export function parseSubmitOptions(type: string, flags: SubmitFlags, now = new Date()): SubmitOptions {
   if (!type.trim()) throw new UserError('give a job type, e.g. `kiln submit echo-sleep` (see the list with `kiln submit --help`)', { field: 'type' });
   const name = flags.name?.trim();
   if (flags.name !== undefined && !name) throw new UserError('--name must not be empty', { field: 'name' });
   if (flags.tag !== undefined && !flags.tag.trim()) throw new UserError('--tag must not be empty', { field: 'tag' });
   return {
     type: type.trim(),
-    name,
+    name: name ?? defaultJobName(type.trim(), now),
     settings: Object.fromEntries((flags.set ?? []).map(parseSetting)),
     frames: flags.frames,
     chunkSize: flags.chunk === undefined ? undefined : parseIntOption('--chunk', flags.chunk, 1, 100_000),
@@ -85,18 +87,17 @@ export function defaultJobName(type: string, now = new Date()): string {
   return `${type}-${date}-${time}`;
 }
 
-/** The request body of POST /jobs, for the job type as the manager described it (its etag included). */
-export function buildSubmission(options: SubmitOptions, jobType: Pick<JobTypeDetail, 'name' | 'etag'>, now = new Date()): SubmitJob {
-  const body: SubmitJob = {
-    name: options.name ?? defaultJobName(jobType.name, now),
-    type: jobType.name,
-    typeEtag: jobType.etag,
-    settings: options.settings,
-  };
+/**
+ * The request body of POST /jobs, for the job type as the manager described it (its etag
+ * included); `storage` is what shared storage prepared for the job's files, when it has any.
+ */
+export function buildSubmission(options: SubmitOptions, jobType: Pick<JobTypeDetail, 'name' | 'etag'>, storage?: SubmitJob['storage']): SubmitJob {
+  const body: SubmitJob = { name: options.name, type: jobType.name, typeEtag: jobType.etag, settings: options.settings };
   if (options.frames !== undefined) body.frames = options.frames;
   if (options.chunkSize !== undefined) body.chunkSize = options.chunkSize;
   if (options.priority !== undefined) body.priority = options.priority;
   if (options.tag !== undefined) body.tag = options.tag;
+  if (storage !== undefined) body.storage = storage;
   return body;
 }
 
@@ -266,6 +267,7 @@ export function registerSubmitCommand(program: Command): void {
         async ({ api }) => {
           const options = parseSubmitOptions(type, flags);
           const jobType = await fetchJobType(api, options.type);
+          // Shared storage prepares the job's files here, then passes them to buildSubmission.
           const job = await api.submitJob(buildSubmission(options, jobType));
           if (!flags.wait) {
             if (flags.json) printJson(job);

@@ -4,15 +4,14 @@ import { UserError } from '../../util/errors.js';
 import { action } from '../run.js';
 import { followChanges, withInterrupt, withManager, withManagerOptions, type ManagerFlags } from '../client.js';
 import { formatAge, formatTable, printJson, shortId, statusWithActivity, type Column } from '../format.js';
-import { parseIntOption, resolveJobId } from './jobs.js';
+import { isUuid, parseIntOption, resolveJobId } from './jobs.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const FINAL_TASK_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'canceled']);
 
 /** Task ids are shown in full by `tasks ls`: the API cannot look a task up by a prefix. */
 function taskId(given: string): string {
   const text = given.trim().toLowerCase();
-  if (!UUID.test(text)) throw new UserError(`"${given}" is not a task id; give the full id as \`kiln tasks ls JOB\` prints it`, { field: 'id' });
+  if (!isUuid(text)) throw new UserError(`"${given}" is not a task id; give the full id as \`kiln tasks ls JOB\` prints it`, { field: 'id' });
   return text;
 }
 
@@ -68,14 +67,17 @@ async function followLog(api: ApiClient, task: Task, cursor: LogCursor, json: bo
       api,
       { job: task.jobId, wakeOn: (event) => (event.event === 'log' || event.event === 'task') && (event.data as { taskId?: unknown } | null)?.taskId === task.id, signal },
       async () => {
-        const [text, current] = await Promise.all([api.taskLog(task.id, { signal }), api.getTask(task.id, { signal })]).catch((error: unknown) => {
-          if (signal.aborted) return [undefined, undefined] as const;
+        try {
+          // The status first: when it is final, the log read after it has every line.
+          const { status } = await api.getTask(task.id, { signal });
+          const text = await api.taskLog(task.id, { signal });
+          emitLines(text.slice(cursor.printed), json);
+          cursor.printed = Math.max(cursor.printed, text.length);
+          return FINAL_TASK_STATUSES.has(status);
+        } catch (error) {
+          if (signal.aborted) return true;
           throw error;
-        });
-        if (text === undefined) return true;
-        emitLines(text.slice(cursor.printed), json);
-        cursor.printed = Math.max(cursor.printed, text.length);
-        return FINAL_TASK_STATUSES.has(current.status);
+        }
       },
     ),
   );

@@ -45,6 +45,7 @@ describe('kiln workers', () => {
     assert.match(lines.find((line) => line.includes('render-02'))!, new RegExp(`render-02\\s+awake\\s+linux\\s+-\\s+${held.id.slice(0, 8)}\\s`));
 
     const slept = await kiln(['workers', 'sleep', 'render-01']);
+    assert.equal(slept.code, 0, slept.stderr);
     assert.equal(slept.stdout, `worker "render-01" (${w1.id.slice(0, 8)}): awake → asleep after task\n`);
     const woken = await kiln(['workers', 'wake', w1.id]);
     assert.equal(woken.code, 0, woken.stderr);
@@ -56,6 +57,7 @@ describe('kiln workers', () => {
     assert.equal((await m.api('GET', `/tasks/${held.id}`)).body.status, 'queued', '--now requeues the running task');
 
     const tagged = await kiln(['workers', 'tag', 'render-01', 'gpu', 'fast']);
+    assert.equal(tagged.code, 0, tagged.stderr);
     assert.equal(tagged.stdout, `worker "render-01" (${w1.id.slice(0, 8)}): tags gpu, fast\n`);
     assert.deepEqual((await fetchWorker(w1.id)).tags, ['gpu', 'fast']);
     await kiln(['workers', 'tag', 'render-01', '--clear']);

@@ -4,9 +4,8 @@ import { UserError } from '../../util/errors.js';
 import { action } from '../run.js';
 import { withManager, withManagerOptions, type ManagerFlags } from '../client.js';
 import { formatAge, formatTable, printJson, shortId, type Column } from '../format.js';
-import { MIN_PREFIX } from './jobs.js';
+import { isUuid, MIN_PREFIX } from './jobs.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * A worker's id from its full id, its name, or a unique prefix of its id (4+ characters).
@@ -14,7 +13,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export async function resolveWorkerId(api: ApiClient, given: string): Promise<string> {
   const text = given.trim();
-  if (UUID.test(text)) return text.toLowerCase();
+  if (isUuid(text)) return text.toLowerCase();
   const { workers } = await api.listWorkers();
   const named = workers.filter((worker) => worker.name === text);
   if (named.length === 1) return named[0]!.id;

@@ -114,7 +114,7 @@ function isEntry(value: unknown): value is CacheEntry {
     typeof value[0] === 'number' &&
     typeof value[1] === 'number' &&
     typeof value[2] === 'string' &&
-    /^[0-9a-f]{64}$/.test(value[2]) &&
+    value[2].length === 64 &&
     typeof value[3] === 'number'
   );
 }
