@@ -4,7 +4,9 @@ import { ApiError, isRetryable, type ApiClient, type Job, type JobTypeDetail, ty
 import { UserError } from '../../util/errors.js';
 import { MINUTE, SECOND } from '../../util/time.js';
 import { action } from '../run.js';
-import { followChanges, withInterrupt, withManager, withManagerOptions, type ManagerFlags } from '../client.js';
+import { followChanges, withInterrupt, withManager, withManagerOptions, type CliClient, type ManagerFlags } from '../client.js';
+import { prepareStorage, type ProgressReporter, type StorageMode } from '../storage/prepare.js';
+import type { JobStorage } from '../../manager/storage/shared-storage.js';
 import { formatDuration, jobLabel, jobProgress, plural, printJson, shortId } from '../format.js';
 import { parseIntOption } from './jobs.js';
 
@@ -44,6 +46,9 @@ export interface SubmitFlags extends ManagerFlags {
   tag?: string;
   name?: string;
   wait?: boolean;
+  input?: string;
+  deps?: string[];
+  storage?: string;
 }
 
 /** `key=value`: the value as JSON when it parses as JSON (numbers, booleans, arrays...), else as text. */
@@ -248,6 +253,9 @@ export function registerSubmitCommand(program: Command): void {
     .option('--tag <tag>', 'only workers with this tag take the job\'s tasks')
     .option('--name <name>', 'job name (default: <type>-<yyyymmdd-hhmmss>)')
     .option('--wait', 'follow the job until it ends, with a progress bar on stderr; the exit status tells how it ended')
+    .option('--input <path>', "the job's input file or folder; relative settings (e.g. blendFile) are read from where it lands on shared storage")
+    .option('--deps <path...>', 'more files or folders the input needs (textures, caches); copied or uploaded with it')
+    .option('--storage <mode>', 'auto | direct (use it in place on shared storage) | copy (a copy per job) | shaman (upload only what is new)', 'auto')
     .addHelpText(
       'after',
       [
@@ -264,11 +272,13 @@ export function registerSubmitCommand(program: Command): void {
     .action(action((type: string, flags: SubmitFlags) =>
       withManager(
         flags,
-        async ({ api }) => {
+        async (client) => {
+          const { api } = client;
           const options = parseSubmitOptions(type, flags);
           const jobType = await fetchJobType(api, options.type);
-          // Shared storage prepares the job's files here, then passes them to buildSubmission.
-          const job = await api.submitJob(buildSubmission(options, jobType));
+          const storage = flags.input ? await sendInput(flags, options.name, client) : undefined;
+          const job = await api.submitJob(buildSubmission(options, jobType, storage as SubmitJob['storage']));
+          if (storage && !flags.json) console.log(describeStorage(storage));
           if (!flags.wait) {
             if (flags.json) printJson(job);
             else console.log(describeSubmitted(job));
@@ -293,4 +303,50 @@ export function registerSubmitCommand(program: Command): void {
         submitFieldHint,
       ),
     ));
+}
+
+const STORAGE_MODES = ['auto', 'direct', 'copy', 'shaman'] as const;
+
+/** Puts the input where the workers can read it (see prepareStorage) with a progress bar. */
+async function sendInput(flags: SubmitFlags, jobName: string, client: CliClient): Promise<JobStorage> {
+  const mode = flags.storage ?? 'auto';
+  if (!(STORAGE_MODES as readonly string[]).includes(mode)) {
+    throw new UserError(`--storage must be one of ${STORAGE_MODES.join(', ')}, got "${mode}"`, { field: 'storage' });
+  }
+  if (flags.deps?.length && !flags.input) throw new UserError('--deps needs --input', { field: 'deps' });
+  return prepareStorage({
+    endpoint: { baseUrl: client.url, token: client.token?.token },
+    input: flags.input!,
+    deps: flags.deps ?? [],
+    mode: mode as StorageMode,
+    jobName,
+    home: client.home,
+    progress: process.stderr.isTTY ? barProgress() : undefined,
+  });
+}
+
+function barProgress(): ProgressReporter {
+  let bar: cliProgress.SingleBar | undefined;
+  return {
+    start(label, total) {
+      bar = new cliProgress.SingleBar(
+        { format: `  ${label.padEnd(9)} {bar} {percentage}% | {value_mib}/{total_mib} MiB`, hideCursor: true, stream: process.stderr },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(total, 0, { value_mib: '0.0', total_mib: (total / 1048576).toFixed(1) });
+    },
+    advance(amount) {
+      bar?.increment(amount, { value_mib: ((bar.getProgress() * bar.getTotal() + amount) / 1048576).toFixed(1) });
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}
+
+function describeStorage(storage: JobStorage): string {
+  const mib = (bytes = 0): string => `${(bytes / 1048576).toFixed(1)} MiB`;
+  if (storage.mode === 'direct') return `Input used in place: ${storage.effectivePath}`;
+  if (storage.mode === 'copy') return `Input copied (${storage.files} files, ${mib(storage.bytesUploaded)}) to ${storage.effectivePath}`;
+  return `Input checked out via Shaman (${storage.files} files; hashed ${mib(storage.bytesHashed)}, uploaded ${mib(storage.bytesUploaded)}) at ${storage.effectivePath}`;
 }
