@@ -20,9 +20,12 @@ import { median, percentile } from './stats.js';
  *    submit acknowledged (201 received) → a worker received the task. For the peers the same:
  *    add acknowledged → handler started, one job at a time, idle workers.
  *
- * Environment: KILN_BENCH_ROUNDS (default 2, or 3 when they fit in ~5 minutes), KILN_BENCH_TASKS (20000), KILN_BENCH_ONLY=kiln,graphile,
- * graphile-tuned,pgboss,pgboss-batch (a subset),
- * KILN_BENCH_PROF=DIR (CPU profiles of the manager processes).
+ * CPU per task is read from /proc (manager, PostgreSQL's backends) and process.cpuUsage()
+ * (this process, the peers' worker processes over their whole life): a guide to where time goes.
+ *
+ * Environment: KILN_BENCH_ROUNDS (default 2, or 3 when they fit in ~5 minutes),
+ * KILN_BENCH_TASKS (20000), KILN_BENCH_ONLY=kiln,graphile,graphile-tuned,pgboss,pgboss-batch
+ * (a subset), KILN_BENCH_PROF=DIR (CPU profiles of the manager processes).
  */
 export async function benchDispatch(): Promise<void> {
   // Rounds: KILN_BENCH_ROUNDS, else 2, and a third when the first two left time in ~5 minutes.

@@ -105,6 +105,7 @@ export async function benchScale(): Promise<void> {
       let stopped = false;
       const sampler = setInterval(() => rssSamples.push(fleet.rss().rss), 500);
       const cpu0 = processCpuSeconds(fleet.pid);
+      const stats0 = await fleet.stats();
       const t0 = performance.now();
       const deadline = t0 + HOLD_SECONDS * 1000;
       const WAIT = 5000;
@@ -147,6 +148,7 @@ export async function benchScale(): Promise<void> {
       clearInterval(sampler);
       const elapsed = (performance.now() - t0) / 1000;
       const cpu = (processCpuSeconds(fleet.pid) - cpu0) / elapsed;
+      const roundsPerSecond = ((await fleet.stats()).rounds - stats0.rounds) / elapsed;
       const rss = fleet.rss();
       const logged = fleet.problems();
       if (logged.length) problems.push(`1,000-worker manager logged ${logged.length} warnings/errors, first: ${logged[0]!.slice(0, 400)}`);
@@ -156,7 +158,7 @@ export async function benchScale(): Promise<void> {
         `  ${fmt(FLEET)} workers: register p50 ${ms(percentile(registered.registerMs, 50))} p99 ${ms(percentile(registered.registerMs, 99))}; sign-on p50 ${ms(percentile(registered.signOnMs, 50))} p99 ${ms(percentile(registered.signOnMs, 99))} (50 at a time)`,
         `  then ${elapsed.toFixed(0)} s heartbeating: GET /worker/state ${fmt(stateMs.length)} calls p50 ${ms(percentile(stateMs, 50))} p99 ${ms(percentile(stateMs, 99))} max ${ms(Math.max(...stateMs))}`,
         `    task long polls (waitMs ${WAIT}, nothing queued): ${fmt(taskLateMs.length)} answered 204, lateness beyond waitMs p50 ${ms(percentile(taskLateMs, 50))} p99 ${ms(percentile(taskLateMs, 99))}`,
-        `    API p99 over register + sign-on + state calls: ${ms(percentile(all, 99))}; manager CPU ${(cpu * 100).toFixed(0)}% of a core`,
+        `    API p99 over register + sign-on + state calls: ${ms(percentile(all, 99))}; manager CPU ${(cpu * 100).toFixed(0)}% of a core; ${fmt(roundsPerSecond)} scheduling rounds/s with nothing queued`,
         `  manager RSS: ${rssAtStart.rss.toFixed(0)} MiB idle before; ${Math.max(...rssSamples).toFixed(0)} MiB max while heartbeating (sampled every 0.5 s), peak (VmHWM) ${rss.peak.toFixed(0)} MiB`,
       ];
     } finally {

@@ -11,7 +11,6 @@ import { DbConfigSchema, DB_DEFAULTS, type DbConfig } from '../../db/config.js';
 import * as igniter from '../../db/igniter.js';
 import { clusterStatus, type ClusterStatus } from '../../db/status.js';
 import { describeRule, type AccessRule } from '../../db/access-rules.js';
-import { createKysely, createPool, localDatabaseTarget, migrateToLatest, urlDatabaseTarget } from '../../db/database.js';
 
 interface DbFlags {
   home?: string;
@@ -143,6 +142,7 @@ export function registerDbCommands(program: Command): void {
   sub('migrate', 'apply pending schema migrations')
     .option('--database-url <url>', 'a PostgreSQL URL instead of the local cluster')
     .action(action(async (flags: DbFlags & { databaseUrl?: string }) => {
+      const { createKysely, createPool, localDatabaseTarget, migrateToLatest, urlDatabaseTarget } = await import('../../db/database.js');
       const target = flags.databaseUrl ? urlDatabaseTarget(flags.databaseUrl, 2) : localDatabaseTarget(dataOf(flags), 2);
       const db = createKysely(createPool(target));
       try {

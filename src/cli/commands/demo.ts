@@ -5,13 +5,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import pino from 'pino';
 import { action } from '../run.js';
 import { withCommonOptions } from '../options.js';
 import { managerSettings } from './manager.js';
-import { startManager, type RunningManager } from '../../manager/main.js';
-import { fetchJob } from '../../manager/persistence/jobs.js';
-import { listTasksOfJob } from '../../manager/persistence/tasks.js';
+import type { RunningManager } from '../../manager/main.js';
 import { UserError } from '../../util/errors.js';
 import { SECOND } from '../../util/time.js';
 
@@ -47,6 +44,8 @@ export function registerDemoCommand(program: Command): void {
       const { home, config } = managerSettings({ home: flags.home });
       mkdirSync(join(home, 'logs'), { recursive: true });
       const started = Date.now();
+      const { default: pino } = await import('pino');
+      const { startManager } = await import('../../manager/main.js');
       const log = pino({ name: 'kiln-manager' }, createWriteStream(join(home, 'logs', 'demo-manager.log'), { flags: 'a' }));
       process.stderr.write('Starting the database and the manager...\n');
       const manager = await startManager({ home, config: { ...config, listen: '127.0.0.1:0', open: true }, log });
@@ -67,6 +66,7 @@ export function registerDemoCommand(program: Command): void {
         const status = await follow(manager, job.id, () => interrupted);
         const seconds = ((Date.now() - started) / SECOND).toFixed(1);
         if (status !== 'completed') {
+          const { listTasksOfJob } = await import('../../manager/persistence/tasks.js');
           const tasks = await listTasksOfJob(manager.ctx.db, job.id);
           const failed = tasks.find((task) => task.status === 'failed' || task.status === 'soft-failed');
           const tail = failed ? (await manager.ctx.logs.tail(job.id, failed.id, 5)).join('\n  ') : '';
@@ -109,6 +109,7 @@ function stopChild(child: ChildProcess): Promise<void> {
 
 /** Shows progress until the job is completed, failed or canceled; returns that status. */
 async function follow(manager: RunningManager, jobId: string, interrupted: () => boolean): Promise<string> {
+  const { fetchJob } = await import('../../manager/persistence/jobs.js');
   const tty = process.stderr.isTTY;
   const bar = tty ? new cliProgress.SingleBar({ format: '  {bar} {value}/{total} tasks | {status}', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
   let job = await fetchJob(manager.ctx.db, jobId);

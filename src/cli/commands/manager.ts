@@ -1,6 +1,5 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import pino from 'pino';
 import type { Kysely } from 'kysely';
 import { action } from '../run.js';
 import { withCommonOptions } from '../options.js';
@@ -9,12 +8,7 @@ import { loadConfig } from '../../config/load.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { UserError } from '../../util/errors.js';
 import { ManagerConfigSchema, MANAGER_DEFAULTS, type ManagerConfig } from '../../manager/config.js';
-import { startManager } from '../../manager/main.js';
-import { ensureFarmSecret, createApiToken } from '../../manager/auth/secrets.js';
-import { createKysely, createPool, localDatabaseTarget, migrateToLatest, urlDatabaseTarget } from '../../db/database.js';
 import { DbConfigSchema, DB_DEFAULTS } from '../../db/config.js';
-import { readRunningState } from '../../db/server-process.js';
-import { ClusterPaths } from '../../db/cluster.js';
 import type { Database } from '../../manager/persistence/tables.js';
 
 interface ManagerFlags {
@@ -35,6 +29,10 @@ export function managerSettings(flags: ManagerFlags): { home: string; config: Ma
 
 /** Runs `fn` with the manager's database (without starting a manager). */
 async function withManagerDatabase<T>(flags: ManagerFlags, fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+  // Loaded when used: every `kiln` command starts faster without the database layer.
+  const { createKysely, createPool, localDatabaseTarget, migrateToLatest, urlDatabaseTarget } = await import('../../db/database.js');
+  const { readRunningState } = await import('../../db/server-process.js');
+  const { ClusterPaths } = await import('../../db/cluster.js');
   const { home, config } = managerSettings(flags);
   let target;
   if (config.database_url) target = urlDatabaseTarget(config.database_url, 2);
@@ -62,6 +60,8 @@ export function registerManagerCommands(program: Command): void {
     .action(
       action(async (flags: ManagerFlags) => {
         const { home, config } = managerSettings(flags);
+        const { default: pino } = await import('pino');
+        const { startManager } = await import('../../manager/main.js');
         const log = pino({ name: 'kiln-manager' }, pino.destination(2));
         const running = await startManager({ home, config, log });
         process.stdout.write(`Kiln manager on ${running.url} (API ${running.url}/api/v1, docs ${running.url}/api/v1/docs)\n`);
@@ -82,6 +82,7 @@ export function registerManagerCommands(program: Command): void {
     .action(action(async (_flags: ManagerFlags, command: Command) => {
       // --home and --database-url may be given before or after `secret`.
       const flags = command.optsWithGlobals<ManagerFlags>();
+      const { ensureFarmSecret } = await import('../../manager/auth/secrets.js');
       const secret = await withManagerDatabase(flags, (db) => ensureFarmSecret(db));
       console.log(secret);
     }));
@@ -92,6 +93,7 @@ export function registerManagerCommands(program: Command): void {
     .option('--label <text>', 'what the token is for', 'cli')
     .action(action(async (_flags: ManagerFlags & { label: string }, command: Command) => {
       const flags = command.optsWithGlobals<ManagerFlags & { label: string }>();
+      const { createApiToken } = await import('../../manager/auth/secrets.js');
       const token = await withManagerDatabase(flags, (db) => createApiToken(db, flags.label));
       const home = resolveHome(flags.home);
       await writeFileAtomic(join(home, 'api-token'), `${token}\n`, 0o600);

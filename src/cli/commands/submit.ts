@@ -5,7 +5,7 @@ import { UserError } from '../../util/errors.js';
 import { MINUTE, SECOND } from '../../util/time.js';
 import { action } from '../run.js';
 import { followChanges, withInterrupt, withManager, withManagerOptions, type CliClient, type ManagerFlags } from '../client.js';
-import { prepareStorage, type ProgressReporter, type StorageMode } from '../storage/prepare.js';
+import type { ProgressReporter, StorageMode } from '../storage/prepare.js';
 import type { JobStorage } from '../../manager/storage/shared-storage.js';
 import { formatDuration, jobLabel, jobProgress, plural, printJson, shortId } from '../format.js';
 import { parseIntOption } from './jobs.js';
@@ -314,6 +314,7 @@ async function sendInput(flags: SubmitFlags, jobName: string, client: CliClient)
     throw new UserError(`--storage must be one of ${STORAGE_MODES.join(', ')}, got "${mode}"`, { field: 'storage' });
   }
   if (flags.deps?.length && !flags.input) throw new UserError('--deps needs --input', { field: 'deps' });
+  const { prepareStorage } = await import('../storage/prepare.js');
   return prepareStorage({
     endpoint: { baseUrl: client.url, token: client.token?.token },
     input: flags.input!,

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { action } from '../run.js';
 import { withCommonOptions } from '../options.js';
-import { runWorker } from '../../worker/main.js';
 
 export function registerWorkerCommand(program: Command): void {
   withCommonOptions(program.command('worker'))
@@ -11,6 +10,7 @@ export function registerWorkerCommand(program: Command): void {
     .option('--tags <a,b>', 'comma-separated tags; tagged jobs go only to workers with their tag')
     .option('--secret <secret>', 'farm secret for the first registration (or KILN_WORKER_SECRET; see `kiln manager secret`)')
     .action(action(async (flags: { home?: string; manager?: string; name?: string; tags?: string; secret?: string }) => {
+      const { runWorker } = await import('../../worker/main.js');
       return runWorker({
         home: flags.home,
         managerUrl: flags.manager ?? process.env.KILN_MANAGER,
