@@ -1,12 +1,14 @@
 import { benchDb } from './db.js';
 import { benchDispatch } from './dispatch.js';
 import { benchScale } from './scale.js';
+import { benchShaman } from './shaman.js';
 
 /** `npm run bench -- NAME...`: runs the named benchmarks (all when none is named). */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   db: () => benchDb(),
   dispatch: () => benchDispatch(),
   scale: () => benchScale(),
+  shaman: () => benchShaman(),
 };
 
 const names = process.argv.slice(2);

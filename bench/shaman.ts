@@ -1,0 +1,92 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { HashCache, ShamanStore, createCheckout, hashFiles, listTree } from '../src/storage/index.js';
+import { median, timed } from './stats.js';
+
+const MiB = 1024 * 1024;
+
+async function nodeSha256(paths: string[]): Promise<void> {
+  for (const path of paths) {
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(path, { highWaterMark: MiB })) hash.update(chunk as Buffer);
+    hash.digest();
+  }
+}
+
+/**
+ * `npm run bench -- shaman`: hashing speed beside Node's own SHA-256 (one core) and
+ * coreutils sha256sum on the same files; an unchanged re-submit of a 10,000-file tree
+ * (list, cached hashes, ask what is missing); and checking out 10,000 files beside `cp -r`.
+ */
+export async function benchShaman(rounds = 3): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-shaman-'));
+  try {
+    // 1. Hashing: 32 files of 8 MiB (256 MiB), read from the page cache in every run.
+    const big = join(dir, 'big');
+    mkdirSync(big);
+    const paths = Array.from({ length: 32 }, (_, i) => join(big, `plate-${i}.exr`));
+    for (const path of paths) writeFileSync(path, randomBytes(8 * MiB));
+    const total = 32 * 8;
+    const kiln: number[] = [];
+    const node: number[] = [];
+    const coreutils: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      kiln.push(total / ((await timed(() => hashFiles(paths)))[1] / 1000));
+      node.push(total / ((await timed(() => nodeSha256(paths)))[1] / 1000));
+      coreutils.push(total / ((await timed(async () => void spawnSync('sha256sum', paths)))[1] / 1000));
+    }
+    const cores = availableParallelism();
+    console.log(`shaman hashing: ${total} MiB in 32 files, ${cores} cores, median of ${rounds}`);
+    console.log(`  kiln hashFiles (all cores)   ${median(kiln).toFixed(0).padStart(6)} MiB/s   (${(median(kiln) / cores).toFixed(0)} MiB/s per core)`);
+    console.log(`  node sha256 (one core)       ${median(node).toFixed(0).padStart(6)} MiB/s`);
+    console.log(`  sha256sum                    ${median(coreutils).toFixed(0).padStart(6)} MiB/s`);
+    console.log(`  ratio kiln/node ${(median(kiln) / median(node)).toFixed(2)}x, per core ${(median(kiln) / cores / median(node)).toFixed(2)}x; kiln/sha256sum ${(median(kiln) / median(coreutils)).toFixed(2)}x`);
+
+    // 2. A 10,000-file tree: first submit, then an unchanged re-submit (client work only).
+    const tree = join(dir, 'tree');
+    for (let i = 0; i < 10_000; i++) {
+      const sub = join(tree, `shot${i % 50}`);
+      if (i < 50) mkdirSync(sub, { recursive: true });
+      writeFileSync(join(sub, `f${i}.dat`), randomBytes(1024 + (i % 7) * 4096));
+    }
+    const store = new ShamanStore(join(dir, 'shared', 'shaman'), { fsync: false });
+    const cacheFile = join(dir, 'hash-cache.json');
+    const submit = async (): Promise<{ uploaded: number; files: Awaited<ReturnType<typeof hashFiles>>['files'] }> => {
+      const cache = await HashCache.load(cacheFile);
+      const listing = await listTree(tree);
+      const hashed = await hashFiles(listing.files, { baseDir: listing.root, cache });
+      await cache.save();
+      const missing = await store.missing(hashed.files);
+      let uploaded = 0;
+      for (const file of missing) {
+        await store.receive(file.sha256, file.size, createReadStream(join(listing.root, file.path)));
+        uploaded += file.size;
+      }
+      return { uploaded, files: hashed.files };
+    };
+    const [first, firstMs] = await timed(submit);
+    const again: number[] = [];
+    let uploadedAgain = 0;
+    for (let round = 0; round < rounds; round++) {
+      const [result, ms] = await timed(submit);
+      again.push(ms);
+      uploadedAgain += result.uploaded;
+    }
+    console.log(`shaman re-submit of an unchanged 10,000-file tree: ${median(again).toFixed(0)} ms of client work, ${uploadedAgain} bytes uploaded (first submit ${firstMs.toFixed(0)} ms, ${(first.uploaded / MiB).toFixed(0)} MiB)`);
+
+    // 3. Checkout of the 10,000 files beside cp -r of the same tree.
+    const checkouts = join(dir, 'shared', 'jobs');
+    const checkout: number[] = [];
+    const copy: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      checkout.push((await timed(() => createCheckout(store, checkouts, `job-${round}`, first.files)))[1]);
+      copy.push((await timed(async () => void spawnSync('cp', ['-r', tree, join(dir, `copy-${round}`)])))[1]);
+    }
+    console.log(`shaman checkout of 10,000 files: ${median(checkout).toFixed(0)} ms; cp -r of the tree ${median(copy).toFixed(0)} ms; ratio ${(median(checkout) / median(copy)).toFixed(2)}x`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
