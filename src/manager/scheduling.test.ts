@@ -2,20 +2,13 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTestCluster, type TestCluster } from '../testing/cluster.js';
+import { useFileCluster } from '../testing/cluster.js';
 import { startTestManager, ProtocolWorker, type TestManager } from '../testing/farm.js';
 import { makeTempDir } from '../testing/temp.js';
 import { waitFor } from '../util/time.js';
 
 /** One PostgreSQL for the file; each test gets its own database and manager. */
-let cluster: TestCluster;
-const cleanups: Array<() => unknown> = [];
-before(async () => {
-  cluster = await startTestCluster({ after: (fn) => cleanups.push(fn) });
-});
-after(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+const fileCluster = useFileCluster({ before, after });
 
 async function submit(m: TestManager, body: Record<string, unknown> = {}): Promise<{ id: string }> {
   const response = await m.api('POST', '/jobs', { name: 'echo', type: 'echo-sleep', settings: { message: 'hi' }, ...body });
@@ -49,7 +42,7 @@ function writeDiamondType(dir: string): void {
 
 describe('failure policy', () => {
   it('a first failure soft-fails the task, and it goes to another worker, never back to the one that failed it', async (t) => {
-    const m = await startTestManager(t, cluster);
+    const m = await startTestManager(t, fileCluster());
     const [w1, w2] = await workers(m, 2);
     const { id } = await submit(m, { frames: '1-20', chunkSize: 1 });
     const first = (await w1!.next())!;
@@ -71,7 +64,7 @@ describe('failure policy', () => {
   });
 
   it('after 3 distinct workers fail a task it is failed', async (t) => {
-    const m = await startTestManager(t, cluster, { failure: { max_workers_per_task: 3, blocklist_threshold: 3, job_fail_share: 0.5 } });
+    const m = await startTestManager(t, fileCluster(), { failure: { max_workers_per_task: 3, blocklist_threshold: 3, job_fail_share: 0.5 } });
     const ws = await workers(m, 4);
     const { id } = await submit(m, { frames: '1-4', chunkSize: 1 });
     const target = (await tasksOf(m, id))[0]!;
@@ -86,7 +79,7 @@ describe('failure policy', () => {
   });
 
   it('a worker failing 3 tasks of one type in a job is blocklisted for it, and those tasks requeue', async (t) => {
-    const m = await startTestManager(t, cluster);
+    const m = await startTestManager(t, fileCluster());
     const [bad, good] = await workers(m, 2);
     const { id } = await submit(m, { frames: '1-40', chunkSize: 1 });
     const failed: string[] = [];
@@ -107,7 +100,7 @@ describe('failure policy', () => {
   });
 
   it('blocklisting the last capable worker fails the job', async (t) => {
-    const m = await startTestManager(t, cluster);
+    const m = await startTestManager(t, fileCluster());
     const [only] = await workers(m, 1);
     const { id } = await submit(m, { frames: '1-40', chunkSize: 1 });
     for (let i = 0; i < 3; i++) await only!.fail((await only!.next())!.id);
@@ -119,7 +112,7 @@ describe('failure policy', () => {
   });
 
   it('failed tasks reaching 10% fail the job and cancel the rest', async (t) => {
-    const m = await startTestManager(t, cluster, { failure: { max_workers_per_task: 1, blocklist_threshold: 100, job_fail_share: 0.1 } });
+    const m = await startTestManager(t, fileCluster(), { failure: { max_workers_per_task: 1, blocklist_threshold: 100, job_fail_share: 0.1 } });
     const [w] = await workers(m, 1);
     const { id } = await submit(m, { frames: '1-20', chunkSize: 1 });
     await w!.fail((await w!.next())!.id);
@@ -142,7 +135,7 @@ describe('scheduling', () => {
   it('orders by job priority, then task priority, then age; and respects fan-out and fan-in', async (t) => {
     const dir = makeTempDir(t);
     writeDiamondType(dir);
-    const m = await startTestManager(t, cluster, { job_types_dir: dir });
+    const m = await startTestManager(t, fileCluster(), { job_types_dir: dir });
     const [w] = await workers(m, 1);
     const low = await submit(m, { name: 'low', priority: 10 });
     const older = await submit(m, { name: 'older', priority: 70 });
@@ -162,7 +155,7 @@ describe('scheduling', () => {
   it('dependencies hold tasks back until they complete, across workers', async (t) => {
     const dir = makeTempDir(t);
     writeDiamondType(dir);
-    const m = await startTestManager(t, cluster, { job_types_dir: dir });
+    const m = await startTestManager(t, fileCluster(), { job_types_dir: dir });
     const [w1, w2, w3] = await workers(m, 3);
     await submit(m, { name: 'diamond', type: 'diamond', settings: {} });
     const a = (await w1!.next())!;
@@ -178,7 +171,7 @@ describe('scheduling', () => {
   });
 
   it('a tagged job only goes to workers with that tag', async (t) => {
-    const m = await startTestManager(t, cluster);
+    const m = await startTestManager(t, fileCluster());
     const [plain] = await workers(m, 1);
     const tagged = await new ProtocolWorker(m, 'gpu-box', { tags: ['gpu'] }).register();
     const { id } = await submit(m, { tag: 'gpu' });
@@ -187,14 +180,14 @@ describe('scheduling', () => {
   });
 
   it('task types: a worker only gets the types it supports', async (t) => {
-    const m = await startTestManager(t, cluster);
+    const m = await startTestManager(t, fileCluster());
     const videoOnly = await new ProtocolWorker(m, 'encoder', { types: ['video'] }).register();
     await submit(m);
     assert.equal(await videoOnly.next(300), undefined);
   });
 
   it('a worker that holds an active task gets it back; an update from another worker gets 409', async (t) => {
-    const m = await startTestManager(t, cluster);
+    const m = await startTestManager(t, fileCluster());
     const [w1, w2] = await workers(m, 2);
     await submit(m, { frames: '1-4', chunkSize: 1 });
     const held = (await w1!.next())!;
@@ -206,7 +199,7 @@ describe('scheduling', () => {
   });
 
   it('sign-off requeues the worker\'s task', async (t) => {
-    const m = await startTestManager(t, cluster);
+    const m = await startTestManager(t, fileCluster());
     const [w1, w2] = await workers(m, 2);
     await submit(m);
     const held = (await w1!.next())!;
@@ -219,7 +212,7 @@ describe('scheduling', () => {
 
 describe('job control', () => {
   it('requeue requeues only unfinished tasks, all of them once completed, and clears the blocklist', async (t) => {
-    const m = await startTestManager(t, cluster);
+    const m = await startTestManager(t, fileCluster());
     const [w, other] = await workers(m, 2);
     const { id } = await submit(m, { frames: '1-40', chunkSize: 1 });
     const done = (await w!.next())!;
@@ -245,7 +238,7 @@ describe('job control', () => {
   });
 
   it('pausing with active tasks gives pause-requested, then paused; resume runs the rest', async (t) => {
-    const m = await startTestManager(t, cluster);
+    const m = await startTestManager(t, fileCluster());
     const [w] = await workers(m, 1);
     const { id } = await submit(m, { frames: '1-4', chunkSize: 1 });
     const running = (await w!.next())!;
@@ -263,7 +256,7 @@ describe('job control', () => {
 
 describe('timeouts', () => {
   it('a task unseen past task_timeout fails, with a note in its log', async (t) => {
-    const m = await startTestManager(t, cluster, { task_timeout: 0.5, timeout_check_interval: 0.2 });
+    const m = await startTestManager(t, fileCluster(), { task_timeout: 0.5, timeout_check_interval: 0.2 });
     const [w] = await workers(m, 1);
     await submit(m, { frames: '1-20', chunkSize: 1 });
     const held = (await w!.next())!;
@@ -278,7 +271,7 @@ describe('timeouts', () => {
   });
 
   it('a worker unseen past worker_timeout goes to error and its task is requeued', async (t) => {
-    const m = await startTestManager(t, cluster, { worker_timeout: 0.5, timeout_check_interval: 0.2 });
+    const m = await startTestManager(t, fileCluster(), { worker_timeout: 0.5, timeout_check_interval: 0.2 });
     const [w] = await workers(m, 1);
     await submit(m);
     const held = (await w!.next())!;

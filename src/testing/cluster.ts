@@ -25,3 +25,22 @@ export async function startTestCluster(
   await igniter.initCluster({ data, port, auth: options.auth ?? 'trust', clients: options.clients ?? 2, listen: options.listen ?? ['127.0.0.1'] });
   return { home, data, port };
 }
+
+/**
+ * One cluster for a whole test file (started before its first test, destroyed after its
+ * last); each test then makes its own database on it. Call at the top level of the file.
+ */
+export function useFileCluster(hooks: { before: (fn: () => unknown) => void; after: (fn: () => unknown) => void }): () => TestCluster {
+  let cluster: TestCluster | undefined;
+  const cleanups: Array<() => unknown> = [];
+  hooks.before(async () => {
+    cluster = await startTestCluster({ after: (fn) => cleanups.push(fn) });
+  });
+  hooks.after(async () => {
+    for (const fn of cleanups.reverse()) await fn();
+  });
+  return () => {
+    if (!cluster) throw new Error('the file cluster is not started yet (use it inside a test)');
+    return cluster;
+  };
+}

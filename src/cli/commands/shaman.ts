@@ -3,16 +3,7 @@ import { action } from '../run.js';
 import { managerUrl, readApiToken, withManagerOptions, type ManagerFlags } from '../client.js';
 import { resolveHome } from '../../config/home.js';
 import { UserError } from '../../util/errors.js';
-
-interface GcReport {
-  dryRun: boolean;
-  blobsScanned: number;
-  blobsReferenced: number;
-  blobsRemoved: number;
-  bytesRemoved: number;
-  uploadsRemoved: number;
-  wouldRemove: string[];
-}
+import type { GcReport } from '../../storage/index.js';
 
 export function registerShamanCommands(program: Command): void {
   const shaman = program.command('shaman').description('the content-addressed file store on shared storage');

@@ -4,21 +4,15 @@ import { mkdirSync, writeFileSync, readFileSync, statSync, existsSync, readdirSy
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import pino from 'pino';
-import { startTestCluster, type TestCluster } from '../../testing/cluster.js';
+import { useFileCluster } from '../../testing/cluster.js';
 import { startTestManager, type TestManager } from '../../testing/farm.js';
 import { makeTempDir } from '../../testing/temp.js';
 import { waitFor } from '../../util/time.js';
 import { runWorker } from '../../worker/main.js';
 import { prepareStorage } from './prepare.js';
 
-let cluster: TestCluster;
-const cleanups: Array<() => unknown> = [];
-before(async () => {
-  cluster = await startTestCluster({ after: (fn) => cleanups.push(fn) });
-});
-after(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+/** One PostgreSQL for the file; each test gets its own database and manager. */
+const fileCluster = useFileCluster({ before, after });
 type T = { after: (fn: () => unknown) => void };
 
 /** A manager with shared storage and one real worker (in this process), stopped after the test. */
@@ -26,7 +20,7 @@ async function farmWithStorage(t: T, shaman = false) {
   const root = makeTempDir(t);
   const shared = join(root, 'shared');
   mkdirSync(shared);
-  const m = await startTestManager(t, cluster, { shared_storage_path: shared, shaman: { enabled: shaman, gc: { period: 3600, max_age: 3600 } } });
+  const m = await startTestManager(t, fileCluster(), { shared_storage_path: shared, shaman: { enabled: shaman, gc: { period: 3600, max_age: 3600 } } });
   return { root, shared, m };
 }
 

@@ -3,21 +3,15 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, readdirSync, statSync, existsSync, readFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { startTestCluster, type TestCluster } from '../../testing/cluster.js';
+import { useFileCluster } from '../../testing/cluster.js';
 import { startTestManager } from '../../testing/farm.js';
 import { makeTempDir } from '../../testing/temp.js';
 import { runKiln } from '../../testing/cli.js';
 import { startKiln } from '../../testing/processes.js';
 import { waitFor } from '../../util/time.js';
 
-let cluster: TestCluster;
-const cleanups: Array<() => unknown> = [];
-before(async () => {
-  cluster = await startTestCluster({ after: (fn) => cleanups.push(fn) });
-});
-after(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+/** One PostgreSQL for the file; each test gets its own database and manager. */
+const fileCluster = useFileCluster({ before, after });
 
 /** Every blob under stored/ is whole: its size is its name and its content hashes to its path. */
 function storedBlobs(storedDir: string): Array<{ sha: string; size: number }> {
@@ -42,7 +36,7 @@ describe('kiln submit --input', () => {
     const root = makeTempDir(t);
     const shared = join(root, 'shared');
     mkdirSync(shared);
-    const m = await startTestManager(t, cluster, { shared_storage_path: shared, shaman: { enabled: true, gc: { period: 3600, max_age: 3600 } } });
+    const m = await startTestManager(t, fileCluster(), { shared_storage_path: shared, shaman: { enabled: true, gc: { period: 3600, max_age: 3600 } } });
     const project = join(root, 'project');
     mkdirSync(project);
     writeFileSync(join(project, 'scene.txt'), 'hello');
@@ -70,7 +64,7 @@ describe('kiln submit --input', () => {
     const root = makeTempDir(t);
     const shared = join(root, 'shared');
     mkdirSync(shared);
-    const m = await startTestManager(t, cluster, { shared_storage_path: shared, shaman: { enabled: true, gc: { period: 3600, max_age: 3600 } } });
+    const m = await startTestManager(t, fileCluster(), { shared_storage_path: shared, shaman: { enabled: true, gc: { period: 3600, max_age: 3600 } } });
     const tree = join(root, 'plates');
     mkdirSync(tree);
     const count = 60;

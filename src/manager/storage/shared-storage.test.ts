@@ -2,21 +2,15 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTestCluster, type TestCluster } from '../../testing/cluster.js';
+import { useFileCluster } from '../../testing/cluster.js';
 import { startTestManager, ProtocolWorker } from '../../testing/farm.js';
 import { makeTempDir, freePort } from '../../testing/temp.js';
 import { runKiln } from '../../testing/cli.js';
 import { SharedStorage } from './shared-storage.js';
 import { MANAGER_DEFAULTS } from '../config.js';
 
-let cluster: TestCluster;
-const cleanups: Array<() => unknown> = [];
-before(async () => {
-  cluster = await startTestCluster({ after: (fn) => cleanups.push(fn) });
-});
-after(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+/** One PostgreSQL for the file; each test gets its own database and manager. */
+const fileCluster = useFileCluster({ before, after });
 
 const farm = (extra: Record<string, string> = {}) => ({
   name: 'farm',
@@ -49,7 +43,7 @@ describe('shared storage settings', () => {
 
   it('workers announcing windows and linux receive S:\\... and /mnt/farm/... for the same job', async (t) => {
     const shared = makeTempDir(t);
-    const m = await startTestManager(t, cluster, { shared_storage_path: shared, variables: [farm()] });
+    const m = await startTestManager(t, fileCluster(), { shared_storage_path: shared, variables: [farm()] });
     const linux = await new ProtocolWorker(m, 'penguin', { platform: 'linux' }).register();
     const windows = await new ProtocolWorker(m, 'window', { platform: 'windows' }).register();
     const submitted = await m.api('POST', '/jobs', {
