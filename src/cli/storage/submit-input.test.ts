@@ -76,6 +76,15 @@ describe('kiln submit --input', () => {
     const first = startKiln(args);
     await waitFor(() => existsSync(storedDir) && readdirSync(storedDir).length >= 5, { intervalMs: 5, timeoutMs: 60_000, what: 'some uploads' });
     await first.kill('SIGKILL');
+    // An upload whose bytes had all left the client may still be finishing on the manager.
+    let settled = -1;
+    await waitFor(async () => {
+      const now = storedBlobs(storedDir).length;
+      const same = now === settled;
+      settled = now;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return same;
+    }, { timeoutMs: 10_000, what: 'the manager to finish what it received' });
     const before = storedBlobs(storedDir);
     assert.ok(before.length < count, `killed mid-upload (${before.length} of ${count} stored)`);
 
