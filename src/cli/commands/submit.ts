@@ -6,7 +6,7 @@ import { MINUTE, SECOND } from '../../util/time.js';
 import { action } from '../run.js';
 import { followChanges, withInterrupt, withManager, withManagerOptions, type CliClient, type ManagerFlags } from '../client.js';
 import type { ProgressReporter, StorageMode } from '../storage/prepare.js';
-import type { JobStorage } from '../../manager/storage/shared-storage.js';
+import type { JobStorage } from '../../storage/job-storage.js';
 import { formatDuration, jobLabel, jobProgress, plural, printJson, shortId } from '../format.js';
 import { parseIntOption } from './jobs.js';
 

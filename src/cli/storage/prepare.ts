@@ -5,7 +5,7 @@ import { UserError } from '../../util/errors.js';
 import {
   assertNotUncPath, hashFiles, HashCache, listTree, platformOf, toStoredPath, type HashedFile, type TwoWayVariable,
 } from '../../storage/index.js';
-import type { JobStorage } from '../../manager/storage/shared-storage.js';
+import type { JobStorage } from '../../storage/job-storage.js';
 import { fetchStorageInfo, missingFiles, uploadFiles, createShamanCheckout, type ManagerEndpoint } from './shaman-upload.js';
 
 export type StorageMode = 'auto' | 'direct' | 'copy' | 'shaman';

@@ -6,18 +6,9 @@ import {
   CLOUD_SYNC_LABELS, ShamanStore, deleteCheckout, type Platform, type TwoWayVariable,
 } from '../../storage/index.js';
 import type { ManagerConfig } from '../config.js';
+import type { JobStorage } from '../../storage/job-storage.js';
 
-/** What a job records about its files (job.storage). Paths are in stored form, with variables. */
-export interface JobStorage {
-  mode: 'direct' | 'copy' | 'shaman';
-  input: string;
-  effectivePath: string;
-  /** Shaman: the checkout's path relative to the checkout root. */
-  checkout?: string;
-  files?: number;
-  bytesHashed?: number;
-  bytesUploaded?: number;
-}
+export type { JobStorage };
 
 /**
  * The manager's view of shared storage: where it is on this host, the job folders under it,
