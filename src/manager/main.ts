@@ -108,7 +108,8 @@ export async function startManager(options: { home: string; config: ManagerConfi
       }, config.shaman.gc.period * SECOND)
     : undefined;
   gc?.unref();
-  const heartbeat = setInterval(() => void workers.flushHeartbeats(dispatcher.waitingWorkerIds()).catch(() => undefined), SECOND);
+  // Heartbeats are written in batches every few seconds (worker_timeout is a minute).
+  const heartbeat = setInterval(() => void workers.flushHeartbeats(dispatcher.waitingWorkerIds()).catch(() => undefined), 5 * SECOND);
   heartbeat.unref();
   log.info({ url }, 'manager listening');
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { JobTypeRegistry, CompiledTask } from '../../jobs/index.js';
 import { UserError } from '../../util/errors.js';
 import type { SubmitJob } from '../api/schemas.js';
@@ -36,6 +37,8 @@ export class EtagMismatchError extends Error {
 
 export type JobAction = 'pause' | 'resume' | 'cancel' | 'requeue';
 
+const ANALYZE_AFTER_TASKS = 5_000;
+
 export class JobService {
   constructor(private readonly deps: JobServiceDeps) {}
 
@@ -67,6 +70,9 @@ export class JobService {
     );
     this.deps.bus.publish({ type: 'job', jobId: id, status: row.status, change: 'submitted' });
     this.deps.onWorkReady();
+    // A large job changes the task table's shape at once; fresh statistics keep the scheduler's
+    // pick on its ordered index (without them the planner sorts every ready task).
+    if (tasks.length >= ANALYZE_AFTER_TASKS) void sql`ANALYZE task`.execute(this.deps.db).catch(() => undefined);
     return row;
   }
 

@@ -9,6 +9,9 @@ export interface WaitingWorker {
   tags: string[];
 }
 
+/** Workers with the same key compete for the same tasks (before per-worker exclusions). */
+export const capabilityKey = (worker: WaitingWorker): string => `${[...worker.supportedTaskTypes].sort().join(',')}|${[...worker.tags].sort().join(',')}`;
+
 /** A task eligible for workers that support `types` and carry `tags`, best first. */
 const READY = sql`status IN ('queued', 'soft-failed') AND pending_deps = 0`;
 const ORDER = sql`job_priority DESC, priority DESC, job_created_at, job_id, idx`;
@@ -23,8 +26,10 @@ export async function pickTasks(trx: Trx, workers: WaitingWorker[]): Promise<Map
   const assigned = new Map<string, TaskRow>();
   const groups = new Map<string, WaitingWorker[]>();
   for (const worker of workers) {
-    const key = `${[...worker.supportedTaskTypes].sort().join(',')}|${[...worker.tags].sort().join(',')}`;
-    groups.set(key, [...(groups.get(key) ?? []), worker]);
+    const key = capabilityKey(worker);
+    const group = groups.get(key);
+    if (group) group.push(worker);
+    else groups.set(key, [worker]);
   }
   const taken = new Set<string>();
   for (const group of groups.values()) {

@@ -45,7 +45,7 @@ export interface TaskSet {
  * counters of their jobs in the same transaction, so a job's status can be derived from
  * its counters without counting 100,000 rows.
  */
-export async function updateTasks(trx: Trx, filter: TaskFilter, set: TaskSet): Promise<TaskChange[]> {
+export async function updateTasks(trx: Trx, filter: TaskFilter, set: TaskSet, options: { deferCounts?: boolean } = {}): Promise<TaskChange[]> {
   const where: RawBuilder<unknown>[] = [];
   if (filter.ids) where.push(sql`id = ANY(${filter.ids}::uuid[])`);
   if (filter.jobId) where.push(sql`job_id = ${filter.jobId}`);
@@ -76,7 +76,9 @@ export async function updateTasks(trx: Trx, filter: TaskFilter, set: TaskSet): P
     FROM old WHERE t.id = old.id
     RETURNING t.id, t.job_id, t.type, old.status AS from_status, t.status AS to_status, t.worker_id`.execute(trx);
   const changes = rows.map((row) => ({ id: row.id, jobId: row.job_id, type: row.type, from: row.from_status, to: row.to_status, workerId: row.worker_id }));
-  await applyCountChanges(trx, changes);
+  // Deferred: the caller applies the counts just before it commits, so the job row
+  // (which every completion of the job touches) stays locked as briefly as possible.
+  if (!options.deferCounts) await applyCountChanges(trx, changes);
   return changes;
 }
 

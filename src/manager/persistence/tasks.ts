@@ -12,6 +12,24 @@ export async function fetchTask(db: Db | Trx, id: string, options: { forUpdate?:
   return row;
 }
 
+/** Several tasks, locked for this transaction in id order (the order every locker uses). */
+export async function fetchTasksForUpdate(trx: Trx, ids: string[]): Promise<Map<string, TaskRow>> {
+  if (ids.length === 0) return new Map();
+  const rows = await trx.selectFrom('task').selectAll().where('id', 'in', [...new Set(ids)].sort()).orderBy('id').forUpdate().execute();
+  return new Map(rows.map((row) => [row.id, row]));
+}
+
+/** Progress and activity of running tasks, many at once; marks them touched. */
+export async function touchTasks(trx: Trx, updates: Array<{ id: string; progress?: number; activity?: string }>): Promise<void> {
+  if (updates.length === 0) return;
+  await sql`
+    UPDATE task SET progress = coalesce(u.progress, task.progress), activity = coalesce(u.activity, task.activity),
+                    last_touched_at = now(), updated_at = now()
+    FROM unnest(${updates.map((u) => u.id)}::uuid[], ${updates.map((u) => u.progress ?? null)}::real[], ${updates.map((u) => u.activity ?? null)}::text[])
+         AS u(id, progress, activity)
+    WHERE task.id = u.id`.execute(trx);
+}
+
 export async function listTasksOfJob(db: Db, jobId: string): Promise<TaskRow[]> {
   return db.selectFrom('task').selectAll().where('job_id', '=', jobId).orderBy('idx').execute();
 }

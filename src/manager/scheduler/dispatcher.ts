@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/bus.js';
 import type { TaskRow } from '../persistence/tables.js';
-import { pickTasks, assignTasks, type WaitingWorker } from '../persistence/schedule.js';
+import { pickTasks, assignTasks, capabilityKey, type WaitingWorker } from '../persistence/schedule.js';
 import { withTransaction } from '../persistence/transaction.js';
 import type { Db } from '../persistence/task-changes.js';
 import { publishSync } from '../jobs/publish.js';
@@ -23,6 +23,12 @@ interface Waiter {
 export class Dispatcher {
   readonly #waiters = new Map<string, Waiter>();
   #running = false;
+  /**
+   * Capabilities a round found nothing for. A new waiter with one of them starts no round
+   * of its own (idle farms would otherwise query on every long poll); any sign of new work,
+   * and the periodic round, clear it.
+   */
+  readonly #idleGroups = new Set<string>();
   #again = false;
   #stopped = false;
   readonly #poll: NodeJS.Timeout;
@@ -50,12 +56,17 @@ export class Dispatcher {
       const waiter: Waiter = { worker, resolve: finish, reject, timer: setTimeout(() => finish(undefined), waitMs), since: Date.now() };
       this.#waiters.set(worker.id, waiter);
       signal?.addEventListener('abort', () => finish(undefined), { once: true });
-      this.kick();
+      if (!this.#idleGroups.has(capabilityKey(worker))) this.#schedule();
     });
   }
 
   /** Work may be ready: run a round soon (rounds never overlap; one more runs if asked meanwhile). */
   kick(): void {
+    this.#idleGroups.clear();
+    this.#schedule();
+  }
+
+  #schedule(): void {
     if (this.#stopped) return;
     if (this.#running) {
       this.#again = true;
@@ -101,6 +112,7 @@ export class Dispatcher {
     for (const waiter of waiters) {
       const task = assigned.get(waiter.worker.id);
       if (task) waiter.resolve({ ...task, status: 'active', worker_id: waiter.worker.id });
+      else if (assigned.size === 0) this.#idleGroups.add(capabilityKey(waiter.worker));
     }
     return assigned.size > 0;
   }

@@ -4,9 +4,9 @@ import type { TaskLogs } from '../logs/task-logs.js';
 import type { FailurePolicy } from '../state/job-status.js';
 import { taskStatusAfterFailure, shouldBlocklist } from '../state/job-status.js';
 import { ConflictError, NotFoundError } from '../persistence/errors.js';
-import { fetchTask, releaseDependents, countTasksFailedByWorker } from '../persistence/tasks.js';
+import { fetchTasksForUpdate, touchTasks, releaseDependents, countTasksFailedByWorker } from '../persistence/tasks.js';
 import { addToBlocklist, countCapableWorkers } from '../persistence/workers.js';
-import { updateTasks, type Db, type Trx } from '../persistence/task-changes.js';
+import { updateTasks, applyCountChanges, type Db, type Trx } from '../persistence/task-changes.js';
 import { withTransaction } from '../persistence/transaction.js';
 import { syncJobs, failJob, mergeSync, type SyncResult } from '../jobs/job-sync.js';
 import { publishSync } from '../jobs/publish.js';
@@ -70,18 +70,18 @@ export class TaskUpdates {
         logs.length = 0;
         progress.length = 0;
         workReady = false;
-        const result: SyncResult = { jobs: [], tasks: [] };
-        const touchedJobs = new Set<string>();
+        // One locking read for the whole batch, then one statement per kind of change.
+        const tasks = await fetchTasksForUpdate(trx, batch.map((item) => item.taskId));
+        const touched: Array<{ id: string; progress?: number; activity?: string }> = [];
+        const completed: string[] = [];
+        const handedBack: string[] = [];
+        const failed: Array<{ task: TaskRow; item: Pending }> = [];
         for (const item of batch) {
-          const found: TaskRow | Error = await fetchTask(trx, item.taskId, { forUpdate: true }).catch((error: unknown) => {
-            if (error instanceof NotFoundError) return error;
-            throw error;
-          });
-          if (found instanceof Error) {
-            outcomes.set(item, found);
+          const task = tasks.get(item.taskId);
+          if (!task) {
+            outcomes.set(item, new NotFoundError('task', item.taskId));
             continue;
           }
-          const task = found;
           const verdict = checkHolder(task, item);
           if (verdict !== 'holds') {
             outcomes.set(item, verdict === 'replay' ? undefined : new ConflictError(`task ${item.taskId} is not assigned to this worker (${describe(task)})`, 'not_your_task'));
@@ -89,24 +89,35 @@ export class TaskUpdates {
           }
           const { update } = item;
           if (update.log?.length) logs.push({ jobId: task.job_id, taskId: task.id, lines: update.log });
-          const status = update.status;
-          if (status === 'completed') {
-            result.tasks.push(...(await updateTasks(trx, { ids: [task.id] }, { status: 'completed', progress: 1, activity: update.activity ?? 'completed', clearTouch: true })));
-            if ((await releaseDependents(trx, [task.id])) > 0) workReady = true;
-          } else if (status === 'failed') {
-            mergeSync(result, await this.#fail(trx, task, item.workerId, update.activity));
-            workReady = true;
-          } else if (status === 'queued') {
-            // The worker hands the task back (it is shutting down): run it elsewhere, no blame.
-            result.tasks.push(...(await updateTasks(trx, { ids: [task.id] }, { status: 'queued', workerId: null, clearTouch: true, activity: 'handed back by its worker' })));
-            workReady = true;
-          } else {
-            await updateTasks(trx, { ids: [task.id] }, { touch: true, progress: update.progress, activity: update.activity });
+          if (update.status === 'completed') completed.push(task.id);
+          else if (update.status === 'failed') failed.push({ task, item });
+          else if (update.status === 'queued') handedBack.push(task.id);
+          else {
+            touched.push({ id: task.id, progress: update.progress, activity: update.activity });
             progress.push({ jobId: task.job_id, taskId: task.id, status: 'active', workerId: item.workerId, progress: update.progress, activity: update.activity });
           }
-          touchedJobs.add(task.job_id);
+          // Later updates of this task in the same batch see its new state.
+          if (update.status && update.status !== 'active') tasks.set(task.id, { ...task, status: update.status === 'failed' ? 'soft-failed' : update.status, worker_id: update.status === 'completed' ? task.worker_id : null });
           outcomes.set(item, undefined);
         }
+        const result: SyncResult = { jobs: [], tasks: [] };
+        const deferred = { deferCounts: true };
+        await touchTasks(trx, touched);
+        if (completed.length) {
+          result.tasks.push(...(await updateTasks(trx, { ids: completed, statuses: ['active'] }, { status: 'completed', progress: 1, activity: 'completed', clearTouch: true }, deferred)));
+          if ((await releaseDependents(trx, completed)) > 0) workReady = true;
+        }
+        if (handedBack.length) {
+          // The worker hands the task back (it is shutting down): run it elsewhere, no blame.
+          result.tasks.push(...(await updateTasks(trx, { ids: handedBack, statuses: ['active'] }, { status: 'queued', workerId: null, clearTouch: true, activity: 'handed back by its worker' }, deferred)));
+          workReady = true;
+        }
+        await applyCountChanges(trx, result.tasks);
+        for (const { task, item } of failed) {
+          mergeSync(result, await this.#fail(trx, task, item.workerId, item.update.activity));
+          workReady = true;
+        }
+        const touchedJobs = new Set([...completed, ...handedBack, ...failed.map((f) => f.task.id)].map((id) => tasks.get(id)!.job_id));
         return mergeSync(result, await syncJobs(trx, touchedJobs, this.deps.policy));
       });
     } catch (error) {

@@ -85,8 +85,7 @@ export function registerWorkerProtocolRoutes(api: App, ctx: ManagerContext): voi
     { ...worker, schema: { tags: ['worker protocol'], querystring: TaskRequestQuery, response: { 200: AssignedTask, 204: Type.Null(), 423: WorkerStateAnswer, ...errors } } },
     async (request, reply) => {
       const id = idOf(request);
-      const row = await fetchWorker(ctx.db, id);
-      const held = await activeTaskOfWorker(ctx.db, id);
+      const [row, held] = await Promise.all([fetchWorker(ctx.db, id), activeTaskOfWorker(ctx.db, id)]);
       // A status change is due: now, or (lazy) once the worker holds no task.
       if (row.status_requested && (!row.lazy_status_request || !held)) return reply.status(423).send(stateOf(row));
       if (row.status === 'asleep') return reply.status(423).send({ statusRequested: 'asleep', lazy: false });
@@ -105,9 +104,22 @@ export function registerWorkerProtocolRoutes(api: App, ctx: ManagerContext): voi
     },
   );
 
+  /** Job names and types never change: remember them instead of asking for every task. */
+  const jobNames = new Map<string, { name: string; type: string }>();
+  const jobOf = async (id: string): Promise<{ name: string; type: string }> => {
+    let job = jobNames.get(id);
+    if (!job) {
+      const row = await fetchJob(ctx.db, id);
+      job = { name: row.name, type: row.type };
+      if (jobNames.size > 10_000) jobNames.clear();
+      jobNames.set(id, job);
+    }
+    return job;
+  };
+
   /** The task as this worker should see it: paths in its own platform's form. */
   const assigned = async (task: TaskRow, worker: WorkerRow) => {
-    const job = await fetchJob(ctx.db, task.job_id);
+    const job = await jobOf(task.job_id);
     const commands = task.commands as Array<{ name: string; parameters: Record<string, unknown> }>;
     return {
       id: task.id, jobId: task.job_id, jobName: job.name, jobType: job.type, name: task.name, type: task.type, priority: task.priority,
