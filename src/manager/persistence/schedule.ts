@@ -34,7 +34,8 @@ export async function pickTasks(trx: Trx, workers: WaitingWorker[]): Promise<Map
   const taken = new Set<string>();
   for (const group of groups.values()) {
     const { supportedTaskTypes: types, tags } = group[0]!;
-    const limit = group.length * 2 + 8;
+    // A few spare rows cover the usual exclusions; the per-worker query below covers the rest.
+    const limit = group.length + 4;
     const { rows: candidates } = await sql<TaskRow>`
       SELECT * FROM task WHERE ${READY} AND type = ANY(${types}::text[]) AND (job_tag IS NULL OR job_tag = ANY(${tags}::text[]))
       ORDER BY ${ORDER} LIMIT ${limit} FOR UPDATE SKIP LOCKED`.execute(trx);

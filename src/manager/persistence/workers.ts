@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Worker } from '../api/schemas.js';
 import type { WorkerStatus } from '../state/statuses.js';
-import type { WorkerRow, SleepSchedule } from './tables.js';
+import type { WorkerRow, SleepSchedule, TaskRow } from './tables.js';
 import { NotFoundError } from './errors.js';
 import type { Db, Trx } from './task-changes.js';
 
@@ -9,6 +9,20 @@ export async function fetchWorker(db: Db | Trx, id: string): Promise<WorkerRow> 
   const row = await db.selectFrom('worker').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw new NotFoundError('worker', id);
   return row;
+}
+
+/** A worker and the active task it holds (if any), in one round trip. */
+export async function fetchWorkerWithHeldTask(db: Db | Trx, id: string): Promise<{ worker: WorkerRow; held: TaskRow | undefined }> {
+  const { rows } = await sql<WorkerRow & { held: (Omit<TaskRow, 'created_at' | 'updated_at' | 'job_created_at' | 'last_touched_at'> & Record<string, unknown>) | null }>`
+    SELECT w.*, (SELECT to_jsonb(t) FROM task t WHERE t.worker_id = w.id AND t.status = 'active' LIMIT 1) AS held
+    FROM worker w WHERE w.id = ${id}`.execute(db);
+  const row = rows[0];
+  if (!row) throw new NotFoundError('worker', id);
+  const { held, ...worker } = row;
+  const task = held
+    ? ({ ...held, created_at: new Date(held.created_at as string), updated_at: new Date(held.updated_at as string), job_created_at: new Date(held.job_created_at as string), last_touched_at: held.last_touched_at ? new Date(held.last_touched_at as string) : null } as TaskRow)
+    : undefined;
+  return { worker: worker as WorkerRow, held: task };
 }
 
 export async function listWorkers(db: Db): Promise<WorkerRow[]> {
