@@ -198,6 +198,18 @@ describe('scheduling', () => {
     assert.equal((await task(m, held.id)).status, 'active');
   });
 
+  it('an update replayed after an outage (same sequence number) applies once', async (t) => {
+    const m = await startTestManager(t, fileCluster());
+    const [w] = await workers(m, 1);
+    await submit(m);
+    const held = (await w!.next())!;
+    for (let i = 0; i < 2; i++) assert.equal((await w!.update(held.id, { seq: 41, log: ['frame 1 done'] })).status, 204);
+    for (let i = 0; i < 2; i++) assert.equal((await w!.update(held.id, { seq: 42, status: 'completed', log: ['all done'] })).status, 204);
+    const log = (await m.api('GET', `/tasks/${held.id}/log`)).body as string;
+    assert.equal(log, 'frame 1 done\nall done\n');
+    assert.equal((await task(m, held.id)).status, 'completed');
+  });
+
   it('sign-off requeues the worker\'s task', async (t) => {
     const m = await startTestManager(t, fileCluster());
     const [w1, w2] = await workers(m, 2);

@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_settings.js';
 import * as m0002 from './0002_farm.js';
+import * as m0003 from './0003_update_seq.js';
 
 /**
  * Every migration, in order. Names start with a 4-digit number: the schema version is
@@ -9,4 +10,5 @@ import * as m0002 from './0002_farm.js';
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_settings': m0001,
   '0002_farm': m0002,
+  '0003_update_seq': m0003,
 };

@@ -83,7 +83,8 @@ export async function assignTasks(trx: Trx, assignments: Map<string, TaskRow>): 
   const { rows } = await sql<{ id: string; job_id: string; type: string; worker_id: string; from_status: TaskStatus }>`
     WITH a AS (SELECT * FROM unnest(${taskIds}::uuid[], ${workerIds}::uuid[]) AS a(task_id, worker_id)),
          old AS (SELECT t.id, t.status FROM task t JOIN a ON a.task_id = t.id)
-    UPDATE task t SET status = 'active', worker_id = a.worker_id, last_touched_at = now(), updated_at = now(), progress = 0, activity = ''
+    UPDATE task t SET status = 'active', worker_id = a.worker_id, last_touched_at = now(), updated_at = now(), progress = 0, activity = '',
+                      last_update_seq = NULL
     FROM a, old WHERE t.id = a.task_id AND old.id = t.id
     RETURNING t.id, t.job_id, t.type, t.worker_id, old.status AS from_status`.execute(trx);
   const changes: TaskChange[] = rows.map((r) => ({ id: r.id, jobId: r.job_id, type: r.type, from: r.from_status, to: 'active', workerId: r.worker_id }));

@@ -48,6 +48,8 @@ export interface TaskTable {
   job_created_at: Timestamp;
   job_tag: string | null;
   last_touched_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** Sequence number of the last worker update applied (a replayed one is skipped). */
+  last_update_seq: ColumnType<string | null, string | number | null | undefined, string | number | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

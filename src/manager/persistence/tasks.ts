@@ -19,6 +19,15 @@ export async function fetchTasksForUpdate(trx: Trx, ids: string[]): Promise<Map<
   return new Map(rows.map((row) => [row.id, row]));
 }
 
+/** Records the newest worker update sequence number applied to each task. */
+export async function recordUpdateSeqs(trx: Trx, seqs: Map<string, number>): Promise<void> {
+  if (seqs.size === 0) return;
+  await sql`
+    UPDATE task SET last_update_seq = greatest(coalesce(task.last_update_seq, 0), u.seq)
+    FROM unnest(${[...seqs.keys()]}::uuid[], ${[...seqs.values()]}::bigint[]) AS u(id, seq)
+    WHERE task.id = u.id`.execute(trx);
+}
+
 /** Progress and activity of running tasks, many at once; marks them touched. */
 export async function touchTasks(trx: Trx, updates: Array<{ id: string; progress?: number; activity?: string }>): Promise<void> {
   if (updates.length === 0) return;

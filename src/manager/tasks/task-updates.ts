@@ -4,7 +4,7 @@ import type { TaskLogs } from '../logs/task-logs.js';
 import type { FailurePolicy } from '../state/job-status.js';
 import { taskStatusAfterFailure, shouldBlocklist } from '../state/job-status.js';
 import { ConflictError, NotFoundError } from '../persistence/errors.js';
-import { fetchTasksForUpdate, touchTasks, releaseDependents, countTasksFailedByWorker } from '../persistence/tasks.js';
+import { fetchTasksForUpdate, touchTasks, recordUpdateSeqs, releaseDependents, countTasksFailedByWorker } from '../persistence/tasks.js';
 import { addToBlocklist, countCapableWorkers } from '../persistence/workers.js';
 import { updateTasks, applyCountChanges, type Db, type Trx } from '../persistence/task-changes.js';
 import { withTransaction } from '../persistence/transaction.js';
@@ -76,6 +76,7 @@ export class TaskUpdates {
         const completed: string[] = [];
         const handedBack: string[] = [];
         const failed: Array<{ task: TaskRow; item: Pending }> = [];
+        const seqs = new Map<string, number>();
         for (const item of batch) {
           const task = tasks.get(item.taskId);
           if (!task) {
@@ -87,6 +88,13 @@ export class TaskUpdates {
             outcomes.set(item, verdict === 'replay' ? undefined : new ConflictError(`task ${item.taskId} is not assigned to this worker (${describe(task)})`, 'not_your_task'));
             continue;
           }
+          // A worker replaying its queue after an outage may send an update that already applied.
+          const seq = item.update.seq;
+          const applied = seqs.get(task.id) ?? (task.last_update_seq === null ? undefined : Number(task.last_update_seq));
+          if (seq !== undefined && applied !== undefined && seq <= applied) {
+            outcomes.set(item, undefined);
+            continue;
+          }
           const { update } = item;
           if (update.log?.length) logs.push({ jobId: task.job_id, taskId: task.id, lines: update.log });
           if (update.status === 'completed') completed.push(task.id);
@@ -96,6 +104,7 @@ export class TaskUpdates {
             touched.push({ id: task.id, progress: update.progress, activity: update.activity });
             progress.push({ jobId: task.job_id, taskId: task.id, status: 'active', workerId: item.workerId, progress: update.progress, activity: update.activity });
           }
+          if (seq !== undefined) seqs.set(task.id, seq);
           // Later updates of this task in the same batch see its new state.
           if (update.status && update.status !== 'active') tasks.set(task.id, { ...task, status: update.status === 'failed' ? 'soft-failed' : update.status, worker_id: update.status === 'completed' ? task.worker_id : null });
           outcomes.set(item, undefined);
@@ -103,6 +112,7 @@ export class TaskUpdates {
         const result: SyncResult = { jobs: [], tasks: [] };
         const deferred = { deferCounts: true };
         await touchTasks(trx, touched);
+        await recordUpdateSeqs(trx, seqs);
         if (completed.length) {
           result.tasks.push(...(await updateTasks(trx, { ids: completed, statuses: ['active'] }, { status: 'completed', progress: 1, activity: 'completed', clearTouch: true }, deferred)));
           if ((await releaseDependents(trx, completed)) > 0) workReady = true;
