@@ -4,7 +4,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { findExecutable, hasDirectory, isExecutableFile } from './executables.js';
+import { findConfiguredProgram, findExecutable, isExecutableFile } from './executables.js';
 import type { LocatedProgram } from './ffmpeg.js';
 
 export type BlenderSource = 'configured' | 'system' | 'standard location';
@@ -47,18 +47,7 @@ function standardLocations(): string[] {
 export function locateBlender(configured?: string, options: LocateBlenderOptions = {}): LocatedProgram<BlenderSource> {
   const env = options.env ?? process.env;
   const wanted = configured?.trim();
-  if (wanted) {
-    const path = findExecutable(wanted, env);
-    if (!path) {
-      throw new UserError(
-        hasDirectory(wanted)
-          ? `configured blender "${wanted}" does not exist or is not executable`
-          : `configured blender "${wanted}" was not found in PATH`,
-        { code: 'not-found', field: 'blender' },
-      );
-    }
-    return { path, source: 'configured' };
-  }
+  if (wanted) return { path: findConfiguredProgram('blender', wanted, env), source: 'configured' };
   const onPath = findExecutable('blender', env);
   if (onPath) return { path: onPath, source: 'system' };
   if (options.standardLocations !== false) {

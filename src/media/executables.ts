@@ -1,6 +1,7 @@
 /** Finding programs on this host without running them. */
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { UserError } from '../util/errors.js';
 
 /** True when `path` is a regular file this process may execute. */
 export function isExecutableFile(path: string): boolean {
@@ -42,4 +43,17 @@ export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.en
     }
   }
   return undefined;
+}
+
+/**
+ * The program an administrator configured (a path, or a name looked up in PATH). A configured
+ * program that is missing is an error, not a reason to fall back to another copy.
+ */
+export function findConfiguredProgram(label: string, wanted: string, env: NodeJS.ProcessEnv): string {
+  const path = findExecutable(wanted, env);
+  if (path) return path;
+  throw new UserError(
+    hasDirectory(wanted) ? `configured ${label} "${wanted}" does not exist or is not executable` : `configured ${label} "${wanted}" was not found in PATH`,
+    { code: 'not-found', field: label },
+  );
 }

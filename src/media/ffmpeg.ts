@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { UserError } from '../util/errors.js';
-import { findExecutable, hasDirectory, isExecutableFile } from './executables.js';
+import { findConfiguredProgram, findExecutable, isExecutableFile } from './executables.js';
 
 export type FfmpegSource = 'configured' | 'npm package' | 'system';
 
@@ -44,18 +44,7 @@ export function npmFfmpegPath(): string | undefined {
 export function locateFfmpeg(configured?: string, options: LocateFfmpegOptions = {}): LocatedProgram<FfmpegSource> {
   const env = options.env ?? process.env;
   const wanted = configured?.trim();
-  if (wanted) {
-    const path = findExecutable(wanted, env);
-    if (!path) {
-      throw new UserError(
-        hasDirectory(wanted)
-          ? `configured ffmpeg "${wanted}" does not exist or is not executable`
-          : `configured ffmpeg "${wanted}" was not found in PATH`,
-        { code: 'not-found', field: 'ffmpeg' },
-      );
-    }
-    return { path, source: 'configured' };
-  }
+  if (wanted) return { path: findConfiguredProgram('ffmpeg', wanted, env), source: 'configured' };
   if (options.npmPackage !== false) {
     const path = npmFfmpegPath();
     if (path) return { path, source: 'npm package' };

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { assertFrame, frameOutputPath } from './frames.js';
-import { DEFAULT_SCENE, sceneSvg } from './scene.js';
+import { sceneSvg } from './scene.js';
 
 export { DEFAULT_SCENE, SCENE_FPS } from './scene.js';
 export { MAX_FRAME, frameOutputPath, parseFrameList } from './frames.js';

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { startManager, type RunningManager } from '../manager/main.js';
 import { MANAGER_DEFAULTS, type ManagerConfig } from '../manager/config.js';
-import { startTestCluster, type TestCluster } from './cluster.js';
+import type { TestCluster } from './cluster.js';
 import { makeTempDir } from './temp.js';
 
 type After = { after: (fn: () => unknown) => void };
