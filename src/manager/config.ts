@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TwoWayVariableSchema } from '../storage/paths.js';
+import { UserError } from '../util/errors.js';
 
 const Seconds = (description: string) => Type.Number({ exclusiveMinimum: 0, description });
 
@@ -60,5 +61,9 @@ export const MANAGER_DEFAULTS: ManagerConfig = Object.freeze({
 export function parseListen(listen: string): { host: string; port: number } {
   const index = listen.lastIndexOf(':');
   const host = listen.slice(0, index).replace(/^\[|\]$/g, '') || '0.0.0.0';
-  return { host, port: Number(listen.slice(index + 1)) };
+  const port = Number(listen.slice(index + 1));
+  if (index < 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UserError(`manager.listen: "${listen}" is not HOST:PORT with a port from 0 to 65535`, { field: 'manager.listen', code: 'invalid_config' });
+  }
+  return { host, port };
 }

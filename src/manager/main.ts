@@ -25,6 +25,8 @@ import { SharedStorage, type JobStorage } from './storage/shared-storage.js';
 import { collectGarbage } from '../storage/index.js';
 import type { ManagerContext } from './context.js';
 import type { FailurePolicy } from './state/job-status.js';
+import { isDatabaseUnavailable } from './persistence/errors.js';
+import { UserError } from '../util/errors.js';
 
 export const KILN_VERSION = '0.1.0';
 
@@ -39,6 +41,7 @@ export interface RunningManager {
 /** The composition root: connects the database, builds the services, serves the API. */
 export async function startManager(options: { home: string; config: ManagerConfig; log?: Logger }): Promise<RunningManager> {
   const { home, config } = options;
+  const { host, port } = parseListen(config.listen); // a bad address fails before anything starts
   const log = options.log ?? pino({ name: 'kiln-manager' }, pino.destination(2));
   // Refuse settings that cannot work before anything starts (UNC path, cloud-synced folder).
   const storage = await SharedStorage.open(config);
@@ -64,6 +67,10 @@ export async function startManager(options: { home: string; config: ManagerConfi
   } catch (error) {
     await db.destroy();
     await stopEmbeddedDatabase?.();
+    if (isDatabaseUnavailable(error) || isDatabaseUnavailable((error as Error).cause)) {
+      const cause = ((error as Error).cause ?? error) as Error;
+      throw new UserError(`cannot reach the database (${target.description}): ${cause.message}`, { code: 'database_unavailable' });
+    }
     throw error;
   }
 
@@ -92,8 +99,19 @@ export async function startManager(options: { home: string; config: ManagerConfi
     version: KILN_VERSION,
   };
   const app = await buildApp(ctx);
-  const { host, port } = parseListen(config.listen);
-  const address = await app.listen({ host, port });
+  let address: string;
+  try {
+    address = await app.listen({ host, port });
+  } catch (error) {
+    await app.close();
+    dispatcher.stop();
+    await db.destroy();
+    await stopEmbeddedDatabase?.();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new UserError(`cannot listen on ${config.listen}: the port is already in use (pick another with --listen)`, { field: 'listen' });
+    if (code === 'EADDRNOTAVAIL') throw new UserError(`cannot listen on ${config.listen}: no interface of this host has that address`, { field: 'listen' });
+    throw error;
+  }
   const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]');
   const stopTimeouts = startTimeoutChecker(
     { db, bus, logs, log, taskUpdates, workers, waitingWorkerIds: () => dispatcher.waitingWorkerIds(), taskTimeoutMs: config.task_timeout * SECOND, workerTimeoutMs: config.worker_timeout * SECOND },
