@@ -56,6 +56,12 @@ export async function activeTaskOfWorker(db: Db | Trx, workerId: string): Promis
   return db.selectFrom('task').selectAll().where('worker_id', '=', workerId).where('status', '=', 'active').executeTakeFirst();
 }
 
+/** worker id → the id of the task it runs, for every worker running one. */
+export async function activeTaskIdsByWorker(db: Db): Promise<Map<string, string>> {
+  const rows = await db.selectFrom('task').select(['id', 'worker_id']).where('status', '=', 'active').execute();
+  return new Map(rows.filter((row) => row.worker_id).map((row) => [row.worker_id!, row.id]));
+}
+
 /** Tasks that depended on these and may now be ready: one fewer pending dependency each. */
 export async function releaseDependents(trx: Trx, completedTaskIds: string[]): Promise<number> {
   if (completedTaskIds.length === 0) return 0;

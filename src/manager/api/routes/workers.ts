@@ -3,7 +3,7 @@ import type { App } from '../app.js';
 import type { ManagerContext } from '../../context.js';
 import { ErrorBody, IdParams, SleepScheduleSchema, Worker, WorkerControl, WorkerList, WorkerTags } from '../schemas.js';
 import { fetchWorker, listWorkers, toWorker } from '../../persistence/workers.js';
-import { activeTaskOfWorker } from '../../persistence/tasks.js';
+import { activeTaskOfWorker, activeTaskIdsByWorker } from '../../persistence/tasks.js';
 import type { WorkerRow } from '../../persistence/tables.js';
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody };
@@ -14,8 +14,7 @@ export function registerWorkerRoutes(api: App, ctx: ManagerContext): void {
 
   api.get('/workers', { schema: { tags: ['workers'], response: { 200: WorkerList } } }, async () => {
     const rows = await listWorkers(ctx.db);
-    const { rows: active } = await ctx.db.selectFrom('task').select(['id', 'worker_id']).where('status', '=', 'active').execute().then((r) => ({ rows: r }));
-    const current = new Map(active.map((t) => [t.worker_id, t.id]));
+    const current = await activeTaskIdsByWorker(ctx.db);
     return { workers: rows.map((row) => toWorker(row, current.get(row.id) ?? null)) };
   });
 
