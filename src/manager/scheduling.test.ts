@@ -78,6 +78,23 @@ describe('failure policy', () => {
     assert.notEqual((await ws[3]!.next())!.id, target.id, 'a failed task is not handed out');
   });
 
+  it('a task that every capable worker has failed is failed, even on a farm smaller than N', async (t) => {
+    const m = await startTestManager(t, fileCluster());
+    const [w1, w2] = await workers(m, 2);
+    const [other] = await workers(m, 1, { types: ['video'] });
+    const { id } = await submit(m, { frames: '1', chunkSize: 1 });
+    const only = (await w1!.next())!;
+    await w1!.fail(only.id);
+    assert.equal((await task(m, only.id)).status, 'soft-failed', 'w2 may still try it');
+    assert.equal(await other!.next(200), undefined, 'a worker of another type is not capable');
+    assert.equal((await w2!.next())!.id, only.id);
+    await w2!.fail(only.id);
+    const row = await task(m, only.id);
+    assert.equal(row.status, 'failed');
+    assert.match(row.activity, /every capable worker \(2\) has failed it/);
+    assert.equal((await job(m, id)).status, 'failed', 'one failed task of one is past the 10% share');
+  });
+
   it('a worker failing 3 tasks of one type in a job is blocklisted for it, and those tasks requeue', async (t) => {
     const m = await startTestManager(t, fileCluster());
     const [bad, good] = await workers(m, 2);
@@ -269,7 +286,8 @@ describe('job control', () => {
 describe('timeouts', () => {
   it('a task unseen past task_timeout fails, with a note in its log', async (t) => {
     const m = await startTestManager(t, fileCluster(), { task_timeout: 0.5, timeout_check_interval: 0.2 });
-    const [w] = await workers(m, 1);
+    // Two workers: with one, nobody would be left to retry it and it would fail outright.
+    const [w] = await workers(m, 2);
     await submit(m, { frames: '1-20', chunkSize: 1 });
     const held = (await w!.next())!;
     const row = await waitFor(async () => {

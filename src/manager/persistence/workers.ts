@@ -92,12 +92,16 @@ export async function blocklistOf(db: Db | Trx, jobId: string): Promise<Array<{ 
   return rows.map((row) => ({ workerId: row.worker_id, taskType: row.task_type }));
 }
 
-/** Workers that could still run tasks of this type for this job (not blocklisted, right type and tag). */
-export async function countCapableWorkers(trx: Trx, jobId: string, taskType: string, jobTag: string | null): Promise<number> {
+/**
+ * Workers that could still run tasks of this type for this job (not blocklisted, right type and
+ * tag), leaving out `excluded` (e.g. the workers that already failed one task).
+ */
+export async function countCapableWorkers(trx: Trx, jobId: string, taskType: string, jobTag: string | null, excluded: readonly string[] = []): Promise<number> {
   const row = await sql<{ n: number }>`
     SELECT count(*)::int AS n FROM worker w
     WHERE ${taskType} = ANY(w.supported_task_types)
       AND (${jobTag}::text IS NULL OR ${jobTag}::text = ANY(w.tags))
+      AND NOT (w.id = ANY(${[...excluded]}::uuid[]))
       AND NOT EXISTS (SELECT 1 FROM job_blocklist b WHERE b.job_id = ${jobId} AND b.worker_id = w.id AND b.task_type = ${taskType})`.execute(trx);
   return row.rows[0]?.n ?? 0;
 }

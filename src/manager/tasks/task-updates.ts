@@ -151,10 +151,16 @@ export class TaskUpdates {
   async #fail(trx: Trx, task: TaskRow, workerId: string, activity?: string): Promise<SyncResult> {
     const result: SyncResult = { jobs: [], tasks: [] };
     const failedBy = new Set([...task.failed_by_workers, workerId]);
-    const status = taskStatusAfterFailure(failedBy.size, this.deps.policy);
-    result.tasks.push(
-      ...(await updateTasks(trx, { ids: [task.id] }, { status, workerId: null, addFailedBy: workerId, clearTouch: true, activity: activity ?? `failed on worker ${workerId}` })),
-    );
+    const job = await trx.selectFrom('job').select('tag').where('id', '=', task.job_id).executeTakeFirstOrThrow();
+    let status = taskStatusAfterFailure(failedBy.size, this.deps.policy);
+    let note = activity ?? `failed on worker ${workerId}`;
+    // A small farm may have fewer capable workers than the policy's N: once every one of them
+    // failed the task, nobody is left to try it, so it fails now instead of waiting forever.
+    if (status === 'soft-failed' && (await countCapableWorkers(trx, task.job_id, task.type, job.tag, [...failedBy])) === 0) {
+      status = 'failed';
+      note = `${note}; failed: every capable worker (${failedBy.size}) has failed it`;
+    }
+    result.tasks.push(...(await updateTasks(trx, { ids: [task.id] }, { status, workerId: null, addFailedBy: workerId, clearTouch: true, activity: note })));
     const failedOfType = await countTasksFailedByWorker(trx, task.job_id, task.type, workerId);
     if (shouldBlocklist(failedOfType, this.deps.policy)) {
       await addToBlocklist(trx, task.job_id, workerId, task.type);
@@ -162,7 +168,6 @@ export class TaskUpdates {
       result.tasks.push(
         ...(await updateTasks(trx, { jobId: task.job_id, type: task.type, failedBy: workerId, statuses: ['soft-failed', 'failed'] }, { status: 'queued', removeFailedBy: workerId })),
       );
-      const job = await trx.selectFrom('job').select('tag').where('id', '=', task.job_id).executeTakeFirstOrThrow();
       if ((await countCapableWorkers(trx, task.job_id, task.type, job.tag)) === 0) {
         mergeSync(result, await failJob(trx, task.job_id, `failed: no worker left that may run its ${task.type} tasks (all blocklisted)`));
       }
