@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, freePort } from '../testing/temp.js';
-import { runKiln } from '../testing/cli.js';
+import { runKiln, assertOneLineError } from '../testing/cli.js';
 import { psql } from '../testing/pg-client.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { createCertificateAuthority, issueUserCertificate } from './certs.js';
@@ -52,6 +52,22 @@ test('cert mode: a user made by `user add` connects with verify-full; others are
   );
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /certificate|alert|ssl/i);
+
+  // Running it again reissues the certificate and says so.
+  const again = await runKiln(['db', 'user', 'add', 'alice', '--force', '--home', home], { env: { HOME: userHome } });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /alice already existed: certificate reissued/);
+
+  // Bad names and output places: one line each, and no role is made before its files have a home.
+  const notAFolder = join(home, 'plain-file');
+  writeFileSync(notAFolder, '');
+  assertOneLineError(await runKiln(['db', 'user', 'add', 'carol', '--out', join(notAFolder, 'certs'), '--home', home]), /plain-file is not a folder/);
+  assertOneLineError(await runKiln(['db', 'user', 'add', 'carol', '--out', '/proc/kiln-nope', '--home', home]), /kernel's proc file system/);
+  assertOneLineError(await runKiln(['db', 'user', 'add', 'pg_monitor', '--out', join(home, 'pgm'), '--home', home]), /"pg_monitor" is reserved/);
+  assert.equal(existsSync(join(home, 'pgm')), false);
+  const carol = await runKiln(['db', 'user', 'add', 'carol', '--out', join(home, 'carol'), '--home', home]);
+  assert.equal(carol.code, 0, carol.stderr);
+  assert.match(carol.stdout, /User carol created/, 'the failed attempts made no role');
 
   // A removed user.
   const remove = await runKiln(['db', 'user', 'remove', 'alice', '--home', home]);

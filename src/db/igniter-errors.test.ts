@@ -4,17 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { makeTempDir, freePort } from '../testing/temp.js';
-import { runKiln, type CliResult } from '../testing/cli.js';
+import { runKiln, assertOneLineError } from '../testing/cli.js';
 import { startTestCluster } from '../testing/cluster.js';
-
-function assertOneLineError(result: CliResult, pattern: RegExp): void {
-  assert.notEqual(result.code, 0, `expected a failure, got: ${result.stdout}`);
-  const text = result.stderr.trim();
-  assert.equal(text.split('\n').length, 1, `one line expected, got:\n${text}`);
-  assert.match(text, /^kiln: /);
-  assert.match(text, pattern);
-  assert.doesNotMatch(text, /\n\s+at /);
-}
 
 test('bad input on an existing cluster: one-line errors, nothing changed', async (t) => {
   const cluster = await startTestCluster(t);

@@ -2,7 +2,7 @@ import { appendFileSync, chownSync, existsSync, mkdirSync, rmSync, symlinkSync, 
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve, basename } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { ensureWritableDir, writeFileAtomic } from '../util/fs.js';
 import { locateServerBinaries } from './binaries.js';
 import { ensureServerUser, binariesReachableBy, firstBlockingDirectory, SYSTEM_STATE_DIR, type ServerUser } from './server-user.js';
 import { defaultRules, renderHba, parseCidr, checkRoleName, withAllow, withDeny, type AccessRule } from './access-rules.js';
@@ -236,12 +236,16 @@ export async function setClients(data: string, clients: number): Promise<{ limit
 export interface UserAddResult {
   role: string;
   files: { cert: string; key: string; root: string };
+  /** The role was there already: it got a new certificate (and may log in again). */
+  existed: boolean;
 }
 
 /** cert mode: creates a login role and writes its client certificate where libpq looks. */
 export async function addUser(data: string, name: string, outDir: string, options: { force?: boolean } = {}): Promise<UserAddResult> {
   checkRoleName(name, 'user');
-  if (name === 'all' || name === ADMIN_ROLE || name === APP_ROLE) throw new UserError(`"${name}" is reserved; choose another user name`, { field: 'user' });
+  if (name === 'all' || name === ADMIN_ROLE || name === APP_ROLE || name.toLowerCase().startsWith('pg_')) {
+    throw new UserError(`"${name}" is reserved (kiln's own roles, all, and PostgreSQL's pg_ names); choose another user name`, { field: 'user', code: 'reserved' });
+  }
   const { paths, meta, user } = openCluster(data);
   if (meta.auth !== 'cert') {
     throw new UserError(`user add needs a cluster in cert mode; this one uses trust (everyone connects as "${APP_ROLE}")`, { field: 'auth', code: 'wrong_mode' });
@@ -251,20 +255,22 @@ export async function addUser(data: string, name: string, outDir: string, option
   if (!options.force && existsSync(files.key)) {
     throw new UserError(`${files.key} already exists (another identity?); pass --out DIR to write elsewhere, or --force to replace it`, { field: 'out' });
   }
+  // The role is made only once its files surely have a place to go.
+  ensureWritableDir(outDir, 'out', 0o700);
   const ca: PemPair = { cert: readFileSync(paths.caCert, 'utf8'), key: readFileSync(paths.caKey, 'utf8') };
   const { issueUserCertificate } = await import('./certs.js');
   const issued = await issueUserCertificate(ca, name);
-  await withAdminClient(paths, meta, async (client) => {
+  const existed = await withAdminClient(paths, meta, async (client) => {
     const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
     await client.query(`${rowCount ? 'ALTER' : 'CREATE'} ROLE ${quoteIdent(name)} LOGIN`);
     await client.query(`GRANT ${APP_ROLE} TO ${quoteIdent(name)}`);
+    return Boolean(rowCount);
   });
-  mkdirSync(outDir, { recursive: true, mode: 0o700 });
   await writeFileAtomic(files.cert, issued.cert, 0o644);
   await writeFileAtomic(files.key, issued.key, 0o600);
   await writeFileAtomic(files.root, ca.cert, 0o644);
   await writeMeta(paths, { ...meta, users: [...new Set([...meta.users, name])] }, user);
-  return { role: name, files };
+  return { role: name, files, existed };
 }
 
 /** Revokes a user: it can no longer log in, and its open sessions end. */

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -25,4 +26,12 @@ export function runKiln(args: string[], options: { env?: NodeJS.ProcessEnv; inpu
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** A user mistake: non-zero exit, exactly one `kiln: ...` line on stderr, no stack trace. */
+export function assertOneLineError(result: CliResult, message: RegExp): void {
+  assert.notEqual(result.code, 0, `exit status; stdout: ${result.stdout}`);
+  assert.match(result.stderr, /^kiln: [^\n]+\n$/, `one line on stderr, got: ${JSON.stringify(result.stderr)}`);
+  assert.doesNotMatch(result.stderr, /\n\s+at |internal error/);
+  assert.match(result.stderr, message);
 }

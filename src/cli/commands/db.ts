@@ -163,7 +163,7 @@ export function registerDbCommands(program: Command): void {
     .action(action(async (name: string, flags: DbFlags & { out?: string; force?: boolean }) => {
       const out = resolve(flags.out ?? join(homedir(), '.postgresql'));
       const result = await igniter.addUser(dataOf(flags), name, out, { force: flags.force });
-      console.log(`User ${result.role} created. Certificate ${result.files.cert}, key ${result.files.key} (0600), CA ${result.files.root}.`);
+      console.log(`User ${result.role} ${result.existed ? 'already existed: certificate reissued' : 'created'}. Certificate ${result.files.cert}, key ${result.files.key} (0600), CA ${result.files.root}.`);
     }));
   withCommonOptions(user.command('remove'))
     .description('revoke a user: it can no longer log in')

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ApiClient, Job } from '../../client/index.js';
 import { startTestCluster, type TestCluster } from '../../testing/cluster.js';
 import { startTestManager, type TestManager } from '../../testing/farm.js';
-import { runKiln, type CliResult } from '../../testing/cli.js';
+import { runKiln, type CliResult, assertOneLineError } from '../../testing/cli.js';
 import { makeTempDir } from '../../testing/temp.js';
 import { resolveJobId } from './jobs.js';
 
@@ -25,13 +25,6 @@ after(async () => {
 
 const kiln = (args: string[], env: Record<string, string> = {}, manager: TestManager = m): Promise<CliResult> =>
   runKiln(args, { env: { KILN_MANAGER: manager.url, KILN_HOME: home, KILN_TOKEN: '', ...env } });
-
-function assertOneLineError(result: CliResult, message: RegExp): void {
-  assert.notEqual(result.code, 0, `exit status; stdout: ${result.stdout}`);
-  assert.match(result.stderr, /^kiln: [^\n]+\n$/, `one line on stderr, got: ${JSON.stringify(result.stderr)}`);
-  assert.doesNotMatch(result.stderr, /\n\s+at |internal error/);
-  assert.match(result.stderr, message);
-}
 
 async function submit(manager: TestManager, body: Record<string, unknown> = {}): Promise<Job> {
   const response = await manager.api('POST', '/jobs', { name: 'job', type: 'echo-sleep', settings: {}, ...body });

@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestCluster, type TestCluster } from '../../testing/cluster.js';
 import { startTestManager, ProtocolWorker, type TestManager } from '../../testing/farm.js';
-import { runKiln, type CliResult } from '../../testing/cli.js';
+import { runKiln, type CliResult, assertOneLineError } from '../../testing/cli.js';
 import { freePort, makeTempDir } from '../../testing/temp.js';
 import { waitFor } from '../../util/time.js';
 import { ApiClient, type Job } from '../../client/index.js';
@@ -26,14 +26,6 @@ after(async () => {
 
 const kiln = (m: TestManager, args: string[]): Promise<CliResult> =>
   runKiln(args, { env: { KILN_MANAGER: m.url, KILN_HOME: home, KILN_TOKEN: '' } });
-
-/** A user mistake: non-zero exit, exactly one `kiln: ...` line on stderr, no stack trace. */
-function assertOneLineError(result: CliResult, message: RegExp): void {
-  assert.notEqual(result.code, 0, `exit status; stdout: ${result.stdout}`);
-  assert.match(result.stderr, /^kiln: [^\n]+\n$/, `one line on stderr, got: ${JSON.stringify(result.stderr)}`);
-  assert.doesNotMatch(result.stderr, /\n\s+at |internal error/);
-  assert.match(result.stderr, message);
-}
 
 const jobsOf = async (m: TestManager): Promise<Array<Record<string, any>>> => (await m.api('GET', '/jobs')).body.jobs;
 
