@@ -25,6 +25,11 @@ export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
+/** Programs may print NUL bytes; the manager cannot store them, so they show as ␀. */
+export function printable(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\u2400') : text;
+}
+
 /** The batch as one update; undefined when it holds nothing. */
 export function batchUpdate(batch: Pending | undefined): StatusUpdate | undefined {
   if (!batch) return undefined;

@@ -73,6 +73,14 @@ describe('UpdateQueue', () => {
     assert.equal(queue.backlog, 0);
   });
 
+  it('shows NUL bytes from a program as ␀, which the manager can store', async (t) => {
+    const server = await updateServer(t);
+    const queue = await openQueue(t, await tempDir(t), server);
+    queue.log(TASK_A, 'bin\u0000ary');
+    await queue.send(TASK_A, { status: 'failed', activity: 'exit\u0000' });
+    assert.deepEqual(updatesOf(server)[0]?.update, { status: 'failed', activity: 'exit\u2400', log: ['bin\u2400ary'], seq: 1 });
+  });
+
   it('keeps updates on disk while the manager is down, across a restart, and replays them in order', async (t) => {
     const dir = await tempDir(t);
     const server = await updateServer(t);

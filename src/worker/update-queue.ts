@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { ApiError, isRetryable } from '../client/errors.js';
 import type { TaskUpdate } from '../client/types.js';
 import { toError } from '../util/errors.js';
-import { MAX_ACTIVITY, batchUpdate, clamp01, mergeBatch, splitLog, truncate, type Pending, type StatusUpdate } from './update-batch.js';
+import { MAX_ACTIVITY, batchUpdate, clamp01, mergeBatch, printable, splitLog, truncate, type Pending, type StatusUpdate } from './update-batch.js';
 import { UpdateJournal, type JournalEntry } from './update-journal.js';
 
 export type SendUpdate = (taskId: string, update: TaskUpdate, signal: AbortSignal) => Promise<void>;
@@ -113,20 +113,20 @@ export class UpdateQueue {
     if (!this.#accepts(taskId)) return;
     const batch = this.#batch(taskId);
     batch.progress = clamp01(progress);
-    if (activity !== undefined) batch.activity = truncate(activity, MAX_ACTIVITY);
+    if (activity !== undefined) batch.activity = truncate(printable(activity), MAX_ACTIVITY);
     this.#schedule();
   }
 
   activity(taskId: string, activity: string): void {
     if (!this.#accepts(taskId)) return;
-    this.#batch(taskId).activity = truncate(activity, MAX_ACTIVITY);
+    this.#batch(taskId).activity = truncate(printable(activity), MAX_ACTIVITY);
     this.#schedule();
   }
 
   log(taskId: string, ...lines: string[]): void {
     if (!this.#accepts(taskId) || lines.length === 0) return;
     const batch = this.#batch(taskId);
-    batch.log.push(...lines);
+    for (const line of lines) batch.log.push(printable(line));
     if (batch.log.length >= this.#batchLines) void this.flush(taskId);
     else this.#schedule();
   }
@@ -140,7 +140,8 @@ export class UpdateQueue {
   send(taskId: string, update: StatusUpdate): Promise<void> {
     // After close() too: then it goes straight to the journal, for the next run to deliver.
     if (this.#dropped.has(taskId)) return Promise.resolve();
-    return this.#enqueue(taskId, mergeBatch(this.#takeBatch(taskId), update));
+    const clean = update.activity === undefined ? update : { ...update, activity: truncate(printable(update.activity), MAX_ACTIVITY) };
+    return this.#enqueue(taskId, mergeBatch(this.#takeBatch(taskId), clean));
   }
 
   /** Sends what is batched (for one task, or all); resolves once it is delivered or on disk. */

@@ -48,6 +48,17 @@ describe('bad input gets a 4xx naming the field, never a 5xx', () => {
     assertError(await submit({ type: 'render' }), 400, 'name', /required/);
   });
 
+  it('NUL characters and absurdly deep nesting are refused, not passed to the database', async () => {
+    assertError(await submit({ ...render, name: 'a\u0000b', frames: '1' }), 400, 'name', /NUL character/);
+    assertError(await submit({ ...render, frames: '1', settings: { ...render.settings, output: '/tmp/x\u0000' } }), 400, 'settings.output', /NUL/);
+    // Raw text: the test's own JSON.stringify could not build something this deep.
+    const deep = `{"name":"r","type":"render","frames":"1","settings":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`;
+    assertError(await submit(deep), 400, ['settings', ...Array<string>(31).fill('a')].join('.'), /deeper than 32/);
+    const listed = await m.api('GET', '/jobs?status=queued%00');
+    assert.equal(listed.status, 400, JSON.stringify(listed.body));
+    assert.equal((await m.api('GET', '/jobs')).status, 200, 'the manager is fine');
+  });
+
   it('frame ranges: backwards, not numbers, empty; chunk 0; priority 101', async () => {
     assertError(await submit({ ...render, frames: '10-1' }), 400, 'frames', /backwards/);
     assertError(await submit({ ...render, frames: 'abc' }), 400, 'frames');

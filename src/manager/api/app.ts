@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ManagerContext } from '../context.js';
 import { ApiError, makeErrorHandler } from './errors.js';
+import { checkRequestInput } from './input-guard.js';
 import { tokenMatches } from '../auth/secrets.js';
 import { registerMetaRoutes } from './routes/meta.js';
 import { registerJobRoutes } from './routes/jobs.js';
@@ -29,6 +30,12 @@ export async function buildApp(ctx: ManagerContext): Promise<App> {
   app.setErrorHandler(makeErrorHandler(ctx.log));
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({ error: { code: 'no_such_endpoint', message: `no endpoint ${request.method} ${request.url.split('?')[0]}` } });
+  });
+  // Checked before schema validation, which recurses, and before anything reaches PostgreSQL.
+  app.addHook('preValidation', async (request) => {
+    checkRequestInput(request.params, '');
+    checkRequestInput(request.query, '');
+    checkRequestInput(request.body, '');
   });
   // Previews arrive as raw image bytes.
   app.addContentTypeParser(['image/png', 'image/jpeg'], { parseAs: 'buffer', bodyLimit: MAX_PREVIEW_BYTES }, (_request, body, done) => done(null, body));
