@@ -1,3 +1,4 @@
+import type { UserError } from '../util/errors.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isAbsolutePath, joinPath, parentPath, resolveJobPath, sanitiseFileName } from './paths.js';
@@ -21,10 +22,12 @@ test('isAbsolutePath knows every platform and two-way variables', () => {
 
 test('resolveJobPath takes relative paths inside the job storage', () => {
   const job = { storage: { effectivePath: '/farm/jobs/j1' } };
-  assert.equal(resolveJobPath(job, 'scene.blend'), '/farm/jobs/j1/scene.blend');
-  assert.equal(resolveJobPath(job, './scene.blend'), '/farm/jobs/j1/scene.blend');
-  assert.equal(resolveJobPath(job, '/abs/scene.blend'), '/abs/scene.blend');
-  assert.equal(resolveJobPath({}, 'scene.blend'), 'scene.blend');
+  assert.equal(resolveJobPath(job, 'scene.blend', 'settings.file'), '/farm/jobs/j1/scene.blend');
+  assert.equal(resolveJobPath(job, './scene.blend', 'settings.file'), '/farm/jobs/j1/scene.blend');
+  assert.equal(resolveJobPath(job, '/abs/scene.blend', 'settings.file'), '/abs/scene.blend');
+  assert.equal(resolveJobPath({}, '/abs/scene.blend', 'settings.file'), '/abs/scene.blend');
+  assert.equal(resolveJobPath({}, '{farm}/scene.blend', 'settings.file'), '{farm}/scene.blend');
+  assert.throws(() => resolveJobPath({}, 'scene.blend', 'settings.file'), (error: UserError) => error.field === 'settings.file' && /relative path/.test(error.message));
 });
 
 test('parentPath', () => {

@@ -1,4 +1,5 @@
 import type { JobToCompile } from './types.js';
+import { settingsError } from './settings.js';
 
 /**
  * Path helpers for job types. Paths are strings for another host (a worker, perhaps on another
@@ -25,13 +26,20 @@ export function joinPath(dir: string, ...parts: string[]): string {
 }
 
 /**
- * A path from the job's settings as the worker should see it: relative paths are taken inside
- * the job's effective storage path (direct, copied or Shaman checkout) when the job has one;
- * absolute paths and relative paths of a job without storage are kept as given.
+ * A path from the job's settings (`field`, e.g. `settings.output`) as the worker should see it:
+ * absolute paths are kept; relative ones are taken inside the job's effective storage path
+ * (direct, copied or Shaman checkout). A relative path in a job without storage would land in
+ * whatever folder each worker happens to run in, so it is refused.
  */
-export function resolveJobPath(job: Pick<JobToCompile, 'storage'>, path: string): string {
+export function resolveJobPath(job: Pick<JobToCompile, 'storage'>, path: string, field: string): string {
+  if (isAbsolutePath(path)) return path;
   const base = job.storage?.effectivePath;
-  if (!base || isAbsolutePath(path)) return path;
+  if (!base) {
+    throw settingsError(
+      field,
+      `${field} "${path}" is a relative path, but the job has no input folder (--input) to take it in; give an absolute path, or one starting with a variable such as {farm}`,
+    );
+  }
   return joinPath(base, path.replace(/^\.[/\\]/, ''));
 }
 

@@ -48,7 +48,7 @@ export const commandJobType = defineJobType({
     const exec = (argv: string[]): Command =>
       makeCommand('exec', {
         argv,
-        ...(settings.cwd ? { cwd: resolveJobPath(job, settings.cwd) } : {}),
+        ...(settings.cwd ? { cwd: resolveJobPath(job, settings.cwd, 'settings.cwd') } : {}),
         ...(settings.env ? { env: settings.env } : {}),
       });
 

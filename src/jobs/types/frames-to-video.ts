@@ -38,14 +38,14 @@ export const framesToVideoJobType = defineJobType({
   },
   compile(job) {
     const { settings } = job;
-    const output = resolveJobPath(job, settings.output);
+    const output = resolveJobPath(job, settings.output, 'settings.output');
     const frames = job.frames?.trim() ? parseFrameRange(job.frames) : undefined;
     const commands: Command[] = [];
     const folder = parentPath(output);
     if (folder) commands.push(makeCommand('make-directory', { path: folder }));
     commands.push(
       sequenceToVideoCommand({
-        input: toFfmpegPattern(resolveJobPath(job, settings.input)),
+        input: toFfmpegPattern(resolveJobPath(job, settings.input, 'settings.input')),
         output,
         fps: settings.fps,
         codec: settings.codec,

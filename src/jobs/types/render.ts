@@ -52,7 +52,7 @@ export const renderJobType = defineJobType({
       });
     }
     const chunks = chunkFrames(frames, job.chunkSize ?? DEFAULT_RENDER_CHUNK_SIZE);
-    const output = resolveJobPath(job, settings.output);
+    const output = resolveJobPath(job, settings.output, 'settings.output');
     const framesDir = joinPath(output, 'frames');
     const framePattern = joinPath(framesDir, FRAME_FILE_PATTERN);
 
@@ -90,7 +90,7 @@ function renderCommand(job: JobToCompile<RenderSettings>, frames: number[], outp
   const { settings } = job;
   if (settings.renderer === 'blender') {
     return makeCommand('blender', {
-      blendFile: resolveJobPath(job, settings.blendFile!),
+      blendFile: resolveJobPath(job, settings.blendFile!, 'settings.blendFile'),
       frames,
       output,
       format: 'PNG',

@@ -59,8 +59,8 @@ export const transcodeJobType = defineJobType({
   },
   compile(job) {
     const { settings } = job;
-    const output = resolveJobPath(job, settings.output);
-    const args = ['-nostdin', '-hide_banner', '-y', '-i', resolveJobPath(job, settings.input)];
+    const output = resolveJobPath(job, settings.output, 'settings.output');
+    const args = ['-nostdin', '-hide_banner', '-y', '-i', resolveJobPath(job, settings.input, 'settings.input')];
     args.push(...videoArgs(settings, output), ...audioArgs(settings), ...(settings.extraArgs ?? []), output);
 
     const commands: Command[] = [];

@@ -46,6 +46,7 @@ describe('bad input gets a 4xx naming the field, never a 5xx', () => {
     assertError(await submit({ name: 'r', type: 'render', settings: {}, frames: '1-2' }), 400, 'settings.output', /required/);
     assertError(await submit({ ...render, frames: '1', settings: { ...render.settings, width: 'wide' } }), 400, 'settings.width');
     assertError(await submit({ type: 'render' }), 400, 'name', /required/);
+    assertError(await submit({ ...render, frames: '1', settings: { output: 'renders/shot1' } }), 400, 'settings.output', /relative path/);
   });
 
   it('NUL characters and absurdly deep nesting are refused, not passed to the database', async () => {
