@@ -91,7 +91,7 @@ describe('failure policy', () => {
     await w2!.fail(only.id);
     const row = await task(m, only.id);
     assert.equal(row.status, 'failed');
-    assert.match(row.activity, /every capable worker \(2\) has failed it/);
+    assert.match(row.activity, /every capable worker, 2, has failed it/);
     assert.equal((await job(m, id)).status, 'failed', 'one failed task of one is past the 10% share');
   });
 

@@ -11,6 +11,7 @@ import { managerSettings } from './manager.js';
 import type { RunningManager } from '../../manager/main.js';
 import { UserError } from '../../util/errors.js';
 import { SECOND } from '../../util/time.js';
+import { ensureWritableDir } from '../../util/fs.js';
 
 const KILN_MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 
@@ -41,6 +42,8 @@ export function registerDemoCommand(program: Command): void {
       const frames = positive(flags.frames, 'frames', 100_000);
       const workerCount = positive(flags.workers, 'workers', 32);
       const output = resolve(flags.output);
+      // Checked before anything starts: a mistake here should not cost a database start.
+      ensureWritableDir(output, 'output');
       const { home, config } = managerSettings({ home: flags.home });
       mkdirSync(join(home, 'logs'), { recursive: true });
       const started = Date.now();
@@ -68,9 +71,11 @@ export function registerDemoCommand(program: Command): void {
         if (status !== 'completed') {
           const { listTasksOfJob } = await import('../../manager/persistence/tasks.js');
           const tasks = await listTasksOfJob(manager.ctx.db, job.id);
-          const failed = tasks.find((task) => task.status === 'failed' || task.status === 'soft-failed');
-          const tail = failed ? (await manager.ctx.logs.tail(job.id, failed.id, 5)).join('\n  ') : '';
-          throw new UserError(`the demo job ended ${status} after ${seconds} s${failed ? `; task "${failed.name}" said:\n  ${tail}` : ''}`);
+          const failed = tasks.find((task) => task.status === 'failed') ?? tasks.find((task) => task.status === 'soft-failed');
+          if (!failed) throw new UserError(`the demo job ended ${status} after ${seconds} s`);
+          // A failed task's activity carries its command's error (the worker puts the reason there).
+          const why = failed.activity.replace(/^failed: /, '');
+          throw new UserError(`the demo job ended ${status} after ${seconds} s; task "${failed.name}" failed: ${why} (full log: ${manager.ctx.logs.pathOf(job.id, failed.id)})`);
         }
         const written = readdirSync(join(output, 'frames')).filter((name) => name.endsWith('.png')).length;
         console.log(`Done in ${seconds} s: ${written} frames in ${join(output, 'frames')}, video ${join(output, 'demo.mp4')}`);

@@ -158,7 +158,7 @@ export class TaskUpdates {
     // failed the task, nobody is left to try it, so it fails now instead of waiting forever.
     if (status === 'soft-failed' && (await countCapableWorkers(trx, task.job_id, task.type, job.tag, [...failedBy])) === 0) {
       status = 'failed';
-      note = `${note}; failed: every capable worker (${failedBy.size}) has failed it`;
+      note = `${note} (every capable worker, ${failedBy.size}, has failed it: none is left to try)`;
     }
     result.tasks.push(...(await updateTasks(trx, { ids: [task.id] }, { status, workerId: null, addFailedBy: workerId, clearTouch: true, activity: note })));
     const failedOfType = await countTasksFailedByWorker(trx, task.job_id, task.type, workerId);
