@@ -1,4 +1,6 @@
 import pg from 'pg';
+import { parse as parseConnectionString } from 'pg-connection-string';
+import { UserError } from '../util/errors.js';
 import { Kysely, Migrator, PostgresDialect, type MigrationResultSet } from 'kysely';
 import { MIGRATIONS } from './migrations/index.js';
 import { openCluster } from './igniter.js';
@@ -22,9 +24,20 @@ export function localDatabaseTarget(data: string, max = 10): DatabaseTarget {
   };
 }
 
+/**
+ * A server named by a libpq-style URL. Parsed the way pg parses it, so the Unix-socket form
+ * (`postgresql://kiln@/kiln?host=/run/postgresql`) works too.
+ */
 export function urlDatabaseTarget(url: string, max = 10): DatabaseTarget {
-  const parsed = new URL(url);
-  return { pool: { connectionString: url, max }, description: `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}` };
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new UserError(`database_url: "${url}" is not a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE)`);
+  let parsed: ReturnType<typeof parseConnectionString>;
+  try {
+    parsed = parseConnectionString(url);
+  } catch (error) {
+    throw new UserError(`database_url: "${url}" cannot be read: ${(error as Error).message}`);
+  }
+  const host = parsed.host || 'localhost';
+  return { pool: { connectionString: url, max }, description: `${host}${host.startsWith('/') ? ' ' : ':'}${parsed.port || 5432}/${parsed.database ?? ''}` };
 }
 
 export function createPool(target: DatabaseTarget): pg.Pool {

@@ -11,18 +11,24 @@ export async function fetchWorker(db: Db | Trx, id: string): Promise<WorkerRow> 
   return row;
 }
 
-/** A worker and the active task it holds (if any), in one round trip. */
-export async function fetchWorkerWithHeldTask(db: Db | Trx, id: string): Promise<{ worker: WorkerRow; held: TaskRow | undefined }> {
+export interface WorkerWithHeldTask {
+  worker: WorkerRow;
+  held: TaskRow | undefined;
+}
+
+/** Workers and the active task each holds (if any), in one round trip; unknown ids are absent. */
+export async function fetchWorkersWithHeldTasks(db: Db | Trx, ids: string[]): Promise<Map<string, WorkerWithHeldTask>> {
   const { rows } = await sql<WorkerRow & { held: (Omit<TaskRow, 'created_at' | 'updated_at' | 'job_created_at' | 'last_touched_at'> & Record<string, unknown>) | null }>`
     SELECT w.*, (SELECT to_jsonb(t) FROM task t WHERE t.worker_id = w.id AND t.status = 'active' LIMIT 1) AS held
-    FROM worker w WHERE w.id = ${id}`.execute(db);
-  const row = rows[0];
-  if (!row) throw new NotFoundError('worker', id);
-  const { held, ...worker } = row;
-  const task = held
-    ? ({ ...held, created_at: new Date(held.created_at as string), updated_at: new Date(held.updated_at as string), job_created_at: new Date(held.job_created_at as string), last_touched_at: held.last_touched_at ? new Date(held.last_touched_at as string) : null } as TaskRow)
-    : undefined;
-  return { worker: worker as WorkerRow, held: task };
+    FROM worker w WHERE w.id = ANY(${ids}::uuid[])`.execute(db);
+  const found = new Map<string, WorkerWithHeldTask>();
+  for (const { held, ...worker } of rows) {
+    const task = held
+      ? ({ ...held, created_at: new Date(held.created_at as string), updated_at: new Date(held.updated_at as string), job_created_at: new Date(held.job_created_at as string), last_touched_at: held.last_touched_at ? new Date(held.last_touched_at as string) : null } as TaskRow)
+      : undefined;
+    found.set(worker.id, { worker: worker as WorkerRow, held: task });
+  }
+  return found;
 }
 
 export async function listWorkers(db: Db): Promise<WorkerRow[]> {

@@ -6,7 +6,9 @@ import type { FailurePolicy } from '../state/job-status.js';
 import type { WorkerStatus } from '../state/statuses.js';
 import { UserError } from '../../util/errors.js';
 import { hashToken, newToken, tokenMatches } from '../auth/secrets.js';
-import { fetchWorker, insertWorker, updateWorker, deleteWorker, touchWorkers } from '../persistence/workers.js';
+import { fetchWorker, fetchWorkersWithHeldTasks, insertWorker, updateWorker, deleteWorker, touchWorkers, type WorkerWithHeldTask } from '../persistence/workers.js';
+import { NotFoundError } from '../persistence/errors.js';
+import { BatchLoader } from '../../util/batch-loader.js';
 import { updateTasks, type Db } from '../persistence/task-changes.js';
 import { withTransaction } from '../persistence/transaction.js';
 import { syncJobs, mergeSync, type SyncResult } from '../jobs/job-sync.js';
@@ -31,8 +33,19 @@ export class WorkerService {
   readonly #credentials = new Map<string, string>();
   /** Heartbeats are written in batches: ids seen since the last flush. */
   readonly #seen = new Set<string>();
+  /** Every task request starts with this lookup: under load, one query serves them all. */
+  readonly #withHeldTask: BatchLoader<string, WorkerWithHeldTask>;
 
-  constructor(private readonly deps: WorkerServiceDeps) {}
+  constructor(private readonly deps: WorkerServiceDeps) {
+    this.#withHeldTask = new BatchLoader((ids) => fetchWorkersWithHeldTasks(deps.db, ids));
+  }
+
+  /** A worker and the active task it holds, if any. */
+  async fetchWithHeldTask(id: string): Promise<WorkerWithHeldTask> {
+    const found = await this.#withHeldTask.load(id);
+    if (!found) throw new NotFoundError('worker', id);
+    return found;
+  }
 
   async register(body: Static<typeof RegisterWorker>, address: string): Promise<{ id: string; token: string }> {
     if (!tokenMatches(body.secret, hashToken(this.deps.farmSecret))) throw new AuthError('wrong farm secret');

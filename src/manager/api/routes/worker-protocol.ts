@@ -7,7 +7,7 @@ import { AuthError } from '../../workers/worker-service.js';
 import {
   AssignedTask, ErrorBody, IdParams, MayKeepRunning, RegisterWorker, RegisteredWorker, SignOn, TaskRequestQuery, TaskUpdate, WorkerStateAnswer,
 } from '../schemas.js';
-import { fetchWorker, fetchWorkerWithHeldTask } from '../../persistence/workers.js';
+import { fetchWorker } from '../../persistence/workers.js';
 import { fetchTask } from '../../persistence/tasks.js';
 import { fetchJob } from '../../persistence/jobs.js';
 import { PREVIEW_TYPES } from '../../previews.js';
@@ -85,7 +85,7 @@ export function registerWorkerProtocolRoutes(api: App, ctx: ManagerContext): voi
     { ...worker, schema: { tags: ['worker protocol'], querystring: TaskRequestQuery, response: { 200: AssignedTask, 204: Type.Null(), 423: WorkerStateAnswer, ...errors } } },
     async (request, reply) => {
       const id = idOf(request);
-      const { worker: row, held } = await fetchWorkerWithHeldTask(ctx.db, id);
+      const { worker: row, held } = await ctx.workers.fetchWithHeldTask(id);
       // A status change is due: now, or (lazy) once the worker holds no task.
       if (row.status_requested && (!row.lazy_status_request || !held)) return reply.status(423).send(stateOf(row));
       if (row.status === 'asleep') return reply.status(423).send({ statusRequested: 'asleep', lazy: false });
