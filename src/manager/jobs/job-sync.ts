@@ -2,6 +2,7 @@ import { deriveJobStatus, type FailurePolicy } from '../state/job-status.js';
 import type { JobStatus } from '../state/statuses.js';
 import { countsOf, updateTasks, type TaskChange, type Trx } from '../persistence/task-changes.js';
 import { fetchJob, setJobStatus } from '../persistence/jobs.js';
+import type { JobRow } from '../persistence/tables.js';
 
 export interface JobChange {
   jobId: string;
@@ -17,12 +18,13 @@ export interface SyncResult {
 
 /**
  * After tasks changed, brings each touched job's status in line with its task counters
- * (deriveJobStatus). A job that fails cancels what is left of it.
+ * (deriveJobStatus). A job that fails cancels what is left of it. `current` holds job rows
+ * this transaction already locked and holds up to date (as applyCountChanges returns them).
  */
-export async function syncJobs(trx: Trx, jobIds: Iterable<string>, policy: FailurePolicy): Promise<SyncResult> {
+export async function syncJobs(trx: Trx, jobIds: Iterable<string>, policy: FailurePolicy, current?: ReadonlyMap<string, JobRow>): Promise<SyncResult> {
   const result: SyncResult = { jobs: [], tasks: [] };
   for (const jobId of [...new Set(jobIds)].sort()) {
-    const job = await fetchJob(trx, jobId, { forUpdate: true });
+    const job = current?.get(jobId) ?? (await fetchJob(trx, jobId, { forUpdate: true }));
     const next = deriveJobStatus(job.status, countsOf(job), policy);
     if (next === job.status) continue;
     let activity = job.activity;

@@ -36,18 +36,19 @@ export async function pickTasks(trx: Trx, workers: WaitingWorker[]): Promise<Map
     const { supportedTaskTypes: types, tags } = group[0]!;
     // A few spare rows cover the usual exclusions; the per-worker query below covers the rest.
     const limit = group.length + 4;
-    const { rows: candidates } = await sql<TaskRow>`
-      SELECT * FROM task WHERE ${READY} AND type = ANY(${types}::text[]) AND (job_tag IS NULL OR job_tag = ANY(${tags}::text[]))
-      ORDER BY ${ORDER} LIMIT ${limit} FOR UPDATE SKIP LOCKED`.execute(trx);
-    const blocked = await blocklistFor(trx, [...new Set(candidates.map((c) => c.job_id))], group.map((w) => w.id));
+    // Each candidate carries the workers blocklisted for its job and type (a primary-key probe,
+    // nearly always empty), so the exclusions need no statement of their own.
+    const { rows: candidates } = await sql<TaskRow & { blocked_workers: string[] }>`
+      SELECT t.*, ARRAY(SELECT b.worker_id FROM job_blocklist b WHERE b.job_id = t.job_id AND b.task_type = t.type) AS blocked_workers
+      FROM task t WHERE ${READY} AND type = ANY(${types}::text[]) AND (job_tag IS NULL OR job_tag = ANY(${tags}::text[]))
+      ORDER BY ${ORDER} LIMIT ${limit} FOR UPDATE OF t SKIP LOCKED`.execute(trx);
     const leftovers: WaitingWorker[] = [];
     for (const worker of group) {
-      const task = candidates.find(
-        (c) => !taken.has(c.id) && !c.failed_by_workers.includes(worker.id) && !blocked.has(`${c.job_id}|${worker.id}|${c.type}`),
-      );
+      const task = candidates.find((c) => !taken.has(c.id) && !c.failed_by_workers.includes(worker.id) && !c.blocked_workers.includes(worker.id));
       if (task) {
+        const { blocked_workers: _blocked, ...row } = task;
         taken.add(task.id);
-        assigned.set(worker.id, task);
+        assigned.set(worker.id, row);
       } else leftovers.push(worker);
     }
     // The page ran out for some workers because of their own exclusions: look further for each.
@@ -68,13 +69,6 @@ export async function pickTasks(trx: Trx, workers: WaitingWorker[]): Promise<Map
   return assigned;
 }
 
-async function blocklistFor(trx: Trx, jobIds: string[], workerIds: string[]): Promise<Set<string>> {
-  if (jobIds.length === 0) return new Set();
-  const { rows } = await sql<{ job_id: string; worker_id: string; task_type: string }>`
-    SELECT job_id, worker_id, task_type FROM job_blocklist WHERE job_id = ANY(${jobIds}::uuid[]) AND worker_id = ANY(${workerIds}::uuid[])`.execute(trx);
-  return new Set(rows.map((r) => `${r.job_id}|${r.worker_id}|${r.task_type}`));
-}
-
 /** Marks picked tasks active for their workers (one statement), and their queued jobs active. */
 export async function assignTasks(trx: Trx, assignments: Map<string, TaskRow>): Promise<{ changes: TaskChange[]; activatedJobs: string[] }> {
   if (assignments.size === 0) return { changes: [], activatedJobs: [] };
@@ -88,9 +82,11 @@ export async function assignTasks(trx: Trx, assignments: Map<string, TaskRow>): 
     FROM a, old WHERE t.id = a.task_id AND old.id = t.id
     RETURNING t.id, t.job_id, t.type, t.worker_id, old.status AS from_status`.execute(trx);
   const changes: TaskChange[] = rows.map((r) => ({ id: r.id, jobId: r.job_id, type: r.type, from: r.from_status, to: 'active', workerId: r.worker_id }));
-  await applyCountChanges(trx, changes);
-  const jobIds = [...new Set(changes.map((c) => c.jobId))];
+  const counted = await applyCountChanges(trx, changes);
+  // The counter update returns each job's status: only a job's first tasks need one more statement.
+  const queuedJobs = [...counted.values()].filter((job) => job.status === 'queued').map((job) => job.id);
+  if (queuedJobs.length === 0) return { changes, activatedJobs: [] };
   const { rows: activated } = await sql<{ id: string }>`
-    UPDATE job SET status = 'active', updated_at = now() WHERE id = ANY(${jobIds}::uuid[]) AND status = 'queued' RETURNING id`.execute(trx);
+    UPDATE job SET status = 'active', updated_at = now() WHERE id = ANY(${queuedJobs}::uuid[]) AND status = 'queued' RETURNING id`.execute(trx);
   return { changes, activatedJobs: activated.map((r) => r.id) };
 }

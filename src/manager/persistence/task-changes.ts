@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction, type RawBuilder } from 'kysely';
-import type { Database } from './tables.js';
+import type { Database, JobRow } from './tables.js';
 import { emptyCounts, type TaskStatus } from '../state/statuses.js';
 import { canTaskTransition } from '../state/transitions.js';
 
@@ -87,7 +87,12 @@ const COUNT_COLUMN: Record<TaskStatus, string> = {
   completed: 'count_completed', canceled: 'count_canceled', paused: 'count_paused',
 };
 
-export async function applyCountChanges(trx: Trx, changes: TaskChange[]): Promise<void> {
+/**
+ * Applies the changes' per-status deltas to their jobs' counters. Returns the updated job
+ * rows (locked by this transaction), so a caller that next derives job statuses needs no
+ * second read.
+ */
+export async function applyCountChanges(trx: Trx, changes: TaskChange[]): Promise<Map<string, JobRow>> {
   const perJob = new Map<string, ReturnType<typeof emptyCounts>>();
   for (const change of changes) {
     if (change.from === change.to) continue;
@@ -96,14 +101,18 @@ export async function applyCountChanges(trx: Trx, changes: TaskChange[]): Promis
     deltas[change.to] += 1;
     perJob.set(change.jobId, deltas);
   }
+  const updated = new Map<string, JobRow>();
   // Fixed job order: two transactions touching the same jobs lock them alike, no deadlock.
   for (const jobId of [...perJob.keys()].sort()) {
     const deltas = perJob.get(jobId)!;
     const sets = (Object.entries(deltas) as Array<[TaskStatus, number]>)
       .filter(([, delta]) => delta !== 0)
       .map(([status, delta]) => sql`${sql.ref(COUNT_COLUMN[status])} = ${sql.ref(COUNT_COLUMN[status])} + ${delta}`);
-    if (sets.length) await sql`UPDATE job SET ${sql.join(sets, sql`, `)}, updated_at = now() WHERE id = ${jobId}`.execute(trx);
+    if (sets.length === 0) continue;
+    const { rows } = await sql<JobRow>`UPDATE job SET ${sql.join(sets, sql`, `)}, updated_at = now() WHERE id = ${jobId} RETURNING *`.execute(trx);
+    if (rows[0]) updated.set(jobId, rows[0]);
   }
+  return updated;
 }
 
 export function countsOf(row: {

@@ -122,13 +122,15 @@ export class TaskUpdates {
           result.tasks.push(...(await updateTasks(trx, { ids: handedBack, statuses: ['active'] }, { status: 'queued', workerId: null, clearTouch: true, activity: 'handed back by its worker' }, deferred)));
           workReady = true;
         }
-        await applyCountChanges(trx, result.tasks);
+        const counted = await applyCountChanges(trx, result.tasks);
         for (const { task, item } of failed) {
           mergeSync(result, await this.#fail(trx, task, item.workerId, item.update.activity));
+          // The failure policy changed this job's counters again: syncJobs reads it afresh.
+          counted.delete(task.job_id);
           workReady = true;
         }
         const touchedJobs = new Set([...completed, ...handedBack, ...failed.map((f) => f.task.id)].map((id) => tasks.get(id)!.job_id));
-        return mergeSync(result, await syncJobs(trx, touchedJobs, this.deps.policy));
+        return mergeSync(result, await syncJobs(trx, touchedJobs, this.deps.policy, counted));
       });
     } catch (error) {
       for (const item of batch) item.reject(error);
