@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001_settings.js';
 import * as m0002 from './0002_farm.js';
 import * as m0003 from './0003_update_seq.js';
+import * as m0004 from './0004_task_job_check.js';
 
 /**
  * Every migration, in order. Names start with a 4-digit number: the schema version is
@@ -11,4 +12,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0001_settings': m0001,
   '0002_farm': m0002,
   '0003_update_seq': m0003,
+  '0004_task_job_check': m0004,
 };
