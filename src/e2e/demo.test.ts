@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import { makeTempDir, freePort } from '../testing/temp.js';
 import { runKiln } from '../testing/cli.js';
 import { locateFfmpeg } from '../media/ffmpeg.js';
+import * as igniter from '../db/igniter.js';
 
 test("README's main command: 48 PNGs that differ frame to frame and a demo.mp4 of 48 frames", async (t) => {
-  const dir = makeTempDir(t);
+  // A demo that fails half-way must not leave its database running when the folder goes.
+  const dir = makeTempDir(t, 'kiln-demo-', () => igniter.destroy(join(dir, 'home', 'db')).catch(() => undefined));
   const run = await runKiln(['demo', '--home', join(dir, 'home'), '--output', join(dir, 'out')], {
     env: { KILN_DB_PORT: String(await freePort()), KILN_DB_LISTEN: '127.0.0.1' },
   });

@@ -20,6 +20,7 @@ test('SIGKILL of the manager mid-job, then a restart: the job completes, nothing
   await farm.manager.kill('SIGKILL');
   await sleep(1500); // workers find the manager gone; their updates queue up on disk
   await farm.restartManager();
+  const restartedAt = Date.now();
 
   const job = await waitForJob(farm, jobId);
   assert.equal(job.status, 'completed');
@@ -42,7 +43,11 @@ test('SIGKILL of the manager mid-job, then a restart: the job completes, nothing
       assert.ok(sorted[i]!.start >= (sorted[i - 1]!.end ?? Infinity), `frame ${frame} ran twice at once`);
     }
   }
-  // Workers came back by themselves: all three still awake.
-  const workers = (await farm.api('GET', '/workers')).body.workers as Array<{ status: string }>;
-  assert.equal(workers.filter((w) => w.status === 'awake').length, 3);
+  // Workers came back by themselves: all three processes still run, are awake, and the new
+  // manager sees them (heartbeats reach it within a few seconds).
+  for (const [name, worker] of farm.workers) assert.equal(worker.child.exitCode, null, `worker ${name} still runs`);
+  await waitFor(async () => {
+    const workers = (await farm.api('GET', '/workers')).body.workers as Array<{ status: string; lastSeenAt: string }>;
+    return workers.length === 3 && workers.every((w) => w.status === 'awake' && Date.parse(w.lastSeenAt) >= restartedAt);
+  }, { timeoutMs: 20_000, what: 'every worker to be seen by the restarted manager' });
 });

@@ -19,10 +19,11 @@ test('SIGKILL of a worker mid-task: the task is requeued and every frame is writ
   assert.equal(submit.status, 201, JSON.stringify(submit.body));
   const jobId = submit.body.id;
 
+  // Killed mid-task: its renderer has already reported progress (frames are being written).
   const victim = await waitFor(async () => {
-    const tasks = (await farm.api('GET', `/jobs/${jobId}/tasks`)).body.tasks as Array<{ id: string; status: string; workerId: string }>;
-    return tasks.find((task) => task.status === 'active');
-  }, { intervalMs: 20, what: 'a task to start' });
+    const tasks = (await farm.api('GET', `/jobs/${jobId}/tasks`)).body.tasks as Array<{ id: string; status: string; workerId: string; progress: number }>;
+    return tasks.find((task) => task.status === 'active' && task.progress > 0 && task.progress < 1);
+  }, { intervalMs: 20, what: 'a task to be part-way through' });
   const workers = (await farm.api('GET', '/workers')).body.workers as Array<{ id: string; name: string }>;
   const victimName = workers.find((w) => w.id === victim.workerId)!.name;
   await farm.workers.get(victimName)!.kill('SIGKILL');
@@ -36,8 +37,25 @@ test('SIGKILL of a worker mid-task: the task is requeued and every frame is writ
 
   const files = readdirSync(join(out, 'frames')).sort();
   assert.deepEqual(files, Array.from({ length: 24 }, (_, i) => `frame_${String(i + 1).padStart(4, '0')}.png`), 'one file per frame, no leftovers');
-  for (const frame of [1, 12, 24]) {
+  for (let frame = 1; frame <= 24; frame++) {
     const expected = await renderFrame({ frame, width: 320, height: 180 });
     assert.equal(sha(readFileSync(join(out, 'frames', files[frame - 1]!))), sha(expected), `frame ${frame} is whole and right`);
   }
+  // The killed worker's renderer did not live on (it stops when its parent goes), so nothing
+  // writes into the job's output any more.
+  assert.deepEqual(processesMentioning(out), [], 'no renderer left running');
 });
+
+/** Pids of live processes whose command line contains `text`. */
+function processesMentioning(text: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}

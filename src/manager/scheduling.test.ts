@@ -40,6 +40,21 @@ function writeDiamondType(dir: string): void {
   );
 }
 
+/** Many misc tasks and one video task, none depending on another. */
+function writeTwoTypesType(dir: string): void {
+  writeFileSync(
+    join(dir, 'two-types.mjs'),
+    `export default ({ Type, makeCommand }) => ({
+      name: 'two-types', label: 'Two task types', description: 'misc tasks and a video task',
+      settingsSchema: Type.Object({}, { additionalProperties: false }),
+      compile: () => [
+        ...Array.from({ length: 20 }, (_, i) => ({ name: 'misc ' + i, type: 'misc', commands: [makeCommand('echo', { message: 'm' })], dependsOn: [] })),
+        { name: 'video', type: 'video', priority: 10, commands: [makeCommand('echo', { message: 'v' })], dependsOn: [] },
+      ],
+    });\n`,
+  );
+}
+
 describe('failure policy', () => {
   it('a first failure soft-fails the task, and it goes to another worker, never back to the one that failed it', async (t) => {
     const m = await startTestManager(t, fileCluster());
@@ -96,9 +111,11 @@ describe('failure policy', () => {
   });
 
   it('a worker failing 3 tasks of one type in a job is blocklisted for it, and those tasks requeue', async (t) => {
-    const m = await startTestManager(t, fileCluster());
+    const dir = makeTempDir(t);
+    writeTwoTypesType(dir);
+    const m = await startTestManager(t, fileCluster(), { job_types_dir: dir });
     const [bad, good] = await workers(m, 2);
-    const { id } = await submit(m, { frames: '1-40', chunkSize: 1 });
+    const { id } = await submit(m, { name: 'mixed', type: 'two-types', settings: {} });
     const failed: string[] = [];
     for (let i = 0; i < 3; i++) {
       const got = (await bad!.next())!;
@@ -110,8 +127,15 @@ describe('failure policy', () => {
       assert.equal(row.status, 'queued', 'requeued for others');
       assert.deepEqual(row.failedByWorkers, []);
     }
-    assert.equal(await bad!.next(300), undefined, 'blocklisted: nothing more from this job');
+    // The blocklist covers this job's misc tasks only: its video task, and other jobs, still come.
+    const video = (await bad!.next())!;
+    assert.deepEqual([video.jobId, video.type], [id, 'video'], 'the same job\'s other task type is still offered');
+    await bad!.complete(video.id);
+    assert.equal(await bad!.next(300), undefined, 'blocklisted: no more misc tasks from this job');
     assert.ok(['queued', 'active'].includes((await job(m, id)).status), 'the job goes on');
+    const other = await submit(m, { name: 'other' });
+    const fromOther = (await bad!.next())!;
+    assert.equal(fromOther.jobId, other.id, 'other jobs are still offered to it');
     const got = (await good!.next())!;
     assert.equal(got.jobId, id);
   });
@@ -155,18 +179,20 @@ describe('scheduling', () => {
     const m = await startTestManager(t, fileCluster(), { job_types_dir: dir });
     const [w] = await workers(m, 1);
     const low = await submit(m, { name: 'low', priority: 10 });
-    const older = await submit(m, { name: 'older', priority: 70 });
     const diamond = await submit(m, { name: 'diamond', type: 'diamond', settings: {}, priority: 70 });
+    const younger = await submit(m, { name: 'younger', priority: 70, frames: '1-2', chunkSize: 1 });
     const high = await submit(m, { name: 'high', priority: 90 });
     const order: string[] = [];
     for (;;) {
       const got = await w!.next(1000);
       if (!got) break;
-      order.push(got.jobId === diamond.id ? got.name : got.jobId === high.id ? 'high' : got.jobId === older.id ? 'older' : got.jobId === low.id ? 'low' : '?');
+      order.push(got.jobId === diamond.id ? got.name : got.jobId === high.id ? 'high' : got.jobId === younger.id ? 'younger' : got.jobId === low.id ? 'low' : '?');
       await w!.complete(got.id);
     }
-    // high first; then priority 70 by age: older, then the diamond (A; C before B by task priority; D last); low last.
-    assert.deepEqual(order, ['high', 'older', 'A', 'C', 'B', 'D', 'low']);
+    // high (job priority 90) first. Among the priority-70 jobs task priority outranks age: the
+    // diamond's A (50) before the younger job's equal tasks (age), then C (60) before them, then
+    // the younger job's two (50) before B (40); D (50) once B and C are done; low (10) last.
+    assert.deepEqual(order, ['high', 'A', 'C', 'younger', 'younger', 'B', 'D', 'low']);
   });
 
   it('dependencies hold tasks back until they complete, across workers', async (t) => {
@@ -287,9 +313,18 @@ describe('timeouts', () => {
   it('a task unseen past task_timeout fails, with a note in its log', async (t) => {
     const m = await startTestManager(t, fileCluster(), { task_timeout: 0.5, timeout_check_interval: 0.2 });
     // Two workers: with one, nobody would be left to retry it and it would fail outright.
-    const [w] = await workers(m, 2);
+    const [w, busy] = await workers(m, 2);
     await submit(m, { frames: '1-20', chunkSize: 1 });
     const held = (await w!.next())!;
+    // A task that keeps reporting progress is not timed out, however long it runs.
+    const reported = (await busy!.next())!;
+    let reporting = true;
+    const reporter = (async () => {
+      for (let p = 0.01; reporting; p += 0.01) {
+        await busy!.update(reported.id, { progress: Math.min(p, 0.99) });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
     const row = await waitFor(async () => {
       const current = await task(m, held.id);
       return current.status !== 'active' && current;
@@ -298,16 +333,33 @@ describe('timeouts', () => {
     assert.deepEqual(row.failedByWorkers, [w!.id]);
     const log = await m.api('GET', `/tasks/${held.id}/log`);
     assert.match(log.body, /timed out/);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const alive = await task(m, reported.id);
+    reporting = false;
+    await reporter;
+    assert.deepEqual([alive.status, alive.workerId], ['active', busy!.id], 'the reporting task outlived task_timeout');
   });
 
   it('a worker unseen past worker_timeout goes to error and its task is requeued', async (t) => {
     const m = await startTestManager(t, fileCluster(), { worker_timeout: 0.5, timeout_check_interval: 0.2 });
     const [w] = await workers(m, 1);
+    // It runs only video tasks, so it never takes the requeued one.
+    const polling = await new ProtocolWorker(m, 'poller', { types: ['video'] }).register();
     await submit(m);
     const held = (await w!.next())!;
+    // A worker that keeps asking for work (nothing is left for it) counts as seen.
+    let asking = true;
+    const asker = (async () => {
+      while (asking) await polling.next(200);
+    })();
     await waitFor(async () => (await m.api('GET', `/workers/${w!.id}`)).body.status === 'error', { what: 'the worker to time out' });
     const row = await task(m, held.id);
     assert.equal(row.status, 'queued');
     assert.equal(row.workerId, null);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const poller = (await m.api('GET', `/workers/${polling.id}`)).body;
+    asking = false;
+    await asker;
+    assert.equal(poller.status, 'awake', 'the polling worker outlived worker_timeout');
   });
 });

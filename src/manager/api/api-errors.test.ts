@@ -16,10 +16,13 @@ after(async () => {
   for (const fn of cleanups.reverse()) await fn();
 });
 
+/** The error contract: `{ error: { code, message, field } }`, with the field when one is at fault. */
 function assertError(response: { status: number; body: any }, status: number, field?: string, message?: RegExp): void {
   assert.equal(response.status, status, JSON.stringify(response.body));
-  assert.equal(typeof response.body?.error?.code, 'string');
-  assert.equal(typeof response.body?.error?.message, 'string');
+  assert.deepEqual(Object.keys(response.body ?? {}), ['error'], JSON.stringify(response.body));
+  assert.match(response.body.error.code, /^[a-z_]+$/);
+  assert.ok(typeof response.body.error.message === 'string' && response.body.error.message.length > 0);
+  assert.ok(!/\n\s+at /.test(response.body.error.message), 'no stack trace');
   if (field) assert.equal(response.body.error.field, field, JSON.stringify(response.body));
   if (message) assert.match(response.body.error.message, message);
 }
@@ -70,6 +73,8 @@ describe('bad input gets a 4xx naming the field, never a 5xx', () => {
 
   it('a stale job type etag is refused with 412', async () => {
     assertError(await submit({ ...render, frames: '1', typeEtag: 'old' }), 412, 'typeEtag');
+    const jobs = await m.api('GET', '/jobs');
+    assert.equal(jobs.body.total, 0, 'none of the refused submissions stored anything');
   });
 
   it('unknown ids and malformed ids', async () => {
@@ -94,10 +99,11 @@ describe('bad input gets a 4xx naming the field, never a 5xx', () => {
     const preview = await fetch(`${m.url}/api/v1/jobs/${jobId}/preview?size=small`);
     assert.equal(preview.headers.get('content-type'), 'image/jpeg');
     const big = await post(Buffer.alloc(26 * 1024 * 1024), 'image/png');
-    assert.equal(big.status, 413);
-    assert.equal(((await big.json()) as any).error.code, 'too_large');
+    assertError({ status: big.status, body: await big.json() }, 413, undefined, /25 MiB|too large/i);
     const text = await post('hello', 'text/plain');
-    assert.equal(text.status, 415);
+    assertError({ status: text.status, body: await text.json() }, 415, 'content-type', /image\/png/);
+    const still = await fetch(`${m.url}/api/v1/jobs/${jobId}/preview?size=small`);
+    assert.equal(still.status, 200, 'the refused previews did not replace the stored one');
   });
 
   it('the OpenAPI document describes the API', async () => {
