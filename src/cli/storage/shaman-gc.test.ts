@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestCluster } from '../../testing/cluster.js';
 import { startTestManager } from '../../testing/farm.js';
@@ -8,6 +8,16 @@ import { makeTempDir } from '../../testing/temp.js';
 import { runKiln } from '../../testing/cli.js';
 import { sleep } from '../../util/time.js';
 import { prepareStorage } from './prepare.js';
+
+/** The blob files under `<shared>/shaman/stored/<2 hex>/<rest>/<size>.blob`, as sorted relative paths. */
+function blobsOnDisk(storedDir: string): string[] {
+  const out: string[] = [];
+  if (!existsSync(storedDir)) return out;
+  for (const head of readdirSync(storedDir)) {
+    for (const rest of readdirSync(join(storedDir, head))) for (const name of readdirSync(join(storedDir, head, rest))) out.push(join(head, rest, name));
+  }
+  return out.sort();
+}
 
 test('kiln shaman gc removes only old blobs no job folder links to; --dry-run removes nothing', async (t) => {
   const cluster = await startTestCluster(t);
@@ -32,6 +42,10 @@ test('kiln shaman gc removes only old blobs no job folder links to; --dry-run re
   assert.equal(existsSync(dropped.storage.effectivePath), false);
   await sleep(1100); // both blobs are now older than the 1 s limit below
 
+  const storedDir = join(shared, 'shaman', 'stored');
+  const blobsBefore = blobsOnDisk(storedDir);
+  assert.equal(blobsBefore.length, 2, 'one blob per submitted tree');
+
   const base = ['shaman', 'gc', '--manager', m.url, '--max-age', '1', '--json'];
   const dry = await runKiln([...base, '--dry-run']);
   assert.equal(dry.code, 0, dry.stderr);
@@ -40,10 +54,14 @@ test('kiln shaman gc removes only old blobs no job folder links to; --dry-run re
   assert.equal(dryReport.wouldRemove.length, 1);
   const again = JSON.parse((await runKiln([...base, '--dry-run'])).stdout);
   assert.equal(again.blobsRemoved, 1, 'the dry run removed nothing');
+  // On disk, not only by gc's own report: every blob is still there after both dry runs.
+  assert.deepEqual(blobsOnDisk(storedDir), blobsBefore, 'the dry runs removed no blob file');
+  for (const blob of blobsBefore) assert.ok(existsSync(join(storedDir, blob)), `${blob} still exists`);
 
   const real = JSON.parse((await runKiln(base)).stdout);
   assert.equal(real.blobsRemoved, 1);
   assert.equal(real.blobsReferenced, 1);
+  assert.equal(blobsOnDisk(storedDir).length, 1, 'the real run removed the unreferenced blob from disk');
   const after = JSON.parse((await runKiln([...base, '--dry-run'])).stdout);
   assert.equal(after.blobsRemoved, 0);
   assert.equal(after.blobsScanned, 1, 'the referenced blob stays');

@@ -42,6 +42,18 @@ async function readerJob(m: TestManager, storage: object, file: string, out: str
 }
 
 const endpoint = (m: TestManager) => ({ baseUrl: m.url });
+
+/** Every non-folder entry under `dir` (files and symlinks; links not followed), as sorted relative paths. */
+function filesUnder(dir: string, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(join(dir, prefix), { withFileTypes: true })) {
+    const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) out.push(...filesUnder(dir, relative));
+    else out.push(relative);
+  }
+  return out.sort();
+}
+
 const finished = (m: TestManager, id: string) =>
   waitFor(async () => {
     const job = (await m.api('GET', `/jobs/${id}`)).body;
@@ -126,6 +138,19 @@ describe('shared storage, three ways', () => {
       assert.deepEqual(a, readFileSync(join(tree, name)));
       assert.ok(lstatSync(join(first.effectivePath, name)).isSymbolicLink());
     }
+    // Every file of both checkouts: the same list as the source, and the same bytes.
+    const sourceFiles = filesUnder(tree);
+    assert.equal(sourceFiles.length, 1000);
+    assert.deepEqual(filesUnder(first.effectivePath), sourceFiles, 'first checkout lists the source files');
+    assert.deepEqual(filesUnder(second.effectivePath), sourceFiles, 'second checkout lists the source files');
+    assert.deepEqual(filesUnder(second.effectivePath), filesUnder(first.effectivePath), 'both checkouts list the same files');
+    for (const name of sourceFiles) {
+      const source = readFileSync(join(tree, name));
+      for (const checkout of [first.effectivePath, second.effectivePath]) {
+        assert.ok(lstatSync(join(checkout, name)).isSymbolicLink(), `${checkout}/${name} is a link into the store`);
+        assert.deepEqual(readFileSync(join(checkout, name)), source, `${checkout}/${name} has the source content`);
+      }
+    }
     let blobs = 0;
     const stored = join(shared, 'shaman', 'stored');
     for (const a of readdirSync(stored)) for (const b of readdirSync(join(stored, a))) blobs += readdirSync(join(stored, a, b)).length;
@@ -150,9 +175,16 @@ describe('shared storage, three ways', () => {
     const refused = await create('job-missing', [file, missing]);
     assert.equal(refused.status, 424);
     assert.equal(existsSync(join(shared, 'jobs', 'job-missing')), false);
+    const checkoutRoot = join(shared, 'jobs');
+    const entries = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort() : []);
+    const [rootBefore, sharedBefore, absBefore] = [entries(checkoutRoot), entries(shared), existsSync('/abs/path')];
     assert.equal((await create('../escape', [file])).status, 400);
     assert.equal((await create('/abs/path', [file])).status, 400);
     assert.equal((await create('ok', [{ ...file, path: '../../etc/x' }])).status, 400);
+    // Refused paths leave nothing on disk: not in the checkout root, not beside it, not at the absolute path.
+    assert.deepEqual(entries(checkoutRoot), rootBefore, 'no new entry in the checkout root');
+    assert.deepEqual(entries(shared), sharedBefore, 'nothing created beside the checkout root (../escape)');
+    assert.equal(existsSync('/abs/path'), absBefore, 'nothing created at the absolute path');
     assert.equal((await create('shot', [file])).body.checkoutPath, 'shot');
     assert.equal((await create('shot', [file])).body.checkoutPath, 'shot-1');
     assert.equal(readFileSync(join(shared, 'jobs', 'shot-1', 'a', 'frame.exr'), 'utf8'), 'frame data');

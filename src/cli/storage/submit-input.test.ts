@@ -7,7 +7,7 @@ import { useFileCluster } from '../../testing/cluster.js';
 import { startTestManager } from '../../testing/farm.js';
 import { makeTempDir } from '../../testing/temp.js';
 import { runKiln } from '../../testing/cli.js';
-import { startKiln } from '../../testing/processes.js';
+import { startKiln, type KilnProcess } from '../../testing/processes.js';
 import { waitFor } from '../../util/time.js';
 
 /** One PostgreSQL for the file; each test gets its own database and manager. */
@@ -50,17 +50,34 @@ describe('kiln submit --input', () => {
     assert.equal(job.storage.bytesUploaded, 5);
     assert.ok(job.storage.effectivePath.startsWith(join(shared, 'jobs')));
 
+    // The refused submits below create no job: the manager's job count is the same after.
+    const jobCount = async (): Promise<number> => {
+      const listed = await m.api('GET', '/jobs');
+      assert.equal(listed.status, 200, JSON.stringify(listed.body));
+      return listed.body.total;
+    };
+    const jobsBefore = await jobCount();
+    assert.equal(jobsBefore, 1, 'the JSON submit made one job');
     const unc = await runKiln([...base, '--input', '\\\\nas\\projects\\shot']);
     assert.equal(unc.code, 1);
+    assert.notEqual(unc.code, 0);
     assert.match(unc.stderr.trim(), /^kiln: .*UNC path.*map a drive letter/);
+    assert.equal(await jobCount(), jobsBefore, 'the UNC submit created no job');
     const direct = await runKiln([...base, '--input', project, '--storage', 'direct']);
     assert.equal(direct.code, 1);
+    assert.notEqual(direct.code, 0);
     assert.match(direct.stderr, /needs the input on shared storage/);
+    assert.equal(await jobCount(), jobsBefore, 'the direct submit created no job');
     const bad = await runKiln([...base, '--input', project, '--storage', 'ftp']);
+    assert.notEqual(bad.code, 0, `--storage ftp must fail; stdout: ${bad.stdout}`);
     assert.match(bad.stderr, /--storage must be one of auto, direct, copy, shaman/);
+    assert.equal(await jobCount(), jobsBefore, 'the --storage ftp submit created no job');
   });
 
   it('a submit killed mid-upload, run again, uploads only the rest; stored/ never holds a partial blob', async (t) => {
+    // Registered first so it runs first: the submit is killed (if still running) before the manager and the temp dirs go.
+    let first: KilnProcess | undefined;
+    t.after(() => first?.kill('SIGKILL'));
     const root = makeTempDir(t);
     const shared = join(root, 'shared');
     mkdirSync(shared);
@@ -73,7 +90,7 @@ describe('kiln submit --input', () => {
     const storedDir = join(shared, 'shaman', 'stored');
     const args = ['submit', 'echo-sleep', '--manager', m.url, '--home', join(root, 'home'), '--input', tree, '--storage', 'shaman', '--json'];
 
-    const first = startKiln(args);
+    first = startKiln(args);
     await waitFor(() => existsSync(storedDir) && readdirSync(storedDir).length >= 5, { intervalMs: 5, timeoutMs: 60_000, what: 'some uploads' });
     await first.kill('SIGKILL');
     // An upload whose bytes had all left the client may still be finishing on the manager.

@@ -2,7 +2,7 @@
 // list, hash (with the cache), ask what is missing, upload that, check out; then again unchanged.
 import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { makeTempDir } from '../testing.js';
@@ -10,6 +10,17 @@ import { createCheckout } from './checkout.js';
 import { HashCache, hashFiles } from './hasher.js';
 import { ShamanStore } from './store.js';
 import { listTree } from './tree.js';
+
+/** Every non-folder entry under `dir` (files and symlinks; links not followed), as sorted relative paths. */
+async function filesUnder(dir: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(join(dir, prefix), { withFileTypes: true })) {
+    const relative = prefix ? join(prefix, entry.name) : entry.name;
+    if (entry.isDirectory()) out.push(...(await filesUnder(dir, relative)));
+    else out.push(relative);
+  }
+  return out.sort();
+}
 
 test('a 1,000-file tree submitted twice: the second round uploads nothing, each content is stored once', async (t) => {
   const base = await makeTempDir(t);
@@ -64,5 +75,24 @@ test('a 1,000-file tree submitted twice: the second round uploads nothing, each 
   for (const i of [0, 1, 699, 700, 999]) {
     const path = join(`shot${i % 10}`, `layer${i % 7}`, `frame-${i}.exr`);
     assert.deepEqual(await readFile(join(checkoutRoot, 'job-1', path)), await readFile(join(project, path)));
+  }
+
+  // Both checkouts resolve to identical content: every file, the same list as the source and as each other.
+  assert.equal(first.checkout.path, 'job');
+  const checkouts = [join(checkoutRoot, first.checkout.path), join(checkoutRoot, second.checkout.path)];
+  const sourceFiles = await filesUnder(project);
+  assert.equal(sourceFiles.length, 1000);
+  const [firstFiles, secondFiles] = [await filesUnder(checkouts[0]!), await filesUnder(checkouts[1]!)];
+  assert.deepEqual(firstFiles, sourceFiles, 'the first checkout lists the source files');
+  assert.deepEqual(secondFiles, sourceFiles, 'the second checkout lists the source files');
+  assert.deepEqual(secondFiles, firstFiles, 'both checkouts list the same files');
+  for (const path of sourceFiles) {
+    const source = await readFile(join(project, path));
+    const [a, b] = [await readFile(join(checkouts[0]!, path)), await readFile(join(checkouts[1]!, path))];
+    assert.ok((await lstat(join(checkouts[0]!, path))).isSymbolicLink(), `job/${path} is a link into the store`);
+    assert.ok((await lstat(join(checkouts[1]!, path))).isSymbolicLink(), `job-1/${path} is a link into the store`);
+    assert.deepEqual(a, source, `job/${path} has the source content`);
+    assert.deepEqual(b, source, `job-1/${path} has the source content`);
+    assert.deepEqual(a, b, `job/${path} and job-1/${path} are the same`);
   }
 });
