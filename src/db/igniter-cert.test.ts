@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, freePort } from '../testing/temp.js';
 import { runKiln, assertOneLineError } from '../testing/cli.js';
@@ -40,6 +40,14 @@ test('cert mode: a user made by `user add` connects with verify-full; others are
   assert.notEqual(plain.code, 0);
   assert.match(plain.stderr, /no encryption|pg_hba/);
 
+  // Control: the same connection with sslcert/sslkey/sslrootcert given explicitly, pointing
+  // at alice's real files (HOME has none), succeeds; so only the certificate differs below.
+  const explicit = (dir: string) =>
+    `${conninfo} sslcert=${join(dir, 'postgresql.crt')} sslkey=${join(dir, 'postgresql.key')} sslrootcert=${join(userHome, '.postgresql', 'root.crt')}`;
+  const control = await psql(explicit(join(userHome, '.postgresql')), 'SELECT current_user', { HOME: bare });
+  assert.equal(control.code, 0, control.stderr);
+  assert.equal(control.stdout, 'alice');
+
   // A certificate for alice signed by another CA.
   const rogue = join(home, 'rogue');
   const otherCa = await createCertificateAuthority('someone else');
@@ -52,6 +60,18 @@ test('cert mode: a user made by `user add` connects with verify-full; others are
   );
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /certificate|alert|ssl/i);
+  // The server rejects the handshake: the client hears OpenSSL's "unknown ca" alert...
+  const unknownCa = /failed: SSL error: tlsv1\d? alert unknown ca$/;
+  assert.match(refused.stderr, unknownCa);
+  // ...also in exactly the control's shape (explicit files, nothing in HOME).
+  const forgedOnly = await psql(explicit(rogue), 'SELECT 1', { HOME: bare });
+  assert.notEqual(forgedOnly.code, 0);
+  assert.equal(forgedOnly.stdout, '');
+  assert.match(forgedOnly.stderr, unknownCa);
+  // ...and the server logs why: alice's certificate does not chain to the Kiln CA.
+  const log = readFileSync(join(home, 'db', 'log', 'server.log'), 'utf8');
+  assert.match(log, /could not accept SSL connection: certificate verify failed/);
+  assert.match(log, /issuer "\/CN=Kiln database CA \(someone else\)/);
 
   // Running it again reissues the certificate and says so.
   const again = await runKiln(['db', 'user', 'add', 'alice', '--force', '--home', home], { env: { HOME: userHome } });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { makeTempDir, freePort } from '../testing/temp.js';
 import { runKiln } from '../testing/cli.js';
@@ -30,19 +31,55 @@ test('trust mode: init, psql connects as kiln, status reports the server', async
   assert.equal(json.auth, 'trust');
   assert.ok(json.binaries.bindir);
 
-  if (process.getuid?.() === 0) {
-    // PostgreSQL refuses root; the igniter runs it as kiln_db.
-    const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${json.pid}/status`, 'utf8'))?.[1];
-    const user = /^kiln_db:x:(\d+):/m.exec(readFileSync('/etc/passwd', 'utf8'))?.[1];
-    assert.ok(user, 'kiln_db exists');
-    assert.equal(uid, user);
-    assert.equal(json.serverUser, 'kiln_db');
-  }
-
   const stop = await runKiln(['db', 'stop', '--home', home]);
   assert.equal(stop.code, 0, stop.stderr);
   const stopped = JSON.parse((await runKiln(['db', 'status', '--json', '--home', home])).stdout);
   assert.equal(stopped.running, false);
+});
+
+test('Started as root, the postmaster runs as kiln_db', { skip: process.getuid?.() !== 0 && 'needs root' }, async (t) => {
+  let data = '';
+  const home = makeTempDir(t, 'kiln-root-', () => igniter.destroy(data));
+  data = join(home, 'db');
+  const init = await runKiln(['db', 'init', '--port', String(await freePort()), '--listen', '127.0.0.1', '--data', data]);
+  assert.equal(init.code, 0, init.stderr);
+
+  // PostgreSQL refuses root; the igniter runs it as kiln_db.
+  const passwd = /^kiln_db:x:(\d+):/m.exec(readFileSync('/etc/passwd', 'utf8'))?.[1];
+  assert.ok(passwd, 'kiln_db exists');
+  const id = spawnSync('id', ['-u', 'kiln_db'], { encoding: 'utf8' });
+  assert.equal(id.status, 0, id.stderr);
+  const kilnDbUid = id.stdout.trim();
+  assert.equal(kilnDbUid, passwd);
+  assert.notEqual(kilnDbUid, '0');
+  // The data directory belongs to it (PostgreSQL insists on that).
+  assert.equal(String(statSync(data).uid), kilnDbUid);
+
+  const checkPostmaster = async (when: string): Promise<void> => {
+    const status = await runKiln(['db', 'status', '--json', '--data', data]);
+    assert.equal(status.code, 0, status.stderr);
+    const json = JSON.parse(status.stdout);
+    assert.equal(json.running, true, when);
+    assert.equal(json.serverUser, 'kiln_db');
+    // The pid file's first line names the postmaster; status reports that process.
+    const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    assert.equal(json.pid, pid, when);
+    const procStatus = readFileSync(`/proc/${pid}/status`, 'utf8');
+    assert.match(procStatus, /^Name:\s+postgres/m, `${when}: pid ${pid} is the postmaster`);
+    // Real, effective, saved and file-system uid: all kiln_db's.
+    const uids = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(procStatus);
+    assert.ok(uids, 'the Uid line of the postmaster');
+    assert.deepEqual(uids.slice(1), [kilnDbUid, kilnDbUid, kilnDbUid, kilnDbUid], when);
+    const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${json.pid}/status`, 'utf8'))?.[1];
+    assert.equal(uid, passwd);
+  };
+  await checkPostmaster('after init');
+
+  // And when started again by `kiln db start`.
+  assert.equal((await runKiln(['db', 'stop', '--data', data])).code, 0);
+  const start = await runKiln(['db', 'start', '--data', data]);
+  assert.equal(start.code, 0, start.stderr);
+  await checkPostmaster('after start');
 });
 
 test('SIGKILL of the postmaster, then start: recovers with committed rows intact', async (t) => {

@@ -10,7 +10,7 @@ import { computeConnectionLimit, type ConnectionLimit } from './limits.js';
 import type { PemPair } from './certs.js';
 import { renderServerConfig } from './server-config.js';
 import { withAdminClient, quoteIdent, reloadConfiguration } from './admin.js';
-import { runAs, startServer, stopServer, readRunningState, checkPortFree } from './server-process.js';
+import { runAs, startServer, stopServer, readRunningState, checkPortFree, checkCanStart } from './server-process.js';
 import {
   ClusterPaths, clusterExists, isEmptyOrMissing, readMeta, writeMeta, writeOwnedFile, serverUserOf, clusterLabel,
   ADMIN_ROLE, APP_ROLE, APP_DATABASE, CONF_FILE, type ClusterMeta,
@@ -174,6 +174,8 @@ export function openCluster(data: string): ClusterHandle {
 
 export async function start(data: string): Promise<{ pid: number; meta: ClusterMeta }> {
   const { paths, meta, user } = openCluster(data);
+  // A start that is refused (already running, port taken) must leave every file as it was.
+  await checkCanStart(paths, meta);
   // Rewrite kiln.conf: the open-files limit of this start decides max_connections.
   await writeOwnedFile(paths.conf, renderServerConfig(paths, meta), 0o600, user);
   return { pid: await startServer(paths, meta, user), meta };

@@ -75,10 +75,15 @@ export async function checkPortFree(port: number, listen: string[]): Promise<voi
   }
 }
 
-export async function startServer(paths: ClusterPaths, meta: ClusterMeta, user: ServerUser | undefined): Promise<number> {
+/** The checks a start makes before touching anything: not running already, and the port free. */
+export async function checkCanStart(paths: ClusterPaths, meta: ClusterMeta): Promise<void> {
   const state = readRunningState(paths);
   if (state.running) throw new UserError(`the database is already running (pid ${state.pid}, port ${meta.port})`, { code: 'already_running' });
   await checkPortFree(meta.port, meta.listen);
+}
+
+export async function startServer(paths: ClusterPaths, meta: ClusterMeta, user: ServerUser | undefined): Promise<number> {
+  await checkCanStart(paths, meta);
   const socketDir = paths.socketDir(meta.port);
   for (const dir of [join(paths.dataDir, 'log'), socketDir]) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
