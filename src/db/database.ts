@@ -42,12 +42,14 @@ export function urlDatabaseTarget(url: string, max = 10): DatabaseTarget {
 
 export function createPool(target: DatabaseTarget): pg.Pool {
   const pool = new pg.Pool(target.pool);
-  if (target.role) {
-    const role = target.role;
-    pool.on('connect', (client) => {
-      void client.query(`SET ROLE ${role}`).catch(() => undefined);
-    });
-  }
+  pool.on('connect', (client) => {
+    // pg-pool listens for errors only on idle clients. A checked-out client between two
+    // statements of a transaction whose server goes away (a restart, a fast shutdown) would
+    // otherwise raise an unhandled 'error' and end the process. Its next query fails instead,
+    // and the pool discards it on release.
+    client.on('error', () => undefined);
+    if (target.role) void client.query(`SET ROLE ${target.role}`).catch(() => undefined);
+  });
   return pool;
 }
 
