@@ -118,7 +118,7 @@ test('migrations: applied once, concurrently from several processes, version sho
   for (const run of runs) assert.equal(run.code, 0, run.stderr);
   assert.equal(runs.filter((run) => run.stdout.startsWith('Applied')).length, 1, runs.map((r) => r.stdout).join('\n'));
   const status = JSON.parse((await runKiln(['db', 'status', '--json', '--data', data])).stdout);
-  assert.equal(status.schemaVersion, 4);
+  assert.equal(status.schemaVersion, 5);
 });
 
 test('run as root with a private home: data lives where kiln_db can reach it', { skip: process.getuid?.() !== 0 && 'needs root' }, async (t) => {

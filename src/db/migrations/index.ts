@@ -3,6 +3,7 @@ import * as m0001 from './0001_settings.js';
 import * as m0002 from './0002_farm.js';
 import * as m0003 from './0003_update_seq.js';
 import * as m0004 from './0004_task_job_check.js';
+import * as m0005 from './0005_task_commands_json.js';
 
 /**
  * Every migration, in order. Names start with a 4-digit number: the schema version is
@@ -13,4 +14,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0002_farm': m0002,
   '0003_update_seq': m0003,
   '0004_task_job_check': m0004,
+  '0005_task_commands_json': m0005,
 };

@@ -54,7 +54,7 @@ export async function insertJobWithTasks(trx: Trx, job: NewJob, tasks: CompiledT
       INSERT INTO task (id, job_id, idx, name, type, priority, status, commands, pending_deps, job_priority, job_created_at, job_tag)
       SELECT t.id, ${job.id}::uuid, t.idx, t.name, t.type, t.priority, 'queued', t.commands, t.deps,
              ${job.priority}::int, ${inserted.created_at}::timestamptz, ${job.tag}::text
-      FROM json_to_recordset(${rows}::json) AS t(id uuid, idx int, name text, type text, priority int, commands jsonb, deps int)`.execute(trx);
+      FROM json_to_recordset(${rows}::json) AS t(id uuid, idx int, name text, type text, priority int, commands json, deps int)`.execute(trx);
   }
   await storing;
   const edges: Array<[string, string]> = [];
