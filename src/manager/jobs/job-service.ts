@@ -40,7 +40,25 @@ export type JobAction = 'pause' | 'resume' | 'cancel' | 'requeue';
 const ANALYZE_AFTER_TASKS = 5_000;
 
 export class JobService {
+  /** Job names and types never change: remembered (from the submit, else the first lookup). */
+  readonly #names = new Map<string, { name: string; type: string }>();
+
   constructor(private readonly deps: JobServiceDeps) {}
+
+  /** A job's name and type, for every task handed out; a database read only on a miss. */
+  async nameAndType(id: string): Promise<{ name: string; type: string }> {
+    const known = this.#names.get(id);
+    if (known) return known;
+    const row = await fetchJob(this.deps.db, id);
+    return this.#remember(id, row.name, row.type);
+  }
+
+  #remember(id: string, name: string, type: string): { name: string; type: string } {
+    if (this.#names.size >= 10_000) this.#names.clear();
+    const entry = { name, type };
+    this.#names.set(id, entry);
+    return entry;
+  }
 
   /** Validates and compiles a submission without storing it. */
   compile(submission: SubmitJob, id = randomUUID()): { tasks: CompiledTask[]; settings: Record<string, unknown>; etag: string } {
@@ -68,6 +86,7 @@ export class JobService {
         chunkSize: submission.chunkSize ?? null, storage: submission.storage ?? null,
       }, tasks),
     );
+    this.#remember(id, row.name, row.type);
     this.deps.bus.publish({ type: 'job', jobId: id, status: row.status, change: 'submitted' });
     this.deps.onWorkReady();
     // A large job changes the task table's shape at once; fresh statistics keep the scheduler's
@@ -133,6 +152,7 @@ export class JobService {
     const job = await fetchJob(this.deps.db, id);
     if (job.count_active > 0) throw new ConflictError(`job ${id} has ${job.count_active} active tasks; cancel it first`, 'job_active');
     await withTransaction(this.deps.db, (trx) => deleteJob(trx, id));
+    this.#names.delete(id);
     await this.deps.logs.removeJob(id);
     await this.deps.onJobDeleted?.(job);
     this.deps.bus.publish({ type: 'job', jobId: id, status: 'deleted', change: 'deleted' });

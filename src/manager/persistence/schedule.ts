@@ -82,11 +82,7 @@ export async function assignTasks(trx: Trx, assignments: Map<string, TaskRow>): 
     FROM a, old WHERE t.id = a.task_id AND old.id = t.id
     RETURNING t.id, t.job_id, t.type, t.worker_id, old.status AS from_status`.execute(trx);
   const changes: TaskChange[] = rows.map((r) => ({ id: r.id, jobId: r.job_id, type: r.type, from: r.from_status, to: 'active', workerId: r.worker_id }));
-  const counted = await applyCountChanges(trx, changes);
-  // The counter update returns each job's status: only a job's first tasks need one more statement.
-  const queuedJobs = [...counted.values()].filter((job) => job.status === 'queued').map((job) => job.id);
-  if (queuedJobs.length === 0) return { changes, activatedJobs: [] };
-  const { rows: activated } = await sql<{ id: string }>`
-    UPDATE job SET status = 'active', updated_at = now() WHERE id = ANY(${queuedJobs}::uuid[]) AND status = 'queued' RETURNING id`.execute(trx);
-  return { changes, activatedJobs: activated.map((r) => r.id) };
+  const counted = await applyCountChanges(trx, changes, { activateQueued: true });
+  const activatedJobs = [...counted.values()].filter((job) => job.previous_status === 'queued').map((job) => job.id);
+  return { changes, activatedJobs };
 }

@@ -92,7 +92,11 @@ const COUNT_COLUMN: Record<TaskStatus, string> = {
  * rows (locked by this transaction), so a caller that next derives job statuses needs no
  * second read.
  */
-export async function applyCountChanges(trx: Trx, changes: TaskChange[]): Promise<Map<string, JobRow>> {
+export async function applyCountChanges(
+  trx: Trx,
+  changes: TaskChange[],
+  options: { activateQueued?: boolean } = {},
+): Promise<Map<string, JobRow & { previous_status: JobRow['status'] }>> {
   const perJob = new Map<string, ReturnType<typeof emptyCounts>>();
   for (const change of changes) {
     if (change.from === change.to) continue;
@@ -101,15 +105,21 @@ export async function applyCountChanges(trx: Trx, changes: TaskChange[]): Promis
     deltas[change.to] += 1;
     perJob.set(change.jobId, deltas);
   }
-  const updated = new Map<string, JobRow>();
+  const updated = new Map<string, JobRow & { previous_status: JobRow['status'] }>();
+  // A job's first assigned task also makes it active, in the same statement; the locked
+  // read in FROM tells the status it had.
+  const status = options.activateQueued ? sql`, status = CASE WHEN j.status = 'queued' THEN 'active' ELSE j.status END` : sql``;
   // Fixed job order: two transactions touching the same jobs lock them alike, no deadlock.
   for (const jobId of [...perJob.keys()].sort()) {
     const deltas = perJob.get(jobId)!;
     const sets = (Object.entries(deltas) as Array<[TaskStatus, number]>)
       .filter(([, delta]) => delta !== 0)
-      .map(([status, delta]) => sql`${sql.ref(COUNT_COLUMN[status])} = ${sql.ref(COUNT_COLUMN[status])} + ${delta}`);
+      .map(([taskStatus, delta]) => sql`${sql.ref(COUNT_COLUMN[taskStatus])} = ${sql.ref(`j.${COUNT_COLUMN[taskStatus]}`)} + ${delta}`);
     if (sets.length === 0) continue;
-    const { rows } = await sql<JobRow>`UPDATE job SET ${sql.join(sets, sql`, `)}, updated_at = now() WHERE id = ${jobId} RETURNING *`.execute(trx);
+    const { rows } = await sql<JobRow & { previous_status: JobRow['status'] }>`
+      UPDATE job j SET ${sql.join(sets, sql`, `)}, updated_at = now() ${status}
+      FROM (SELECT id, status FROM job WHERE id = ${jobId} FOR UPDATE) old
+      WHERE j.id = old.id RETURNING j.*, old.status AS previous_status`.execute(trx);
     if (rows[0]) updated.set(jobId, rows[0]);
   }
   return updated;

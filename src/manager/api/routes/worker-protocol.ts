@@ -9,7 +9,6 @@ import {
 } from '../schemas.js';
 import { fetchWorker } from '../../persistence/workers.js';
 import { fetchTask } from '../../persistence/tasks.js';
-import { fetchJob } from '../../persistence/jobs.js';
 import { PREVIEW_TYPES } from '../../previews.js';
 import type { TaskRow, WorkerRow } from '../../persistence/tables.js';
 import type { WorkerStatus } from '../../state/statuses.js';
@@ -104,22 +103,9 @@ export function registerWorkerProtocolRoutes(api: App, ctx: ManagerContext): voi
     },
   );
 
-  /** Job names and types never change: remember them instead of asking for every task. */
-  const jobNames = new Map<string, { name: string; type: string }>();
-  const jobOf = async (id: string): Promise<{ name: string; type: string }> => {
-    let job = jobNames.get(id);
-    if (!job) {
-      const row = await fetchJob(ctx.db, id);
-      job = { name: row.name, type: row.type };
-      if (jobNames.size > 10_000) jobNames.clear();
-      jobNames.set(id, job);
-    }
-    return job;
-  };
-
   /** The task as this worker should see it: paths in its own platform's form. */
   const assigned = async (task: TaskRow, worker: WorkerRow) => {
-    const job = await jobOf(task.job_id);
+    const job = await ctx.jobs.nameAndType(task.job_id);
     const commands = task.commands as Array<{ name: string; parameters: Record<string, unknown> }>;
     return {
       id: task.id, jobId: task.job_id, jobName: job.name, jobType: job.type, name: task.name, type: task.type, priority: task.priority,
