@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeCounts, formatAge, formatDuration, formatFields, formatTable, plural, shortId, statusWithActivity, truncate } from './format.js';
+import { describeCounts, formatAge, formatDuration, formatFields, formatTable, plural, shortId, shortTaskId, statusWithActivity, truncate } from './format.js';
 
 describe('format', () => {
   it('aligns table columns, right-aligns numbers, cuts long values and trims line ends', () => {
@@ -41,6 +41,7 @@ describe('format', () => {
     assert.equal(plural(1, 'task'), '1 task');
     assert.equal(plural(0, 'task'), '0 tasks');
     assert.equal(shortId('3f2a1b2c-0000-4000-8000-000000000000'), '3f2a1b2c');
+    assert.equal(shortTaskId('01a232e6-57a2-7f73-8b16-32086aabc5e6'), '…6aabc5e6', 'the random end, not the shared timestamp');
     assert.equal(truncate('abcdef', 4), 'abc…');
   });
 

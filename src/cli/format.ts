@@ -8,6 +8,11 @@ import { DAY, HOUR, MINUTE, SECOND } from '../util/time.js';
 
 /** The first 8 characters of a UUID: enough to tell jobs apart in a listing. */
 export const shortId = (id: string): string => id.slice(0, 8);
+/**
+ * Task ids are UUIDv7: their first digits are a timestamp that every task of a job shares, so
+ * the short form shows the random end instead.
+ */
+export const shortTaskId = (id: string): string => `…${id.slice(-8)}`;
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

@@ -42,7 +42,7 @@ describe('kiln workers', () => {
     const lines = list.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^ID\s+NAME\s+STATUS\s+PLATFORM\s+TAGS\s+TASK\s+SEEN\s+ADDRESS$/);
     assert.match(lines.find((line) => line.includes('render-01'))!, new RegExp(`^${w1.id.slice(0, 8)}\\s+render-01\\s+awake\\s+linux\\s+old\\s+-\\s+\\d+s`));
-    assert.match(lines.find((line) => line.includes('render-02'))!, new RegExp(`render-02\\s+awake\\s+linux\\s+-\\s+${held.id.slice(0, 8)}\\s`));
+    assert.match(lines.find((line) => line.includes('render-02'))!, new RegExp(`render-02\\s+awake\\s+linux\\s+-\\s+…${held.id.slice(-8)}\\s`));
 
     const slept = await kiln(['workers', 'sleep', 'render-01']);
     assert.equal(slept.code, 0, slept.stderr);

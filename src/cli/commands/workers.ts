@@ -3,7 +3,7 @@ import type { ApiClient, Worker, WorkerControl } from '../../client/index.js';
 import { UserError } from '../../util/errors.js';
 import { action } from '../run.js';
 import { withManager, withManagerOptions, type ManagerFlags } from '../client.js';
-import { formatAge, formatTable, printJson, shortId, type Column } from '../format.js';
+import { formatAge, formatTable, printJson, shortId, shortTaskId, type Column } from '../format.js';
 import { isUuid, MIN_PREFIX } from './jobs.js';
 
 
@@ -40,7 +40,7 @@ const WORKER_COLUMNS: Array<Column<Worker>> = [
   { header: 'STATUS', value: workerStatus },
   { header: 'PLATFORM', value: (worker) => worker.platform },
   { header: 'TAGS', value: (worker) => worker.tags.join(',') || '-', max: 30 },
-  { header: 'TASK', value: (worker) => (worker.currentTaskId ? shortId(worker.currentTaskId) : '-') },
+  { header: 'TASK', value: (worker) => (worker.currentTaskId ? shortTaskId(worker.currentTaskId) : '-') },
   { header: 'SEEN', value: (worker) => formatAge(worker.lastSeenAt), align: 'right' },
   { header: 'ADDRESS', value: (worker) => worker.address || '-' },
 ];
