@@ -117,7 +117,7 @@ export async function startManager(options: { home: string; config: ManagerConfi
     { db, bus, logs, log, taskUpdates, workers, waitingWorkerIds: () => dispatcher.waitingWorkerIds(), taskTimeoutMs: config.task_timeout * SECOND, workerTimeoutMs: config.worker_timeout * SECOND },
     config.timeout_check_interval * SECOND,
   );
-  const stopSleep = startSleepScheduler({ db, bus, log }, 30 * SECOND);
+  const stopSleep = startSleepScheduler({ db, workers, log }, 30 * SECOND);
   const gc = storage.shaman
     ? setInterval(() => {
         collectGarbage(storage.shaman!, storage.jobsDir!, { maxAgeMs: config.shaman.gc.max_age * SECOND })

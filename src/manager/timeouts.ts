@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { EventBus } from './events/bus.js';
-import type { TaskLogs } from './logs/task-logs.js';
+import { managerLogLine, type TaskLogs } from './logs/task-logs.js';
 import type { TaskUpdates } from './tasks/task-updates.js';
 import type { WorkerService } from './workers/worker-service.js';
 import { workersUnseenSince } from './persistence/workers.js';
@@ -39,7 +39,7 @@ export async function checkTimeouts(deps: TimeoutDeps): Promise<{ tasks: number;
   for (const task of stuck) {
     const note = `task timed out: no update from its worker for ${Math.round(deps.taskTimeoutMs / SECOND)} s`;
     deps.log.warn({ task: task.id, worker: task.worker_id }, 'task timed out');
-    await deps.logs.append(task.job_id, task.id, [`[kiln manager] ${new Date().toISOString()} ${note}`]);
+    await deps.logs.append(task.job_id, task.id, [managerLogLine(note)]);
     await deps.taskUpdates.apply(task.worker_id, task.id, { status: 'failed', activity: note }).catch(() => undefined);
   }
   return { tasks: stuck.length, workers: silent.length };

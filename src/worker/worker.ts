@@ -33,6 +33,9 @@ export interface WorkerDeps {
   softwareVersion: string;
 }
 
+/** The manager refuses this worker until it signs on again (it was put in `error` or `offline`). */
+const mustSignOn = (error: unknown): boolean => error instanceof ApiError && error.status === 409 && error.code === 'sign_on_required';
+
 /** What the manager's requested status means for the loop; `current` when it asks for nothing. */
 function modeFor(state: WorkerStateAnswer, current: 'awake' | 'asleep'): Mode {
   switch (state.statusRequested) {
@@ -148,6 +151,12 @@ export class Worker {
       } catch (error) {
         if (signal.aborted) break;
         if (error instanceof UserError) throw error;
+        if (mustSignOn(error)) {
+          // The manager took this worker off the farm (it timed out): join it again first.
+          this.#log.warn({ reason: toError(error).message }, 'the manager asks this worker to sign on again');
+          lost = true;
+          continue;
+        }
         if (isRetryable(error)) {
           if (!lost) this.#log.warn({ reason: toError(error).message }, 'lost the manager; reconnecting');
           lost = true;
@@ -188,6 +197,12 @@ export class Worker {
       } catch (error) {
         if (signal.aborted) break;
         if (error instanceof UserError) throw error;
+        if (mustSignOn(error)) {
+          this.#log.warn({ reason: toError(error).message }, 'the manager asks this worker to sign on again');
+          const answer = await this.#signOn(signal);
+          // The manager says whether to sleep: a task request of a sleeping worker answers 423 asleep.
+          return answer ? modeFor(answer, 'awake') : 'asleep';
+        }
         this.#log.debug({ err: toError(error) }, 'checking the requested status failed');
         continue;
       }

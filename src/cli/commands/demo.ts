@@ -130,7 +130,7 @@ async function follow(manager: RunningManager, jobId: string, interrupted: () =>
     }
     if (['completed', 'failed', 'canceled'].includes(job.status)) break;
     if (interrupted()) {
-      await manager.ctx.jobs.act(jobId, 'cancel', 'demo interrupted');
+      await manager.ctx.jobs.act(jobId, 'cancel', { reason: 'demo interrupted' });
       bar?.stop();
       throw new UserError('interrupted; the demo job was canceled and everything stopped');
     }

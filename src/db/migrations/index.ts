@@ -4,6 +4,7 @@ import * as m0002 from './0002_farm.js';
 import * as m0003 from './0003_update_seq.js';
 import * as m0004 from './0004_task_job_check.js';
 import * as m0005 from './0005_task_commands_json.js';
+import * as m0006 from './0006_worker_tags_set_by_user.js';
 
 /**
  * Every migration, in order. Names start with a 4-digit number: the schema version is
@@ -15,4 +16,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0003_update_seq': m0003,
   '0004_task_job_check': m0004,
   '0005_task_commands_json': m0005,
+  '0006_worker_tags_set_by_user': m0006,
 };

@@ -5,6 +5,7 @@ import { ShamanError } from '../../storage/index.js';
 import { ConflictError, NotFoundError, isDatabaseUnavailable } from '../persistence/errors.js';
 import { EtagMismatchError } from '../jobs/job-service.js';
 import { AuthError } from '../workers/worker-service.js';
+import { InvalidTransitionError } from '../state/transitions.js';
 
 /** An error the API answers with as it is: HTTP status, code, message and the field at fault. */
 export class ApiError extends Error {
@@ -28,6 +29,7 @@ export function toAnswer(error: unknown): Answer {
   if (error instanceof UserError) return { status: error.code === 'not_found' ? 404 : 400, code: error.code, message: error.message, field: error.field };
   if (error instanceof NotFoundError) return { status: 404, code: `${error.entity.replace(' ', '_')}_not_found`, message: error.message, field: 'id' };
   if (error instanceof ConflictError) return { status: 409, code: error.code, message: error.message };
+  if (error instanceof InvalidTransitionError) return { status: 409, code: error.code, message: error.message, field: 'status' };
   if (error instanceof EtagMismatchError) return { status: 412, code: 'stale_job_type', message: error.message, field: 'typeEtag' };
   if (error instanceof AuthError) return { status: 401, code: 'unauthorized', message: error.message };
   const fastify = error as FastifyError & { validation?: Array<{ instancePath: string; params: Record<string, unknown>; message?: string }>; validationContext?: string };

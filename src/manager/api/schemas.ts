@@ -90,7 +90,20 @@ export const JobListQuery = Type.Object({
 export const JobList = Type.Object({ jobs: Type.Array(Job), total: Type.Integer() });
 
 export const JobAction = Type.Union([Type.Literal('pause'), Type.Literal('resume'), Type.Literal('cancel'), Type.Literal('requeue')]);
-export const SetJobStatus = Type.Object({ action: JobAction, reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false });
+export const SetJobStatus = Type.Object(
+  {
+    action: JobAction,
+    reason: Type.Optional(Type.String({ maxLength: 500 })),
+    now: Type.Optional(Type.Boolean({ description: 'pause only: stop running tasks at once instead of letting them finish' })),
+  },
+  { additionalProperties: false },
+);
+export const BlocklistEntry = Type.Object({ workerId: Uuid, workerName: Type.String(), taskType: Type.String(), since: Type.String() });
+export const Blocklist = Type.Object({ blocklist: Type.Array(BlocklistEntry) });
+export const Unblock = Type.Object(
+  { workerId: Uuid, taskType: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'only this task type; all of the worker\'s entries when absent' })) },
+  { additionalProperties: false },
+);
 export const SetPriority = Type.Object({ priority: Priority }, { additionalProperties: false });
 
 // ---- tasks

@@ -6,16 +6,14 @@ import type { SubmitJob } from '../api/schemas.js';
 import type { EventBus } from '../events/bus.js';
 import type { TaskLogs } from '../logs/task-logs.js';
 import type { FailurePolicy } from '../state/job-status.js';
-import { canJobTransition } from '../state/transitions.js';
-import type { JobStatus } from '../state/statuses.js';
+import { assertActionAllowed, jobStatusAfterAction, JOB_ACTION_FROM, type JobAction } from '../state/actions.js';
 import { ConflictError } from '../persistence/errors.js';
-import { insertJobWithTasks, fetchJob, setJobStatus, setJobPriority, deleteJob } from '../persistence/jobs.js';
-import { recountPendingDependencies } from '../persistence/tasks.js';
-import { clearBlocklist } from '../persistence/workers.js';
-import { updateTasks, type Db, type Trx } from '../persistence/task-changes.js';
+import { insertJobWithTasks, fetchJob, moveJob, setJobPriority, deleteJob } from '../persistence/jobs.js';
+import { blocklistOf, removeFromBlocklist, type BlocklistEntry } from '../persistence/workers.js';
+import { updateTasks, type Db } from '../persistence/task-changes.js';
 import { withTransaction } from '../persistence/transaction.js';
 import type { JobRow } from '../persistence/tables.js';
-import { syncJobs, mergeSync, type SyncResult } from './job-sync.js';
+import { syncJobs, mergeSync, requeueJob, type SyncResult } from './job-sync.js';
 import { publishSync } from './publish.js';
 
 export interface JobServiceDeps {
@@ -35,7 +33,10 @@ export class EtagMismatchError extends Error {
   }
 }
 
-export type JobAction = 'pause' | 'resume' | 'cancel' | 'requeue';
+/** The job actions that change its status (POST /jobs/:id/status). */
+export type StatusAction = Exclude<JobAction, 'delete' | 'priority'>;
+
+const PAST: Record<StatusAction, string> = { pause: 'paused', resume: 'resumed', cancel: 'canceled', requeue: 'requeued' };
 
 const ANALYZE_AFTER_TASKS = 5_000;
 
@@ -95,30 +96,33 @@ export class JobService {
     return row;
   }
 
-  async act(id: string, action: JobAction, reason?: string): Promise<JobRow> {
+  /**
+   * A user's action on a job, checked against JOB_ACTION_FROM. Pause lets running tasks
+   * finish (the job is pause-requested until they end) unless `now` is set, which stops them
+   * at once: their workers hear it at their next "may I keep running?".
+   */
+  async act(id: string, action: StatusAction, options: { reason?: string; now?: boolean } = {}): Promise<JobRow> {
     const sync = await withTransaction(this.deps.db, async (trx) => {
       const job = await fetchJob(trx, id, { forUpdate: true });
+      assertActionAllowed(JOB_ACTION_FROM, 'job', action, job.status);
+      const note = options.reason ? `: ${options.reason}` : '';
       const result: SyncResult = { jobs: [], tasks: [] };
-      const move = async (to: JobStatus, activity: string): Promise<void> => {
-        if (!canJobTransition(job.status, to)) throw new ConflictError(`cannot ${action} a job that is ${job.status}`, 'invalid_transition');
-        await setJobStatus(trx, id, to, activity);
-        result.jobs.push({ jobId: id, from: job.status, to, activity });
-      };
-      const note = reason ? `: ${reason}` : '';
+      if (action === 'requeue') return mergeSync(mergeSync(result, await requeueJob(trx, job, `requeued${note}`)), await syncJobs(trx, [id], this.deps.policy));
       if (action === 'pause') {
         result.tasks.push(...(await updateTasks(trx, { jobId: id, statuses: ['queued', 'soft-failed'] }, { status: 'paused' })));
-        await move(job.count_active > 0 ? 'pause-requested' : 'paused', `paused${note}`);
+        if (options.now) {
+          result.tasks.push(...(await updateTasks(trx, { jobId: id, statuses: ['active'] }, { status: 'paused', workerId: null, clearTouch: true, activity: 'paused with its job (stopped at once)' })));
+        }
       } else if (action === 'cancel') {
         result.tasks.push(...(await updateTasks(trx, { jobId: id, statuses: ['queued', 'soft-failed', 'paused'] }, { status: 'canceled' })));
-        await move(job.count_active > 0 ? 'cancel-requested' : 'canceled', `canceled${note}`);
-      } else if (action === 'resume') {
-        if (job.status !== 'paused' && job.status !== 'pause-requested') throw new ConflictError(`cannot resume a job that is ${job.status}`, 'invalid_transition');
-        result.tasks.push(...(await updateTasks(trx, { jobId: id, statuses: ['paused'] }, { status: 'queued' })));
-        await setJobStatus(trx, id, 'queued', `resumed${note}`);
-        result.jobs.push({ jobId: id, from: job.status, to: 'queued', activity: 'resumed' });
       } else {
-        mergeSync(result, await this.#requeue(trx, job, note));
+        result.tasks.push(...(await updateTasks(trx, { jobId: id, statuses: ['paused'] }, { status: 'queued' })));
       }
+      const stillRunning = job.count_active - result.tasks.filter((t) => t.from === 'active').length;
+      const to = jobStatusAfterAction(action, { active: stillRunning }, options);
+      const activity = `${PAST[action]}${options.now ? ' (running tasks stopped)' : ''}${note}`;
+      await moveJob(trx, id, job.status, to, activity);
+      result.jobs.push({ jobId: id, from: job.status, to, activity });
       return mergeSync(result, await syncJobs(trx, [id], this.deps.policy));
     });
     publishSync(this.deps.bus, sync);
@@ -126,21 +130,10 @@ export class JobService {
     return fetchJob(this.deps.db, id);
   }
 
-  /** Requeues unfinished tasks (every task, when the job had completed) and clears the blocklist. */
-  async #requeue(trx: Trx, job: JobRow, note: string): Promise<SyncResult> {
-    if (!canJobTransition(job.status, 'requeueing')) throw new ConflictError(`cannot requeue a job that is ${job.status}`, 'invalid_transition');
-    const statuses = job.status === 'completed' ? (['completed', 'failed', 'canceled', 'soft-failed', 'paused', 'queued'] as const) : (['failed', 'canceled', 'soft-failed', 'paused', 'queued'] as const);
-    await setJobStatus(trx, job.id, 'requeueing', 'requeueing');
-    const tasks = await updateTasks(trx, { jobId: job.id, statuses }, { status: 'queued', workerId: null, clearFailedBy: true, progress: 0, activity: '' });
-    await recountPendingDependencies(trx, job.id);
-    await clearBlocklist(trx, job.id);
-    await setJobStatus(trx, job.id, 'queued', `requeued${note}`);
-    return { tasks, jobs: [{ jobId: job.id, from: job.status, to: 'queued', activity: 'requeued' }] };
-  }
-
   async setPriority(id: string, priority: number): Promise<JobRow> {
     await withTransaction(this.deps.db, async (trx) => {
-      await fetchJob(trx, id, { forUpdate: true });
+      const job = await fetchJob(trx, id, { forUpdate: true });
+      assertActionAllowed(JOB_ACTION_FROM, 'job', 'priority', job.status);
       await setJobPriority(trx, id, priority);
     });
     this.deps.bus.publish({ type: 'job', jobId: id, status: 'priority', change: `priority ${priority}` });
@@ -148,10 +141,35 @@ export class JobService {
     return fetchJob(this.deps.db, id);
   }
 
+  /** The workers a job will not give tasks of a type to, after they failed too many of them. */
+  async blocklist(id: string): Promise<BlocklistEntry[]> {
+    await fetchJob(this.deps.db, id);
+    return blocklistOf(this.deps.db, id);
+  }
+
+  /** Takes a worker off a job's blocklist (one task type, or all): it may get the job's tasks again. */
+  async unblock(id: string, workerId: string, taskType?: string): Promise<BlocklistEntry[]> {
+    await withTransaction(this.deps.db, async (trx) => {
+      const job = await fetchJob(trx, id, { forUpdate: true });
+      const removed = await removeFromBlocklist(trx, job.id, workerId, taskType);
+      if (removed === 0) {
+        throw new UserError(`worker ${workerId} is not on job ${id}'s blocklist${taskType ? ` for ${taskType} tasks` : ''}`, { field: 'workerId', code: 'not_blocklisted' });
+      }
+    });
+    this.deps.bus.publish({ type: 'job', jobId: id, status: 'blocklist', change: `worker ${workerId} taken off the blocklist` });
+    this.deps.onWorkReady();
+    return blocklistOf(this.deps.db, id);
+  }
+
   async delete(id: string): Promise<void> {
-    const job = await fetchJob(this.deps.db, id);
-    if (job.count_active > 0) throw new ConflictError(`job ${id} has ${job.count_active} active tasks; cancel it first`, 'job_active');
-    await withTransaction(this.deps.db, (trx) => deleteJob(trx, id));
+    const job = await withTransaction(this.deps.db, async (trx) => {
+      const row = await fetchJob(trx, id, { forUpdate: true });
+      assertActionAllowed(JOB_ACTION_FROM, 'job', 'delete', row.status);
+      // A canceled or paused job may still wait for a task its worker is stopping.
+      if (row.count_active > 0) throw new ConflictError(`job ${id} has ${row.count_active} active tasks; wait for them to stop`, 'job_active');
+      await deleteJob(trx, id);
+      return row;
+    });
     this.#names.delete(id);
     await this.deps.logs.removeJob(id);
     await this.deps.onJobDeleted?.(job);

@@ -1,7 +1,11 @@
 import { deriveJobStatus, type FailurePolicy } from '../state/job-status.js';
 import type { JobStatus } from '../state/statuses.js';
 import { countsOf, updateTasks, type TaskChange, type Trx } from '../persistence/task-changes.js';
-import { fetchJob, setJobStatus } from '../persistence/jobs.js';
+import { fetchJob, moveJob } from '../persistence/jobs.js';
+import { recountPendingDependencies } from '../persistence/tasks.js';
+import { clearBlocklist } from '../persistence/workers.js';
+import { canJobTransition } from '../state/transitions.js';
+import { FINAL_JOB_STATUSES } from '../state/statuses.js';
 import type { JobRow } from '../persistence/tables.js';
 
 export interface JobChange {
@@ -33,7 +37,7 @@ export async function syncJobs(trx: Trx, jobIds: Iterable<string>, policy: Failu
       result.tasks.push(...(await cancelRemainingTasks(trx, jobId)));
     } else if (next === 'completed') activity = `completed ${job.task_count} tasks`;
     else if (next === 'paused' || next === 'canceled') activity = next;
-    await setJobStatus(trx, jobId, next, activity);
+    await moveJob(trx, jobId, job.status, next, activity);
     result.jobs.push({ jobId, from: job.status, to: next, activity });
   }
   return result;
@@ -42,10 +46,33 @@ export async function syncJobs(trx: Trx, jobIds: Iterable<string>, policy: Failu
 /** Fails a job outright (e.g. no capable worker is left) and cancels its unfinished tasks. */
 export async function failJob(trx: Trx, jobId: string, reason: string): Promise<SyncResult> {
   const job = await fetchJob(trx, jobId, { forUpdate: true });
-  if (job.status === 'failed' || job.status === 'canceled' || job.status === 'completed') return { jobs: [], tasks: [] };
+  if (!canJobTransition(job.status, 'failed') || job.status === 'failed') return { jobs: [], tasks: [] };
   const tasks = await cancelRemainingTasks(trx, jobId);
-  await setJobStatus(trx, jobId, 'failed', reason);
+  await moveJob(trx, jobId, job.status, 'failed', reason);
   return { jobs: [{ jobId, from: job.status, to: 'failed', activity: reason }], tasks };
+}
+
+/**
+ * Requeues a job: its unfinished tasks (every task, when it had completed) are queued
+ * again with their failure history and the job's blocklist cleared. The job passes through
+ * `requeueing` on its way back to `queued`, as the transition table asks.
+ */
+export async function requeueJob(trx: Trx, job: JobRow, activity: string): Promise<SyncResult> {
+  const statuses = job.status === 'completed' ? (['completed', 'failed', 'canceled', 'soft-failed', 'paused', 'queued'] as const) : (['failed', 'canceled', 'soft-failed', 'paused', 'queued'] as const);
+  await moveJob(trx, job.id, job.status, 'requeueing', 'requeueing');
+  const tasks = await updateTasks(trx, { jobId: job.id, statuses }, { status: 'queued', workerId: null, clearFailedBy: true, progress: 0, activity: '' });
+  await recountPendingDependencies(trx, job.id);
+  await clearBlocklist(trx, job.id);
+  await moveJob(trx, job.id, 'requeueing', 'queued', activity);
+  return { tasks, jobs: [{ jobId: job.id, from: job.status, to: 'queued', activity }] };
+}
+
+/** A finished job one of whose tasks is requeued goes back to `queued`, through `requeueing`. */
+export async function reopenJob(trx: Trx, job: JobRow, activity: string): Promise<SyncResult> {
+  if (!FINAL_JOB_STATUSES.includes(job.status)) return { jobs: [], tasks: [] };
+  await moveJob(trx, job.id, job.status, 'requeueing', 'requeueing');
+  await moveJob(trx, job.id, 'requeueing', 'queued', activity);
+  return { jobs: [{ jobId: job.id, from: job.status, to: 'queued', activity }], tasks: [] };
 }
 
 /** Unfinished tasks of a job become canceled; running ones learn it from may-I-keep-running. */

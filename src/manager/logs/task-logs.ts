@@ -5,6 +5,9 @@ import { join } from 'node:path';
  * Task logs on the manager's disk: `<logs>/<job id>/<task id>.txt`. Appends are queued
  * per task so lines land in the order they arrived.
  */
+/** A line the manager itself writes into a task's log (timeouts, failures), marked as such. */
+export const managerLogLine = (note: string, at = new Date()): string => `[kiln manager] ${at.toISOString()} ${note}`;
+
 export class TaskLogs {
   readonly #pending = new Map<string, Promise<void>>();
   constructor(readonly root: string) {}

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { timeOrderedUuids } from '../../util/ids.js';
 import type { CompiledTask } from '../../jobs/index.js';
 import type { JobStatus } from '../state/statuses.js';
+import { assertJobTransition, InvalidTransitionError } from '../state/transitions.js';
 import type { Job } from '../api/schemas.js';
 import type { JobRow } from './tables.js';
 import { NotFoundError } from './errors.js';
@@ -97,12 +98,19 @@ export async function listJobs(db: Db, filter: JobFilter): Promise<{ rows: JobRo
   return { rows, total: Number(total.n) };
 }
 
-export async function setJobStatus(trx: Trx, id: string, status: JobStatus, activity?: string): Promise<void> {
-  await trx
+/**
+ * The one way a job's status changes: from the status the caller read (and locked) to one
+ * the transition table allows. A job that moved meanwhile is refused, not overwritten.
+ */
+export async function moveJob(trx: Trx, id: string, from: JobStatus, to: JobStatus, activity?: string): Promise<void> {
+  assertJobTransition(from, to);
+  const result = await trx
     .updateTable('job')
-    .set({ status, updated_at: sql`now()`, ...(activity !== undefined ? { activity } : {}) } as never)
+    .set({ status: to, updated_at: sql`now()`, ...(activity !== undefined ? { activity } : {}) } as never)
     .where('id', '=', id)
-    .execute();
+    .where('status', '=', from)
+    .executeTakeFirst();
+  if (result.numUpdatedRows === 0n) throw new InvalidTransitionError(`job ${id} is no longer ${from}`);
 }
 
 /** Changes a job's priority, and the copy of it every task keeps for the scheduler. */

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { TaskRow } from './tables.js';
 import { applyCountChanges, type Trx, type TaskChange } from './task-changes.js';
 import type { TaskStatus } from '../state/statuses.js';
+import { assertTaskTransition } from '../state/transitions.js';
 
 export interface WaitingWorker {
   id: string;
@@ -82,6 +83,8 @@ export async function assignTasks(trx: Trx, assignments: Map<string, TaskRow>): 
     FROM a, old WHERE t.id = a.task_id AND old.id = t.id
     RETURNING t.id, t.job_id, t.type, t.worker_id, old.status AS from_status`.execute(trx);
   const changes: TaskChange[] = rows.map((r) => ({ id: r.id, jobId: r.job_id, type: r.type, from: r.from_status, to: 'active', workerId: r.worker_id }));
+  // Picked rows are runnable (READY), so each move is one the task table allows; checked all the same.
+  for (const change of changes) assertTaskTransition(change.from, 'active');
   const counted = await applyCountChanges(trx, changes, { activateQueued: true });
   const activatedJobs = [...counted.values()].filter((job) => job.previous_status === 'queued').map((job) => job.id);
   return { changes, activatedJobs };

@@ -66,6 +66,7 @@ export interface WorkerTable {
   platform: string;
   supported_task_types: ColumnType<string[], string[] | undefined, string[]>;
   tags: ColumnType<string[], string[] | undefined, string[]>;
+  tags_set_by_user: Generated<boolean>;
   status: WorkerStatus;
   status_requested: WorkerStatus | null;
   lazy_status_request: Generated<boolean>;

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction, type RawBuilder } from 'kysely';
 import type { Database, JobRow } from './tables.js';
 import { emptyCounts, type TaskStatus } from '../state/statuses.js';
-import { canTaskTransition } from '../state/transitions.js';
+import { assertJobTransition, assertTaskTransition } from '../state/transitions.js';
 
 export type Trx = Transaction<Database>;
 export type Db = Kysely<Database>;
@@ -54,9 +54,11 @@ export async function updateTasks(trx: Trx, filter: TaskFilter, set: TaskSet, op
   if (filter.failedBy) where.push(sql`${filter.failedBy}::uuid = ANY(failed_by_workers)`);
   if (filter.type) where.push(sql`type = ${filter.type}`);
   if (where.length === 0) throw new Error('updateTasks needs a filter');
-  // The statuses a caller moves from must be allowed to reach the new one (state machine as data).
-  for (const from of filter.statuses ?? []) {
-    if (set.status && !canTaskTransition(from, set.status)) throw new Error(`task status ${from} cannot become ${set.status}`);
+  // A status change names the statuses it moves from, each allowed to reach the new one by
+  // the transition table: the one way a task's status changes (besides assignTasks).
+  if (set.status) {
+    if (!filter.statuses?.length) throw new Error('updateTasks: a status change must name the statuses it moves from');
+    for (const from of filter.statuses) assertTaskTransition(from, set.status);
   }
 
   const sets: RawBuilder<unknown>[] = [sql`updated_at = now()`];
@@ -81,6 +83,11 @@ export async function updateTasks(trx: Trx, filter: TaskFilter, set: TaskSet, op
   if (!options.deferCounts) await applyCountChanges(trx, changes);
   return changes;
 }
+
+// A job's first assigned task makes it active inside the counter update (one statement fewer
+// per dispatch); the move is still one the job table allows, checked once here.
+assertJobTransition('queued', 'active');
+const ACTIVATE_QUEUED_JOB = sql`, status = CASE WHEN j.status = 'queued' THEN 'active' ELSE j.status END`;
 
 const COUNT_COLUMN: Record<TaskStatus, string> = {
   queued: 'count_queued', active: 'count_active', 'soft-failed': 'count_soft_failed', failed: 'count_failed',
@@ -108,7 +115,7 @@ export async function applyCountChanges(
   const updated = new Map<string, JobRow & { previous_status: JobRow['status'] }>();
   // A job's first assigned task also makes it active, in the same statement; the locked
   // read in FROM tells the status it had.
-  const status = options.activateQueued ? sql`, status = CASE WHEN j.status = 'queued' THEN 'active' ELSE j.status END` : sql``;
+  const status = options.activateQueued ? ACTIVATE_QUEUED_JOB : sql``;
   // Fixed job order: two transactions touching the same jobs lock them alike, no deadlock.
   for (const jobId of [...perJob.keys()].sort()) {
     const deltas = perJob.get(jobId)!;

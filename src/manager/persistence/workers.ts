@@ -3,6 +3,7 @@ import type { Worker } from '../api/schemas.js';
 import type { WorkerStatus } from '../state/statuses.js';
 import type { WorkerRow, SleepSchedule, TaskRow } from './tables.js';
 import { NotFoundError } from './errors.js';
+import { assertWorkerTransition, InvalidTransitionError } from '../state/transitions.js';
 import type { Db, Trx } from './task-changes.js';
 
 export async function fetchWorker(db: Db | Trx, id: string): Promise<WorkerRow> {
@@ -45,29 +46,48 @@ export async function insertWorker(db: Db, worker: { id: string; name: string; s
     .execute();
 }
 
-export async function updateWorker(
-  db: Db | Trx,
-  id: string,
-  set: Partial<{
-    name: string; platform: string; supportedTaskTypes: string[]; tags: string[]; status: WorkerStatus;
-    statusRequested: WorkerStatus | null; lazy: boolean; address: string; softwareVersion: string; sleepSchedule: SleepSchedule | null; seen: boolean;
-  }>,
-): Promise<void> {
+type WorkerFields = Partial<{
+  name: string; platform: string; supportedTaskTypes: string[]; tags: string[]; tagsSetByUser: boolean;
+  statusRequested: WorkerStatus | null; lazy: boolean; address: string; softwareVersion: string; sleepSchedule: SleepSchedule | null; seen: boolean;
+}>;
+
+function workerValues(set: WorkerFields): Record<string, unknown> {
   const values: Record<string, unknown> = {};
   if (set.name !== undefined) values.name = set.name;
   if (set.platform !== undefined) values.platform = set.platform;
   if (set.supportedTaskTypes !== undefined) values.supported_task_types = set.supportedTaskTypes;
   if (set.tags !== undefined) values.tags = set.tags;
-  if (set.status !== undefined) values.status = set.status;
+  if (set.tagsSetByUser !== undefined) values.tags_set_by_user = set.tagsSetByUser;
   if (set.statusRequested !== undefined) values.status_requested = set.statusRequested;
   if (set.lazy !== undefined) values.lazy_status_request = set.lazy;
   if (set.address !== undefined) values.address = set.address;
   if (set.softwareVersion !== undefined) values.software_version = set.softwareVersion;
   if (set.sleepSchedule !== undefined) values.sleep_schedule = set.sleepSchedule === null ? null : JSON.stringify(set.sleepSchedule);
   if (set.seen) values.last_seen_at = sql`now()`;
+  return values;
+}
+
+/** Changes a worker's fields other than its status (moveWorker changes that). */
+export async function updateWorker(db: Db | Trx, id: string, set: WorkerFields): Promise<void> {
+  const values = workerValues(set);
   if (Object.keys(values).length === 0) return;
   const result = await db.updateTable('worker').set(values as never).where('id', '=', id).executeTakeFirst();
   if (result.numUpdatedRows === 0n) throw new NotFoundError('worker', id);
+}
+
+/**
+ * The one way a worker's status changes: from the status the caller read to one the
+ * transition table allows, with other fields in the same statement. A worker whose status
+ * changed meanwhile is refused, not overwritten.
+ */
+export async function moveWorker(db: Db | Trx, id: string, from: WorkerStatus, to: WorkerStatus, set: WorkerFields = {}): Promise<void> {
+  assertWorkerTransition(from, to);
+  const values = { ...workerValues(set), status: to };
+  const result = await db.updateTable('worker').set(values as never).where('id', '=', id).where('status', '=', from).executeTakeFirst();
+  if (result.numUpdatedRows === 0n) {
+    await fetchWorker(db, id);
+    throw new InvalidTransitionError(`worker ${id} is no longer ${from}`);
+  }
 }
 
 /** Marks many workers as seen at once (heartbeats are batched). */
@@ -80,9 +100,14 @@ export async function deleteWorker(db: Db | Trx, id: string): Promise<void> {
   if (result.numDeletedRows === 0n) throw new NotFoundError('worker', id);
 }
 
+/** Signed-on workers that have a sleep schedule. */
+export async function listScheduledWorkers(db: Db): Promise<WorkerRow[]> {
+  return db.selectFrom('worker').selectAll().where('sleep_schedule', 'is not', null).where('status', 'in', ['awake', 'asleep']).execute();
+}
+
 /** Awake or asleep workers not heard from since `cutoff`. */
 export async function workersUnseenSince(db: Db, cutoff: Date): Promise<WorkerRow[]> {
-  return db.selectFrom('worker').selectAll().where('status', 'in', ['awake', 'asleep', 'starting']).where('last_seen_at', '<', cutoff).execute();
+  return db.selectFrom('worker').selectAll().where('status', 'in', ['awake', 'asleep']).where('last_seen_at', '<', cutoff).execute();
 }
 
 export async function addToBlocklist(trx: Trx, jobId: string, workerId: string, taskType: string): Promise<void> {
@@ -93,9 +118,32 @@ export async function clearBlocklist(trx: Trx, jobId: string): Promise<void> {
   await trx.deleteFrom('job_blocklist').where('job_id', '=', jobId).execute();
 }
 
-export async function blocklistOf(db: Db | Trx, jobId: string): Promise<Array<{ workerId: string; taskType: string }>> {
-  const rows = await db.selectFrom('job_blocklist').select(['worker_id', 'task_type']).where('job_id', '=', jobId).execute();
-  return rows.map((row) => ({ workerId: row.worker_id, taskType: row.task_type }));
+export interface BlocklistEntry {
+  workerId: string;
+  workerName: string;
+  taskType: string;
+  since: Date;
+}
+
+/** A job's blocklist with each worker's name, oldest entry first. */
+export async function blocklistOf(db: Db | Trx, jobId: string): Promise<BlocklistEntry[]> {
+  const rows = await db
+    .selectFrom('job_blocklist as b')
+    .innerJoin('worker as w', 'w.id', 'b.worker_id')
+    .select(['b.worker_id', 'w.name', 'b.task_type', 'b.created_at'])
+    .where('b.job_id', '=', jobId)
+    .orderBy('b.created_at')
+    .orderBy('w.name')
+    .execute();
+  return rows.map((row) => ({ workerId: row.worker_id, workerName: row.name, taskType: row.task_type, since: row.created_at }));
+}
+
+/** Takes a worker off a job's blocklist (for one task type, or all); returns how many entries went. */
+export async function removeFromBlocklist(trx: Trx, jobId: string, workerId: string, taskType?: string): Promise<number> {
+  let query = trx.deleteFrom('job_blocklist').where('job_id', '=', jobId).where('worker_id', '=', workerId);
+  if (taskType !== undefined) query = query.where('task_type', '=', taskType);
+  const result = await query.executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
 /**

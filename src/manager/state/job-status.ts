@@ -22,7 +22,7 @@ export function deriveJobStatus(current: JobStatus, counts: TaskCounts, policy: 
     if (counts.active > 0) return current;
     return counts.completed === total ? 'completed' : 'paused';
   }
-  if (current === 'paused' || current === 'canceled' || current === 'under-construction' || current === 'requeueing') return current;
+  if (current === 'paused' || current === 'canceled' || current === 'requeueing') return current;
   if (current === 'completed' || current === 'failed') return current;
 
   if (counts.failed > 0 && counts.failed >= Math.max(1, Math.ceil(policy.jobFailShare * total))) return 'failed';

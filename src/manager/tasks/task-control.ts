@@ -1,13 +1,14 @@
 import type { EventBus } from '../events/bus.js';
 import type { TaskLogs } from '../logs/task-logs.js';
 import type { FailurePolicy } from '../state/job-status.js';
-import { ConflictError } from '../persistence/errors.js';
 import { fetchTask, recountPendingDependencies } from '../persistence/tasks.js';
-import { fetchJob, setJobStatus } from '../persistence/jobs.js';
+import { fetchJob } from '../persistence/jobs.js';
+import { assertActionAllowed, TASK_ACTION_FROM } from '../state/actions.js';
+import { InvalidTransitionError } from '../state/transitions.js';
 import { fetchWorker } from '../persistence/workers.js';
 import { updateTasks, type Db } from '../persistence/task-changes.js';
 import { withTransaction } from '../persistence/transaction.js';
-import { syncJobs, mergeSync, type SyncResult } from '../jobs/job-sync.js';
+import { syncJobs, mergeSync, reopenJob, type SyncResult } from '../jobs/job-sync.js';
 import { publishSync } from '../jobs/publish.js';
 import type { TaskRow } from '../persistence/tables.js';
 
@@ -23,29 +24,32 @@ export interface TaskControlDeps {
 export class TaskControl {
   constructor(private readonly deps: TaskControlDeps) {}
 
+  /** Runs a finished or soft-failed task again (paused, if its job is pausing or paused). */
   async requeue(id: string): Promise<TaskRow> {
     const sync = await withTransaction(this.deps.db, async (trx) => {
       const task = await fetchTask(trx, id, { forUpdate: true });
-      if (task.status === 'active') throw new ConflictError(`task ${id} is running; cancel it first`, 'task_active');
+      assertActionAllowed(TASK_ACTION_FROM, 'task', 'requeue', task.status);
       const job = await fetchJob(trx, task.job_id, { forUpdate: true });
+      if (job.status === 'cancel-requested') throw new InvalidTransitionError(`cannot requeue a task of a job that is being canceled; requeue the job once it is canceled`);
+      const paused = job.status === 'paused' || job.status === 'pause-requested';
       const result: SyncResult = { jobs: [], tasks: [] };
-      result.tasks.push(...(await updateTasks(trx, { ids: [id] }, { status: job.status === 'paused' ? 'paused' : 'queued', workerId: null, clearFailedBy: true, progress: 0, activity: 'requeued' })));
+      result.tasks.push(
+        ...(await updateTasks(trx, { ids: [id], statuses: TASK_ACTION_FROM.requeue }, { status: paused ? 'paused' : 'queued', workerId: null, clearFailedBy: true, progress: 0, activity: 'requeued' })),
+      );
       await recountPendingDependencies(trx, task.job_id);
-      if (['completed', 'failed', 'canceled'].includes(job.status)) {
-        await setJobStatus(trx, job.id, 'queued', 'a task was requeued');
-        result.jobs.push({ jobId: job.id, from: job.status, to: 'queued', activity: 'a task was requeued' });
-      }
+      mergeSync(result, await reopenJob(trx, job, 'a task was requeued'));
       return mergeSync(result, await syncJobs(trx, [task.job_id], this.deps.policy));
     });
     this.#after(sync);
     return fetchTask(this.deps.db, id);
   }
 
+  /** Cancels one task; a running one stops when its worker next asks to keep running. */
   async cancel(id: string): Promise<TaskRow> {
     const sync = await withTransaction(this.deps.db, async (trx) => {
       const task = await fetchTask(trx, id, { forUpdate: true });
-      if (['completed', 'failed', 'canceled'].includes(task.status)) throw new ConflictError(`task ${id} is already ${task.status}`, 'task_finished');
-      const tasks = await updateTasks(trx, { ids: [id] }, { status: 'canceled', activity: 'canceled by a user' });
+      assertActionAllowed(TASK_ACTION_FROM, 'task', 'cancel', task.status);
+      const tasks = await updateTasks(trx, { ids: [id], statuses: TASK_ACTION_FROM.cancel }, { status: 'canceled', activity: 'canceled by a user' });
       return mergeSync({ jobs: [], tasks }, await syncJobs(trx, [task.job_id], this.deps.policy));
     });
     this.#after(sync);
@@ -66,10 +70,10 @@ export class TaskControl {
     }
     if (statusRequested) return { mayKeepRunning: false, reason: `the worker is asked to become ${statusRequested} now`, statusRequested };
     const job = await fetchJob(this.deps.db, task.job_id);
-    if (job.status === 'pause-requested' || job.status === 'cancel-requested') {
-      const to = job.status === 'pause-requested' ? 'paused' : 'canceled';
+    // A pausing job lets its running tasks finish (pause with "now" already took them back).
+    if (job.status === 'cancel-requested') {
       const sync = await withTransaction(this.deps.db, async (trx) => {
-        const tasks = await updateTasks(trx, { ids: [taskId], workerId, statuses: ['active'] }, { status: to, workerId: null, clearTouch: true, activity: `${to} with its job` });
+        const tasks = await updateTasks(trx, { ids: [taskId], workerId, statuses: ['active'] }, { status: 'canceled', workerId: null, clearTouch: true, activity: 'canceled with its job' });
         return mergeSync({ jobs: [], tasks }, await syncJobs(trx, [task.job_id], this.deps.policy));
       });
       this.#after(sync);

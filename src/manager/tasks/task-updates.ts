@@ -1,11 +1,12 @@
 import type { TaskUpdate } from '../api/schemas.js';
 import type { EventBus } from '../events/bus.js';
-import type { TaskLogs } from '../logs/task-logs.js';
+import { managerLogLine, type TaskLogs } from '../logs/task-logs.js';
 import type { FailurePolicy } from '../state/job-status.js';
 import { taskStatusAfterFailure, shouldBlocklist } from '../state/job-status.js';
 import { ConflictError, NotFoundError } from '../persistence/errors.js';
 import { fetchTasksForUpdate, touchTasks, recordUpdateSeqs, releaseDependents, countTasksFailedByWorker } from '../persistence/tasks.js';
-import { addToBlocklist, countCapableWorkers } from '../persistence/workers.js';
+import { addToBlocklist, countCapableWorkers, fetchWorker } from '../persistence/workers.js';
+import { fetchJob } from '../persistence/jobs.js';
 import { updateTasks, applyCountChanges, type Db, type Trx } from '../persistence/task-changes.js';
 import { withTransaction } from '../persistence/transaction.js';
 import { syncJobs, failJob, mergeSync, type SyncResult } from '../jobs/job-sync.js';
@@ -124,7 +125,9 @@ export class TaskUpdates {
         }
         const counted = await applyCountChanges(trx, result.tasks);
         for (const { task, item } of failed) {
-          mergeSync(result, await this.#fail(trx, task, item.workerId, item.update.activity));
+          const outcome = await this.#fail(trx, task, item.workerId, item.update.activity);
+          mergeSync(result, outcome.sync);
+          logs.push({ jobId: task.job_id, taskId: task.id, lines: [managerLogLine(outcome.note)] });
           // The failure policy changed this job's counters again: syncJobs reads it afresh.
           counted.delete(task.job_id);
           workReady = true;
@@ -149,23 +152,40 @@ export class TaskUpdates {
     if (workReady || sync.tasks.some((t) => t.to === 'queued')) this.deps.onWorkReady();
   }
 
-  /** The failure policy for one failed task (ARCHITECTURE.md, Scheduling). */
-  async #fail(trx: Trx, task: TaskRow, workerId: string, activity?: string): Promise<SyncResult> {
+  /**
+   * The failure policy for one failed task (ARCHITECTURE.md, Scheduling). Returns the changes
+   * and a line for the task's log saying what happens next ("failed on w2; 2 more workers
+   * may try"). A task no capable worker is left to try fails, and fails its job at once.
+   */
+  async #fail(trx: Trx, task: TaskRow, workerId: string, activity?: string): Promise<{ sync: SyncResult; note: string }> {
     const result: SyncResult = { jobs: [], tasks: [] };
     const failedBy = new Set([...task.failed_by_workers, workerId]);
-    const job = await trx.selectFrom('job').select('tag').where('id', '=', task.job_id).executeTakeFirstOrThrow();
+    const job = await fetchJob(trx, task.job_id);
+    const worker = await fetchWorker(trx, workerId).catch(() => undefined);
+    const where = `failed on ${worker?.name ?? workerId}`;
     let status = taskStatusAfterFailure(failedBy.size, this.deps.policy);
-    let note = activity ?? `failed on worker ${workerId}`;
-    // A small farm may have fewer capable workers than the policy's N: once every one of them
-    // failed the task, nobody is left to try it, so it fails now instead of waiting forever.
-    if (status === 'soft-failed' && (await countCapableWorkers(trx, task.job_id, task.type, job.tag, [...failedBy])) === 0) {
-      status = 'failed';
-      note = `${note} (every capable worker, ${failedBy.size}, has failed it: none is left to try)`;
+    let note: string;
+    let noneLeft = false;
+    if (status === 'soft-failed') {
+      const capable = await countCapableWorkers(trx, task.job_id, task.type, job.tag, [...failedBy]);
+      const mayTry = Math.min(capable, this.deps.policy.maxWorkersPerTask - failedBy.size);
+      if (capable === 0) {
+        // A small farm may have fewer capable workers than the policy's N: nobody is left to try it.
+        status = 'failed';
+        noneLeft = true;
+        note = `${where}; no other capable worker is left to try it (${failedBy.size} failed it): the task and its job fail`;
+      } else note = `${where}; ${mayTry} more worker${mayTry === 1 ? '' : 's'} may try`;
+    } else note = `${where}; ${failedBy.size} workers failed it, the most the failure policy allows: the task fails`;
+    const activityNote = activity ? `${activity} (${note})` : note;
+    result.tasks.push(...(await updateTasks(trx, { ids: [task.id], statuses: ['active'] }, { status, workerId: null, addFailedBy: workerId, clearTouch: true, activity: activityNote })));
+    if (noneLeft) {
+      mergeSync(result, await failJob(trx, task.job_id, `failed: no worker is left that may run task ${task.name} (${task.type})`));
+      return { sync: result, note };
     }
-    result.tasks.push(...(await updateTasks(trx, { ids: [task.id] }, { status, workerId: null, addFailedBy: workerId, clearTouch: true, activity: note })));
     const failedOfType = await countTasksFailedByWorker(trx, task.job_id, task.type, workerId);
     if (shouldBlocklist(failedOfType, this.deps.policy)) {
       await addToBlocklist(trx, task.job_id, workerId, task.type);
+      note = `${note}; ${worker?.name ?? workerId} failed ${failedOfType} ${task.type} tasks of this job and is blocklisted for them`;
       // Its failures say more about the worker than the tasks: give them a fresh start elsewhere.
       result.tasks.push(
         ...(await updateTasks(trx, { jobId: task.job_id, type: task.type, failedBy: workerId, statuses: ['soft-failed', 'failed'] }, { status: 'queued', removeFailedBy: workerId })),
@@ -174,7 +194,7 @@ export class TaskUpdates {
         mergeSync(result, await failJob(trx, task.job_id, `failed: no worker left that may run its ${task.type} tasks (all blocklisted)`));
       }
     }
-    return result;
+    return { sync: result, note };
   }
 }
 

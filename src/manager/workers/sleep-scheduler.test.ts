@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { shouldSleep } from './sleep-scheduler.js';
+import { shouldSleep } from './sleep-schedule.js';
 
 test('sleep schedules: day windows, windows across midnight, chosen days', () => {
   // 2026-11-23 is a Monday.

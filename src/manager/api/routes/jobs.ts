@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { App } from '../app.js';
 import type { ManagerContext } from '../../context.js';
 import { ApiError } from '../errors.js';
-import { ErrorBody, IdParams, Job, JobCheckResult, JobList, JobListQuery, SetJobStatus, SetPriority, SubmitJob, TaskList } from '../schemas.js';
+import { Blocklist, ErrorBody, IdParams, Job, JobCheckResult, JobList, JobListQuery, SetJobStatus, SetPriority, SubmitJob, TaskList, Unblock } from '../schemas.js';
 import { fetchJob, listJobs, toJob } from '../../persistence/jobs.js';
 import { listTasksOfJob, dependenciesOf, toTask } from '../../persistence/tasks.js';
 import { JOB_STATUSES } from '../../state/statuses.js';
@@ -34,7 +34,19 @@ export function registerJobRoutes(api: App, ctx: ManagerContext): void {
   api.get('/jobs/:id', { schema: { tags: ['jobs'], params: IdParams, response: { 200: Job, 404: ErrorBody } } }, async (request) => toJob(await fetchJob(ctx.db, request.params.id)));
 
   api.post('/jobs/:id/status', { ...user, schema: { tags: ['jobs'], params: IdParams, body: SetJobStatus, response: { 200: Job, ...errors } } }, async (request) =>
-    toJob(await ctx.jobs.act(request.params.id, request.body.action, request.body.reason)),
+    toJob(await ctx.jobs.act(request.params.id, request.body.action, { reason: request.body.reason, now: request.body.now })),
+  );
+
+  const presentBlocklist = (entries: Awaited<ReturnType<typeof ctx.jobs.blocklist>>) => ({
+    blocklist: entries.map((entry) => ({ workerId: entry.workerId, workerName: entry.workerName, taskType: entry.taskType, since: entry.since.toISOString() })),
+  });
+
+  api.get('/jobs/:id/blocklist', { schema: { tags: ['jobs'], params: IdParams, response: { 200: Blocklist, 404: ErrorBody } } }, async (request) =>
+    presentBlocklist(await ctx.jobs.blocklist(request.params.id)),
+  );
+
+  api.post('/jobs/:id/blocklist/remove', { ...user, schema: { tags: ['jobs'], params: IdParams, body: Unblock, response: { 200: Blocklist, ...errors } } }, async (request) =>
+    presentBlocklist(await ctx.jobs.unblock(request.params.id, request.body.workerId, request.body.taskType)),
   );
 
   api.post('/jobs/:id/priority', { ...user, schema: { tags: ['jobs'], params: IdParams, body: SetPriority, response: { 200: Job, ...errors } } }, async (request) =>

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
 import type { ManagerContext } from '../../context.js';
 import { ApiError } from '../errors.js';
-import { AuthError } from '../../workers/worker-service.js';
+import { AuthError, assertSignedOn } from '../../workers/worker-service.js';
 import {
   AssignedTask, ErrorBody, IdParams, MayKeepRunning, RegisterWorker, RegisteredWorker, SignOn, TaskRequestQuery, TaskUpdate, WorkerStateAnswer,
 } from '../schemas.js';
@@ -61,6 +61,7 @@ export function registerWorkerProtocolRoutes(api: App, ctx: ManagerContext): voi
 
   api.get('/worker/state', { ...worker, schema: { tags: ['worker protocol'], response: { 200: WorkerStateAnswer, ...errors } } }, async (request) => {
     const row = await fetchWorker(ctx.db, idOf(request));
+    assertSignedOn(row);
     // A sleeping worker polls here; waking it is acknowledged by the answer itself.
     if (row.status === 'asleep' && row.status_requested === 'awake') {
       await ctx.workers.acknowledge(row.id, 'awake');
@@ -85,6 +86,8 @@ export function registerWorkerProtocolRoutes(api: App, ctx: ManagerContext): voi
     async (request, reply) => {
       const id = idOf(request);
       const { worker: row, held } = await ctx.workers.fetchWithHeldTask(id);
+      // A worker the manager put in `error` (timed out) or `offline` gets no task until it signs on again.
+      assertSignedOn(row);
       // A status change is due: now, or (lazy) once the worker holds no task.
       if (row.status_requested && (!row.lazy_status_request || !held)) return reply.status(423).send(stateOf(row));
       if (row.status === 'asleep') return reply.status(423).send({ statusRequested: 'asleep', lazy: false });
