@@ -106,8 +106,8 @@ describe('failure policy', () => {
     await w2!.fail(only.id);
     const row = await task(m, only.id);
     assert.equal(row.status, 'failed');
-    assert.match(row.activity, /every capable worker, 2, has failed it/);
-    assert.equal((await job(m, id)).status, 'failed', 'one failed task of one is past the 10% share');
+    assert.match(row.activity, /no other capable worker is left to try it \(2 failed it\)/);
+    assert.equal((await job(m, id)).status, 'failed', 'a task nobody is left to run fails its job');
   });
 
   it('a worker failing 3 tasks of one type in a job is blocklisted for it, and those tasks requeue', async (t) => {
@@ -140,16 +140,62 @@ describe('failure policy', () => {
     assert.equal(got.jobId, id);
   });
 
-  it('blocklisting the last capable worker fails the job', async (t) => {
+  it('a task no capable worker is left to run fails its job at once, without running the rest first', async (t) => {
     const m = await startTestManager(t, fileCluster());
     const [only] = await workers(m, 1);
     const { id } = await submit(m, { frames: '1-40', chunkSize: 1 });
-    for (let i = 0; i < 3; i++) await only!.fail((await only!.next())!.id);
+    const first = (await only!.next())!;
+    await only!.fail(first.id);
     const final = await job(m, id);
     assert.equal(final.status, 'failed');
-    assert.match(final.activity, /no worker left/);
-    assert.equal(final.taskCounts.queued, 0);
-    assert.equal(final.taskCounts.canceled, 40);
+    assert.match(final.activity, /no worker is left that may run task/);
+    assert.equal(final.taskCounts.failed, 1);
+    assert.equal(final.taskCounts.canceled, 39, 'the other 39 tasks never ran');
+    assert.equal(await only!.next(200), undefined);
+    const log = await m.api('GET', `/tasks/${first.id}/log`);
+    assert.match(log.body, /\[kiln manager\] .* failed on w1; no other capable worker is left to try it/);
+  });
+
+  it('soft failures say in the task log who failed it and how many more workers may try', async (t) => {
+    const m = await startTestManager(t, fileCluster());
+    const [w1, w2, w3] = await workers(m, 3);
+    await submit(m, { frames: '1', chunkSize: 1 });
+    const only = (await w1!.next())!;
+    await w1!.fail(only.id);
+    assert.equal((await w2!.next())!.id, only.id);
+    await w2!.fail(only.id);
+    assert.equal((await w3!.next())!.id, only.id);
+    await w3!.fail(only.id);
+    const lines = ((await m.api('GET', `/tasks/${only.id}/log`)).body as string).split('\n').filter((line) => line.startsWith('[kiln manager]'));
+    assert.equal(lines.length, 3, lines.join('\n'));
+    assert.match(lines[0]!, /failed on w1; 2 more workers may try$/);
+    assert.match(lines[1]!, /failed on w2; 1 more worker may try$/);
+    assert.match(lines[2]!, /failed on w3; 3 workers failed it, the most the failure policy allows: the task fails$/);
+  });
+
+  it('the blocklist is visible, and a worker taken off it gets the job\'s tasks again', async (t) => {
+    const dir = makeTempDir(t);
+    writeTwoTypesType(dir);
+    const m = await startTestManager(t, fileCluster(), { job_types_dir: dir });
+    const [bad, good] = await workers(m, 2);
+    const { id } = await submit(m, { name: 'mixed', type: 'two-types', settings: {} });
+    for (let i = 0; i < 3; i++) await bad!.fail((await bad!.next())!.id);
+    const listed = await m.api('GET', `/jobs/${id}/blocklist`);
+    assert.equal(listed.status, 200);
+    assert.deepEqual(listed.body.blocklist.map((e: any) => [e.workerId, e.workerName, e.taskType]), [[bad!.id, 'w1', 'misc']]);
+    assert.ok(!Number.isNaN(Date.parse(listed.body.blocklist[0].since)));
+    // Blocklisted for misc: only the video task is offered.
+    const video = (await bad!.next())!;
+    assert.equal(video.type, 'video');
+    await bad!.complete(video.id);
+    assert.equal(await bad!.next(200), undefined);
+    const notListed = await m.api('POST', `/jobs/${id}/blocklist/remove`, { workerId: good!.id });
+    assert.equal(notListed.status, 400);
+    assert.equal(notListed.body.error.field, 'workerId');
+    const removed = await m.api('POST', `/jobs/${id}/blocklist/remove`, { workerId: bad!.id, taskType: 'misc' });
+    assert.equal(removed.status, 200, JSON.stringify(removed.body));
+    assert.deepEqual(removed.body.blocklist, []);
+    assert.equal((await bad!.next())!.type, 'misc', 'misc tasks are offered again');
   });
 
   it('failed tasks reaching 10% fail the job and cancel the rest', async (t) => {
@@ -292,20 +338,41 @@ describe('job control', () => {
     assert.equal(again.body.taskCounts.queued, 40);
   });
 
-  it('pausing with active tasks gives pause-requested, then paused; resume runs the rest', async (t) => {
+  it('pause lets running tasks finish: pause-requested until they end, then paused; resume runs the rest', async (t) => {
     const m = await startTestManager(t, fileCluster());
-    const [w] = await workers(m, 1);
+    const [w, idle] = await workers(m, 2);
     const { id } = await submit(m, { frames: '1-4', chunkSize: 1 });
     const running = (await w!.next())!;
     const paused = await m.api('POST', `/jobs/${id}/status`, { action: 'pause' });
     assert.equal(paused.body.status, 'pause-requested');
     const answer = await w!.call('GET', `/worker/tasks/${running.id}/may-i-run`);
-    assert.equal(answer.body.mayKeepRunning, false);
-    assert.equal((await job(m, id)).status, 'paused');
+    assert.equal(answer.body.mayKeepRunning, true, 'the running task may finish');
+    assert.equal((await job(m, id)).status, 'pause-requested');
+    assert.equal(await idle!.next(300), undefined, 'no new task of a pausing job');
+    await w!.complete(running.id);
+    const after = await job(m, id);
+    assert.equal(after.status, 'paused');
+    assert.deepEqual([after.taskCounts.completed, after.taskCounts.paused], [1, 3]);
     assert.equal(await w!.next(300), undefined);
     const resumed = await m.api('POST', `/jobs/${id}/status`, { action: 'resume' });
-    assert.equal(resumed.body.status, 'queued');
+    assert.equal(resumed.body.status, 'active', 'queued again, and active since a task completed');
     assert.ok(await w!.next());
+  });
+
+  it('pause with "now" stops running tasks at once', async (t) => {
+    const m = await startTestManager(t, fileCluster());
+    const [w] = await workers(m, 1);
+    const { id } = await submit(m, { frames: '1-4', chunkSize: 1 });
+    const running = (await w!.next())!;
+    const paused = await m.api('POST', `/jobs/${id}/status`, { action: 'pause', now: true });
+    assert.equal(paused.body.status, 'paused');
+    assert.equal(paused.body.taskCounts.paused, 4);
+    const answer = await w!.call('GET', `/worker/tasks/${running.id}/may-i-run`);
+    assert.equal(answer.body.mayKeepRunning, false);
+    assert.equal((await w!.update(running.id, { status: 'completed' })).status, 409, 'the stopped task is no longer the worker\'s');
+    const resumed = await m.api('POST', `/jobs/${id}/status`, { action: 'resume' });
+    assert.equal(resumed.body.status, 'queued');
+    assert.equal((await w!.next())!.id, running.id, 'the stopped task runs again first');
   });
 });
 

@@ -47,7 +47,9 @@ test('transition tables cover every status and allow only sensible moves', () =>
     [canTaskTransition('completed', 'active'), false, 'a completed task is requeued first'],
     [canTaskTransition('soft-failed', 'active'), true, 'a soft failure is retried'],
     [canWorkerTransition('offline', 'awake'), true, 'sign on'],
-    [canWorkerTransition('restart', 'asleep'), false, 'a restarting worker signs on first'],
+    [canWorkerTransition('offline', 'error'), false, 'a worker that is away cannot time out'],
+    [canJobTransition('completed', 'queued'), false, 'a completed job is requeued through requeueing'],
+    [canJobTransition('failed', 'queued'), false, 'so is a failed one'],
   ];
   for (const [got, expected, why] of allowed) assert.equal(got, expected, why);
 });
