@@ -8,6 +8,7 @@ import { registerSubmitCommand } from './commands/submit.js';
 import { registerJobsCommands } from './commands/jobs.js';
 import { registerTasksCommands } from './commands/tasks.js';
 import { registerWorkersCommands } from './commands/workers.js';
+import { registerJobTypesCommands } from './commands/job-types.js';
 
 export function buildProgram(): Command {
   const program = new Command('kiln')
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerJobsCommands(program);
   registerTasksCommands(program);
   registerWorkersCommands(program);
+  registerJobTypesCommands(program);
   return program;
 }
 

@@ -32,7 +32,17 @@ export {
   type JobTypeKit,
   type JobTypeLoadReport,
   type JobTypeSummary,
+  type JobTypeDetail,
 } from './registry.js';
+export {
+  SettingInfo,
+  SettingCondition,
+  describeSettings,
+  describeCondition,
+  conditionAllows,
+  conditionHolds,
+  type ConditionValue,
+} from './setting-info.js';
 export { builtinJobTypes } from './builtins.js';
 export { renderJobType, RenderSettings, DEFAULT_RENDER_CHUNK_SIZE } from './types/render.js';
 export { framesToVideoJobType, FramesToVideoSettings } from './types/frames-to-video.js';

@@ -9,6 +9,7 @@ import { builtinJobTypes } from './builtins.js';
 import { checkCompiledTasks, JobTypeError } from './compiled-tasks.js';
 import { defineJobType } from './define.js';
 import { chunkFrames, formatFrames, parseFrameRange, splitRuns } from './frame-range.js';
+import { conditionProblem, describeSettings, type SettingInfo } from './setting-info.js';
 import { isObjectSchema, validateSettings, type SettingsResult } from './settings.js';
 import { makeCommand, type CompiledTask, type JobToCompile, type JobType } from './types.js';
 
@@ -32,6 +33,11 @@ export interface JobTypeSummary {
   description: string;
   etag: string;
   settingsSchema: JobType['settingsSchema'];
+}
+
+/** A summary plus each setting described (see setting-info.ts), for people and for clients. */
+export interface JobTypeDetail extends JobTypeSummary {
+  settings: SettingInfo[];
 }
 
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
@@ -75,6 +81,8 @@ export function describeJobTypeProblem(value: unknown): string | undefined {
   if (typeof type.label !== 'string' || type.label.trim() === '') return 'label must be non-empty text';
   if (typeof type.description !== 'string') return 'description must be text';
   if (!isObjectSchema(type.settingsSchema)) return 'settingsSchema must be a TypeBox Type.Object(...)';
+  const conditions = conditionProblem(type.settingsSchema);
+  if (conditions) return conditions;
   if (typeof type.compile !== 'function') return 'compile must be a function';
   if (type.checkSettings !== undefined && typeof type.checkSettings !== 'function') return 'checkSettings must be a function when given';
   return undefined;
@@ -161,6 +169,14 @@ export class JobTypeRegistry {
       etag,
       settingsSchema: type.settingsSchema,
     }));
+  }
+
+  /** The summary with every setting described, or undefined for an unknown name. */
+  detail(name: string): JobTypeDetail | undefined {
+    const entry = this.#types.get(name);
+    if (!entry) return undefined;
+    const { type, etag } = entry;
+    return { name, label: type.label, description: type.description, etag, settingsSchema: type.settingsSchema, settings: describeSettings(type.settingsSchema) };
   }
 
   /** The etag of a registered job type (see `etag`). */

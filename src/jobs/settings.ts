@@ -2,6 +2,7 @@ import { Kind, type TObject, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { UserError } from '../util/errors.js';
+import { appliesWhenOf, conditionHolds, describeCondition, requiredWhenOf } from './setting-info.js';
 import type { JobType } from './types.js';
 
 export type SettingsResult = { ok: true; settings: Record<string, unknown> } | { ok: false; error: UserError };
@@ -43,8 +44,36 @@ export function parseSettings(jobType: Pick<JobType, 'name' | 'settingsSchema' |
     const got = error.value === undefined || error.type === ValueErrorType.ObjectRequiredProperty ? '' : `, got ${preview(error.value)}`;
     throw settingsError(field, `${field} ${describeError(error)}${got}`);
   }
+  applyConditions(schema, given as Record<string, unknown>, value);
   jobType.checkSettings?.(value);
   return value;
+}
+
+/**
+ * The schema's `appliesWhen` and `requiredWhen` (see setting-info.ts), on the settings with
+ * defaults applied. A setting given where it does not apply is refused rather than ignored: the
+ * submitter believes it changes the result (a width for a Blender render, a .blend file for the
+ * built-in renderer) and it would not. A default that does not apply is removed from `value`,
+ * so the stored job does not show it as if it had been used.
+ */
+function applyConditions(schema: TObject, given: Record<string, unknown>, value: Record<string, unknown>): void {
+  for (const [key, property] of Object.entries(schema.properties)) {
+    const appliesWhen = appliesWhenOf(property);
+    if (!appliesWhen || conditionHolds(appliesWhen, value)) continue;
+    if (key in given) {
+      const actual = Object.keys(appliesWhen)
+        .map((name) => `settings.${name} is ${value[name] === undefined ? 'not set' : String(value[name])}${name in given ? '' : ' (the default)'}`)
+        .join(' and ');
+      throw settingsError(`settings.${key}`, `settings.${key} does not apply when ${actual}; it applies only when ${describeCondition(appliesWhen, 'settings.')}`);
+    }
+    delete value[key];
+  }
+  for (const [key, property] of Object.entries(schema.properties)) {
+    const requiredWhen = requiredWhenOf(property);
+    if (requiredWhen && value[key] === undefined && conditionHolds(requiredWhen, value)) {
+      throw settingsError(`settings.${key}`, `settings.${key} is required when ${describeCondition(requiredWhen, 'settings.')}`);
+    }
+  }
 }
 
 export function settingsError(field: string, message: string): UserError {

@@ -69,7 +69,7 @@ export function parseSetting(text: string): [string, unknown] {
 
 /** Checks the command line's strings and turns them into SubmitOptions. */
 export function parseSubmitOptions(type: string, flags: SubmitFlags, now = new Date()): SubmitOptions {
-  if (!type.trim()) throw new UserError('give a job type, e.g. `kiln submit echo-sleep` (see the list with `kiln submit --help`)', { field: 'type' });
+  if (!type.trim()) throw new UserError('give a job type, e.g. `kiln submit echo-sleep` (see the list with `kiln job-types`)', { field: 'type' });
   const name = flags.name?.trim();
   if (flags.name !== undefined && !name) throw new UserError('--name must not be empty', { field: 'name' });
   if (flags.tag !== undefined && !flags.tag.trim()) throw new UserError('--tag must not be empty', { field: 'tag' });

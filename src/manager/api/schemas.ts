@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { JOB_STATUSES, TASK_STATUSES, WORKER_STATUSES } from '../state/statuses.js';
+import { SettingInfo } from '../../jobs/setting-info.js';
 
 /**
  * The manager's HTTP contract. These schemas validate requests, shape responses,
@@ -26,7 +27,13 @@ export const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLen
 
 // ---- job types
 export const JobTypeSummary = Type.Object({ name: Type.String(), label: Type.String(), description: Type.String(), etag: Type.String() });
-export const JobTypeDetail = Type.Composite([JobTypeSummary, Type.Object({ settingsSchema: Type.Unknown() })]);
+export const JobTypeDetail = Type.Composite([
+  JobTypeSummary,
+  Type.Object({
+    settingsSchema: Type.Unknown({ description: "the job type's settings as JSON Schema; its etag is computed from it" }),
+    settings: Type.Array(SettingInfo, { description: 'each setting described from settingsSchema, in its order' }),
+  }),
+]);
 export const JobTypeList = Type.Object({ jobTypes: Type.Array(JobTypeSummary) });
 
 // ---- jobs

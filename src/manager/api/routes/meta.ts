@@ -12,10 +12,10 @@ export function registerMetaRoutes(api: App, ctx: ManagerContext): void {
   }));
 
   api.get('/job-types/:name', { schema: { tags: ['job types'], params: NameParams, response: { 200: JobTypeDetail, 404: ErrorBody } } }, async (request, reply) => {
-    const summary = ctx.registry.summaries().find((type) => type.name === request.params.name);
-    if (!summary) throw new ApiError(404, 'unknown_job_type', `unknown job type "${request.params.name}"`, 'name');
-    void reply.header('etag', `"${summary.etag}"`);
-    return summary;
+    const detail = ctx.registry.detail(request.params.name);
+    if (!detail) throw new ApiError(404, 'unknown_job_type', `unknown job type "${request.params.name}"`, 'name');
+    void reply.header('etag', `"${detail.etag}"`);
+    return detail;
   });
 }
 
