@@ -8,6 +8,7 @@ import { HttpTransport, type Auth } from './http.js';
 import { readServerEvents, type ServerEvent } from './events.js';
 import type {
   AssignedTask,
+  Blocklist,
   Job,
   JobAction,
   JobCheckResult,
@@ -157,9 +158,20 @@ export class ApiClient {
     return this.#http.json({ method: 'GET', path: `/jobs/${segment(id)}`, auth: 'user', ...options });
   }
 
-  async setJobStatus(id: string, action: JobAction, reason?: string, options?: CallOptions): Promise<void> {
-    const json = reason === undefined ? { action } : { action, reason };
+  /** `now` (pause only): stop running tasks at once instead of letting them finish. */
+  async setJobStatus(id: string, action: JobAction, change: { reason?: string; now?: boolean } = {}, options?: CallOptions): Promise<void> {
+    const json = { action, ...(change.reason === undefined ? {} : { reason: change.reason }), ...(change.now ? { now: true } : {}) };
     await this.#http.call({ method: 'POST', path: `/jobs/${segment(id)}/status`, json, auth: 'user', ...options });
+  }
+
+  getBlocklist(id: string, options?: CallOptions): Promise<Blocklist> {
+    return this.#http.json({ method: 'GET', path: `/jobs/${segment(id)}/blocklist`, auth: 'user', ...options });
+  }
+
+  /** Takes a worker off a job's blocklist (one task type, or all); answers the blocklist left. */
+  removeFromBlocklist(id: string, workerId: string, taskType?: string, options?: CallOptions): Promise<Blocklist> {
+    const json = taskType === undefined ? { workerId } : { workerId, taskType };
+    return this.#http.json({ method: 'POST', path: `/jobs/${segment(id)}/blocklist/remove`, json, auth: 'user', ...options });
   }
 
   async setJobPriority(id: string, priority: number, options?: CallOptions): Promise<void> {

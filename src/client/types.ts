@@ -19,6 +19,8 @@ export type JobListQuery = Static<typeof S.JobListQuery>;
 export type JobList = Static<typeof S.JobList>;
 export type JobAction = Static<typeof S.JobAction>;
 export type SetJobStatus = Static<typeof S.SetJobStatus>;
+export type Blocklist = Static<typeof S.Blocklist>;
+export type BlocklistEntry = Static<typeof S.BlocklistEntry>;
 
 export type Task = Static<typeof S.Task>;
 export type TaskList = Static<typeof S.TaskList>;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import type { ApiClient, Job, JobAction } from '../../client/index.js';
+import type { ApiClient, BlocklistEntry, Job, JobAction } from '../../client/index.js';
+import { resolveWorkerId } from './workers.js';
 import { UserError } from '../../util/errors.js';
 import { action } from '../run.js';
 import { withManager, withManagerOptions, type ManagerFlags } from '../client.js';
@@ -57,7 +58,13 @@ export function formatJobTable(jobs: readonly Job[]): string {
   return formatTable(JOB_COLUMNS, jobs);
 }
 
-export function formatJob(job: Job): string {
+/** A job's blocklist for people: "render-07 (render tasks, since 12m)". */
+export function formatBlocklist(blocklist: readonly BlocklistEntry[]): string | undefined {
+  if (blocklist.length === 0) return undefined;
+  return blocklist.map((entry) => `${entry.workerName} (${entry.taskType} tasks, since ${formatAge(entry.since)} ago; kiln jobs unblock to lift)`).join('; ');
+}
+
+export function formatJob(job: Job, blocklist: readonly BlocklistEntry[] = []): string {
   const settings = JSON.stringify(job.settings);
   return formatFields([
     ['ID', job.id],
@@ -68,6 +75,7 @@ export function formatJob(job: Job): string {
     ['Tasks', `${jobProgress(job)} done (${describeCounts(job)})`],
     ['Frames', job.frames === null ? undefined : `${job.frames}${job.chunkSize === null ? '' : ` (chunks of ${job.chunkSize})`}`],
     ['Tag', job.tag ?? undefined],
+    ['Blocklist', formatBlocklist(blocklist)],
     ['Storage', job.storage === null ? undefined : JSON.stringify(job.storage)],
     ['Settings', settings === '{}' ? undefined : settings],
     ['Metadata', Object.keys(job.metadata).length === 0 ? undefined : JSON.stringify(job.metadata)],
@@ -84,8 +92,8 @@ interface ListFlags extends ManagerFlags {
 }
 
 const JOB_ACTIONS: Array<{ action: JobAction; description: string }> = [
-  { action: 'pause', description: 'pause a job: queued tasks wait, running ones finish' },
-  { action: 'resume', description: 'resume a paused job' },
+  { action: 'pause', description: 'pause a job: queued tasks wait, running ones finish (the job is pause-requested until they end); --now stops them at once' },
+  { action: 'resume', description: 'resume a paused (or pausing) job' },
   { action: 'cancel', description: 'cancel a job: queued tasks are canceled, running ones stopped' },
   { action: 'requeue', description: 'queue a job\'s unfinished tasks again (all of them when it had completed) and clear its blocklist' },
 ];
@@ -115,19 +123,35 @@ export function registerJobsCommands(program: Command): void {
     .action(action((id: string, flags: ManagerFlags) =>
       withManager(flags, async ({ api }) => {
         const job = await api.getJob(await resolveJobId(api, id));
-        if (flags.json) printJson(job);
-        else console.log(formatJob(job));
+        const { blocklist } = await api.getBlocklist(job.id);
+        if (flags.json) printJson({ ...job, blocklist });
+        else console.log(formatJob(job, blocklist));
+      }),
+    ));
+
+  withManagerOptions(jobs.command('unblock').argument('<job>', 'job id or unique prefix').argument('<worker>', 'worker name, id or unique id prefix'))
+    .description('take a worker off a job\'s blocklist, so it may run the job\'s tasks again')
+    .option('--type <taskType>', 'only for this task type (default: every type it is blocklisted for)')
+    .action(action((jobGiven: string, workerGiven: string, flags: ManagerFlags & { type?: string }) =>
+      withManager(flags, async ({ api }) => {
+        const jobId = await resolveJobId(api, jobGiven);
+        const workerId = await resolveWorkerId(api, workerGiven);
+        const { blocklist } = await api.removeFromBlocklist(jobId, workerId, flags.type);
+        if (flags.json) return printJson({ blocklist });
+        console.log(`worker ${workerGiven} is off the blocklist of job ${shortId(jobId)}${flags.type ? ` for ${flags.type} tasks` : ''}; ${blocklist.length} entr${blocklist.length === 1 ? 'y' : 'ies'} left`);
       }),
     ));
 
   for (const { action: jobAction, description } of JOB_ACTIONS) {
-    withManagerOptions(jobs.command(jobAction).argument('<id>', 'job id or unique prefix'))
+    const command = withManagerOptions(jobs.command(jobAction).argument('<id>', 'job id or unique prefix'))
       .description(description)
-      .option('--reason <text>', 'why, kept with the job\'s activity')
-      .action(action((id: string, flags: ManagerFlags & { reason?: string }) =>
+      .option('--reason <text>', 'why, kept with the job\'s activity');
+    if (jobAction === 'pause') command.option('--now', 'stop running tasks at once (they run again from the start on resume)');
+    command
+      .action(action((id: string, flags: ManagerFlags & { reason?: string; now?: boolean }) =>
         withManager(flags, async ({ api }) => {
           const jobId = await resolveJobId(api, id);
-          await api.setJobStatus(jobId, jobAction, flags.reason);
+          await api.setJobStatus(jobId, jobAction, { reason: flags.reason, now: flags.now });
           const job = await api.getJob(jobId);
           if (flags.json) printJson(job);
           else console.log(`job ${jobLabel(job)}: ${job.status}`);
