@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
-import type { ApiClient, BlocklistEntry, Job, JobAction } from '../../client/index.js';
-import { resolveWorkerId } from './workers.js';
+import type { BlocklistEntry, Job, JobAction } from '../../client/index.js';
+import { resolveJobId, resolveWorkerId } from '../ids.js';
+
+export { isUuid, MIN_PREFIX, resolveJobId } from '../ids.js';
 import { UserError } from '../../util/errors.js';
 import { action } from '../run.js';
 import { withManager, withManagerOptions, type ManagerFlags } from '../client.js';
@@ -8,9 +10,6 @@ import {
   describeCounts, formatAge, formatFields, formatTable, jobLabel, jobProgress, printJson, shortId, statusWithActivity, type Column,
 } from '../format.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (text: string): boolean => UUID.test(text);
-export const MIN_PREFIX = 4;
 /** The API's largest page of jobs. */
 const PAGE = 1000;
 
@@ -21,27 +20,6 @@ export function parseIntOption(name: string, text: string, min: number, max: num
     throw new UserError(`${name} must be a whole number from ${min} to ${max}, got "${text}"`, { field: name });
   }
   return value;
-}
-
-/**
- * A job's full id from a full id or a unique prefix of at least 4 characters. A full id is
- * returned as is (the manager says whether it exists); a prefix is matched against the job list.
- */
-export async function resolveJobId(api: ApiClient, given: string): Promise<string> {
-  const text = given.trim().toLowerCase();
-  if (isUuid(text)) return text;
-  if (!/^[0-9a-f-]+$/.test(text)) throw new UserError(`"${given}" is not a job id (a UUID, or its first ${MIN_PREFIX}+ characters)`, { field: 'id' });
-  if (text.length < MIN_PREFIX) throw new UserError(`give at least ${MIN_PREFIX} characters of the job id, got "${given}"`, { field: 'id' });
-  const matches: Job[] = [];
-  for (let offset = 0; ; offset += PAGE) {
-    const { jobs, total } = await api.listJobs({ limit: PAGE, offset });
-    matches.push(...jobs.filter((job) => job.id.startsWith(text)));
-    if (jobs.length < PAGE || offset + PAGE >= total) break;
-  }
-  if (matches.length === 1) return matches[0]!.id;
-  if (matches.length === 0) throw new UserError(`no job with an id starting with "${given}"`, { field: 'id', code: 'not_found' });
-  const shown = matches.slice(0, 10).map((job) => `${job.id} ${JSON.stringify(job.name)}`).join(', ');
-  throw new UserError(`job id "${given}" is ambiguous: ${matches.length} jobs match (${shown}${matches.length > 10 ? ', ...' : ''}); give more characters`, { field: 'id' });
 }
 
 const JOB_COLUMNS: Array<Column<Job>> = [

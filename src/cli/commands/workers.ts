@@ -1,32 +1,13 @@
 import type { Command } from 'commander';
-import type { ApiClient, Worker, WorkerControl } from '../../client/index.js';
+import type { Worker, WorkerControl } from '../../client/index.js';
 import { UserError } from '../../util/errors.js';
 import { action } from '../run.js';
 import { withManager, withManagerOptions, type ManagerFlags } from '../client.js';
 import { formatAge, formatTable, printJson, shortId, shortTaskId, type Column } from '../format.js';
-import { isUuid, MIN_PREFIX } from './jobs.js';
+import { resolveWorkerId } from '../ids.js';
 
+export { resolveWorkerId } from '../ids.js';
 
-/**
- * A worker's id from its full id, its name, or a unique prefix of its id (4+ characters).
- * An exact name wins over an id prefix.
- */
-export async function resolveWorkerId(api: ApiClient, given: string): Promise<string> {
-  const text = given.trim();
-  if (isUuid(text)) return text.toLowerCase();
-  const { workers } = await api.listWorkers();
-  const named = workers.filter((worker) => worker.name === text);
-  if (named.length === 1) return named[0]!.id;
-  const list = (matches: Worker[]): string => matches.slice(0, 10).map((w) => `${w.id} ${JSON.stringify(w.name)}`).join(', ');
-  if (named.length > 1) throw new UserError(`${named.length} workers are named "${text}" (${list(named)}); give the id`, { field: 'id' });
-  if (text.length < MIN_PREFIX || !/^[0-9a-f-]+$/i.test(text)) {
-    throw new UserError(`no worker named "${text}" (give a worker's name, its id, or ${MIN_PREFIX}+ first characters of the id)`, { field: 'id', code: 'not_found' });
-  }
-  const matches = workers.filter((worker) => worker.id.startsWith(text.toLowerCase()));
-  if (matches.length === 1) return matches[0]!.id;
-  if (matches.length === 0) throw new UserError(`no worker named "${text}" or with an id starting with it`, { field: 'id', code: 'not_found' });
-  throw new UserError(`worker id "${text}" is ambiguous: ${matches.length} workers match (${list(matches)}); give more characters`, { field: 'id' });
-}
 
 /** `awake`, or `awake → asleep after task` while a change is requested. */
 export function workerStatus(worker: Pick<Worker, 'status' | 'statusRequested' | 'lazyStatusRequest'>): string {
