@@ -17,7 +17,7 @@ export type WorkerStatus = (typeof WORKER_STATUSES)[number];
  * Job statuses a job passes through inside one transaction only, so no reader ever sees them:
  * `requeueing` is where a job's tasks are reset before it is queued again.
  */
-export const TRANSIENT_JOB_STATUSES: readonly JobStatus[] = ['requeueing'];
+export const TRANSIENT_JOB_STATUSES = ['requeueing'] as const satisfies readonly JobStatus[];
 
 /** Tasks a worker may be given. */
 export const RUNNABLE_TASK_STATUSES: readonly TaskStatus[] = ['queued', 'soft-failed'];
