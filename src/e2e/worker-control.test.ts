@@ -10,6 +10,10 @@ test('a real worker obeys sleep, wake and shutdown; a canceled task stops within
   const status = async () => ((await farm.api('GET', '/workers')).body.workers[0] as { status: string }).status;
   const cli = (...args: string[]) => runKiln([...args, '--manager', farm.manager.url]);
 
+  // Tags a wrangler sets belong to the farm: the worker's own (none) do not replace them when it signs on again.
+  assert.equal((await cli('workers', 'tag', 'w1', 'farm-set')).code, 0);
+  const tags = async () => ((await farm.api('GET', '/workers')).body.workers[0] as { tags: string[] }).tags;
+
   // Sleep now: the idle worker hears of it at once (its long poll ends) and goes to sleep.
   assert.equal((await cli('workers', 'sleep', 'w1', '--now')).code, 0);
   await waitFor(async () => (await status()) === 'asleep', { timeoutMs: 10 * SECOND, what: 'the worker to sleep' });
@@ -20,6 +24,7 @@ test('a real worker obeys sleep, wake and shutdown; a canceled task stops within
 
   assert.equal((await cli('workers', 'wake', 'w1')).code, 0);
   await waitFor(async () => (await farm.api('GET', `/jobs/${submitted.body.id}`)).body.status === 'active', { timeoutMs: 15 * SECOND, what: 'the woken worker to start the task' });
+  assert.deepEqual(await tags(), ['farm-set'], 'the woken worker signed on again and kept the tags set for it');
 
   // Cancel the running job: the worker stops its command within 2 s (it asks every 2 s). The
   // clock starts once the cancel is recorded (the CLI has answered), not when the CLI starts,
