@@ -49,7 +49,7 @@ describe('kiln workers', () => {
     assert.equal(slept.stdout, `worker "render-01" (${w1.id.slice(0, 8)}): awake → asleep after task\n`);
     const woken = await kiln(['workers', 'wake', w1.id]);
     assert.equal(woken.code, 0, woken.stderr);
-    assert.equal((await fetchWorker(w1.id)).statusRequested, 'awake');
+    assert.equal((await fetchWorker(w1.id)).statusRequested, null, 'waking an awake worker withdraws its pending sleep');
 
     const shut = await kiln(['workers', 'shutdown', w2.id.slice(0, 6), '--now', '--json']);
     assert.equal(shut.code, 0, shut.stderr);
