@@ -48,7 +48,8 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<number>
   );
   // Before anything else (even logging), so a refused second worker prints one line only.
   const lock = acquireHomeLock(home);
-  const processGroups = new ProcessGroupRecords(home);
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'kiln-worker', worker: config.name } }, pino.destination({ dest: 2, sync: true }));
+  const processGroups = new ProcessGroupRecords(home, logger);
   // A worker leaving without its clean-up (an uncaught error, a second signal) still takes its
   // programs and its lock along. 'exit' handlers run synchronously.
   const onExit = (): void => {
@@ -57,15 +58,22 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<number>
   };
   process.on('exit', onExit);
   try {
-    return await runLockedWorker(home, config, lock.path, processGroups, options);
+    return await runLockedWorker({ home, config, logger, lockPath: lock.path, processGroups }, options);
   } finally {
     process.off('exit', onExit);
     lock.release();
   }
 }
 
-async function runLockedWorker(home: string, config: WorkerConfig, lockPath: string, processGroups: ProcessGroupRecords, options: RunWorkerOptions): Promise<number> {
-  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'kiln-worker', worker: config.name } }, pino.destination({ dest: 2, sync: true }));
+interface LockedHome {
+  home: string;
+  config: WorkerConfig;
+  logger: Logger;
+  lockPath: string;
+  processGroups: ProcessGroupRecords;
+}
+
+async function runLockedWorker({ home, config, logger, lockPath, processGroups }: LockedHome, options: RunWorkerOptions): Promise<number> {
   const version = softwareVersion();
 
   const controller = new AbortController();

@@ -40,7 +40,7 @@ const records = (home: string): ProcessGroupRecord[] => JSON.parse(readFileSync(
 describe('process group records', () => {
   it('records a running program\'s group and forgets it when it ends', async (t) => {
     const home = makeTempDir(t);
-    const groups = new ProcessGroupRecords(home);
+    const groups = new ProcessGroupRecords(home, silent);
     const seen: ProcessGroupRecord[][] = [];
     await runProcess({
       argv: [process.execPath, '-e', 'console.log("hi")'],
@@ -82,7 +82,7 @@ describe('process group records', () => {
 
   it('killAllNow ends the groups still tracked (a worker leaving without its clean-up)', async (t) => {
     const home = makeTempDir(t);
-    const groups = new ProcessGroupRecords(home);
+    const groups = new ProcessGroupRecords(home, silent);
     const pgid = await orphanGroup(t);
     groups.track(pgid, 'node');
     groups.killAllNow();

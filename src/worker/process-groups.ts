@@ -34,8 +34,11 @@ export class ProcessGroupRecords implements ProcessGroupTracker {
   readonly #path: string;
   readonly #running = new Map<number, ProcessGroupRecord>();
 
-  constructor(home: string) {
+  readonly #logger: Logger;
+
+  constructor(home: string, logger: Logger) {
     this.#path = join(home, PROCESS_RECORD_FILE);
+    this.#logger = logger;
   }
 
   get path(): string {
@@ -73,8 +76,8 @@ export class ProcessGroupRecords implements ProcessGroupTracker {
       writeFileSync(temp, `${JSON.stringify([...this.#running.values()], null, 2)}\n`);
       renameSync(temp, this.#path);
     } catch (error) {
-      // Not fatal to the task; the next start then cannot end this program, so say so loudly.
-      process.emitWarning(`kiln worker: cannot record running programs in ${this.#path}: ${(error as Error).message}`);
+      // Not fatal to the task; but the next start could not end this program, so say so loudly.
+      this.#logger.error({ path: this.#path, reason: (error as Error).message }, 'cannot record the running programs; a crash now could leave them running');
     }
   }
 }
