@@ -3,12 +3,18 @@
  * credentials, update queue, loop) and handles SIGTERM/SIGINT: the running task goes back to the
  * queue, the worker signs off, and the returned exit code is 0 (75 when the manager asked for a
  * restart). Set process.exitCode from it.
+ *
+ * One worker per home: a second one refuses to start (UserError) while the first lives. Before it
+ * signs on, a worker ends the task programs an earlier run on this home left running (a worker
+ * killed outright cannot stop them), so a task it gets back never runs twice at once.
  */
 import pino, { type Logger } from 'pino';
 import { ApiClient } from '../client/api-client.js';
 import { resolveHome } from '../config/home.js';
 import { loadWorkerConfig, queueDirectory, readFarmSecret, softwareVersion, type WorkerConfig } from './config.js';
 import { CredentialKeeper } from './credentials.js';
+import { acquireHomeLock } from './home-lock.js';
+import { ProcessGroupRecords, endLeftoverProcessGroups } from './process-groups.js';
 import { UpdateQueue } from './update-queue.js';
 import { EXIT_OK, Worker, signOnBody, untilReachable } from './worker.js';
 
@@ -40,7 +46,34 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<number>
     { manager: options.managerUrl, name: options.name, tags: options.tags, taskTypes: options.taskTypes, secret: options.secret, logLevel: options.logLevel },
     options.env ?? process.env,
   );
+  // Before anything else (even logging), so a refused second worker prints one line only.
+  const lock = acquireHomeLock(home);
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'kiln-worker', worker: config.name } }, pino.destination({ dest: 2, sync: true }));
+  const processGroups = new ProcessGroupRecords(home, logger);
+  // A worker leaving without its clean-up (an uncaught error, a second signal) still takes its
+  // programs and its lock along. 'exit' handlers run synchronously.
+  const onExit = (): void => {
+    processGroups.killAllNow();
+    lock.release();
+  };
+  process.on('exit', onExit);
+  try {
+    return await runLockedWorker({ home, config, logger, lockPath: lock.path, processGroups }, options);
+  } finally {
+    process.off('exit', onExit);
+    lock.release();
+  }
+}
+
+interface LockedHome {
+  home: string;
+  config: WorkerConfig;
+  logger: Logger;
+  lockPath: string;
+  processGroups: ProcessGroupRecords;
+}
+
+async function runLockedWorker({ home, config, logger, lockPath, processGroups }: LockedHome, options: RunWorkerOptions): Promise<number> {
   const version = softwareVersion();
 
   const controller = new AbortController();
@@ -62,7 +95,8 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<number>
       logger,
       afterReRegister: () => client.signOn(signOnBody(config, version)),
     });
-    logger.info({ manager: client.baseUrl, taskTypes: config.taskTypes, tags: config.tags, version }, 'worker starting');
+    logger.info({ manager: client.baseUrl, taskTypes: config.taskTypes, tags: config.tags, version, lock: lockPath }, 'worker starting');
+    await endLeftoverProcessGroups(home, logger, { termGraceMs: config.killGraceMs });
     const identity = await untilReachable('register', () => credentials.ensure(), { signal: controller.signal, logger, maxDelayMs: config.reconnectMaxDelayMs });
     if (!identity) return EXIT_OK;
 
@@ -74,7 +108,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<number>
       batchLines: config.updateBatchLines,
       retryMaxDelayMs: config.reconnectMaxDelayMs,
     });
-    const worker = new Worker({ client, credentials, queue, config, logger, softwareVersion: version });
+    const worker = new Worker({ client, credentials, queue, config, logger, softwareVersion: version, processGroups });
     return await worker.run(controller.signal);
   } finally {
     removeHandlers();

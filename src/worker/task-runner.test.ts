@@ -56,6 +56,7 @@ function deps(queue: RecordingQueue, mayIRun: () => Promise<MayKeepRunning> = as
     tools: {},
     killGraceMs: 500,
     mayIRunIntervalMs: 100,
+    processGroups: { track: () => () => undefined },
   };
 }
 

@@ -29,6 +29,7 @@ export interface TaskRunnerDeps {
   workerName: string;
   tools: CommandContext['tools'];
   killGraceMs: number;
+  processGroups: CommandContext['processGroups'];
   mayIRunIntervalMs: number;
 }
 
@@ -82,6 +83,7 @@ export async function runTask(task: AssignedTask, deps: TaskRunnerDeps, shutdown
         preview: (path) => previews.offer(path),
         tools: deps.tools,
         killGraceMs: deps.killGraceMs,
+        processGroups: deps.processGroups,
       };
       try {
         await runCommand(checkCommand(raw), context);

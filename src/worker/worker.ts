@@ -15,6 +15,7 @@ import { SECOND } from '../util/time.js';
 import { Backoff, pause } from './backoff.js';
 import type { WorkerConfig } from './config.js';
 import type { CredentialKeeper } from './credentials.js';
+import type { ProcessGroupTracker } from './process-groups.js';
 import { runTask, type TaskRunnerDeps } from './task-runner.js';
 import type { UpdateQueue } from './update-queue.js';
 
@@ -31,6 +32,7 @@ export interface WorkerDeps {
   config: WorkerConfig;
   logger: Logger;
   softwareVersion: string;
+  processGroups: ProcessGroupTracker;
 }
 
 /** The manager refuses this worker until it signs on again (it was put in `error` or `offline`). */
@@ -228,6 +230,7 @@ export class Worker {
       workerName: config.name,
       tools: { ffmpeg: config.ffmpeg, blender: config.blender },
       killGraceMs: config.killGraceMs,
+      processGroups: this.#deps.processGroups,
       mayIRunIntervalMs: config.mayIRunIntervalMs,
     };
   }

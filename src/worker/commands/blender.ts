@@ -40,6 +40,7 @@ export const runBlender: CommandHandler<'blender'> = async (parameters, context)
     argv: [program, ...args],
     signal: context.signal,
     killGraceMs: context.killGraceMs,
+    processGroups: context.processGroups,
     onLine: (line) => {
       if (line.trim() !== '') context.log(line);
       const parsed = parseBlenderLine(line);

@@ -11,6 +11,7 @@ export const runExec: CommandHandler<'exec'> = async (parameters, context) => {
     env: parameters.env,
     signal: context.signal,
     killGraceMs: context.killGraceMs,
+    processGroups: context.processGroups,
     onLine: (line) => context.log(line),
   });
   context.progress(1);

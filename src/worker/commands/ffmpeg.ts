@@ -33,6 +33,7 @@ export const runFfmpeg: CommandHandler<'ffmpeg'> = async (parameters, context) =
     argv: [program, ...parameters.args],
     signal: context.signal,
     killGraceMs: context.killGraceMs,
+    processGroups: context.processGroups,
     onLine: (line) => {
       const progress = parseFfmpegProgress(line, duration);
       if (!progress) {

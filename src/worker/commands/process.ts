@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { LineSplitter } from '../../media/lines.js';
+import type { ProcessGroupTracker } from '../process-groups.js';
 import { CommandAbortedError, CommandError, throwIfAborted } from './types.js';
 
 /** A longer line is cut (one runaway line must not fill the manager's log). */
@@ -22,6 +23,8 @@ export interface RunProcessOptions {
   signal: AbortSignal;
   killGraceMs: number;
   onLine: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Where the running program's process group is recorded, so it cannot outlive the worker unnoticed. */
+  processGroups: ProcessGroupTracker;
 }
 
 export interface ProcessExit {
@@ -57,6 +60,8 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessExit> {
       reject(new CommandError(`cannot run ${program}: ${(error as Error).message}`));
       return;
     }
+    // Recorded at once (synchronously), before anything else can happen in this process.
+    const untrack = GROUP_KILL && child.pid !== undefined ? options.processGroups.track(child.pid, program) : () => undefined;
 
     const emit = (stream: 'stdout' | 'stderr') => (line: string) =>
       options.onLine(line.length > MAX_LINE_LENGTH ? `${line.slice(0, MAX_LINE_LENGTH)}… (line cut)` : line, stream);
@@ -68,9 +73,11 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessExit> {
     let settled = false;
     let exit: ProcessExit | undefined;
     const timers: NodeJS.Timeout[] = [];
-    const finish = (outcome: { exit: ProcessExit } | { error: Error }): void => {
+    const finish = (outcome: { exit: ProcessExit } | { error: Error }, gaveUp = false): void => {
       if (settled) return;
       settled = true;
+      // A group that would not die stays recorded, for the next start to end.
+      if (!gaveUp) untrack();
       for (const timer of timers) clearTimeout(timer);
       options.signal.removeEventListener('abort', onAbort);
       out.end();
@@ -100,7 +107,7 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessExit> {
       timers.push(
         setTimeout(() => {
           kill('SIGKILL');
-          timers.push(setTimeout(() => finish({ error: new CommandAbortedError(options.signal.reason) }), KILL_WAIT_MS));
+          timers.push(setTimeout(() => finish({ error: new CommandAbortedError(options.signal.reason) }, true), KILL_WAIT_MS));
         }, options.killGraceMs),
       );
     }

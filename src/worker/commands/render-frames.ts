@@ -38,6 +38,7 @@ export const runRenderFrames: CommandHandler<'render-frames'> = async (parameter
     argv: renderFramesArgv(parameters),
     signal: context.signal,
     killGraceMs: context.killGraceMs,
+    processGroups: context.processGroups,
     onLine: (line) => {
       if (line.trim() !== '') context.log(line);
       const parsed = parseBlenderLine(line);

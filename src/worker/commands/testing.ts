@@ -22,6 +22,8 @@ export function recordingContext(overrides: Partial<CommandContext> = {}): { con
     preview: (path) => record.previews.push(path),
     tools: {},
     killGraceMs: 500,
+    // Nothing outlives a test's own clean-up, so nothing needs recording.
+    processGroups: { track: () => () => undefined },
     ...overrides,
   };
   return { context, record, controller };

@@ -1,5 +1,6 @@
 /** What every command gets from the task runner, and how it reports failure. */
 import type { CommandName, CommandParameters } from '../../jobs/types.js';
+import type { ProcessGroupTracker } from '../process-groups.js';
 
 export interface CommandContext {
   /** Aborted when the task must stop (the manager said so, or the worker is shutting down). */
@@ -15,6 +16,8 @@ export interface CommandContext {
   tools: { ffmpeg?: string | undefined; blender?: string | undefined };
   /** After SIGTERM, how long a stopped child process gets before SIGKILL. */
   killGraceMs: number;
+  /** Records the process groups of the programs commands start (see process-groups.ts). */
+  processGroups: ProcessGroupTracker;
 }
 
 export type CommandHandler<N extends CommandName> = (parameters: CommandParameters<N>, context: CommandContext) => Promise<void>;

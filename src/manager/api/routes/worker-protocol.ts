@@ -9,7 +9,7 @@ import {
 } from '../schemas.js';
 import { fetchWorker } from '../../persistence/workers.js';
 import { fetchTask } from '../../persistence/tasks.js';
-import { PREVIEW_TYPES } from '../../previews.js';
+import { InvalidImageError, PREVIEW_TYPES } from '../../previews.js';
 import type { TaskRow, WorkerRow } from '../../persistence/tables.js';
 import type { WorkerStatus } from '../../state/statuses.js';
 import type { Platform } from '../../../storage/index.js';
@@ -135,8 +135,10 @@ export function registerWorkerProtocolRoutes(api: App, ctx: ManagerContext): voi
       if (task.worker_id !== idOf(request)) throw new ApiError(409, 'not_your_task', 'this worker does not hold that task');
       try {
         await ctx.previews.store(task.job_id, request.body as Buffer);
-      } catch {
-        throw new ApiError(400, 'invalid_image', 'the preview could not be read as an image', 'body');
+      } catch (error) {
+        // Only a body that does not decode is the sender's fault; a failing disk is the manager's.
+        if (error instanceof InvalidImageError) throw new ApiError(400, 'invalid_image', 'the preview could not be read as an image', 'body');
+        throw error;
       }
       return reply.status(204).send(null);
     },
