@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApiClient, Job } from '../../client/index.js';
 import { startTestCluster, type TestCluster } from '../../testing/cluster.js';
-import { startTestManager, type TestManager } from '../../testing/farm.js';
+import { startTestManager, ProtocolWorker, type TestManager } from '../../testing/farm.js';
 import { runKiln, type CliResult, assertOneLineError } from '../../testing/cli.js';
 import { makeTempDir } from '../../testing/temp.js';
 import { resolveJobId } from './jobs.js';
@@ -122,6 +122,33 @@ describe('kiln jobs', () => {
     assert.equal(JSON.parse(requeued.stdout).status, 'queued');
     await step(['jobs', 'delete', prefix], new RegExp(`^deleted job ${prefix} "controlled"\\n$`));
     assert.equal((await m.api('GET', `/jobs/${job.id}`)).status, 404);
+  });
+
+  it('show lists the blocklist, unblock takes a worker off it, pause --now stops running tasks', async () => {
+    const tag = 'blocklist-cli';
+    // Top priority: the shared manager holds other tests' jobs, which these workers must not take.
+    const job = await submit(m, { name: 'flaky', settings: { tasks: 6 }, tag, priority: 100 });
+    const prefix = job.id.slice(0, 8);
+    const bad = await new ProtocolWorker(m, 'bad-node', { tags: [tag] }).register();
+    const good = await new ProtocolWorker(m, 'good-node', { tags: [tag] }).register();
+    for (let i = 0; i < 3; i++) await bad.fail((await bad.next())!.id);
+
+    const [text, json] = await Promise.all([kiln(['jobs', 'show', prefix]), kiln(['jobs', 'show', prefix, '--json'])]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^Blocklist: +bad-node \(misc tasks, since \d+s ago; kiln jobs unblock to lift\)$/m);
+    assert.deepEqual(JSON.parse(json.stdout).blocklist.map((entry: { workerName: string; taskType: string }) => [entry.workerName, entry.taskType]), [['bad-node', 'misc']]);
+
+    const lifted = await kiln(['jobs', 'unblock', prefix, 'bad-node']);
+    assert.equal(lifted.code, 0, lifted.stderr);
+    assert.equal(lifted.stdout, `worker bad-node is off the blocklist of job ${prefix}; 0 entries left\n`);
+    assert.doesNotMatch((await kiln(['jobs', 'show', prefix])).stdout, /^Blocklist:/m);
+    assertOneLineError(await kiln(['jobs', 'unblock', prefix, 'bad-node']), /worker .* is not on job .*'s blocklist/);
+
+    const running = (await good.next())!;
+    const paused = await kiln(['jobs', 'pause', prefix, '--now']);
+    assert.equal(paused.code, 0, paused.stderr);
+    assert.match(paused.stdout, /: paused\n$/);
+    assert.equal((await m.api('GET', `/tasks/${running.id}`)).body.status, 'paused', 'the running task was stopped');
   });
 
   it('unknown and bad ids, bad priorities, wrong transitions: one line each', async () => {
