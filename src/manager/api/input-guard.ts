@@ -38,9 +38,9 @@ export function checkRequestInput(value: unknown, root: string): void {
 
 /** The same rules for one piece of text (a header value, a credential); `subject` starts the message. */
 export function checkText(text: string, subject: string, field: string): void {
-  const what = subject || 'the request';
-  if (text.includes('\u0000')) throw new ApiError(400, 'invalid_request', `${what} contains a NUL character (\\u0000), which cannot be stored`, field || undefined);
-  if (LONE_SURROGATE.test(text)) throw new ApiError(400, 'invalid_request', `${what} contains a lone UTF-16 surrogate, which is not valid text`, field || undefined);
+  const what = subject || 'body';
+  if (text.includes('\u0000')) throw new ApiError(400, 'invalid_request', `${what} contains a NUL character (\\u0000), which cannot be stored`, field || 'body');
+  if (LONE_SURROGATE.test(text)) throw new ApiError(400, 'invalid_request', `${what} contains a lone UTF-16 surrogate, which is not valid text`, field || 'body');
 }
 
 /**
