@@ -4,7 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ManagerContext } from '../context.js';
 import { ApiError, makeErrorHandler } from './errors.js';
-import { checkRequestInput } from './input-guard.js';
+import { checkQueryEscapes, checkRequestInput } from './input-guard.js';
 import { buildValidator } from './validators.js';
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { tokenMatches } from '../auth/secrets.js';
@@ -39,6 +39,7 @@ export async function buildApp(ctx: ManagerContext): Promise<App> {
   });
   // Checked before schema validation, which recurses, and before anything reaches PostgreSQL.
   app.addHook('preValidation', async (request) => {
+    checkQueryEscapes(request.url);
     checkRequestInput(request.params, '');
     checkRequestInput(request.query, '');
     checkRequestInput(request.body, '');

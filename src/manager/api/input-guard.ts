@@ -54,3 +54,26 @@ function isPlainData(value: unknown): value is object {
   const prototype: unknown = Object.getPrototypeOf(value);
   return prototype === Object.prototype || prototype === null || Object.getPrototypeOf(prototype) === null;
 }
+
+/**
+ * A query string whose escapes do not decode (`%zz`, `%ED%A0%80`, a lone surrogate in UTF-8)
+ * is refused like such a path: the query parser would otherwise keep the escape as literal text.
+ */
+export function checkQueryEscapes(url: string): void {
+  const start = url.indexOf('?');
+  if (start < 0) return;
+  for (const part of url.slice(start + 1).split('&')) {
+    try {
+      decodeURIComponent(part.replaceAll('+', ' '));
+    } catch {
+      const name = part.split('=')[0] ?? '';
+      let field = 'query';
+      try {
+        field = decodeURIComponent(name) || 'query';
+      } catch {
+        // the name itself does not decode
+      }
+      throw new ApiError(400, 'bad_url', `the query parameter ${field} holds a malformed escape (%..) or one that is not UTF-8 text`, field);
+    }
+  }
+}
