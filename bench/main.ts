@@ -1,5 +1,6 @@
 import { benchDb } from './db.js';
 import { benchDispatch } from './dispatch.js';
+import { benchFuzz } from './fuzz.js';
 import { benchScale } from './scale.js';
 import { benchShaman } from './shaman.js';
 
@@ -7,6 +8,7 @@ import { benchShaman } from './shaman.js';
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   db: () => benchDb(),
   dispatch: () => benchDispatch(),
+  fuzz: () => benchFuzz(),
   scale: () => benchScale(),
   shaman: () => benchShaman(),
 };

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { buildProgram } from './program.js';
-import { reportError } from './run.js';
+import { endQuietlyOnBrokenPipe, reportError } from './run.js';
+
+endQuietlyOnBrokenPipe(process.stdout);
+endQuietlyOnBrokenPipe(process.stderr);
 
 buildProgram()
   .parseAsync(process.argv)

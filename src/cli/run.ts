@@ -15,6 +15,17 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void | n
   };
 }
 
+/**
+ * Output piped into a program that stops reading (`kiln jobs ls | head -1`) closes the pipe;
+ * the next write fails with EPIPE. That is the reader's choice, not an error: end quietly.
+ */
+export function endQuietlyOnBrokenPipe(stream: NodeJS.WriteStream = process.stdout): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 export function reportError(error: unknown): number {
   if (error instanceof UserError) {
     process.stderr.write(`kiln: ${error.message}\n`);

@@ -125,13 +125,13 @@ export class ApiClient {
   // ---- general
 
   version(options?: CallOptions): Promise<Version> {
-    return this.#http.json({ method: 'GET', path: '/version', auth: 'none', ...options });
+    return this.#http.json({ method: 'GET', path: '/version', auth: 'none', expect: ['name', 'version'], ...options });
   }
 
   // ---- job types
 
   listJobTypes(options?: CallOptions): Promise<JobTypeList> {
-    return this.#http.json({ method: 'GET', path: '/job-types', auth: 'user', ...options });
+    return this.#http.json({ method: 'GET', path: '/job-types', auth: 'user', expect: ['jobTypes'], ...options });
   }
 
   getJobType(name: string, options?: CallOptions): Promise<JobTypeDetail> {
@@ -151,7 +151,7 @@ export class ApiClient {
   }
 
   listJobs(query: JobListQuery = {}, options?: CallOptions): Promise<JobList> {
-    return this.#http.json({ method: 'GET', path: '/jobs', query: { ...query }, auth: 'user', ...options });
+    return this.#http.json({ method: 'GET', path: '/jobs', query: { ...query }, auth: 'user', expect: ['jobs', 'total'], ...options });
   }
 
   getJob(id: string, options?: CallOptions): Promise<Job> {
@@ -185,7 +185,7 @@ export class ApiClient {
   // ---- tasks
 
   listTasks(jobId: string, options?: CallOptions): Promise<TaskList> {
-    return this.#http.json({ method: 'GET', path: `/jobs/${segment(jobId)}/tasks`, auth: 'user', ...options });
+    return this.#http.json({ method: 'GET', path: `/jobs/${segment(jobId)}/tasks`, auth: 'user', expect: ['tasks'], ...options });
   }
 
   getTask(id: string, options?: CallOptions): Promise<Task> {
@@ -209,7 +209,7 @@ export class ApiClient {
   // ---- workers (user side)
 
   listWorkers(options?: CallOptions): Promise<WorkerList> {
-    return this.#http.json({ method: 'GET', path: '/workers', auth: 'user', ...options });
+    return this.#http.json({ method: 'GET', path: '/workers', auth: 'user', expect: ['workers'], ...options });
   }
 
   getWorker(id: string, options?: CallOptions): Promise<Worker> {

@@ -18,6 +18,8 @@ export interface RequestSpec {
   /** Statuses besides 2xx that are answers, not errors (e.g. 423 for the long poll). */
   accept?: readonly number[];
   timeoutMs?: number | undefined;
+  /** Keys a JSON answer must have; without them it is not the manager's answer (ProtocolError). */
+  expect?: readonly string[];
   /** 'stream': no time limit once the headers are in; the caller reads the body. */
   kind?: 'stream';
   lastEventId?: string | undefined;
@@ -42,7 +44,11 @@ export class HttpTransport {
 
   async json<T>(spec: RequestSpec): Promise<T> {
     const response = await this.call(spec);
-    return this.parse<T>(response, spec.method);
+    const parsed = await this.parse<T>(response, spec.method);
+    // Every answer of the API is a JSON object; anything else came from something that is not Kiln.
+    const missing = parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) ? ['an object'] : (spec.expect ?? []).filter((key) => !(key in (parsed as object)));
+    if (missing.length) throw new ProtocolError(`${spec.method} ${response.url}: expected ${missing.join(', ')} in the answer, got ${JSON.stringify(parsed).slice(0, 120)}`);
+    return parsed;
   }
 
   async parse<T>(response: Response, method: string): Promise<T> {
@@ -111,15 +117,24 @@ export async function errorOf(response: Response, method: string, url: string): 
   let code = `http_${response.status}`;
   let message = `${response.status} ${response.statusText}`.trim();
   let field: string | undefined;
+  let kiln = false;
   try {
     const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; field?: unknown } };
     if (parsed.error && typeof parsed.error === 'object') {
       if (typeof parsed.error.code === 'string') code = parsed.error.code;
       if (typeof parsed.error.message === 'string') message = parsed.error.message;
       if (typeof parsed.error.field === 'string') field = parsed.error.field;
+      kiln = typeof parsed.error.code === 'string' && typeof parsed.error.message === 'string';
     }
   } catch {
     if (text.trim() !== '') message = `${message}: ${text.trim().slice(0, 300)}`;
+  }
+  // A Kiln manager refuses with { error: { code, message } }. A refusal without it (an empty
+  // 404, a web server's HTML page, another API's JSON) comes from something else at that URL.
+  // 5xx stays an ApiError: a proxy in front of a restarting manager answers so, and callers retry.
+  if (!kiln && response.status < 500) {
+    const what = text.trim() === '' ? 'an empty body' : /^\s*</.test(text) ? 'an HTML page' : isJson(text) ? 'JSON that is not a Kiln error' : 'text that is not a Kiln error';
+    throw new ProtocolError(`${method} ${url}: answered ${response.status} ${response.statusText} with ${what}`.replace(/  +/g, ' '));
   }
   return new ApiError({
     status: response.status,
@@ -130,6 +145,15 @@ export async function errorOf(response: Response, method: string, url: string): 
     method,
     url,
   });
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The caller stopped the call (a time limit of ours is not an abort: it means no answer). */

@@ -5,17 +5,26 @@ export const MAX_FRAMES = 1_000_000;
 
 const invalid = (message: string): UserError => new UserError(message, { field: 'frames', code: 'invalid_frames' });
 
+/** Spaces and tabs only: a newline or other control character in a frame range is a mistake. */
+const BLANK = /^[ \t]*$/;
+
 /**
  * Parses frame range text into sorted, distinct, non-negative frame numbers.
- * Items are single frames (`7`) or inclusive ranges (`1-10`, `1..10`), separated by commas
- * and/or whitespace; whitespace around `-` and `..` is allowed (`1 - 10`).
+ * Items are single frames (`7`) or inclusive ranges (`1-10`, `1..10`), separated by commas;
+ * spaces and tabs are allowed around items and around `-` and `..` (`1-4, 9`, `1 - 10`).
+ * Refused, because each is more likely a typing mistake than a wish: empty items (`1,,2`, a
+ * trailing comma), items separated by spaces only (`1 2`), newlines and other control characters.
  */
 export function parseFrameRange(text: string): number[] {
-  const items = String(text ?? '')
-    .replace(/\s*(-|\.\.)\s*/g, '$1')
-    .split(/[\s,]+/)
-    .filter(Boolean);
-  if (items.length === 0) throw invalid('no frames given; use a range like 1-250, 1..250 or a list like 1,5,10-20');
+  const source = String(text ?? '');
+  if (BLANK.test(source)) throw invalid('no frames given; use a range like 1-250, 1..250 or a list like 1,5,10-20');
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(source)) throw invalid('frames must be on one line, without control characters; separate items with commas');
+  const items = source.split(',').map((item) => item.replace(/[ \t]*(-|\.\.)[ \t]*/g, '$1').trim());
+  const empty = items.findIndex((item) => item === '');
+  if (empty >= 0) throw invalid(`"${source.trim().slice(0, 60)}" has an empty item (item ${empty + 1}); remove the extra comma`);
+  const spaced = items.find((item) => /[ \t]/.test(item));
+  if (spaced) throw invalid(`"${spaced}": separate frames and ranges with commas, e.g. ${spaced.split(/[ \t]+/).join(',')}`);
 
   const ranges: Array<[number, number]> = [];
   for (const item of items) ranges.push(parseItem(item));

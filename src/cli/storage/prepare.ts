@@ -1,11 +1,11 @@
 import { cp, mkdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve, sep, isAbsolute } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../../util/errors.js';
 import {
   assertNotUncPath, hashFiles, HashCache, listTree, platformOf, toStoredPath, type HashedFile, type TwoWayVariable,
 } from '../../storage/index.js';
-import type { JobStorage } from '../../storage/job-storage.js';
+import { isInsideFolder, type JobStorage } from '../../storage/job-storage.js';
 import { fetchStorageInfo, missingFiles, uploadFiles, createShamanCheckout, type ManagerEndpoint } from './shaman-upload.js';
 
 export type StorageMode = 'auto' | 'direct' | 'copy' | 'shaman';
@@ -27,10 +27,8 @@ export interface ProgressReporter {
   stop(): void;
 }
 
-const isInside = (path: string, folder: string): boolean => {
-  const rest = relative(folder, path);
-  return rest === '' || (!rest.startsWith('..') && !isAbsolute(rest));
-};
+/** The same test the manager applies to a submitted storage record (checkJobStorage). */
+const isInside = (path: string, folder: string): boolean => isInsideFolder(path, folder, platformOf());
 
 /** `2026-11-22T10-15-03-shot-010`: sorts by time, safe on every file system. */
 export function jobFolderName(jobName: string, now = new Date()): string {

@@ -4,7 +4,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ManagerContext } from '../context.js';
 import { ApiError, makeErrorHandler } from './errors.js';
-import { checkRequestInput } from './input-guard.js';
+import { checkQueryEscapes, checkRequestInput } from './input-guard.js';
+import { buildValidator } from './validators.js';
+import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { tokenMatches } from '../auth/secrets.js';
 import { registerMetaRoutes } from './routes/meta.js';
 import { registerJobRoutes } from './routes/jobs.js';
@@ -25,7 +27,11 @@ export async function buildApp(ctx: ManagerContext): Promise<App> {
     keepAliveTimeout: 75_000,
     requestTimeout: 120_000,
     forceCloseConnections: true,
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
+    // Bodies are validated without type coercion, query strings and parameters with it (validators.ts).
+    schemaController: { compilersFactory: { buildValidator: buildValidator as never } },
+    // Fastify's and Node's own refusals in Kiln's error shape too.
+    frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setErrorHandler(makeErrorHandler(ctx.log));
   app.setNotFoundHandler((request, reply) => {
@@ -33,6 +39,7 @@ export async function buildApp(ctx: ManagerContext): Promise<App> {
   });
   // Checked before schema validation, which recurses, and before anything reaches PostgreSQL.
   app.addHook('preValidation', async (request) => {
+    checkQueryEscapes(request.url);
     checkRequestInput(request.params, '');
     checkRequestInput(request.query, '');
     checkRequestInput(request.body, '');

@@ -14,6 +14,13 @@ export const JobStatusSchema = literals(JOB_STATUSES);
 export const TaskStatusSchema = literals(TASK_STATUSES);
 export const WorkerStatusSchema = literals(WORKER_STATUSES);
 export const Priority = Type.Integer({ minimum: 0, maximum: 100 });
+/** Paging of every list: a page holds at most MAX_PAGE items, whatever is stored; `total` says how many there are. */
+export const MAX_PAGE = 1000;
+export const MAX_OFFSET = 1_000_000_000;
+export const PageQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: MAX_PAGE })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 })),
+});
 export const Platform = Type.Union([Type.Literal('linux'), Type.Literal('darwin'), Type.Literal('windows')]);
 
 export const ErrorBody = Type.Object(
@@ -91,8 +98,8 @@ export const JobListQuery = Type.Object({
   status: Type.Optional(Type.String({ description: 'comma-separated statuses' })),
   type: Type.Optional(Type.String()),
   tag: Type.Optional(Type.String()),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 100 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 })),
 });
 export const JobList = Type.Object({ jobs: Type.Array(Job), total: Type.Integer() });
 
@@ -133,7 +140,7 @@ export const Task = Type.Object({
   updatedAt: Type.String(),
 });
 export type Task = Static<typeof Task>;
-export const TaskList = Type.Object({ tasks: Type.Array(Task) });
+export const TaskList = Type.Object({ tasks: Type.Array(Task), total: Type.Integer() });
 export const TaskAction = Type.Object({ action: Type.Union([Type.Literal('requeue'), Type.Literal('cancel')]) }, { additionalProperties: false });
 export const LogTailQuery = Type.Object({ lines: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, default: 100 })) });
 export const LogTail = Type.Object({ lines: Type.Array(Type.String()) });
@@ -164,7 +171,7 @@ export const Worker = Type.Object({
   currentTaskId: Type.Union([Uuid, Type.Null()]),
 });
 export type Worker = Static<typeof Worker>;
-export const WorkerList = Type.Object({ workers: Type.Array(Worker) });
+export const WorkerList = Type.Object({ workers: Type.Array(Worker), total: Type.Integer() });
 export const WorkerControl = Type.Object(
   {
     action: Type.Union([Type.Literal('sleep'), Type.Literal('wake'), Type.Literal('shutdown'), Type.Literal('restart')]),
@@ -214,9 +221,9 @@ export const TaskUpdate = Type.Object(
     status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('completed'), Type.Literal('failed'), Type.Literal('queued')])),
     progress: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     activity: Type.Optional(Type.String({ maxLength: 1000 })),
-    log: Type.Optional(Type.Array(Type.String(), { maxItems: 10000 })),
+    log: Type.Optional(Type.Array(Type.String({ maxLength: 65536 }), { maxItems: 10000 })),
     /** Sequence number of this update from the worker, so a replayed update applies once. */
-    seq: Type.Optional(Type.Integer({ minimum: 0 })),
+    seq: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
   },
   { additionalProperties: false },
 );

@@ -43,6 +43,21 @@ export async function listTasksOfJob(db: Db, jobId: string): Promise<TaskRow[]> 
   return db.selectFrom('task').selectAll().where('job_id', '=', jobId).orderBy('idx').execute();
 }
 
+/** One page of a job's tasks in index order, and how many it has (the API never sends them all at once). */
+export async function pageTasksOfJob(db: Db, jobId: string, page: Page): Promise<{ rows: TaskRow[]; total: number }> {
+  const of = db.selectFrom('task').where('job_id', '=', jobId);
+  const [rows, total] = await Promise.all([
+    of.selectAll().orderBy('idx').limit(page.limit).offset(page.offset).execute(),
+    of.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(total.n) };
+}
+
+export interface Page {
+  limit: number;
+  offset: number;
+}
+
 export async function dependenciesOf(db: Db | Trx, taskIds: string[]): Promise<Map<string, string[]>> {
   const map = new Map<string, string[]>();
   if (taskIds.length === 0) return map;

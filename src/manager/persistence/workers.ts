@@ -36,6 +36,15 @@ export async function listWorkers(db: Db): Promise<WorkerRow[]> {
   return db.selectFrom('worker').selectAll().orderBy('name').orderBy('id').execute();
 }
 
+/** One page of the workers by name, and how many there are (the API never sends them all at once). */
+export async function pageWorkers(db: Db, page: { limit: number; offset: number }): Promise<{ rows: WorkerRow[]; total: number }> {
+  const [rows, total] = await Promise.all([
+    db.selectFrom('worker').selectAll().orderBy('name').orderBy('id').limit(page.limit).offset(page.offset).execute(),
+    db.selectFrom('worker').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(total.n) };
+}
+
 export async function insertWorker(db: Db, worker: { id: string; name: string; secretHash: string; platform: string; supportedTaskTypes: string[]; tags: string[] }): Promise<void> {
   await db
     .insertInto('worker')

@@ -97,6 +97,20 @@ describe('createCheckout', () => {
     assert.equal(await readFile(join(checkoutRoot, third.path, 'textures/deep/er/metal.png'), 'utf8'), 'metal data');
   });
 
+  test('a checkout inside another checkout is refused; beside it is fine', async (t) => {
+    const { store, checkoutRoot, files } = await setUp(t, contents);
+    await createCheckout(store, checkoutRoot, 'shots/sh010', files);
+    for (const inner of ['shots/sh010/inner', 'shots/sh010/textures/inner', 'shots/sh010/textures/new/inner']) {
+      await assert.rejects(createCheckout(store, checkoutRoot, inner, files), (error: unknown) => {
+        assert.ok(error instanceof InvalidCheckoutPathError, String(error));
+        assert.equal(error.field, 'checkoutPath');
+        assert.match(error.message, /inside the checkout "shots\/sh010(\/textures)?"/);
+        return true;
+      }, inner);
+    }
+    assert.equal((await createCheckout(store, checkoutRoot, 'shots/sh020', files)).path, 'shots/sh020');
+  });
+
   test('an empty file list makes an empty folder, even in a new store', async (t) => {
     const root = join(await makeTempDir(t), 'shaman');
     const result = await createCheckout(new ShamanStore(root), join(root, 'checkout'), 'empty', []);

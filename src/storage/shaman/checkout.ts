@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { symlink as symlinkCallback, symlinkSync } from 'node:fs';
-import { lstat, mkdir, realpath, rename, rm, rmdir } from 'node:fs/promises';
+import { lstat, mkdir, readdir, realpath, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join, posix, relative, sep } from 'node:path';
 import { isErrnoException } from '../../util/errors.js';
 import { blobKey, blobSubpath, checkBlobId, type ShamanFile } from './blob.js';
@@ -51,6 +51,7 @@ export async function createCheckout(
   await mkdir(store.storedDir, { recursive: true }); // a first, empty checkout has no blobs yet
   const root = await realpath(checkoutRoot);
   const stored = await realpath(store.storedDir);
+  await refuseNestedCheckout(root, wanted);
   const temp = join(root, CHECKOUT_TEMP_DIR, randomBytes(8).toString('hex'));
   const finalBase = join(root, ...wanted.split('/'));
   let reserved: string | undefined;
@@ -124,6 +125,24 @@ export async function deleteCheckout(checkoutRoot: string, path: string): Promis
     }
   }
   return true;
+}
+
+/**
+ * A checkout inside another would put one job's files among another's, and deleting the outer
+ * job would delete the inner one's. A folder above the wanted path that directly holds a link
+ * into the store is a checkout. (A checkout whose top level holds only folders is recognised
+ * from any of its folders that holds a link.)
+ */
+async function refuseNestedCheckout(root: string, wanted: string): Promise<void> {
+  const segments = wanted.split('/');
+  for (let depth = 1; depth < segments.length; depth++) {
+    const above = segments.slice(0, depth).join('/');
+    const entries = await readdir(join(root, ...segments.slice(0, depth)), { withFileTypes: true }).catch(() => undefined);
+    if (!entries) return; // it does not exist, so nothing below it does either
+    if (entries.some((entry) => entry.isSymbolicLink())) {
+      throw new InvalidCheckoutPathError(wanted, `it is inside the checkout "${above}"; a checkout cannot hold another`, 'checkoutPath');
+    }
+  }
 }
 
 const toNative = sep === '/' ? (path: string): string => path : (path: string): string => path.replaceAll('/', sep);

@@ -2,23 +2,26 @@ import { Type } from '@sinclair/typebox';
 import type { App } from '../app.js';
 import type { ManagerContext } from '../../context.js';
 import { ApiError } from '../errors.js';
-import { Blocklist, ErrorBody, IdParams, Job, JobCheckResult, JobList, JobListQuery, SetJobStatus, SetPriority, SubmitJob, TaskList, Unblock } from '../schemas.js';
+import { Blocklist, ErrorBody, IdParams, Job, JobCheckResult, JobList, JobListQuery, PageQuery, SetJobStatus, SetPriority, SubmitJob, TaskList, Unblock } from '../schemas.js';
+import { checkSubmission } from '../submission-guard.js';
 import { fetchJob, listJobs, toJob } from '../../persistence/jobs.js';
-import { listTasksOfJob, dependenciesOf, toTask } from '../../persistence/tasks.js';
+import { pageTasksOfJob, dependenciesOf, toTask } from '../../persistence/tasks.js';
 import { JOB_STATUSES } from '../../state/statuses.js';
 import { PREVIEW_SIZES, type PreviewSize } from '../../previews.js';
 
-const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 412: ErrorBody };
+const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 412: ErrorBody, 413: ErrorBody };
 
 export function registerJobRoutes(api: App, ctx: ManagerContext): void {
   const user = { preHandler: api.requireUser };
 
   api.post('/jobs', { ...user, schema: { tags: ['jobs'], body: SubmitJob, response: { 201: Job, ...errors } } }, async (request, reply) => {
+    checkSubmission(request.body, ctx.storage);
     const row = await ctx.jobs.submit(request.body);
     return reply.status(201).send(toJob(row));
   });
 
   api.post('/jobs/check', { schema: { tags: ['jobs'], body: SubmitJob, response: { 200: JobCheckResult, ...errors } } }, async (request) => {
+    checkSubmission(request.body, ctx.storage);
     const { tasks } = ctx.jobs.compile(request.body);
     return { ok: true, taskCount: tasks.length, tasks: tasks.slice(0, 1000).map((t) => ({ name: t.name, type: t.type, dependsOn: t.dependsOn })) };
   });
@@ -58,11 +61,11 @@ export function registerJobRoutes(api: App, ctx: ManagerContext): void {
     return reply.status(204).send(null);
   });
 
-  api.get('/jobs/:id/tasks', { schema: { tags: ['tasks'], params: IdParams, response: { 200: TaskList, 404: ErrorBody } } }, async (request) => {
+  api.get('/jobs/:id/tasks', { schema: { tags: ['tasks'], params: IdParams, querystring: PageQuery, response: { 200: TaskList, 400: ErrorBody, 404: ErrorBody } } }, async (request) => {
     await fetchJob(ctx.db, request.params.id);
-    const rows = await listTasksOfJob(ctx.db, request.params.id);
+    const { rows, total } = await pageTasksOfJob(ctx.db, request.params.id, { limit: request.query.limit ?? 1000, offset: request.query.offset ?? 0 });
     const deps = await dependenciesOf(ctx.db, rows.map((r) => r.id));
-    return { tasks: rows.map((row) => toTask(row, deps.get(row.id))) };
+    return { tasks: rows.map((row) => toTask(row, deps.get(row.id))), total };
   });
 
   api.get(

@@ -7,8 +7,9 @@ import { ErrorBody } from '../schemas.js';
 import { collectGarbage, createCheckout, checkBlobId, PlatformSchema } from '../../../storage/index.js';
 import { SECOND } from '../../../util/time.js';
 
-const ShamanFile = Type.Object({ sha256: Type.String(), size: Type.Integer({ minimum: 0 }), path: Type.String({ minLength: 1 }) }, { additionalProperties: false });
-const BlobParams = Type.Object({ sha256: Type.String(), size: Type.Integer({ minimum: 0 }) });
+const BlobSize = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+const ShamanFile = Type.Object({ sha256: Type.String({ maxLength: 64 }), size: BlobSize, path: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false });
+const BlobParams = Type.Object({ sha256: Type.String({ maxLength: 64 }), size: BlobSize });
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
 /**
@@ -51,7 +52,7 @@ export function registerStorageRoutes(api: App, ctx: ManagerContext): void {
 
   api.post(
     '/shaman/checkout/requirements',
-    { schema: { tags: ['shaman'], body: Type.Object({ files: Type.Array(ShamanFile, { maxItems: 1_000_000 }) }), response: { 200: Type.Object({ missing: Type.Array(ShamanFile) }), ...errors } } },
+    { schema: { tags: ['shaman'], body: Type.Object({ files: Type.Array(ShamanFile, { maxItems: 1_000_000 }) }, { additionalProperties: false }), response: { 200: Type.Object({ missing: Type.Array(ShamanFile) }), ...errors } } },
     async (request) => {
       request.body.files.forEach((file, i) => checkBlobId(file.sha256, file.size, `files[${i}]`));
       return { missing: await store().missing(request.body.files) };
@@ -85,7 +86,7 @@ export function registerStorageRoutes(api: App, ctx: ManagerContext): void {
       preHandler: api.requireUser,
       schema: {
         tags: ['shaman'],
-        body: Type.Object({ checkoutPath: Type.String({ minLength: 1 }), files: Type.Array(ShamanFile, { maxItems: 1_000_000 }) }, { additionalProperties: false }),
+        body: Type.Object({ checkoutPath: Type.String({ minLength: 1, maxLength: 1024 }), files: Type.Array(ShamanFile, { maxItems: 1_000_000 }) }, { additionalProperties: false }),
         response: { 200: Type.Object({ checkoutPath: Type.String(), files: Type.Integer(), blobs: Type.Integer() }), 424: ErrorBody, ...errors },
       },
     },
@@ -97,7 +98,7 @@ export function registerStorageRoutes(api: App, ctx: ManagerContext): void {
 
   api.post(
     '/shaman/gc',
-    { preHandler: api.requireUser, schema: { tags: ['shaman'], body: Type.Object({ dryRun: Type.Optional(Type.Boolean()), maxAgeSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })) }), response: { 200: Type.Unknown(), ...errors } } },
+    { preHandler: api.requireUser, schema: { tags: ['shaman'], body: Type.Object({ dryRun: Type.Optional(Type.Boolean()), maxAgeSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 * 365 * 86_400 })) }, { additionalProperties: false }), response: { 200: Type.Unknown(), ...errors } } },
     async (request) =>
       collectGarbage(store(), storage.jobsDir!, { maxAgeMs: (request.body.maxAgeSeconds ?? ctx.config.shaman.gc.max_age) * SECOND, dryRun: request.body.dryRun ?? false }),
   );

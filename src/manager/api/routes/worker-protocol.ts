@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
 import type { ManagerContext } from '../../context.js';
 import { ApiError } from '../errors.js';
+import { parseWorkerCredentials } from '../worker-credentials.js';
 import { AuthError, assertSignedOn } from '../../workers/worker-service.js';
 import {
   AssignedTask, ErrorBody, IdParams, MayKeepRunning, RegisterWorker, RegisteredWorker, SignOn, TaskRequestQuery, TaskUpdate, WorkerStateAnswer,
@@ -25,17 +26,14 @@ const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody 
 /** The protocol workers speak: register, sign on/off, long-poll for tasks, report on them. */
 export function registerWorkerProtocolRoutes(api: App, ctx: ManagerContext): void {
   const authenticate = async (request: FastifyRequest): Promise<void> => {
-    const header = request.headers.authorization ?? '';
-    const decoded = header.startsWith('Basic ') ? Buffer.from(header.slice(6), 'base64').toString() : '';
-    const colon = decoded.indexOf(':');
-    if (colon < 1) throw new ApiError(401, 'unauthorized', 'worker endpoints need the worker\'s credentials (Authorization: Basic id:token); register first');
+    const { id, token } = parseWorkerCredentials(request.headers.authorization);
     try {
-      await ctx.workers.authenticate(decoded.slice(0, colon), decoded.slice(colon + 1));
+      await ctx.workers.authenticate(id, token);
     } catch (error) {
       if (error instanceof AuthError) throw new ApiError(401, 'unauthorized', `worker credentials refused: ${error.message}`);
       throw error;
     }
-    request.workerId = decoded.slice(0, colon);
+    request.workerId = id;
   };
   const worker = { preHandler: authenticate };
   const idOf = (request: FastifyRequest): string => request.workerId!;
@@ -73,7 +71,7 @@ export function registerWorkerProtocolRoutes(api: App, ctx: ManagerContext): voi
 
   api.post(
     '/worker/state',
-    { ...worker, schema: { tags: ['worker protocol'], body: Type.Object({ status: Type.Union([Type.Literal('asleep'), Type.Literal('awake')]) }), response: { 204: Type.Null(), ...errors } } },
+    { ...worker, schema: { tags: ['worker protocol'], body: Type.Object({ status: Type.Union([Type.Literal('asleep'), Type.Literal('awake')]) }, { additionalProperties: false }), response: { 204: Type.Null(), ...errors } } },
     async (request, reply) => {
       await ctx.workers.acknowledge(idOf(request), request.body.status);
       return reply.status(204).send(null);

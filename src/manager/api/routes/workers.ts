@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../app.js';
 import type { ManagerContext } from '../../context.js';
-import { ErrorBody, IdParams, SleepScheduleSchema, Worker, WorkerControl, WorkerList, WorkerTags } from '../schemas.js';
-import { fetchWorker, listWorkers, toWorker } from '../../persistence/workers.js';
+import { ErrorBody, IdParams, PageQuery, SleepScheduleSchema, Worker, WorkerControl, WorkerList, WorkerTags } from '../schemas.js';
+import { fetchWorker, pageWorkers, toWorker } from '../../persistence/workers.js';
 import { activeTaskOfWorker, activeTaskIdsByWorker } from '../../persistence/tasks.js';
 import type { WorkerRow } from '../../persistence/tables.js';
 
@@ -12,10 +12,10 @@ export function registerWorkerRoutes(api: App, ctx: ManagerContext): void {
   const user = { preHandler: api.requireUser };
   const present = async (row: WorkerRow) => toWorker(row, (await activeTaskOfWorker(ctx.db, row.id))?.id ?? null);
 
-  api.get('/workers', { schema: { tags: ['workers'], response: { 200: WorkerList } } }, async () => {
-    const rows = await listWorkers(ctx.db);
+  api.get('/workers', { schema: { tags: ['workers'], querystring: PageQuery, response: { 200: WorkerList, 400: ErrorBody } } }, async (request) => {
+    const { rows, total } = await pageWorkers(ctx.db, { limit: request.query.limit ?? 1000, offset: request.query.offset ?? 0 });
     const current = await activeTaskIdsByWorker(ctx.db);
-    return { workers: rows.map((row) => toWorker(row, current.get(row.id) ?? null)) };
+    return { workers: rows.map((row) => toWorker(row, current.get(row.id) ?? null)), total };
   });
 
   api.get('/workers/:id', { schema: { tags: ['workers'], params: IdParams, response: { 200: Worker, 404: ErrorBody } } }, async (request) =>
