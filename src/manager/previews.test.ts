@@ -3,22 +3,12 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { startTestCluster, type TestCluster } from '../testing/cluster.js';
-import { startTestManager, ProtocolWorker, type TestManager } from '../testing/farm.js';
+import { useFileFarm, ProtocolWorker, type TestManager } from '../testing/farm.js';
 import { makeTempDir } from '../testing/temp.js';
 import { InvalidImageError, Previews } from './previews.js';
 
-let cluster: TestCluster;
 let m: TestManager;
-const cleanups: Array<() => unknown> = [];
-const t = { after: (fn: () => unknown) => cleanups.push(fn) };
-before(async () => {
-  cluster = await startTestCluster(t);
-  m = await startTestManager(t, cluster);
-});
-after(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+useFileFarm({ before, after }, {}, (farm) => ({ manager: m } = farm));
 
 const image = (colour: string, width = 640): Promise<Buffer> =>
   sharp({ create: { width, height: Math.round(width * 0.5625), channels: 3, background: colour } }).png().toBuffer();

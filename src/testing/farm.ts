@@ -4,7 +4,7 @@ import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { startManager, type RunningManager } from '../manager/main.js';
 import { MANAGER_DEFAULTS, type ManagerConfig } from '../manager/config.js';
-import type { TestCluster } from './cluster.js';
+import { startTestCluster, type TestCluster } from './cluster.js';
 import { makeTempDir } from './temp.js';
 
 type After = { after: (fn: () => unknown) => void };
@@ -101,4 +101,39 @@ export class ProtocolWorker {
     const response = await this.update(taskId, { status: 'failed', log: ['it broke'] });
     if (response.status !== 204) throw new Error(`fail: ${response.status} ${JSON.stringify(response.body)}`);
   }
+}
+
+/** What a test file shares: one PostgreSQL, one manager over it, and a home for the CLI. */
+export interface FileFarm {
+  cluster: TestCluster;
+  manager: TestManager;
+  home: string;
+}
+
+/**
+ * One PostgreSQL and one manager for a whole test file, with a CLI home: started before its
+ * first test, everything removed after its last. Call at the top level of the file.
+ */
+export function useFileFarm(
+  hooks: { before: (fn: () => unknown) => void; after: (fn: () => unknown) => void },
+  overrides: Partial<ManagerConfig> = {},
+  /** Called once all is started, e.g. to fill the file's own variables. */
+  onReady: (farm: FileFarm) => void = () => undefined,
+): () => FileFarm {
+  let farm: FileFarm | undefined;
+  const cleanups: Array<() => unknown> = [];
+  const scope = { after: (fn: () => unknown) => cleanups.push(fn) };
+  hooks.before(async () => {
+    const cluster = await startTestCluster(scope);
+    const manager = await startTestManager(scope, cluster, overrides);
+    farm = { cluster, manager, home: makeTempDir(scope, 'kiln-cli-home-') };
+    onReady(farm);
+  });
+  hooks.after(async () => {
+    for (const fn of cleanups.reverse()) await fn();
+  });
+  return () => {
+    if (!farm) throw new Error('the file farm is not started yet (use it inside a test)');
+    return farm;
+  };
 }

@@ -1,25 +1,13 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { JobTypeRegistry } from '../../jobs/index.js';
-import { startTestCluster, type TestCluster } from '../../testing/cluster.js';
-import { startTestManager, type TestManager } from '../../testing/farm.js';
+import { useFileFarm, type TestManager } from '../../testing/farm.js';
 import { assertOneLineError, runKiln, type CliResult } from '../../testing/cli.js';
-import { makeTempDir } from '../../testing/temp.js';
 import { settingLimits, settingRequirement, settingsFor } from './job-types.js';
 
-let cluster: TestCluster;
 let m: TestManager;
 let home: string;
-const cleanups: Array<() => unknown> = [];
-const t = { after: (fn: () => unknown) => cleanups.push(fn) };
-before(async () => {
-  cluster = await startTestCluster(t);
-  m = await startTestManager(t, cluster);
-  home = makeTempDir(t, 'kiln-cli-home-');
-});
-after(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+useFileFarm({ before, after }, {}, (farm) => ({ manager: m, home } = farm));
 
 const kiln = (args: string[]): Promise<CliResult> => runKiln(args, { env: { KILN_MANAGER: m.url, KILN_HOME: home, KILN_TOKEN: '' } });
 

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApiClient, Job } from '../../client/index.js';
-import { startTestCluster, type TestCluster } from '../../testing/cluster.js';
-import { startTestManager, ProtocolWorker, type TestManager } from '../../testing/farm.js';
+import type { TestCluster } from '../../testing/cluster.js';
+import { startTestManager, useFileFarm, ProtocolWorker, type TestManager } from '../../testing/farm.js';
 import { runKiln, type CliResult, assertOneLineError } from '../../testing/cli.js';
 import { makeTempDir } from '../../testing/temp.js';
 import { resolveJobId } from './jobs.js';
@@ -12,16 +12,7 @@ import { resolveJobId } from './jobs.js';
 let cluster: TestCluster;
 let m: TestManager;
 let home: string;
-const cleanups: Array<() => unknown> = [];
-const t = { after: (fn: () => unknown) => cleanups.push(fn) };
-before(async () => {
-  cluster = await startTestCluster(t);
-  m = await startTestManager(t, cluster);
-  home = makeTempDir(t, 'kiln-cli-home-');
-});
-after(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+useFileFarm({ before, after }, {}, (farm) => ({ cluster, manager: m, home } = farm));
 
 const kiln = (args: string[], env: Record<string, string> = {}, manager: TestManager = m): Promise<CliResult> =>
   runKiln(args, { env: { KILN_MANAGER: manager.url, KILN_HOME: home, KILN_TOKEN: '', ...env } });

@@ -1,28 +1,19 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestCluster, type TestCluster } from '../../testing/cluster.js';
-import { startTestManager, ProtocolWorker, type TestManager } from '../../testing/farm.js';
+import type { TestCluster } from '../../testing/cluster.js';
+import { startTestManager, useFileFarm, ProtocolWorker, type TestManager } from '../../testing/farm.js';
 import { runKiln, type CliResult, assertOneLineError } from '../../testing/cli.js';
-import { freePort, makeTempDir } from '../../testing/temp.js';
+import { freePort } from '../../testing/temp.js';
 import { waitFor } from '../../util/time.js';
 import { ApiClient, type Job } from '../../client/index.js';
 import { startTinyServer, sendError, sendJson } from '../../client/testing.js';
 import { buildSubmission, defaultJobName, followJob, parseSetting, parseSubmitOptions, type ProgressDisplay } from './submit.js';
 
-/** One PostgreSQL for the file; the waiting tests get a manager each, so their workers see only their job. */
+/** One PostgreSQL and a shared manager for the file; the waiting tests get a manager each, so their workers see only their job. */
 let cluster: TestCluster;
 let shared: TestManager;
 let home: string;
-const cleanups: Array<() => unknown> = [];
-const t = { after: (fn: () => unknown) => cleanups.push(fn) };
-before(async () => {
-  cluster = await startTestCluster(t);
-  shared = await startTestManager(t, cluster);
-  home = makeTempDir(t, 'kiln-cli-home-');
-});
-after(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+useFileFarm({ before, after }, {}, (farm) => ({ cluster, manager: shared, home } = farm));
 
 const kiln = (m: TestManager, args: string[]): Promise<CliResult> =>
   runKiln(args, { env: { KILN_MANAGER: m.url, KILN_HOME: home, KILN_TOKEN: '' } });

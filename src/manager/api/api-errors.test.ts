@@ -1,20 +1,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestCluster, type TestCluster } from '../../testing/cluster.js';
-import { startTestManager, ProtocolWorker, type TestManager } from '../../testing/farm.js';
+import { useFileFarm, ProtocolWorker, type TestManager } from '../../testing/farm.js';
 import sharp from 'sharp';
 
-let cluster: TestCluster;
 let m: TestManager;
-const cleanups: Array<() => unknown> = [];
-const t = { after: (fn: () => unknown) => cleanups.push(fn) };
-before(async () => {
-  cluster = await startTestCluster(t);
-  m = await startTestManager(t, cluster, { open: false });
-});
-after(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+useFileFarm({ before, after }, { open: false }, (farm) => ({ manager: m } = farm));
 
 /** The error contract: `{ error: { code, message, field } }`, with the field when one is at fault. */
 function assertError(response: { status: number; body: any }, status: number, field?: string, message?: RegExp): void {

@@ -1,20 +1,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { etag, renderJobType } from '../../jobs/index.js';
-import { startTestCluster, type TestCluster } from '../../testing/cluster.js';
-import { startTestManager, type TestManager } from '../../testing/farm.js';
+import { useFileFarm, type TestManager } from '../../testing/farm.js';
 
-let cluster: TestCluster;
 let m: TestManager;
-const cleanups: Array<() => unknown> = [];
-const t = { after: (fn: () => unknown) => cleanups.push(fn) };
-before(async () => {
-  cluster = await startTestCluster(t);
-  m = await startTestManager(t, cluster);
-});
-after(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+useFileFarm({ before, after }, {}, (farm) => ({ manager: m } = farm));
 
 describe('GET /api/v1/job-types', () => {
   it('lists every job type with its label, description and etag', async () => {
