@@ -25,6 +25,8 @@ export interface FakeManager {
   previews: Array<{ taskId: string; contentType: string; bytes: number }>;
   /** The status the manager asks workers to take (null: none). */
   requested: WorkerStatus | null;
+  /** Workers the manager put in `error`: refused (409 sign_on_required) until they sign on again. */
+  mustSignOn: Set<string>;
   calls(path: string): RecordedRequest[];
   addTask(commands: AssignedTask['commands'], name?: string): AssignedTask;
   statusesOf(taskId: string): string[];
@@ -43,6 +45,7 @@ export async function startFakeManager(t: { after: (fn: () => unknown) => void }
     updates: [],
     previews: [],
     requested: null,
+    mustSignOn: new Set(),
     calls(path) {
       return this.server.requests.filter((request) => request.path === `/api/v1${path}`);
     },
@@ -77,7 +80,13 @@ export async function startFakeManager(t: { after: (fn: () => unknown) => void }
     }
     const workerId = authenticate(request);
     if (!workerId) return sendError(response, 401, 'unauthorized', 'unknown worker');
-    if (path === '/worker/sign-on') return sendJson(response, 200, state());
+    if (path === '/worker/sign-on') {
+      manager.mustSignOn.delete(workerId);
+      return sendJson(response, 200, state());
+    }
+    if (manager.mustSignOn.has(workerId) && (path === '/worker/task' || path === '/worker/state')) {
+      return sendError(response, 409, 'sign_on_required', 'this worker is error: it must sign on again first');
+    }
     if (path === '/worker/sign-off') return sendJson(response, 204);
     if (path === '/worker/state' && request.method === 'POST') return sendJson(response, 204);
     if (path === '/worker/state') return sendJson(response, 200, state());

@@ -57,6 +57,26 @@ function start(t: TestContext, home: string, manager: FakeManager | string, sign
 }
 
 describe('worker loop', () => {
+  it('signs on again when the manager refuses it as timed out (409 sign_on_required), awake or asleep, then takes tasks', async (t) => {
+    const home = await workerHome(t);
+    const manager = await startFakeManager(t);
+    const running = start(t, home, manager);
+    await waitFor(() => manager.calls('/worker/task').length > 0, { what: 'the first task request' });
+    const [workerId] = [...manager.workers.keys()];
+    manager.mustSignOn.add(workerId!);
+    await waitFor(() => manager.calls('/worker/sign-on').length === 2, { what: 'the awake worker to sign on again' });
+    const task = manager.addTask([{ name: 'echo', parameters: { message: 'back' } }]);
+    await waitFor(() => manager.statusesOf(task.id).includes('completed'), { timeoutMs: 20_000, what: 'the task after signing on again' });
+
+    // Asleep, it polls its state: the same refusal brings it back through sign-on.
+    manager.requested = 'asleep';
+    await waitFor(() => manager.calls('/worker/state').some((call) => call.method === 'GET'), { what: 'the sleeping worker to poll' });
+    manager.mustSignOn.add(workerId!);
+    await waitFor(() => manager.calls('/worker/sign-on').length === 3, { what: 'the sleeping worker to sign on again' });
+    manager.requested = 'offline';
+    assert.equal(await running, 0);
+  });
+
   it('registers, signs on, runs tasks with progress and previews, and signs off when told to shut down', async (t) => {
     const home = await workerHome(t);
     const manager = await startFakeManager(t);
