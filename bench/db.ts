@@ -16,7 +16,13 @@ export async function benchDb(rounds = 5): Promise<void> {
     const data = join(home, 'db');
     try {
       const port = await freePort();
-      init.push((await timed(() => igniter.initCluster({ data, port, auth: 'trust', clients: 10, listen: ['127.0.0.1'], noStart: true })))[1]);
+      init.push(
+        (
+          await timed(() =>
+            igniter.initCluster({ data, port, auth: 'trust', clients: 10, listen: ['127.0.0.1'], noStart: true }),
+          )
+        )[1],
+      );
       start.push((await timed(() => igniter.start(data)))[1]);
       stop.push((await timed(() => igniter.stop(data)))[1]);
     } finally {
@@ -25,7 +31,13 @@ export async function benchDb(rounds = 5): Promise<void> {
     }
   }
   console.log(`db: ${rounds} rounds, medians (min-max)`);
-  for (const [name, values] of [['init (initdb + config)', init], ['start (until accepting)', start], ['stop (fast, until gone)', stop]] as const) {
-    console.log(`  ${name.padEnd(26)} ${ms(median(values)).padStart(10)}   (${ms(Math.min(...values))} - ${ms(Math.max(...values))})`);
+  for (const [name, values] of [
+    ['init (initdb + config)', init],
+    ['start (until accepting)', start],
+    ['stop (fast, until gone)', stop],
+  ] as const) {
+    console.log(
+      `  ${name.padEnd(26)} ${ms(median(values)).padStart(10)}   (${ms(Math.min(...values))} - ${ms(Math.max(...values))})`,
+    );
   }
 }

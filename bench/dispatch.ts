@@ -1,7 +1,15 @@
 import { loadavg } from 'node:os';
 import { withBenchCluster, processCpuSeconds, type BenchCluster } from './cluster.js';
 import { startManagerProcess, registerWorkers, submitFrames, drain, trickle } from './kiln.js';
-import { graphileDrain, graphileTrickle, pgBossDrain, pgBossTrickle, type GraphileSettings, type PgBossSettings, type PeerLatency } from './peers.js';
+import {
+  graphileDrain,
+  graphileTrickle,
+  pgBossDrain,
+  pgBossTrickle,
+  type GraphileSettings,
+  type PgBossSettings,
+  type PeerLatency,
+} from './peers.js';
 import { median, percentile } from './stats.js';
 
 /**
@@ -38,13 +46,33 @@ export async function benchDispatch(): Promise<void> {
   const GRAPHILE_TRICKLE = 300;
   const PGBOSS_TRICKLE = 20;
 
-  const graphileDefaults: GraphileSettings = { label: 'graphile-worker 0.17.3, defaults, concurrency 100 (pool 10)', processes: 1, concurrency: 100 };
-  const graphileTuned: GraphileSettings = {
-    label: 'graphile-worker 0.17.3, batch-tuned: 2 proc x conc 24, pool 25, localQueue 500, complete/failJobBatchDelay 0',
-    processes: 2, concurrency: 24, maxPoolSize: 25, localQueueSize: 500, completeJobBatchDelay: 0,
+  const graphileDefaults: GraphileSettings = {
+    label: 'graphile-worker 0.17.3, defaults, concurrency 100 (pool 10)',
+    processes: 1,
+    concurrency: 100,
   };
-  const pgBoss100: PgBossSettings = { label: 'pg-boss 10.4.2, 10 work() x batchSize 10 = 100 in flight, poll 0.5 s', loops: 10, batchSize: 10, pollingIntervalSeconds: 0.5, window: 2000 };
-  const pgBossBatch: PgBossSettings = { label: 'pg-boss 10.4.2, 10 work() x batchSize 100 = 1,000 in flight, poll 0.5 s', loops: 10, batchSize: 100, pollingIntervalSeconds: 0.5 };
+  const graphileTuned: GraphileSettings = {
+    label:
+      'graphile-worker 0.17.3, batch-tuned: 2 proc x conc 24, pool 25, localQueue 500, complete/failJobBatchDelay 0',
+    processes: 2,
+    concurrency: 24,
+    maxPoolSize: 25,
+    localQueueSize: 500,
+    completeJobBatchDelay: 0,
+  };
+  const pgBoss100: PgBossSettings = {
+    label: 'pg-boss 10.4.2, 10 work() x batchSize 10 = 100 in flight, poll 0.5 s',
+    loops: 10,
+    batchSize: 10,
+    pollingIntervalSeconds: 0.5,
+    window: 2000,
+  };
+  const pgBossBatch: PgBossSettings = {
+    label: 'pg-boss 10.4.2, 10 work() x batchSize 100 = 1,000 in flight, poll 0.5 s',
+    loops: 10,
+    batchSize: 100,
+    pollingIntervalSeconds: 0.5,
+  };
 
   interface Sample {
     rate: number;
@@ -56,7 +84,8 @@ export async function benchDispatch(): Promise<void> {
   }
   const samples = new Map<string, Sample[]>();
   const latencies = new Map<string, Array<{ p50: number; p99: number; sendP50: number }>>();
-  const push = <T>(map: Map<string, T[]>, key: string, value: T): void => void map.set(key, [...(map.get(key) ?? []), value]);
+  const push = <T>(map: Map<string, T[]>, key: string, value: T): void =>
+    void map.set(key, [...(map.get(key) ?? []), value]);
   const problems: string[] = [];
 
   const kiln = async (cluster: BenchCluster): Promise<string> => {
@@ -64,11 +93,21 @@ export async function benchDispatch(): Promise<void> {
     try {
       const { workers } = await registerWorkers(manager, WORKERS);
       const job = await submitFrames(manager, `1-${TASKS}`, 'dispatch');
-      const before = { manager: processCpuSeconds(manager.pid), client: process.cpuUsage(), pg: cluster.cpuSeconds(), stats: await manager.stats() };
+      const before = {
+        manager: processCpuSeconds(manager.pid),
+        client: process.cpuUsage(),
+        pg: cluster.cpuSeconds(),
+        stats: await manager.stats(),
+      };
       let after: { manager: number; client: NodeJS.CpuUsage; pg: number } | undefined;
       const result = await drain(workers, TASKS, {
         waitMs: 2000,
-        onTarget: () => (after = { manager: processCpuSeconds(manager.pid), client: process.cpuUsage(before.client), pg: cluster.cpuSeconds() }),
+        onTarget: () =>
+          (after = {
+            manager: processCpuSeconds(manager.pid),
+            client: process.cpuUsage(before.client),
+            pg: cluster.cpuSeconds(),
+          }),
       });
       const stats = await manager.stats();
       if (result.errors.length) problems.push(`Kiln drain: ${result.errors.length} errors, e.g. ${result.errors[0]}`);
@@ -79,40 +118,59 @@ export async function benchDispatch(): Promise<void> {
         rate,
         p50: percentile(result.requestToTaskMs, 50),
         p99: percentile(result.requestToTaskMs, 99),
-        cpu: [perTask(after!.manager - before.manager), perTask((after!.client.user + after!.client.system) / 1e6), perTask(after!.pg - before.pg)],
+        cpu: [
+          perTask(after!.manager - before.manager),
+          perTask((after!.client.user + after!.client.system) / 1e6),
+          perTask(after!.pg - before.pg),
+        ],
         note: `submit ${Math.round(job.ms)} ms; ${rounds} scheduling rounds, ${(TASKS / rounds).toFixed(1)} tasks/round`,
       };
       push(samples, 'kiln', sample);
       const tr = await trickle(manager, workers, KILN_TRICKLE);
       if (tr.errors.length) problems.push(`Kiln trickle: ${tr.errors.length} errors, e.g. ${tr.errors[0]}`);
-      push(latencies, 'kiln', { p50: percentile(tr.ackToTaskMs, 50), p99: percentile(tr.ackToTaskMs, 99), sendP50: percentile(tr.sendToTaskMs, 50) });
+      push(latencies, 'kiln', {
+        p50: percentile(tr.ackToTaskMs, 50),
+        p99: percentile(tr.ackToTaskMs, 99),
+        sendP50: percentile(tr.sendToTaskMs, 50),
+      });
       const logged = manager.problems();
-      if (logged.length) problems.push(`Kiln manager logged ${logged.length} warnings/errors, first: ${logged[0]!.slice(0, 400)}`);
+      if (logged.length)
+        problems.push(`Kiln manager logged ${logged.length} warnings/errors, first: ${logged[0]!.slice(0, 400)}`);
       return `${fmt(rate)} tasks/s, queued request→task p50 ${ms(sample.p50!)} p99 ${ms(sample.p99!)}; trickle ack→task p50 ${ms(percentile(tr.ackToTaskMs, 50))} p99 ${ms(percentile(tr.ackToTaskMs, 99))}; ${sample.note}`;
     } finally {
       await manager.close();
     }
   };
 
-  const graphile = (settings: GraphileSettings, key: string) => async (cluster: BenchCluster): Promise<string> => {
-    const run = await graphileDrain(cluster, settings, TASKS);
-    if (run.errors.length) problems.push(`${settings.label}: ${run.errors[0]}`);
-    push(samples, key, { rate: run.jobsPerSecond, cpu: [(run.workerCpuSeconds * 1000) / run.jobs, undefined, (run.postgresCpuSeconds * 1000) / run.jobs] });
-    let text = `${fmt(run.jobsPerSecond)} jobs/s`;
-    if (key === 'graphile') {
-      const latency = await graphileTrickle(cluster, settings.concurrency, GRAPHILE_TRICKLE);
-      push(latencies, key, summarize(latency));
-      text += `; trickle add-ack→start p50 ${ms(summarize(latency).p50)} p99 ${ms(summarize(latency).p99)}`;
-    }
-    return text;
-  };
+  const graphile =
+    (settings: GraphileSettings, key: string) =>
+    async (cluster: BenchCluster): Promise<string> => {
+      const run = await graphileDrain(cluster, settings, TASKS);
+      if (run.errors.length) problems.push(`${settings.label}: ${run.errors[0]}`);
+      push(samples, key, {
+        rate: run.jobsPerSecond,
+        cpu: [(run.workerCpuSeconds * 1000) / run.jobs, undefined, (run.postgresCpuSeconds * 1000) / run.jobs],
+      });
+      let text = `${fmt(run.jobsPerSecond)} jobs/s`;
+      if (key === 'graphile') {
+        const latency = await graphileTrickle(cluster, settings.concurrency, GRAPHILE_TRICKLE);
+        push(latencies, key, summarize(latency));
+        text += `; trickle add-ack→start p50 ${ms(summarize(latency).p50)} p99 ${ms(summarize(latency).p99)}`;
+      }
+      return text;
+    };
 
-  const pgBoss = (settings: PgBossSettings, key: string) => async (cluster: BenchCluster): Promise<string> => {
-    const run = await pgBossDrain(cluster, settings, TASKS);
-    if (run.errors.length) problems.push(`${settings.label}: ${run.errors[0]}`);
-    push(samples, key, { rate: run.jobsPerSecond, cpu: [(run.workerCpuSeconds * 1000) / run.jobs, undefined, (run.postgresCpuSeconds * 1000) / run.jobs] });
-    return `${fmt(run.jobsPerSecond)} jobs/s${settings.window ? ` (over the first ${fmt(run.jobs)} jobs of ${fmt(TASKS)} queued)` : ''}`;
-  };
+  const pgBoss =
+    (settings: PgBossSettings, key: string) =>
+    async (cluster: BenchCluster): Promise<string> => {
+      const run = await pgBossDrain(cluster, settings, TASKS);
+      if (run.errors.length) problems.push(`${settings.label}: ${run.errors[0]}`);
+      push(samples, key, {
+        rate: run.jobsPerSecond,
+        cpu: [(run.workerCpuSeconds * 1000) / run.jobs, undefined, (run.postgresCpuSeconds * 1000) / run.jobs],
+      });
+      return `${fmt(run.jobsPerSecond)} jobs/s${settings.window ? ` (over the first ${fmt(run.jobs)} jobs of ${fmt(TASKS)} queued)` : ''}`;
+    };
 
   const systems: Array<[string, string, (cluster: BenchCluster) => Promise<string>]> = [
     ['kiln', 'Kiln (manager in a child process, 100 HTTP workers)', kiln],
@@ -122,17 +180,26 @@ export async function benchDispatch(): Promise<void> {
     ['pgboss-batch', pgBossBatch.label, pgBoss(pgBossBatch, 'pgboss-batch')],
   ];
   // KILN_BENCH_ONLY=kiln,graphile runs a subset (for profiling); the table shows what ran.
-  const only = process.env.KILN_BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = process.env.KILN_BENCH_ONLY?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (only?.length) systems.splice(0, systems.length, ...systems.filter(([key]) => only.includes(key)));
   const labels = new Map(systems.map(([key, label]) => [key, label]));
 
   const started = performance.now();
   const load0 = loadAverage();
   await withBenchCluster(async (cluster) => {
-    console.log(`dispatch: ${fmt(TASKS)} no-op tasks queued first, ${WORKERS} workers (or the peer's equivalent); systems alternating, round by round`);
+    console.log(
+      `dispatch: ${fmt(TASKS)} no-op tasks queued first, ${WORKERS} workers (or the peer's equivalent); systems alternating, round by round`,
+    );
     for (let round = 0; ; round++) {
       const elapsed = performance.now() - started;
-      if (fixedRounds !== undefined ? round >= fixedRounds : round >= 3 || (round >= 2 && elapsed + elapsed / round > BUDGET_MS)) break;
+      if (
+        fixedRounds !== undefined
+          ? round >= fixedRounds
+          : round >= 3 || (round >= 2 && elapsed + elapsed / round > BUDGET_MS)
+      )
+        break;
       rounds = round + 1;
       const order = round % 2 === 0 ? systems : [...systems].reverse();
       for (const [key, , run] of order) {
@@ -149,9 +216,13 @@ export async function benchDispatch(): Promise<void> {
   // The table: throughput medians; latency medians, each row saying what its latency is.
   const rate = (key: string): number => median((samples.get(key) ?? []).map((s) => s.rate));
   const line = '-'.repeat(132);
-  console.log(`\ndispatch results: medians of ${rounds} runs (${((performance.now() - started) / 1000).toFixed(0)} s in all; load average before ${load0}, after ${loadAverage()})`);
+  console.log(
+    `\ndispatch results: medians of ${rounds} runs (${((performance.now() - started) / 1000).toFixed(0)} s in all; load average before ${load0}, after ${loadAverage()})`,
+  );
   console.log(line);
-  console.log(`${'system'.padEnd(26)} ${'jobs/s'.padStart(8)} ${'p50'.padStart(10)} ${'p99'.padStart(10)}   latency is`);
+  console.log(
+    `${'system'.padEnd(26)} ${'jobs/s'.padStart(8)} ${'p50'.padStart(10)} ${'p99'.padStart(10)}   latency is`,
+  );
   console.log(line);
   const row = (name: string, jobs: string, p50: string, p99: string, what: string): void =>
     console.log(`${name.padEnd(26)} ${jobs.padStart(8)} ${p50.padStart(10)} ${p99.padStart(10)}   ${what}`);
@@ -160,10 +231,29 @@ export async function benchDispatch(): Promise<void> {
     const lat = latencies.get(key);
     const name = SHORT[key]!;
     if (key === 'kiln') {
-      row(name, fmt(rate(key)), ms(median(runs.map((s) => s.p50!))), ms(median(runs.map((s) => s.p99!))), `queued: worker's request sent → task received, ${fmt(TASKS)} tasks queued`);
-      if (lat) row(name, '', ms(median(lat.map((l) => l.p50))), ms(median(lat.map((l) => l.p99))), `trickle: submit acknowledged → task received, all workers waiting (${KILN_TRICKLE}/run)`);
+      row(
+        name,
+        fmt(rate(key)),
+        ms(median(runs.map((s) => s.p50!))),
+        ms(median(runs.map((s) => s.p99!))),
+        `queued: worker's request sent → task received, ${fmt(TASKS)} tasks queued`,
+      );
+      if (lat)
+        row(
+          name,
+          '',
+          ms(median(lat.map((l) => l.p50))),
+          ms(median(lat.map((l) => l.p99))),
+          `trickle: submit acknowledged → task received, all workers waiting (${KILN_TRICKLE}/run)`,
+        );
     } else if (lat) {
-      row(name, fmt(rate(key)), ms(median(lat.map((l) => l.p50))), ms(median(lat.map((l) => l.p99))), `trickle: add acknowledged → handler started, idle workers (${key === 'pgboss' ? `${PGBOSS_TRICKLE}, once` : `${GRAPHILE_TRICKLE}/run`})`);
+      row(
+        name,
+        fmt(rate(key)),
+        ms(median(lat.map((l) => l.p50))),
+        ms(median(lat.map((l) => l.p99))),
+        `trickle: add acknowledged → handler started, idle workers (${key === 'pgboss' ? `${PGBOSS_TRICKLE}, once` : `${GRAPHILE_TRICKLE}/run`})`,
+      );
     } else row(name, fmt(rate(key)), '-', '-', '(throughput only)');
   }
   console.log(line);
@@ -171,15 +261,21 @@ export async function benchDispatch(): Promise<void> {
     const runs = samples.get(key) ?? [];
     const lat = latencies.get(key);
     console.log(`${SHORT[key]!.padEnd(26)} ${label}`);
-    console.log(`${''.padEnd(26)} runs: ${runs.map((s) => fmt(s.rate)).join(', ')} jobs/s${lat ? `; trickle p50 measured from the send instead of the ack: ${ms(median(lat.map((l) => l.sendP50)))}` : ''}`);
+    console.log(
+      `${''.padEnd(26)} runs: ${runs.map((s) => fmt(s.rate)).join(', ')} jobs/s${lat ? `; trickle p50 measured from the send instead of the ack: ${ms(median(lat.map((l) => l.sendP50)))}` : ''}`,
+    );
   }
   console.log('Kiln ratio to each peer (jobs/s medians):');
-  for (const [key, label] of systems.filter(([key]) => key !== 'kiln')) console.log(`  ${(rate('kiln') / rate(key)).toFixed(2)}x  ${label}`);
+  for (const [key, label] of systems.filter(([key]) => key !== 'kiln'))
+    console.log(`  ${(rate('kiln') / rate(key)).toFixed(2)}x  ${label}`);
   console.log('CPU ms per task (medians): system process(es) / benchmark client / PostgreSQL');
   for (const [key] of systems) {
     const runs = samples.get(key) ?? [];
-    const part = (i: 0 | 1 | 2): string => (runs[0]?.cpu[i] === undefined ? '-' : median(runs.map((s) => s.cpu[i]!)).toFixed(3));
-    console.log(`  ${SHORT[key]!.padEnd(26)} ${part(0)} / ${part(1)} / ${part(2)}${key === 'kiln' ? `   (${runs.map((s) => s.note).join('; ')})` : ''}`);
+    const part = (i: 0 | 1 | 2): string =>
+      runs[0]?.cpu[i] === undefined ? '-' : median(runs.map((s) => s.cpu[i]!)).toFixed(3);
+    console.log(
+      `  ${SHORT[key]!.padEnd(26)} ${part(0)} / ${part(1)} / ${part(2)}${key === 'kiln' ? `   (${runs.map((s) => s.note).join('; ')})` : ''}`,
+    );
   }
   if (problems.length) {
     console.log('Problems seen:');
@@ -199,7 +295,11 @@ const SHORT: Record<string, string> = {
 export const loadAverage = (): string => loadavg()[0]!.toFixed(1);
 
 function summarize(latency: PeerLatency): { p50: number; p99: number; sendP50: number } {
-  return { p50: percentile(latency.ackToStartMs, 50), p99: percentile(latency.ackToStartMs, 99), sendP50: percentile(latency.sendToStartMs, 50) };
+  return {
+    p50: percentile(latency.ackToStartMs, 50),
+    p99: percentile(latency.ackToStartMs, 99),
+    sendP50: percentile(latency.sendToStartMs, 50),
+  };
 }
 
 export const fmt = (value: number): string => Math.round(value).toLocaleString('en-US');

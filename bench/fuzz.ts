@@ -19,16 +19,27 @@ export async function benchFuzz(count = Number(process.env.KILN_FUZZ_REQUESTS ??
   try {
     const cluster = await startTestCluster(t);
     mkdirSync(join(shared, 'farm'));
-    const m = await startTestManager(t, cluster, { long_poll: 0.01, shared_storage_path: join(shared, 'farm'), shaman: { ...MANAGER_DEFAULTS.shaman, enabled: true } });
+    const m = await startTestManager(t, cluster, {
+      long_poll: 0.01,
+      shared_storage_path: join(shared, 'farm'),
+      shaman: { ...MANAGER_DEFAULTS.shaman, enabled: true },
+    });
     const known = await seedFarm(m);
     const seed = process.env.KILN_FUZZ_SEED === undefined ? Date.now() : Number(process.env.KILN_FUZZ_SEED);
     const started = performance.now();
     const tally = await fuzzManager(m, known, { count, seed });
     const seconds = (performance.now() - started) / 1000;
-    const statuses = [...tally.byStatus].sort(([a], [b]) => a - b).map(([status, n]) => `${status}: ${n}`).join(', ');
-    console.log(`fuzz (seed ${seed}): ${tally.requests.toLocaleString('en-US')} requests in ${seconds.toFixed(1)} s, ${Math.round(tally.requests / seconds)} requests/s`);
+    const statuses = [...tally.byStatus]
+      .sort(([a], [b]) => a - b)
+      .map(([status, n]) => `${status}: ${n}`)
+      .join(', ');
+    console.log(
+      `fuzz (seed ${seed}): ${tally.requests.toLocaleString('en-US')} requests in ${seconds.toFixed(1)} s, ${Math.round(tally.requests / seconds)} requests/s`,
+    );
     console.log(`  answers: ${statuses}`);
-    console.log(`  5xx: ${[...tally.byStatus].filter(([status]) => status >= 500).reduce((sum, [, n]) => sum + n, 0)}; jobs stored ${tally.jobsDelta >= 0 ? '+' : ''}${tally.jobsDelta}, workers ${tally.workersDelta >= 0 ? '+' : ''}${tally.workersDelta}`);
+    console.log(
+      `  5xx: ${[...tally.byStatus].filter(([status]) => status >= 500).reduce((sum, [, n]) => sum + n, 0)}; jobs stored ${tally.jobsDelta >= 0 ? '+' : ''}${tally.jobsDelta}, workers ${tally.workersDelta >= 0 ? '+' : ''}${tally.workersDelta}`,
+    );
   } finally {
     for (const fn of cleanups.reverse()) await fn();
     rmSync(shared, { recursive: true, force: true });

@@ -16,16 +16,34 @@ export class HttpClient {
     this.#host = url.hostname;
     this.#port = Number(url.port);
     this.#prefix = url.pathname.replace(/\/$/, '');
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? Infinity, keepAliveMsecs: 10_000 });
+    this.agent = new http.Agent({
+      keepAlive: true,
+      maxSockets: options.maxSockets ?? Infinity,
+      keepAliveMsecs: 10_000,
+    });
   }
 
-  request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: any }> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
       const req = http.request(
         {
-          host: this.#host, port: this.#port, path: this.#prefix + path, method, agent: this.agent,
-          headers: { ...headers, ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : { 'content-length': '0' }) },
+          host: this.#host,
+          port: this.#port,
+          path: this.#prefix + path,
+          method,
+          agent: this.agent,
+          headers: {
+            ...headers,
+            ...(payload
+              ? { 'content-type': 'application/json', 'content-length': String(payload.length) }
+              : { 'content-length': '0' }),
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -74,11 +92,18 @@ export class SimWorker {
     const registered = await this.client.request('POST', '/api/v1/worker/register', { secret: farmSecret, ...hello });
     if (registered.status !== 201) throw new Error(`register: ${registered.status} ${JSON.stringify(registered.body)}`);
     this.id = registered.body.id;
-    this.#auth = { authorization: `Basic ${Buffer.from(`${registered.body.id}:${registered.body.token}`).toString('base64')}` };
+    this.#auth = {
+      authorization: `Basic ${Buffer.from(`${registered.body.id}:${registered.body.token}`).toString('base64')}`,
+    };
   }
 
   async signOn(): Promise<void> {
-    const response = await this.call('POST', '/worker/sign-on', { name: this.name, platform: 'linux', supportedTaskTypes: ['render', 'video', 'misc'], tags: [] });
+    const response = await this.call('POST', '/worker/sign-on', {
+      name: this.name,
+      platform: 'linux',
+      supportedTaskTypes: ['render', 'video', 'misc'],
+      tags: [],
+    });
     if (response.status !== 200) throw new Error(`sign-on: ${response.status} ${JSON.stringify(response.body)}`);
   }
 
@@ -101,7 +126,11 @@ export class SimWorker {
 }
 
 /** Runs fn over items with at most `limit` at a time. */
-export async function eachLimit<T>(items: T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function eachLimit<T>(
+  items: T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(limit, items.length) }, async () => {

@@ -30,7 +30,10 @@ export interface ManagerProcess {
 
 let counter = 0;
 
-export async function startManagerProcess(cluster: BenchCluster, options: { overrides?: Partial<ManagerConfig>; maxSockets?: number } = {}): Promise<ManagerProcess> {
+export async function startManagerProcess(
+  cluster: BenchCluster,
+  options: { overrides?: Partial<ManagerConfig>; maxSockets?: number } = {},
+): Promise<ManagerProcess> {
   const dbName = `kiln_bench_${process.pid}_${++counter}`;
   const home = mkdtempSync(join(tmpdir(), 'kiln-bench-manager-'));
   chmodSync(home, 0o755);
@@ -48,7 +51,10 @@ export async function startManagerProcess(cluster: BenchCluster, options: { over
     const profDir = process.env.KILN_BENCH_PROF;
     if (profDir && !existsSync(profDir)) mkdirSync(profDir, { recursive: true });
     const execArgv = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
-    child = fork(fileURLToPath(new URL('./manager-child.js', import.meta.url)), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child = fork(fileURLToPath(new URL('./manager-child.js', import.meta.url)), [], {
+      execArgv,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const running = child;
     const pending = new Map<number, { resolve: (value: any) => void; reject: (error: Error) => void }>();
     let nextId = 0;
@@ -69,7 +75,13 @@ export async function startManagerProcess(cluster: BenchCluster, options: { over
         pending.set(id, { resolve, reject });
         running.send({ id, ...body });
       });
-    const started = await ask<{ url: string; farmSecret: string }>({ type: 'start', home, databaseUrl, logFile, overrides: options.overrides });
+    const started = await ask<{ url: string; farmSecret: string }>({
+      type: 'start',
+      home,
+      databaseUrl,
+      logFile,
+      overrides: options.overrides,
+    });
     const client = new HttpClient(started.url, { maxSockets: options.maxSockets });
     return {
       url: started.url,
@@ -85,7 +97,10 @@ export async function startManagerProcess(cluster: BenchCluster, options: { over
         client.close();
         if (running.exitCode === null) {
           const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-          await Promise.race([ask({ type: 'close' }).catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 10_000))]);
+          await Promise.race([
+            ask({ type: 'close' }).catch(() => undefined),
+            new Promise((resolve) => setTimeout(resolve, 10_000)),
+          ]);
           await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
         }
         await teardown();
@@ -98,7 +113,11 @@ export async function startManagerProcess(cluster: BenchCluster, options: { over
 }
 
 /** Registers and signs on `count` simulated workers, `concurrency` at a time; returns them and each call's latency. */
-export async function registerWorkers(manager: ManagerProcess, count: number, concurrency = 20): Promise<{ workers: SimWorker[]; registerMs: number[]; signOnMs: number[] }> {
+export async function registerWorkers(
+  manager: ManagerProcess,
+  count: number,
+  concurrency = 20,
+): Promise<{ workers: SimWorker[]; registerMs: number[]; signOnMs: number[] }> {
   const workers = Array.from({ length: count }, (_, i) => new SimWorker(manager.client, `bench-${i + 1}`));
   const registerMs: number[] = [];
   const signOnMs: number[] = [];
@@ -114,9 +133,19 @@ export async function registerWorkers(manager: ManagerProcess, count: number, co
 }
 
 /** Submits an echo-sleep job of one task per frame; returns its id and how long the API took. */
-export async function submitFrames(manager: ManagerProcess, frames: string, name = 'bench'): Promise<{ id: string; ms: number; taskCount: number }> {
+export async function submitFrames(
+  manager: ManagerProcess,
+  frames: string,
+  name = 'bench',
+): Promise<{ id: string; ms: number; taskCount: number }> {
   const start = performance.now();
-  const response = await manager.client.request('POST', '/api/v1/jobs', { name, type: 'echo-sleep', settings: { message: 'bench' }, frames, chunkSize: 1 });
+  const response = await manager.client.request('POST', '/api/v1/jobs', {
+    name,
+    type: 'echo-sleep',
+    settings: { message: 'bench' },
+    frames,
+    chunkSize: 1,
+  });
   const ms = performance.now() - start;
   if (response.status !== 201) throw new Error(`submit: ${response.status} ${JSON.stringify(response.body)}`);
   return { id: response.body.id, ms, taskCount: response.body.taskCount };
@@ -138,7 +167,11 @@ export interface DrainResult {
  * loops' start to the target-th completion acknowledged. Polls outstanding when the target is
  * reached are left to time out (waitMs).
  */
-export async function drain(workers: SimWorker[], target: number, options: { waitMs?: number; onTarget?: () => void } = {}): Promise<DrainResult> {
+export async function drain(
+  workers: SimWorker[],
+  target: number,
+  options: { waitMs?: number; onTarget?: () => void } = {},
+): Promise<DrainResult> {
   const waitMs = options.waitMs ?? 2000;
   const requestToTaskMs: number[] = [];
   const completedAt: number[] = [];

@@ -16,7 +16,9 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
 const names = process.argv.slice(2);
 const unknown = names.filter((name) => !(name in BENCHMARKS));
 if (unknown.length) {
-  console.error(`kiln bench: unknown benchmark ${unknown.join(', ')}; choose from ${Object.keys(BENCHMARKS).join(', ')}`);
+  console.error(
+    `kiln bench: unknown benchmark ${unknown.join(', ')}; choose from ${Object.keys(BENCHMARKS).join(', ')}`,
+  );
   process.exit(2);
 }
 for (const name of names.length ? names : Object.keys(BENCHMARKS)) await BENCHMARKS[name]!();

@@ -8,7 +8,17 @@ import pino from 'pino';
 import { startManager, type RunningManager } from '../src/manager/main.js';
 import { MANAGER_DEFAULTS, type ManagerConfig } from '../src/manager/config.js';
 
-type Message = { id: number; type: 'start'; home: string; databaseUrl: string; logFile: string; overrides?: Partial<ManagerConfig> } | { id: number; type: 'stats' } | { id: number; type: 'close' };
+type Message =
+  | {
+      id: number;
+      type: 'start';
+      home: string;
+      databaseUrl: string;
+      logFile: string;
+      overrides?: Partial<ManagerConfig>;
+    }
+  | { id: number; type: 'stats' }
+  | { id: number; type: 'close' };
 
 let manager: RunningManager | undefined;
 const reply = (id: number, body: Record<string, unknown>): void => void process.send!({ id, ...body });
@@ -18,7 +28,12 @@ process.on('message', (message: Message) => {
     try {
       if (message.type === 'start') {
         const config: ManagerConfig = {
-          ...MANAGER_DEFAULTS, listen: '127.0.0.1:0', open: true, database_url: message.databaseUrl, data: join(message.home, 'data'), ...message.overrides,
+          ...MANAGER_DEFAULTS,
+          listen: '127.0.0.1:0',
+          open: true,
+          database_url: message.databaseUrl,
+          data: join(message.home, 'data'),
+          ...message.overrides,
         };
         // Warnings and errors go to a file the benchmark summarizes (errors under load).
         const log = pino({ level: 'warn' }, pino.destination({ dest: message.logFile, sync: false }));
@@ -26,7 +41,13 @@ process.on('message', (message: Message) => {
         reply(message.id, { url: manager.url, farmSecret: manager.farmSecret });
       } else if (message.type === 'stats') {
         const dispatcher = manager?.ctx.dispatcher;
-        reply(message.id, { cpu: process.cpuUsage(), memory: process.memoryUsage(), rounds: dispatcher?.stats.rounds, assigned: dispatcher?.stats.assigned, waiting: dispatcher?.waiting });
+        reply(message.id, {
+          cpu: process.cpuUsage(),
+          memory: process.memoryUsage(),
+          rounds: dispatcher?.stats.rounds,
+          assigned: dispatcher?.stats.assigned,
+          waiting: dispatcher?.waiting,
+        });
       } else if (message.type === 'close') {
         await manager?.close();
         manager = undefined;

@@ -16,8 +16,23 @@ export type PeerCommand =
       completeJobBatchDelay?: number;
     }
   | { type: 'graphile-trickle'; connectionString: string; concurrency: number; samples: number }
-  | { type: 'pgboss-work'; connectionString: string; queue: string; loops: number; batchSize: number; pollingIntervalSeconds: number }
-  | { type: 'pgboss-trickle'; connectionString: string; queue: string; loops: number; batchSize: number; pollingIntervalSeconds: number; samples: number };
+  | {
+      type: 'pgboss-work';
+      connectionString: string;
+      queue: string;
+      loops: number;
+      batchSize: number;
+      pollingIntervalSeconds: number;
+    }
+  | {
+      type: 'pgboss-trickle';
+      connectionString: string;
+      queue: string;
+      loops: number;
+      batchSize: number;
+      pollingIntervalSeconds: number;
+      samples: number;
+    };
 
 export type PeerMessage =
   | { type: 'ready' }
@@ -50,7 +65,11 @@ const progress = setInterval(() => {
 let stop: (() => Promise<void>) | undefined;
 
 /** Measures add-acknowledged → handler-started, one job at a time. */
-async function trickleSamples(samples: number, add: (i: number) => Promise<unknown>, started: Map<number, number>): Promise<void> {
+async function trickleSamples(
+  samples: number,
+  add: (i: number) => Promise<unknown>,
+  started: Map<number, number>,
+): Promise<void> {
   const ackToStartMs: number[] = [];
   const sendToStartMs: number[] = [];
   for (let i = 0; i < samples; i++) {
@@ -83,7 +102,12 @@ async function handle(command: PeerCommand): Promise<void> {
             preset: {
               worker: {
                 ...(command.localQueueSize ? { localQueue: { size: command.localQueueSize } } : {}),
-                ...(command.completeJobBatchDelay !== undefined ? { completeJobBatchDelay: command.completeJobBatchDelay, failJobBatchDelay: command.completeJobBatchDelay } : {}),
+                ...(command.completeJobBatchDelay !== undefined
+                  ? {
+                      completeJobBatchDelay: command.completeJobBatchDelay,
+                      failJobBatchDelay: command.completeJobBatchDelay,
+                    }
+                  : {}),
               },
             },
           }
@@ -112,16 +136,21 @@ async function handle(command: PeerCommand): Promise<void> {
     await boss.start();
     const started = new Map<number, number>();
     for (let l = 0; l < command.loops; l++) {
-      await boss.work<{ i?: number }>(command.queue, { batchSize: command.batchSize, pollingIntervalSeconds: command.pollingIntervalSeconds }, async (jobs) => {
-        for (const job of jobs) {
-          seen();
-          if (typeof job.data?.i === 'number') started.set(job.data.i, clock());
-        }
-      });
+      await boss.work<{ i?: number }>(
+        command.queue,
+        { batchSize: command.batchSize, pollingIntervalSeconds: command.pollingIntervalSeconds },
+        async (jobs) => {
+          for (const job of jobs) {
+            seen();
+            if (typeof job.data?.i === 'number') started.set(job.data.i, clock());
+          }
+        },
+      );
     }
     stop = () => boss.stop({ graceful: true, wait: true, timeout: 5000 });
     send({ type: 'ready' });
-    if (command.type === 'pgboss-trickle') await trickleSamples(command.samples, (i) => boss.send(command.queue, { i }), started);
+    if (command.type === 'pgboss-trickle')
+      await trickleSamples(command.samples, (i) => boss.send(command.queue, { i }), started);
   }
 }
 

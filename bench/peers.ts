@@ -35,7 +35,9 @@ interface PeerChild {
 }
 
 function forkPeer(command: PeerCommand): PeerChild {
-  const child = fork(fileURLToPath(new URL('./peer-child.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(new URL('./peer-child.js', import.meta.url)), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   let resolveReady!: () => void;
   let resolveLatency!: (latency: PeerLatency) => void;
   let rejectAll!: (error: Error) => void;
@@ -55,7 +57,13 @@ function forkPeer(command: PeerCommand): PeerChild {
   latency.catch(() => undefined);
   ready.catch(() => undefined);
   const state: PeerChild = {
-    process: child, count: 0, firstAt: 0, lastAt: 0, errors: [], ready, latency,
+    process: child,
+    count: 0,
+    firstAt: 0,
+    lastAt: 0,
+    errors: [],
+    ready,
+    latency,
     stop: () =>
       new Promise<number>((resolve) => {
         if (child.exitCode !== null) return resolve(0);
@@ -73,8 +81,10 @@ function forkPeer(command: PeerCommand): PeerChild {
   };
   child.on('message', (message: PeerMessage) => {
     if (message.type === 'ready') resolveReady();
-    else if (message.type === 'progress') Object.assign(state, { count: message.count, firstAt: message.firstAt, lastAt: message.lastAt });
-    else if (message.type === 'latency') resolveLatency({ ackToStartMs: message.ackToStartMs, sendToStartMs: message.sendToStartMs });
+    else if (message.type === 'progress')
+      Object.assign(state, { count: message.count, firstAt: message.firstAt, lastAt: message.lastAt });
+    else if (message.type === 'latency')
+      resolveLatency({ ackToStartMs: message.ackToStartMs, sendToStartMs: message.sendToStartMs });
     else if (message.type === 'stopped') resolveStopped?.(message.cpuSeconds);
     else if (message.type === 'error') {
       state.errors.push(message.message);
@@ -87,7 +97,11 @@ function forkPeer(command: PeerCommand): PeerChild {
 }
 
 async function withDatabase<T>(cluster: BenchCluster, name: string, fn: (url: string) => Promise<T>): Promise<T> {
-  const teardown = onCleanup(() => cluster.dropDatabase(name).catch((error: unknown) => console.warn(`  (could not drop database ${name}: ${String(error)})`)));
+  const teardown = onCleanup(() =>
+    cluster
+      .dropDatabase(name)
+      .catch((error: unknown) => console.warn(`  (could not drop database ${name}: ${String(error)})`)),
+  );
   try {
     return await fn(await cluster.createDatabase(name));
   } finally {
@@ -96,7 +110,12 @@ async function withDatabase<T>(cluster: BenchCluster, name: string, fn: (url: st
 }
 
 /** Counts the jobs not yet completed, over one connection of the benchmark's own. */
-async function withRemaining<T>(url: string, sql: string, params: unknown[], fn: (remaining: () => Promise<number>) => Promise<T>): Promise<T> {
+async function withRemaining<T>(
+  url: string,
+  sql: string,
+  params: unknown[],
+  fn: (remaining: () => Promise<number>) => Promise<T>,
+): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -111,7 +130,13 @@ async function withRemaining<T>(url: string, sql: string, params: unknown[], fn:
  * started to the queue being empty in the database (or, with `window`, over the first `window`
  * jobs started, for peers too slow to drain 20,000 jobs in a benchmark's time).
  */
-async function timeWorkers(cluster: BenchCluster, commands: PeerCommand[], jobs: number, remaining: () => Promise<number>, window?: number): Promise<PeerRun> {
+async function timeWorkers(
+  cluster: BenchCluster,
+  commands: PeerCommand[],
+  jobs: number,
+  remaining: () => Promise<number>,
+  window?: number,
+): Promise<PeerRun> {
   const children = commands.map(forkPeer);
   const killAll = onCleanup(async () => {
     for (const child of children) if (child.process.exitCode === null) child.process.kill('SIGKILL');
@@ -144,7 +169,13 @@ async function timeWorkers(cluster: BenchCluster, commands: PeerCommand[], jobs:
     const postgresCpuSeconds = cluster.cpuSeconds() - pg0;
     let workerCpuSeconds = 0;
     for (const child of children) workerCpuSeconds += await child.stop();
-    return { jobs: done, jobsPerSecond: done / ((end - firstAt) / 1000), workerCpuSeconds, postgresCpuSeconds, errors: children.flatMap((child) => child.errors) };
+    return {
+      jobs: done,
+      jobsPerSecond: done / ((end - firstAt) / 1000),
+      workerCpuSeconds,
+      postgresCpuSeconds,
+      errors: children.flatMap((child) => child.errors),
+    };
   } finally {
     await killAll();
   }
@@ -169,17 +200,28 @@ export function graphileDrain(cluster: BenchCluster, settings: GraphileSettings,
     try {
       await utils.migrate();
       for (let start = 0; start < jobs; start += 5000) {
-        await utils.addJobs(Array.from({ length: Math.min(5000, jobs - start) }, () => ({ identifier: 'noop', payload: {} })));
+        await utils.addJobs(
+          Array.from({ length: Math.min(5000, jobs - start) }, () => ({ identifier: 'noop', payload: {} })),
+        );
       }
     } finally {
       await utils.release();
     }
     const command: PeerCommand = {
-      type: 'graphile-work', connectionString: url, concurrency: settings.concurrency, maxPoolSize: settings.maxPoolSize,
-      localQueueSize: settings.localQueueSize, completeJobBatchDelay: settings.completeJobBatchDelay,
+      type: 'graphile-work',
+      connectionString: url,
+      concurrency: settings.concurrency,
+      maxPoolSize: settings.maxPoolSize,
+      localQueueSize: settings.localQueueSize,
+      completeJobBatchDelay: settings.completeJobBatchDelay,
     };
     return withRemaining(url, 'SELECT count(*)::int AS n FROM graphile_worker._private_jobs', [], (remaining) =>
-      timeWorkers(cluster, Array.from({ length: settings.processes }, () => command), jobs, remaining),
+      timeWorkers(
+        cluster,
+        Array.from({ length: settings.processes }, () => command),
+        jobs,
+        remaining,
+      ),
     );
   });
 }
@@ -227,9 +269,19 @@ export function pgBossDrain(cluster: BenchCluster, settings: PgBossSettings, job
   return withDatabase(cluster, dbName('bench_pgboss'), async (url) => {
     const queue = 'noop';
     await pgBossQueue(url, queue, jobs);
-    const command: PeerCommand = { type: 'pgboss-work', connectionString: url, queue, loops: settings.loops, batchSize: settings.batchSize, pollingIntervalSeconds: settings.pollingIntervalSeconds };
-    return withRemaining(url, "SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state < 'completed'", [queue], (remaining) =>
-      timeWorkers(cluster, [command], jobs, remaining, settings.window),
+    const command: PeerCommand = {
+      type: 'pgboss-work',
+      connectionString: url,
+      queue,
+      loops: settings.loops,
+      batchSize: settings.batchSize,
+      pollingIntervalSeconds: settings.pollingIntervalSeconds,
+    };
+    return withRemaining(
+      url,
+      "SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state < 'completed'",
+      [queue],
+      (remaining) => timeWorkers(cluster, [command], jobs, remaining, settings.window),
     );
   });
 }
@@ -239,7 +291,15 @@ export function pgBossTrickle(cluster: BenchCluster, settings: PgBossSettings, s
   return withDatabase(cluster, dbName('bench_pgboss'), async (url) => {
     const queue = 'noop';
     await pgBossQueue(url, queue, 0);
-    const child = forkPeer({ type: 'pgboss-trickle', connectionString: url, queue, loops: settings.loops, batchSize: settings.batchSize, pollingIntervalSeconds: settings.pollingIntervalSeconds, samples });
+    const child = forkPeer({
+      type: 'pgboss-trickle',
+      connectionString: url,
+      queue,
+      loops: settings.loops,
+      batchSize: settings.batchSize,
+      pollingIntervalSeconds: settings.pollingIntervalSeconds,
+      samples,
+    });
     try {
       return await child.latency;
     } finally {

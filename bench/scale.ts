@@ -48,8 +48,15 @@ export async function benchScale(): Promise<void> {
       const { workers: bigWorkers } = await registerWorkers(big, WORKERS);
       const check = async (): Promise<number> => {
         const start = performance.now();
-        const response = await big.client.request('POST', '/api/v1/jobs/check', { name: 'check', type: 'echo-sleep', settings: { message: 'bench' }, frames: `1-${BIG}`, chunkSize: 1 });
-        if (response.status !== 200 || response.body.taskCount !== BIG) throw new Error(`check: ${response.status} ${JSON.stringify(response.body).slice(0, 300)}`);
+        const response = await big.client.request('POST', '/api/v1/jobs/check', {
+          name: 'check',
+          type: 'echo-sleep',
+          settings: { message: 'bench' },
+          frames: `1-${BIG}`,
+          chunkSize: 1,
+        });
+        if (response.status !== 200 || response.body.taskCount !== BIG)
+          throw new Error(`check: ${response.status} ${JSON.stringify(response.body).slice(0, 300)}`);
         return performance.now() - start;
       };
       checks.push(await check());
@@ -60,13 +67,19 @@ export async function benchScale(): Promise<void> {
 
       small = await startManagerProcess(cluster, { maxSockets: 1000 });
       const { workers: smallWorkers } = await registerWorkers(small, WORKERS);
-      const window = async (manager: ManagerProcess, workers: typeof bigWorkers): Promise<{ rate: number; perRound: number }> => {
+      const window = async (
+        manager: ManagerProcess,
+        workers: typeof bigWorkers,
+      ): Promise<{ rate: number; perRound: number }> => {
         const before = await manager.stats();
         const result = await drain(workers, SMALL, { waitMs: 2000 });
         const after = await manager.stats();
         if (result.errors.length) problems.push(`window: ${result.errors.length} errors, e.g. ${result.errors[0]}`);
         const at = result.completedAt;
-        return { rate: 800 / ((at[899]! - at[99]!) / 1000), perRound: (after.assigned - before.assigned) / Math.max(1, after.rounds - before.rounds) };
+        return {
+          rate: 800 / ((at[899]! - at[99]!) / 1000),
+          perRound: (after.assigned - before.assigned) / Math.max(1, after.rounds - before.rounds),
+        };
       };
       for (let w = 0; w < WINDOWS; w++) {
         const b = await window(big, bigWorkers);
@@ -76,16 +89,22 @@ export async function benchScale(): Promise<void> {
         const s = await window(small, smallWorkers);
         rates.small.push(s.rate);
         rounds.small.push(s.perRound);
-        console.log(`  window ${w + 1}: ${fmt(BIG - (w + 1) * SMALL)}+ queued ${fmt(b.rate)} tasks/s (${b.perRound.toFixed(1)} tasks/round)   ${fmt(SMALL)} queued ${fmt(s.rate)} tasks/s (${s.perRound.toFixed(1)} tasks/round)`);
+        console.log(
+          `  window ${w + 1}: ${fmt(BIG - (w + 1) * SMALL)}+ queued ${fmt(b.rate)} tasks/s (${b.perRound.toFixed(1)} tasks/round)   ${fmt(SMALL)} queued ${fmt(s.rate)} tasks/s (${s.perRound.toFixed(1)} tasks/round)`,
+        );
       }
       // Two more submits of 100,000 tasks, for a median.
       for (let i = 0; i < 2; i++) {
         checks.push(await check());
         submits.push((await submitFrames(big, `1-${BIG}`, `big-${i + 2}`)).ms);
       }
-      for (const [name, manager] of [['100k manager', big], ['1k manager', small]] as const) {
+      for (const [name, manager] of [
+        ['100k manager', big],
+        ['1k manager', small],
+      ] as const) {
         const logged = manager.problems();
-        if (logged.length) problems.push(`${name} logged ${logged.length} warnings/errors, first: ${logged[0]!.slice(0, 400)}`);
+        if (logged.length)
+          problems.push(`${name} logged ${logged.length} warnings/errors, first: ${logged[0]!.slice(0, 400)}`);
       }
     } finally {
       await small?.close();
@@ -151,7 +170,10 @@ export async function benchScale(): Promise<void> {
       const roundsPerSecond = ((await fleet.stats()).rounds - stats0.rounds) / elapsed;
       const rss = fleet.rss();
       const logged = fleet.problems();
-      if (logged.length) problems.push(`1,000-worker manager logged ${logged.length} warnings/errors, first: ${logged[0]!.slice(0, 400)}`);
+      if (logged.length)
+        problems.push(
+          `1,000-worker manager logged ${logged.length} warnings/errors, first: ${logged[0]!.slice(0, 400)}`,
+        );
       if (errors.length) problems.push(`1,000 workers: ${errors.length} request errors, e.g. ${errors[0]}`);
       const all = [...registered.registerMs, ...registered.signOnMs, ...stateMs];
       fleetReport = [
@@ -165,12 +187,22 @@ export async function benchScale(): Promise<void> {
       await fleet.close();
     }
 
-    console.log(`\nscale results (${((performance.now() - started) / 1000).toFixed(0)} s in all; load average before ${load0}, after ${loadAverage()})`);
-    console.log(`  submit of one ${fmt(BIG)}-task job (POST /jobs, compile + insert): median ${ms(median(submits))}   runs ${submits.map((v) => v.toFixed(0)).join(', ')} ms`);
-    console.log(`    compile only (POST /jobs/check): median ${ms(median(checks))}   runs ${checks.map((v) => v.toFixed(0)).join(', ')} ms`);
+    console.log(
+      `\nscale results (${((performance.now() - started) / 1000).toFixed(0)} s in all; load average before ${load0}, after ${loadAverage()})`,
+    );
+    console.log(
+      `  submit of one ${fmt(BIG)}-task job (POST /jobs, compile + insert): median ${ms(median(submits))}   runs ${submits.map((v) => v.toFixed(0)).join(', ')} ms`,
+    );
+    console.log(
+      `    compile only (POST /jobs/check): median ${ms(median(checks))}   runs ${checks.map((v) => v.toFixed(0)).join(', ')} ms`,
+    );
     console.log(`  dispatch, ${WORKERS} workers, tasks 100-900 of 1,000-task windows, medians of ${WINDOWS}:`);
-    console.log(`    ~100,000 queued: ${fmt(median(rates.big))} tasks/s   runs ${rates.big.map(fmt).join(', ')}   (${median(rounds.big).toFixed(1)} tasks/round)`);
-    console.log(`       1,000 queued: ${fmt(median(rates.small))} tasks/s   runs ${rates.small.map(fmt).join(', ')}   (${median(rounds.small).toFixed(1)} tasks/round)`);
+    console.log(
+      `    ~100,000 queued: ${fmt(median(rates.big))} tasks/s   runs ${rates.big.map(fmt).join(', ')}   (${median(rounds.big).toFixed(1)} tasks/round)`,
+    );
+    console.log(
+      `       1,000 queued: ${fmt(median(rates.small))} tasks/s   runs ${rates.small.map(fmt).join(', ')}   (${median(rounds.small).toFixed(1)} tasks/round)`,
+    );
     console.log(`    ratio 100k / 1k: ${(median(rates.big) / median(rates.small)).toFixed(2)}x`);
     for (const line of fleetReport) console.log(line);
     if (problems.length) {

@@ -40,10 +40,14 @@ export async function benchShaman(rounds = 3): Promise<void> {
     }
     const cores = availableParallelism();
     console.log(`shaman hashing: ${total} MiB in 32 files, ${cores} cores, median of ${rounds}`);
-    console.log(`  kiln hashFiles (all cores)   ${median(kiln).toFixed(0).padStart(6)} MiB/s   (${(median(kiln) / cores).toFixed(0)} MiB/s per core)`);
+    console.log(
+      `  kiln hashFiles (all cores)   ${median(kiln).toFixed(0).padStart(6)} MiB/s   (${(median(kiln) / cores).toFixed(0)} MiB/s per core)`,
+    );
     console.log(`  node sha256 (one core)       ${median(node).toFixed(0).padStart(6)} MiB/s`);
     console.log(`  sha256sum                    ${median(coreutils).toFixed(0).padStart(6)} MiB/s`);
-    console.log(`  ratio kiln/node ${(median(kiln) / median(node)).toFixed(2)}x, per core ${(median(kiln) / cores / median(node)).toFixed(2)}x; kiln/sha256sum ${(median(kiln) / median(coreutils)).toFixed(2)}x`);
+    console.log(
+      `  ratio kiln/node ${(median(kiln) / median(node)).toFixed(2)}x, per core ${(median(kiln) / cores / median(node)).toFixed(2)}x; kiln/sha256sum ${(median(kiln) / median(coreutils)).toFixed(2)}x`,
+    );
 
     // 2. A 10,000-file tree: first submit, then an unchanged re-submit (client work only).
     const tree = join(dir, 'tree');
@@ -75,7 +79,9 @@ export async function benchShaman(rounds = 3): Promise<void> {
       again.push(ms);
       uploadedAgain += result.uploaded;
     }
-    console.log(`shaman re-submit of an unchanged 10,000-file tree: ${median(again).toFixed(0)} ms of client work, ${uploadedAgain} bytes uploaded (first submit ${firstMs.toFixed(0)} ms, ${(first.uploaded / MiB).toFixed(0)} MiB)`);
+    console.log(
+      `shaman re-submit of an unchanged 10,000-file tree: ${median(again).toFixed(0)} ms of client work, ${uploadedAgain} bytes uploaded (first submit ${firstMs.toFixed(0)} ms, ${(first.uploaded / MiB).toFixed(0)} MiB)`,
+    );
 
     // 3. Checkout of the 10,000 files beside cp -r of the same tree.
     const checkouts = join(dir, 'shared', 'jobs');
@@ -85,7 +91,9 @@ export async function benchShaman(rounds = 3): Promise<void> {
       checkout.push((await timed(() => createCheckout(store, checkouts, `job-${round}`, first.files)))[1]);
       copy.push((await timed(async () => void spawnSync('cp', ['-r', tree, join(dir, `copy-${round}`)])))[1]);
     }
-    console.log(`shaman checkout of 10,000 files: ${median(checkout).toFixed(0)} ms; cp -r of the tree ${median(copy).toFixed(0)} ms; ratio ${(median(checkout) / median(copy)).toFixed(2)}x`);
+    console.log(
+      `shaman checkout of 10,000 files: ${median(checkout).toFixed(0)} ms; cp -r of the tree ${median(copy).toFixed(0)} ms; ratio ${(median(checkout) / median(copy)).toFixed(2)}x`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -18,7 +18,10 @@ function readmeTestCommand(): string {
   assert.equal(lines[open], '```sh', 'the block is marked sh');
   const close = lines.findIndex((line, n) => n > open && /^```\s*$/.test(line));
   assert.ok(close > open, 'the block is closed');
-  const body = lines.slice(open + 1, close).map((line) => line.trim()).filter((line) => line !== '');
+  const body = lines
+    .slice(open + 1, close)
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   assert.equal(body.length, 1, `one command in the block, got ${JSON.stringify(body)}`);
   return body[0]!;
 }
@@ -36,7 +39,10 @@ test("README's test command is exactly what .ci/run runs, from the repository ro
   assert.ok(cd >= 0 && cd < code.length - 1, '.ci/run changes directory before the command');
   assert.equal(code[cd], 'cd "$(dirname "$0")/.."', 'to the repository root (the parent of .ci/)');
   // Nothing but shell options and that cd comes before it: CI runs the command, not more.
-  assert.deepEqual(code.slice(0, -1).filter((line, n) => n !== cd && !/^set\s+-[euxo\s]*(pipefail)?$/.test(line)), []);
+  assert.deepEqual(
+    code.slice(0, -1).filter((line, n) => n !== cd && !/^set\s+-[euxo\s]*(pipefail)?$/.test(line)),
+    [],
+  );
 });
 
 test('.ci/run is executable and package.json has the test script', () => {
@@ -47,6 +53,6 @@ test('.ci/run is executable and package.json has the test script', () => {
   const testScript = pkg.scripts?.test;
   assert.equal(typeof testScript, 'string', 'package.json has a "test" script');
   assert.notEqual(testScript!.trim(), '');
-  assert.doesNotMatch(testScript!, /no test specified/, 'not npm init\'s placeholder');
+  assert.doesNotMatch(testScript!, /no test specified/, "not npm init's placeholder");
   assert.match(testScript!, /npm run build/, 'the tests run against a fresh build');
 });

@@ -51,25 +51,46 @@ describe('which manager', () => {
 
 describe('manager errors become one-line messages', () => {
   it('names the field at fault, and the option behind it when the command says', () => {
-    const error = explainManagerError(apiError(400, 'invalid_request', 'settings.width must be integer', 'settings.width'), where);
+    const error = explainManagerError(
+      apiError(400, 'invalid_request', 'settings.width must be integer', 'settings.width'),
+      where,
+    );
     assert.ok(error instanceof UserError);
     assert.equal(error.message, 'settings.width must be an integer (field settings.width)');
-    const hinted = explainManagerError(apiError(400, 'invalid_frames', 'range 10-1 runs backwards', 'frames'), where, () => 'field frames, from --frames');
+    const hinted = explainManagerError(
+      apiError(400, 'invalid_frames', 'range 10-1 runs backwards', 'frames'),
+      where,
+      () => 'field frames, from --frames',
+    );
     assert.equal((hinted as Error).message, 'range 10-1 runs backwards (field frames, from --frames)');
-    assert.equal((explainManagerError(apiError(404, 'job_not_found', 'no job 123', 'id'), where) as Error).message, 'no job 123');
+    assert.equal(
+      (explainManagerError(apiError(404, 'job_not_found', 'no job 123', 'id'), where) as Error).message,
+      'no job 123',
+    );
   });
 
   it('a 401 says how to get a token', () => {
     const none = explainManagerError(apiError(401, 'unauthorized', 'needs a token'), where) as Error;
     assert.match(none.message, /run `kiln manager token`.*\/home\/me\/\.kiln\/api-token.*KILN_TOKEN/);
-    const refused = explainManagerError(apiError(401, 'unauthorized', 'needs a token'), { ...where, token: { token: 'x', source: 'KILN_TOKEN' } }) as Error;
+    const refused = explainManagerError(apiError(401, 'unauthorized', 'needs a token'), {
+      ...where,
+      token: { token: 'x', source: 'KILN_TOKEN' },
+    }) as Error;
     assert.match(refused.message, /refused the API token from KILN_TOKEN/);
   });
 
   it('an unreachable manager says where and how to fix it; other errors pass through', () => {
-    const cause = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:7780'), { code: 'ECONNREFUSED' }) });
-    const error = explainManagerError(new ManagerUnreachableError('GET', 'http://farm:7780/api/v1/jobs', cause), where) as Error;
-    assert.equal(error.message, 'cannot reach the manager at http://farm:7780: connection refused (start it with `kiln manager` or pass --manager URL)');
+    const cause = Object.assign(new TypeError('fetch failed'), {
+      cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:7780'), { code: 'ECONNREFUSED' }),
+    });
+    const error = explainManagerError(
+      new ManagerUnreachableError('GET', 'http://farm:7780/api/v1/jobs', cause),
+      where,
+    ) as Error;
+    assert.equal(
+      error.message,
+      'cannot reach the manager at http://farm:7780: connection refused (start it with `kiln manager` or pass --manager URL)',
+    );
     const bug = new RangeError('oops');
     assert.equal(explainManagerError(bug, where), bug);
   });
@@ -79,6 +100,9 @@ describe('manager errors become one-line messages', () => {
     const result = await runKiln(['jobs', 'ls'], { env: { KILN_MANAGER: `http://127.0.0.1:${port}`, KILN_TOKEN: '' } });
     assert.equal(result.code, 1);
     assert.equal(result.stdout, '');
-    assert.equal(result.stderr, `kiln: cannot reach the manager at http://127.0.0.1:${port}: connection refused (start it with \`kiln manager\` or pass --manager URL)\n`);
+    assert.equal(
+      result.stderr,
+      `kiln: cannot reach the manager at http://127.0.0.1:${port}: connection refused (start it with \`kiln manager\` or pass --manager URL)\n`,
+    );
   });
 });

@@ -6,7 +6,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { ApiClient, ApiError, ManagerUnreachableError, ProtocolError, API_PREFIX, networkErrorCode, type ServerEvent } from '../client/index.js';
+import {
+  ApiClient,
+  ApiError,
+  ManagerUnreachableError,
+  ProtocolError,
+  API_PREFIX,
+  networkErrorCode,
+  type ServerEvent,
+} from '../client/index.js';
 import { resolveHome } from '../config/home.js';
 import { UserError, isErrnoException } from '../util/errors.js';
 import { SECOND } from '../util/time.js';
@@ -55,7 +63,9 @@ export function readApiToken(home: string): ApiToken | undefined {
     return token ? { token, source: path } : undefined;
   } catch (error) {
     if (isErrnoException(error, 'ENOENT') || isErrnoException(error, 'ENOTDIR')) return undefined;
-    throw new UserError(`cannot read the API token in ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new UserError(
+      `cannot read the API token in ${path}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
 
@@ -78,7 +88,12 @@ export function cliClient(flags: ManagerFlags): CliClient {
   } catch {
     throw new UserError(`not a manager URL: "${url}" (expected e.g. http://farm:7780)`, { field: 'manager' });
   }
-  return { api, url: api.baseUrl.endsWith(API_PREFIX) ? api.baseUrl.slice(0, -API_PREFIX.length) : api.baseUrl, home, token };
+  return {
+    api,
+    url: api.baseUrl.endsWith(API_PREFIX) ? api.baseUrl.slice(0, -API_PREFIX.length) : api.baseUrl,
+    home,
+    token,
+  };
 }
 
 /**
@@ -111,16 +126,26 @@ const NETWORK_REASONS: Record<string, string> = {
 };
 
 /** One-line UserError for a failed call to the manager; anything else is returned unchanged. */
-export function explainManagerError(error: unknown, client: Pick<CliClient, 'url' | 'home' | 'token'>, fieldHint?: (field: string) => string | undefined): unknown {
+export function explainManagerError(
+  error: unknown,
+  client: Pick<CliClient, 'url' | 'home' | 'token'>,
+  fieldHint?: (field: string) => string | undefined,
+): unknown {
   if (error instanceof UserError) return error;
   if (error instanceof ManagerUnreachableError) {
     const code = networkErrorCode(error);
     const detail = error.message.replace(/^manager unreachable \([^)]*\): /, '');
-    const reason = (code ? NETWORK_REASONS[code] ?? code : undefined) ?? detail;
-    return new UserError(`cannot reach the manager at ${client.url}: ${reason} (start it with \`kiln manager\` or pass --manager URL)`, { code: 'unreachable' });
+    const reason = (code ? (NETWORK_REASONS[code] ?? code) : undefined) ?? detail;
+    return new UserError(
+      `cannot reach the manager at ${client.url}: ${reason} (start it with \`kiln manager\` or pass --manager URL)`,
+      { code: 'unreachable' },
+    );
   }
   if (error instanceof ProtocolError) {
-    return new UserError(`the manager at ${client.url} sent an unexpected answer (is it a Kiln manager?): ${firstLine(error.message)}`, { code: 'protocol' });
+    return new UserError(
+      `the manager at ${client.url} sent an unexpected answer (is it a Kiln manager?): ${firstLine(error.message)}`,
+      { code: 'protocol' },
+    );
   }
   if (!(error instanceof ApiError)) return error;
 
@@ -131,20 +156,29 @@ export function explainManagerError(error: unknown, client: Pick<CliClient, 'url
     return new UserError(fix, { code: 'unauthorized' });
   }
   if (error.code === 'no_such_endpoint') {
-    return new UserError(`${client.url} does not answer like a Kiln manager (${error.message}); check --manager`, { code: error.code });
+    return new UserError(`${client.url} does not answer like a Kiln manager (${error.message}); check --manager`, {
+      code: error.code,
+    });
   }
   if (error.status >= 500 && error.status !== 503) {
     return new UserError(`the manager failed: ${firstLine(error.message)}`, { code: error.code });
   }
   // "no job X" says it all; a bad value is easier to find with its field named.
   const hint = error.field === undefined ? undefined : fieldHint?.(error.field);
-  const where = error.field === undefined || error.status === 404 ? '' : hint ? ` (${hint})` : ` (field ${error.field})`;
-  return new UserError(`${readable(firstLine(error.message))}${where}`, { code: error.code, ...(error.field === undefined ? {} : { field: error.field }) });
+  const where =
+    error.field === undefined || error.status === 404 ? '' : hint ? ` (${hint})` : ` (field ${error.field})`;
+  return new UserError(`${readable(firstLine(error.message))}${where}`, {
+    code: error.code,
+    ...(error.field === undefined ? {} : { field: error.field }),
+  });
 }
 
 /** Validation messages read better with an article: "must be integer" → "must be an integer". */
 function readable(message: string): string {
-  return message.replace(/\bmust be (integer|number|string|boolean|object|array)\b/, (_all, type: string) => `must be ${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`);
+  return message.replace(
+    /\bmust be (integer|number|string|boolean|object|array)\b/,
+    (_all, type: string) => `must be ${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`,
+  );
 }
 
 const firstLine = (text: string): string => text.split('\n')[0] ?? '';

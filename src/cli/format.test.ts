@@ -1,6 +1,17 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeCounts, formatAge, formatDuration, formatFields, formatTable, plural, shortId, shortTaskId, statusWithActivity, truncate } from './format.js';
+import {
+  describeCounts,
+  formatAge,
+  formatDuration,
+  formatFields,
+  formatTable,
+  plural,
+  shortId,
+  shortTaskId,
+  statusWithActivity,
+  truncate,
+} from './format.js';
 
 describe('format', () => {
   it('aligns table columns, right-aligns numbers, cuts long values and trims line ends', () => {
@@ -23,7 +34,14 @@ describe('format', () => {
   });
 
   it('aligns fields and leaves out undefined ones', () => {
-    assert.equal(formatFields([['ID', 'x'], ['Gone', undefined], ['Priority', '50']]), 'ID:       x\nPriority: 50');
+    assert.equal(
+      formatFields([
+        ['ID', 'x'],
+        ['Gone', undefined],
+        ['Priority', '50'],
+      ]),
+      'ID:       x\nPriority: 50',
+    );
   });
 
   it('ages, durations, plurals, short ids', () => {
@@ -41,7 +59,11 @@ describe('format', () => {
     assert.equal(plural(1, 'task'), '1 task');
     assert.equal(plural(0, 'task'), '0 tasks');
     assert.equal(shortId('3f2a1b2c-0000-4000-8000-000000000000'), '3f2a1b2c');
-    assert.equal(shortTaskId('01a232e6-57a2-7f73-8b16-32086aabc5e6'), '…6aabc5e6', 'the random end, not the shared timestamp');
+    assert.equal(
+      shortTaskId('01a232e6-57a2-7f73-8b16-32086aabc5e6'),
+      '…6aabc5e6',
+      'the random end, not the shared timestamp',
+    );
     assert.equal(truncate('abcdef', 4), 'abc…');
   });
 

@@ -30,10 +30,14 @@ export interface Column<T> {
 /** An aligned table: a header line, then one line per row; columns two spaces apart. */
 export function formatTable<T>(columns: Array<Column<T>>, rows: readonly T[]): string {
   const cells = rows.map((row) => columns.map((column) => truncate(oneLine(column.value(row)), column.max)));
-  const widths = columns.map((column, index) => Math.max(column.header.length, ...cells.map((line) => line[index]!.length)));
+  const widths = columns.map((column, index) =>
+    Math.max(column.header.length, ...cells.map((line) => line[index]!.length)),
+  );
   const render = (values: string[]): string =>
     values
-      .map((value, index) => (columns[index]!.align === 'right' ? value.padStart(widths[index]!) : value.padEnd(widths[index]!)))
+      .map((value, index) =>
+        columns[index]!.align === 'right' ? value.padStart(widths[index]!) : value.padEnd(widths[index]!),
+      )
       .join('  ')
       .trimEnd();
   return [render(columns.map((column) => column.header)), ...cells.map(render)].join('\n');
@@ -77,7 +81,8 @@ export function formatDuration(ms: number): string {
 export const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
 /** Completed tasks over all tasks: `3/10`. */
-export const jobProgress = (job: Pick<Job, 'taskCount' | 'taskCounts'>): string => `${job.taskCounts.completed}/${job.taskCount}`;
+export const jobProgress = (job: Pick<Job, 'taskCount' | 'taskCounts'>): string =>
+  `${job.taskCounts.completed}/${job.taskCount}`;
 
 /** `3f2a1b2c "my-job"`: how one-line messages name a job. */
 export const jobLabel = (job: Pick<Job, 'id' | 'name'>): string => `${shortId(job.id)} ${JSON.stringify(job.name)}`;
@@ -85,7 +90,9 @@ export const jobLabel = (job: Pick<Job, 'id' | 'name'>): string => `${shortId(jo
 /** The non-zero task counts, most telling first: `3 completed, 1 active, 6 queued`. */
 export function describeCounts(job: Pick<Job, 'taskCounts'>): string {
   const order = ['completed', 'active', 'queued', 'soft-failed', 'failed', 'paused', 'canceled'] as const;
-  const parts = order.filter((status) => job.taskCounts[status] > 0).map((status) => `${job.taskCounts[status]} ${status}`);
+  const parts = order
+    .filter((status) => job.taskCounts[status] > 0)
+    .map((status) => `${job.taskCounts[status]} ${status}`);
   return parts.length === 0 ? 'no tasks' : parts.join(', ');
 }
 

@@ -16,8 +16,10 @@ const PAGE = 1000;
 export async function resolveJobId(api: ApiClient, given: string): Promise<string> {
   const text = given.trim().toLowerCase();
   if (isUuid(text)) return text;
-  if (!/^[0-9a-f-]+$/.test(text)) throw new UserError(`"${given}" is not a job id (a UUID, or its first ${MIN_PREFIX}+ characters)`, { field: 'id' });
-  if (text.length < MIN_PREFIX) throw new UserError(`give at least ${MIN_PREFIX} characters of the job id, got "${given}"`, { field: 'id' });
+  if (!/^[0-9a-f-]+$/.test(text))
+    throw new UserError(`"${given}" is not a job id (a UUID, or its first ${MIN_PREFIX}+ characters)`, { field: 'id' });
+  if (text.length < MIN_PREFIX)
+    throw new UserError(`give at least ${MIN_PREFIX} characters of the job id, got "${given}"`, { field: 'id' });
   const matches: Job[] = [];
   for (let offset = 0; ; offset += PAGE) {
     const { jobs, total } = await api.listJobs({ limit: PAGE, offset });
@@ -25,9 +27,16 @@ export async function resolveJobId(api: ApiClient, given: string): Promise<strin
     if (jobs.length < PAGE || offset + PAGE >= total) break;
   }
   if (matches.length === 1) return matches[0]!.id;
-  if (matches.length === 0) throw new UserError(`no job with an id starting with "${given}"`, { field: 'id', code: 'not_found' });
-  const shown = matches.slice(0, 10).map((job) => `${job.id} ${JSON.stringify(job.name)}`).join(', ');
-  throw new UserError(`job id "${given}" is ambiguous: ${matches.length} jobs match (${shown}${matches.length > 10 ? ', ...' : ''}); give more characters`, { field: 'id' });
+  if (matches.length === 0)
+    throw new UserError(`no job with an id starting with "${given}"`, { field: 'id', code: 'not_found' });
+  const shown = matches
+    .slice(0, 10)
+    .map((job) => `${job.id} ${JSON.stringify(job.name)}`)
+    .join(', ');
+  throw new UserError(
+    `job id "${given}" is ambiguous: ${matches.length} jobs match (${shown}${matches.length > 10 ? ', ...' : ''}); give more characters`,
+    { field: 'id' },
+  );
 }
 
 /**
@@ -40,14 +49,25 @@ export async function resolveWorkerId(api: ApiClient, given: string): Promise<st
   const { workers } = await api.listWorkers();
   const named = workers.filter((worker) => worker.name === text);
   if (named.length === 1) return named[0]!.id;
-  const list = (matches: Worker[]): string => matches.slice(0, 10).map((w) => `${w.id} ${JSON.stringify(w.name)}`).join(', ');
-  if (named.length > 1) throw new UserError(`${named.length} workers are named "${text}" (${list(named)}); give the id`, { field: 'id' });
+  const list = (matches: Worker[]): string =>
+    matches
+      .slice(0, 10)
+      .map((w) => `${w.id} ${JSON.stringify(w.name)}`)
+      .join(', ');
+  if (named.length > 1)
+    throw new UserError(`${named.length} workers are named "${text}" (${list(named)}); give the id`, { field: 'id' });
   if (text.length < MIN_PREFIX || !/^[0-9a-f-]+$/i.test(text)) {
-    throw new UserError(`no worker named "${text}" (give a worker's name, its id, or ${MIN_PREFIX}+ first characters of the id)`, { field: 'id', code: 'not_found' });
+    throw new UserError(
+      `no worker named "${text}" (give a worker's name, its id, or ${MIN_PREFIX}+ first characters of the id)`,
+      { field: 'id', code: 'not_found' },
+    );
   }
   const matches = workers.filter((worker) => worker.id.startsWith(text.toLowerCase()));
   if (matches.length === 1) return matches[0]!.id;
-  if (matches.length === 0) throw new UserError(`no worker named "${text}" or with an id starting with it`, { field: 'id', code: 'not_found' });
-  throw new UserError(`worker id "${text}" is ambiguous: ${matches.length} workers match (${list(matches)}); give more characters`, { field: 'id' });
+  if (matches.length === 0)
+    throw new UserError(`no worker named "${text}" or with an id starting with it`, { field: 'id', code: 'not_found' });
+  throw new UserError(
+    `worker id "${text}" is ambiguous: ${matches.length} workers match (${list(matches)}); give more characters`,
+    { field: 'id' },
+  );
 }
-

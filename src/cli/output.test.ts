@@ -18,16 +18,29 @@ describe('output piped into head', () => {
     const cluster = await startTestCluster(t);
     m = await startTestManager(t, cluster);
     // Enough jobs that the listing is far larger than a pipe's buffer.
-    for (let i = 0; i < 300; i++) await m.api('POST', '/jobs', { name: `job-${i}-${'n'.repeat(150)}`, type: 'echo-sleep', settings: {} });
+    for (let i = 0; i < 300; i++)
+      await m.api('POST', '/jobs', { name: `job-${i}-${'n'.repeat(150)}`, type: 'echo-sleep', settings: {} });
   });
 
   it('`kiln jobs ls --json | head -1` ends quietly: no EPIPE trace, exit 0', async () => {
     const result = await new Promise<{ stderr: string; kiln: string }>((resolve, reject) => {
-      const shell = spawn('bash', ['-c', `"$0" "$1" jobs ls --json --limit 1000 --manager "$2" | head -c 10 >/dev/null; echo "kiln=\${PIPESTATUS[0]}" >&2`, process.execPath, KILN_MAIN, m.url], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const shell = spawn(
+        'bash',
+        [
+          '-c',
+          `"$0" "$1" jobs ls --json --limit 1000 --manager "$2" | head -c 10 >/dev/null; echo "kiln=\${PIPESTATUS[0]}" >&2`,
+          process.execPath,
+          KILN_MAIN,
+          m.url,
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
       let stderr = '';
       shell.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       shell.on('error', reject);
-      shell.on('close', () => resolve({ stderr: stderr.replace(/kiln=\d+\n$/, ''), kiln: /kiln=(\d+)/.exec(stderr)?.[1] ?? '?' }));
+      shell.on('close', () =>
+        resolve({ stderr: stderr.replace(/kiln=\d+\n$/, ''), kiln: /kiln=(\d+)/.exec(stderr)?.[1] ?? '?' }),
+      );
     });
     assert.equal(result.stderr, '', 'nothing on stderr');
     assert.equal(result.kiln, '0', 'kiln exits 0');
@@ -58,7 +71,10 @@ describe('a manager URL that is not Kiln', () => {
 
   for (const prefix of Object.keys(answers)) {
     it(`${prefix}: one line saying it is not a Kiln manager, non-zero exit`, async () => {
-      for (const args of [['jobs', 'ls'], ['workers', 'ls']]) {
+      for (const args of [
+        ['jobs', 'ls'],
+        ['workers', 'ls'],
+      ]) {
         const result = await runKiln([...args, '--manager', `${base}${prefix}`]);
         assertOneLineError(result, /Kiln manager/);
       }

@@ -28,4 +28,3 @@ export function buildProgram(): Command {
   registerJobTypesCommands(program);
   return program;
 }
-

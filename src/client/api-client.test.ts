@@ -37,7 +37,9 @@ describe('parseRetryAfter', () => {
 describe('ApiClient error mapping', () => {
   it('maps a 4xx JSON error body to ApiError with status, code, message and field', async (t) => {
     const server = await startTinyServer(t, (_request, response) =>
-      sendError(response, 412, 'stale_etag', 'the job type changed since you built these settings', { field: 'typeEtag' }),
+      sendError(response, 412, 'stale_etag', 'the job type changed since you built these settings', {
+        field: 'typeEtag',
+      }),
     );
     const client = new ApiClient({ baseUrl: server.url, apiToken: 'tok' });
     const error = await caught(client.submitJob({ name: 'x', type: 'render', typeEtag: 'old' }));
@@ -68,7 +70,11 @@ describe('ApiClient error mapping', () => {
   });
 
   it('keeps a non-JSON error body readable', async (t) => {
-    const server = await startTinyServer(t, (_request, response) => void response.writeHead(502, { 'content-type': 'text/plain' }).end('bad gateway from proxy'));
+    const server = await startTinyServer(
+      t,
+      (_request, response) =>
+        void response.writeHead(502, { 'content-type': 'text/plain' }).end('bad gateway from proxy'),
+    );
     const client = new ApiClient({ baseUrl: server.url });
     const error = await caught(client.version());
     assert.ok(error instanceof ApiError);
@@ -108,7 +114,19 @@ describe('ApiClient error mapping', () => {
 describe('ApiClient worker side', () => {
   it('sends Basic credentials, and the long poll tells task, nothing and status change apart', async (t) => {
     const answers: Array<[number, unknown]> = [
-      [200, { id: TASK_ID, jobId: TASK_ID, jobName: 'j', jobType: 'echo-sleep', name: 't', type: 'misc', priority: 50, commands: [] }],
+      [
+        200,
+        {
+          id: TASK_ID,
+          jobId: TASK_ID,
+          jobName: 'j',
+          jobType: 'echo-sleep',
+          name: 't',
+          type: 'misc',
+          priority: 50,
+          commands: [],
+        },
+      ],
       [204, undefined],
       [423, { statusRequested: 'asleep', lazy: false }],
     ];
@@ -121,7 +139,10 @@ describe('ApiClient worker side', () => {
     assert.equal(first.kind, 'task');
     assert.equal(first.kind === 'task' && first.task.id, TASK_ID);
     assert.deepEqual(await client.requestTask({ waitMs: 1000 }), { kind: 'none' });
-    assert.deepEqual(await client.requestTask({ waitMs: 1000 }), { kind: 'status-change', state: { statusRequested: 'asleep', lazy: false } });
+    assert.deepEqual(await client.requestTask({ waitMs: 1000 }), {
+      kind: 'status-change',
+      state: { statusRequested: 'asleep', lazy: false },
+    });
 
     const request = server.requests[0];
     assert.equal(request?.method, 'POST');
@@ -135,11 +156,17 @@ describe('ApiClient worker side', () => {
     const server = await startTinyServer(t, (request, response) => {
       if (request.path.endsWith('/worker/register')) return sendJson(response, 201, { id: WORKER.id, token: 'new' });
       if (request.path.endsWith('/preview')) return sendJson(response, 204);
-      if (request.path.endsWith('/update')) return sendError(response, 409, 'not_your_task', 'another worker has this task');
+      if (request.path.endsWith('/update'))
+        return sendError(response, 409, 'not_your_task', 'another worker has this task');
       return sendJson(response, 404);
     });
     const client = new ApiClient({ baseUrl: server.url, worker: WORKER });
-    const registered = await client.registerWorker({ secret: 'farm', name: 'w1', platform: 'linux', supportedTaskTypes: ['misc'] });
+    const registered = await client.registerWorker({
+      secret: 'farm',
+      name: 'w1',
+      platform: 'linux',
+      supportedTaskTypes: ['misc'],
+    });
     assert.deepEqual(registered, { id: WORKER.id, token: 'new' });
     assert.equal(server.requests[0]?.headers.authorization, undefined);
 
@@ -156,7 +183,8 @@ describe('ApiClient worker side', () => {
 
   it('passes list queries and reads the plain-text log', async (t) => {
     const server = await startTinyServer(t, (request, response) => {
-      if (request.path.endsWith('/log')) return void response.writeHead(200, { 'content-type': 'text/plain' }).end('line 1\nline 2\n');
+      if (request.path.endsWith('/log'))
+        return void response.writeHead(200, { 'content-type': 'text/plain' }).end('line 1\nline 2\n');
       return sendJson(response, 200, { jobs: [], total: 0 });
     });
     const client = new ApiClient({ baseUrl: `${server.url}/api/v1/` });

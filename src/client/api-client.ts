@@ -151,7 +151,14 @@ export class ApiClient {
   }
 
   listJobs(query: JobListQuery = {}, options?: CallOptions): Promise<JobList> {
-    return this.#http.json({ method: 'GET', path: '/jobs', query: { ...query }, auth: 'user', expect: ['jobs', 'total'], ...options });
+    return this.#http.json({
+      method: 'GET',
+      path: '/jobs',
+      query: { ...query },
+      auth: 'user',
+      expect: ['jobs', 'total'],
+      ...options,
+    });
   }
 
   getJob(id: string, options?: CallOptions): Promise<Job> {
@@ -159,8 +166,17 @@ export class ApiClient {
   }
 
   /** `now` (pause only): stop running tasks at once instead of letting them finish. */
-  async setJobStatus(id: string, action: JobAction, change: { reason?: string; now?: boolean } = {}, options?: CallOptions): Promise<void> {
-    const json = { action, ...(change.reason === undefined ? {} : { reason: change.reason }), ...(change.now ? { now: true } : {}) };
+  async setJobStatus(
+    id: string,
+    action: JobAction,
+    change: { reason?: string; now?: boolean } = {},
+    options?: CallOptions,
+  ): Promise<void> {
+    const json = {
+      action,
+      ...(change.reason === undefined ? {} : { reason: change.reason }),
+      ...(change.now ? { now: true } : {}),
+    };
     await this.#http.call({ method: 'POST', path: `/jobs/${segment(id)}/status`, json, auth: 'user', ...options });
   }
 
@@ -171,11 +187,23 @@ export class ApiClient {
   /** Takes a worker off a job's blocklist (one task type, or all); answers the blocklist left. */
   removeFromBlocklist(id: string, workerId: string, taskType?: string, options?: CallOptions): Promise<Blocklist> {
     const json = taskType === undefined ? { workerId } : { workerId, taskType };
-    return this.#http.json({ method: 'POST', path: `/jobs/${segment(id)}/blocklist/remove`, json, auth: 'user', ...options });
+    return this.#http.json({
+      method: 'POST',
+      path: `/jobs/${segment(id)}/blocklist/remove`,
+      json,
+      auth: 'user',
+      ...options,
+    });
   }
 
   async setJobPriority(id: string, priority: number, options?: CallOptions): Promise<void> {
-    await this.#http.call({ method: 'POST', path: `/jobs/${segment(id)}/priority`, json: { priority }, auth: 'user', ...options });
+    await this.#http.call({
+      method: 'POST',
+      path: `/jobs/${segment(id)}/priority`,
+      json: { priority },
+      auth: 'user',
+      ...options,
+    });
   }
 
   async deleteJob(id: string, options?: CallOptions): Promise<void> {
@@ -185,7 +213,13 @@ export class ApiClient {
   // ---- tasks
 
   listTasks(jobId: string, options?: CallOptions): Promise<TaskList> {
-    return this.#http.json({ method: 'GET', path: `/jobs/${segment(jobId)}/tasks`, auth: 'user', expect: ['tasks'], ...options });
+    return this.#http.json({
+      method: 'GET',
+      path: `/jobs/${segment(jobId)}/tasks`,
+      auth: 'user',
+      expect: ['tasks'],
+      ...options,
+    });
   }
 
   getTask(id: string, options?: CallOptions): Promise<Task> {
@@ -193,16 +227,33 @@ export class ApiClient {
   }
 
   async setTaskStatus(id: string, action: TaskAction, options?: CallOptions): Promise<void> {
-    await this.#http.call({ method: 'POST', path: `/tasks/${segment(id)}/status`, json: { action }, auth: 'user', ...options });
+    await this.#http.call({
+      method: 'POST',
+      path: `/tasks/${segment(id)}/status`,
+      json: { action },
+      auth: 'user',
+      ...options,
+    });
   }
 
   taskLogTail(id: string, lines?: number, options?: CallOptions): Promise<LogTail> {
-    return this.#http.json({ method: 'GET', path: `/tasks/${segment(id)}/log/tail`, query: { lines }, auth: 'user', ...options });
+    return this.#http.json({
+      method: 'GET',
+      path: `/tasks/${segment(id)}/log/tail`,
+      query: { lines },
+      auth: 'user',
+      ...options,
+    });
   }
 
   /** The whole log as text. */
   async taskLog(id: string, options?: CallOptions): Promise<string> {
-    const response = await this.#http.call({ method: 'GET', path: `/tasks/${segment(id)}/log`, auth: 'user', ...options });
+    const response = await this.#http.call({
+      method: 'GET',
+      path: `/tasks/${segment(id)}/log`,
+      auth: 'user',
+      ...options,
+    });
     return this.#http.read(response, 'GET', () => response.text());
   }
 
@@ -217,15 +268,33 @@ export class ApiClient {
   }
 
   async controlWorker(id: string, control: WorkerControl, options?: CallOptions): Promise<void> {
-    await this.#http.call({ method: 'POST', path: `/workers/${segment(id)}/status`, json: control, auth: 'user', ...options });
+    await this.#http.call({
+      method: 'POST',
+      path: `/workers/${segment(id)}/status`,
+      json: control,
+      auth: 'user',
+      ...options,
+    });
   }
 
   async setWorkerTags(id: string, tags: string[], options?: CallOptions): Promise<void> {
-    await this.#http.call({ method: 'PUT', path: `/workers/${segment(id)}/tags`, json: { tags }, auth: 'user', ...options });
+    await this.#http.call({
+      method: 'PUT',
+      path: `/workers/${segment(id)}/tags`,
+      json: { tags },
+      auth: 'user',
+      ...options,
+    });
   }
 
   async setWorkerSleepSchedule(id: string, schedule: SleepSchedule, options?: CallOptions): Promise<void> {
-    await this.#http.call({ method: 'PUT', path: `/workers/${segment(id)}/sleep-schedule`, json: schedule, auth: 'user', ...options });
+    await this.#http.call({
+      method: 'PUT',
+      path: `/workers/${segment(id)}/sleep-schedule`,
+      json: schedule,
+      auth: 'user',
+      ...options,
+    });
   }
 
   async deleteWorker(id: string, options?: CallOptions): Promise<void> {
@@ -238,7 +307,9 @@ export class ApiClient {
    * Server-Sent Events of job, task, worker and log changes (only one job's with `job`). Ends
    * when the manager closes the stream; stop it early with the signal or by leaving the loop.
    */
-  async *events(options: CallOptions & { job?: string | undefined; lastEventId?: string | undefined } = {}): AsyncGenerator<ServerEvent> {
+  async *events(
+    options: CallOptions & { job?: string | undefined; lastEventId?: string | undefined } = {},
+  ): AsyncGenerator<ServerEvent> {
     const response = await this.#http.call({
       method: 'GET',
       path: '/events',
@@ -289,21 +360,38 @@ export class ApiClient {
       timeoutMs: this.#timeoutMs === 0 ? 0 : waitMs + this.#timeoutMs,
     });
     if (response.status === 204) return { kind: 'none' };
-    if (response.status === 423) return { kind: 'status-change', state: await this.#http.parse<WorkerStateAnswer>(response, 'POST') };
+    if (response.status === 423)
+      return { kind: 'status-change', state: await this.#http.parse<WorkerStateAnswer>(response, 'POST') };
     return { kind: 'task', task: await this.#http.parse<AssignedTask>(response, 'POST') };
   }
 
   /** 204; ApiError 409 when this worker does not hold the task (any more). */
   async updateTask(taskId: string, update: TaskUpdate, options?: CallOptions): Promise<void> {
-    await this.#http.call({ method: 'POST', path: `/worker/tasks/${segment(taskId)}/update`, json: update, auth: 'worker', ...options });
+    await this.#http.call({
+      method: 'POST',
+      path: `/worker/tasks/${segment(taskId)}/update`,
+      json: update,
+      auth: 'worker',
+      ...options,
+    });
   }
 
   mayIRun(taskId: string, options?: CallOptions): Promise<MayKeepRunning> {
-    return this.#http.json({ method: 'GET', path: `/worker/tasks/${segment(taskId)}/may-i-run`, auth: 'worker', ...options });
+    return this.#http.json({
+      method: 'GET',
+      path: `/worker/tasks/${segment(taskId)}/may-i-run`,
+      auth: 'worker',
+      ...options,
+    });
   }
 
   /** A rendered image (PNG or JPEG, at most 25 MiB) as the task's latest preview. */
-  async uploadPreview(taskId: string, image: Uint8Array, contentType: PreviewContentType, options?: CallOptions): Promise<void> {
+  async uploadPreview(
+    taskId: string,
+    image: Uint8Array,
+    contentType: PreviewContentType,
+    options?: CallOptions,
+  ): Promise<void> {
     await this.#http.call({
       method: 'POST',
       path: `/worker/tasks/${segment(taskId)}/preview`,

@@ -84,7 +84,8 @@ function describeCause(cause: unknown): string {
   for (let depth = 0; depth < 5 && current instanceof Error && current.cause !== undefined; depth++) {
     current = current.cause;
     if (current instanceof Error && current.message) message = current.message;
-    else if (current && typeof current === 'object' && 'code' in current) message = String((current as { code: unknown }).code);
+    else if (current && typeof current === 'object' && 'code' in current)
+      message = String((current as { code: unknown }).code);
   }
   return message;
 }
@@ -93,7 +94,8 @@ function describeCause(cause: unknown): string {
 export function networkErrorCode(error: unknown): string | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 6 && current; depth++) {
-    if (typeof current === 'object' && current !== null && 'code' in current && typeof current.code === 'string') return current.code;
+    if (typeof current === 'object' && current !== null && 'code' in current && typeof current.code === 'string')
+      return current.code;
     current = current instanceof Error ? current.cause : undefined;
   }
   return undefined;

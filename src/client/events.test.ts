@@ -34,7 +34,8 @@ describe('EventStreamParser', () => {
 
 describe('readServerEvents', () => {
   it('reads events split anywhere across chunks, with CRLF and CR line ends', async () => {
-    const text = 'event: job\r\ndata: {"id":"j1","status":"active"}\r\n\r\nevent: task\rdata: {"id":"t1"}\r\revent: worker\ndata: {"id":"w1"}\n\nevent: log\ndata: unfinished';
+    const text =
+      'event: job\r\ndata: {"id":"j1","status":"active"}\r\n\r\nevent: task\rdata: {"id":"t1"}\r\revent: worker\ndata: {"id":"w1"}\n\nevent: log\ndata: unfinished';
     const chunks: string[] = [];
     for (let i = 0; i < text.length; i += 7) chunks.push(text.slice(i, i + 7));
     const events = await collect(readServerEvents(streamOf(chunks)));

@@ -82,7 +82,10 @@ export class EventStreamParser {
  * Events from a stream body until it ends or `signal` aborts (then the iterator just ends).
  * Leaving a for-await loop early cancels the body.
  */
-export async function* readServerEvents(body: ReadableStream<Uint8Array>, signal?: AbortSignal): AsyncGenerator<ServerEvent> {
+export async function* readServerEvents(
+  body: ReadableStream<Uint8Array>,
+  signal?: AbortSignal,
+): AsyncGenerator<ServerEvent> {
   const parser = new EventStreamParser();
   const ready: ServerEvent[] = [];
   // The splitter treats a lone '\r' as a line end too, as the format requires.

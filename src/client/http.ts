@@ -46,8 +46,14 @@ export class HttpTransport {
     const response = await this.call(spec);
     const parsed = await this.parse<T>(response, spec.method);
     // Every answer of the API is a JSON object; anything else came from something that is not Kiln.
-    const missing = parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) ? ['an object'] : (spec.expect ?? []).filter((key) => !(key in (parsed as object)));
-    if (missing.length) throw new ProtocolError(`${spec.method} ${response.url}: expected ${missing.join(', ')} in the answer, got ${JSON.stringify(parsed).slice(0, 120)}`);
+    const missing =
+      parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)
+        ? ['an object']
+        : (spec.expect ?? []).filter((key) => !(key in (parsed as object)));
+    if (missing.length)
+      throw new ProtocolError(
+        `${spec.method} ${response.url}: expected ${missing.join(', ')} in the answer, got ${JSON.stringify(parsed).slice(0, 120)}`,
+      );
     return parsed;
   }
 
@@ -75,7 +81,9 @@ export class HttpTransport {
     for (const [key, value] of Object.entries(spec.query ?? {})) {
       if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
     }
-    const headers: Record<string, string> = { accept: spec.kind === 'stream' ? 'text/event-stream' : 'application/json' };
+    const headers: Record<string, string> = {
+      accept: spec.kind === 'stream' ? 'text/event-stream' : 'application/json',
+    };
     if (spec.lastEventId !== undefined) headers['last-event-id'] = spec.lastEventId;
     const authorization = this.#options.authorization(spec.auth);
     if (authorization) headers.authorization = authorization;
@@ -95,11 +103,20 @@ export class HttpTransport {
 
     let response: Response;
     try {
-      response = await this.#options.fetch(url, { method: spec.method, headers, ...(body === undefined ? {} : { body }), ...(signal ? { signal } : {}) });
+      response = await this.#options.fetch(url, {
+        method: spec.method,
+        headers,
+        ...(body === undefined ? {} : { body }),
+        ...(signal ? { signal } : {}),
+      });
     } catch (error) {
       // The caller's own abort stays an abort; anything else (refused, reset, timed out) is "unreachable".
       if (spec.signal?.aborted) throw spec.signal.reason ?? error;
-      throw new ManagerUnreachableError(spec.method, url.toString(), timeout?.aborted ? new Error(`no answer within ${timeoutMs} ms`) : error);
+      throw new ManagerUnreachableError(
+        spec.method,
+        url.toString(),
+        timeout?.aborted ? new Error(`no answer within ${timeoutMs} ms`) : error,
+      );
     }
     if (response.ok || spec.accept?.includes(response.status)) return response;
     throw await errorOf(response, spec.method, url.toString());
@@ -133,8 +150,17 @@ export async function errorOf(response: Response, method: string, url: string): 
   // 404, a web server's HTML page, another API's JSON) comes from something else at that URL.
   // 5xx stays an ApiError: a proxy in front of a restarting manager answers so, and callers retry.
   if (!kiln && response.status < 500) {
-    const what = text.trim() === '' ? 'an empty body' : /^\s*</.test(text) ? 'an HTML page' : isJson(text) ? 'JSON that is not a Kiln error' : 'text that is not a Kiln error';
-    throw new ProtocolError(`${method} ${url}: answered ${response.status} ${response.statusText} with ${what}`.replace(/  +/g, ' '));
+    const what =
+      text.trim() === ''
+        ? 'an empty body'
+        : /^\s*</.test(text)
+          ? 'an HTML page'
+          : isJson(text)
+            ? 'JSON that is not a Kiln error'
+            : 'text that is not a Kiln error';
+    throw new ProtocolError(
+      `${method} ${url}: answered ${response.status} ${response.statusText} with ${what}`.replace(/  +/g, ' '),
+    );
   }
   return new ApiError({
     status: response.status,

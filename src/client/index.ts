@@ -11,6 +11,13 @@ export {
   type TaskRequestResult,
   type WorkerCredentials,
 } from './api-client.js';
-export { ApiError, ManagerUnreachableError, ProtocolError, isRetryable, parseRetryAfter, networkErrorCode } from './errors.js';
+export {
+  ApiError,
+  ManagerUnreachableError,
+  ProtocolError,
+  isRetryable,
+  parseRetryAfter,
+  networkErrorCode,
+} from './errors.js';
 export { EventStreamParser, readServerEvents, type KilnEventName, type ServerEvent } from './events.js';
 export type * from './types.js';

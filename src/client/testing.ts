@@ -31,7 +31,12 @@ export interface TinyServer {
   start(): Promise<void>;
 }
 
-export function sendJson(response: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  response: ServerResponse,
+  status: number,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (body === undefined) {
     response.writeHead(status, headers).end();
     return;
@@ -39,12 +44,26 @@ export function sendJson(response: ServerResponse, status: number, body?: unknow
   response.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
 }
 
-export function sendError(response: ServerResponse, status: number, code: string, message: string, extra: { field?: string; headers?: Record<string, string> } = {}): void {
-  sendJson(response, status, { error: { code, message, ...(extra.field ? { field: extra.field } : {}) } }, extra.headers);
+export function sendError(
+  response: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  extra: { field?: string; headers?: Record<string, string> } = {},
+): void {
+  sendJson(
+    response,
+    status,
+    { error: { code, message, ...(extra.field ? { field: extra.field } : {}) } },
+    extra.headers,
+  );
 }
 
 /** Starts the server; it is closed when the test ends. */
-export async function startTinyServer(t: { after: (fn: () => unknown) => void }, handler: Handler): Promise<TinyServer> {
+export async function startTinyServer(
+  t: { after: (fn: () => unknown) => void },
+  handler: Handler,
+): Promise<TinyServer> {
   const requests: RecordedRequest[] = [];
   let server: Server | undefined;
   let port = 0;
@@ -62,7 +81,14 @@ export async function startTinyServer(t: { after: (fn: () => unknown) => void },
         } catch {
           json = undefined;
         }
-        const request: RecordedRequest = { method: incoming.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: incoming.headers, body, json };
+        const request: RecordedRequest = {
+          method: incoming.method ?? 'GET',
+          path: url.pathname,
+          query: url.searchParams,
+          headers: incoming.headers,
+          body,
+          json,
+        };
         requests.push(request);
         Promise.resolve(tiny.handler(request, response)).catch((error: unknown) => {
           if (!response.headersSent) sendError(response, 500, 'test_handler', String(error));

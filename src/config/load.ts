@@ -21,7 +21,12 @@ export interface LoadConfigOptions {
 type Source = string;
 type Plain = Record<string, unknown>;
 
-export function loadConfig<S extends TObject>(section: string, schema: S, defaults: Static<S>, options: LoadConfigOptions): Static<S> {
+export function loadConfig<S extends TObject>(
+  section: string,
+  schema: S,
+  defaults: Static<S>,
+  options: LoadConfigOptions,
+): Static<S> {
   const sources = new Map<string, Source>();
   const file = join(options.home, `${section}.yaml`);
   const layers: Array<[Source, Plain]> = [
@@ -39,10 +44,13 @@ export function loadConfig<S extends TObject>(section: string, schema: S, defaul
     const key = `${section}${path ? `.${path}` : ''}`;
     const source = sources.get(path) ?? sourceOfUnknownKey(sources, path) ?? 'configuration';
     const got = error.value === undefined ? '' : `, got ${JSON.stringify(error.value)}`;
-    throw new UserError(`${key}: ${describeExpectation(error.schema, error.message)}${got} (from ${describeSource(source, section, path)})`, {
-      field: key,
-      code: 'invalid_config',
-    });
+    throw new UserError(
+      `${key}: ${describeExpectation(error.schema, error.message)}${got} (from ${describeSource(source, section, path)})`,
+      {
+        field: key,
+        code: 'invalid_config',
+      },
+    );
   }
   return Object.freeze(merged) as Static<S>;
 }
@@ -58,7 +66,8 @@ function readYamlFile(file: string): Plain {
   try {
     const parsed: unknown = YAML.parse(text);
     if (parsed === null || parsed === undefined) return {};
-    if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the top level must be a mapping of keys to values');
+    if (typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new Error('the top level must be a mapping of keys to values');
     return parsed as Plain;
   } catch (error) {
     throw new UserError(`${file}: ${(error as Error).message.split('\n')[0]}`, { code: 'invalid_config' });
@@ -84,7 +93,11 @@ function readEnvironment(section: string, schema: TObject, env: NodeJS.ProcessEn
   return out;
 }
 
-const toEnvWord = (word: string): string => word.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[^A-Za-z0-9]/g, '_').toUpperCase();
+const toEnvWord = (word: string): string =>
+  word
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/[^A-Za-z0-9]/g, '_')
+    .toUpperCase();
 
 function isObjectSchema(schema: TSchema): schema is TObject {
   return schema[Kind] === 'Object';
@@ -95,7 +108,8 @@ function coerceTree(schema: TObject, values: Plain): Plain {
   for (const [key, value] of Object.entries(values)) {
     if (value === undefined) continue;
     const child = schema.properties[key];
-    if (child && isObjectSchema(child) && value && typeof value === 'object') out[key] = coerceTree(child, value as Plain);
+    if (child && isObjectSchema(child) && value && typeof value === 'object')
+      out[key] = coerceTree(child, value as Plain);
     else out[key] = child && typeof value === 'string' ? coerceLeaf(child, value) : value;
   }
   return out;
@@ -114,7 +128,11 @@ function coerceLeaf(schema: TSchema, raw: string): unknown {
     if (['0', 'false', 'no', 'off'].includes(word)) return false;
     return raw;
   }
-  if (type === 'array') return raw.split(',').map((item) => item.trim()).filter(Boolean);
+  if (type === 'array')
+    return raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
   return raw;
 }
 
@@ -141,7 +159,8 @@ function markAll(value: Plain, source: Source, sources: Map<string, Source>, pre
   }
 }
 
-const isPlainObject = (value: unknown): value is Plain => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isPlainObject = (value: unknown): value is Plain =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function sourceOfUnknownKey(sources: Map<string, Source>, path: string): Source | undefined {
   for (const [key, source] of sources) if (key.startsWith(`${path}.`) || path.startsWith(`${key}.`)) return source;
@@ -155,11 +174,19 @@ function describeSource(source: Source, section: string, path: string): string {
 
 /** A reason a person can act on: "must be an integer from 1 to 65535", "must be one of trust, cert". */
 function describeExpectation(schema: TSchema, fallback: string): string {
-  const literals = (schema.anyOf as TSchema[] | undefined)?.map((option) => option.const).filter((value) => value !== undefined);
+  const literals = (schema.anyOf as TSchema[] | undefined)
+    ?.map((option) => option.const)
+    .filter((value) => value !== undefined);
   if (literals?.length) return `must be one of ${literals.join(', ')}`;
   const type = schema.type as string | undefined;
   const range = (min?: number, max?: number): string =>
-    min !== undefined && max !== undefined ? ` from ${min} to ${max}` : min !== undefined ? ` of at least ${min}` : max !== undefined ? ` of at most ${max}` : '';
+    min !== undefined && max !== undefined
+      ? ` from ${min} to ${max}`
+      : min !== undefined
+        ? ` of at least ${min}`
+        : max !== undefined
+          ? ` of at most ${max}`
+          : '';
   if (type === 'integer') return `must be an integer${range(schema.minimum as number, schema.maximum as number)}`;
   if (type === 'number') return `must be a number${range(schema.minimum as number, schema.maximum as number)}`;
   if (type === 'boolean') return 'must be true or false';

@@ -11,16 +11,23 @@ test('parseCidr normalises networks and single hosts, and refuses junk', () => {
     ['::1', '::1/128'],
   ];
   for (const [input, expected] of cases) assert.equal(parseCidr(input), expected, input);
-  for (const bad of ['', 'abc', '10.0.0.0/33', '300.1.1.1', '10.0.0.0/']) assert.throws(() => parseCidr(bad), /invalid CIDR/, bad);
+  for (const bad of ['', 'abc', '10.0.0.0/33', '300.1.1.1', '10.0.0.0/'])
+    assert.throws(() => parseCidr(bad), /invalid CIDR/, bad);
 });
 
 test('deny wins over allow, and the last word on a network replaces the earlier one', () => {
   let rules: AccessRule[] = defaultRules('trust');
   rules = withDeny(rules, '10.0.0.0/8');
   rules = withAllow(rules, { cidr: '10.0.0.0/8', user: 'kiln', database: 'all' });
-  assert.deepEqual(rules.filter((r) => r.cidr === '10.0.0.0/8').map((r) => r.action), ['allow']);
+  assert.deepEqual(
+    rules.filter((r) => r.cidr === '10.0.0.0/8').map((r) => r.action),
+    ['allow'],
+  );
   rules = withDeny(rules, '10.0.0.0/8');
-  assert.deepEqual(rules.filter((r) => r.cidr === '10.0.0.0/8').map((r) => r.action), ['deny']);
+  assert.deepEqual(
+    rules.filter((r) => r.cidr === '10.0.0.0/8').map((r) => r.action),
+    ['deny'],
+  );
   const hba = renderHba(rules, 'trust').split('\n');
   const denyLine = hba.findIndex((line) => line.includes('10.0.0.0/8 reject'));
   const allowAll = hba.findIndex((line) => line.includes('0.0.0.0/0 trust'));

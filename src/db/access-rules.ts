@@ -21,7 +21,9 @@ export function parseCidr(text: string): string {
     if (trimmed.includes('/')) {
       const [address, prefix] = ipaddr.parseCIDR(trimmed);
       const network =
-        address.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(trimmed) : ipaddr.IPv6.networkAddressFromCIDR(trimmed);
+        address.kind() === 'ipv4'
+          ? ipaddr.IPv4.networkAddressFromCIDR(trimmed)
+          : ipaddr.IPv6.networkAddressFromCIDR(trimmed);
       return `${network.toString()}/${prefix}`;
     }
     const address = ipaddr.parse(trimmed);
@@ -36,7 +38,10 @@ export function parseCidr(text: string): string {
 
 export function checkRoleName(name: string, field = 'user'): string {
   if (name === 'all' || NAME.test(name)) return name;
-  throw new UserError(`invalid ${field} name "${name}": use letters, digits and _ (not starting with a digit)`, { field, code: 'invalid_name' });
+  throw new UserError(`invalid ${field} name "${name}": use letters, digits and _ (not starting with a digit)`, {
+    field,
+    code: 'invalid_name',
+  });
 }
 
 export function defaultRules(auth: AuthMode): AccessRule[] {
@@ -82,8 +87,10 @@ export function renderHba(rules: AccessRule[], auth: AuthMode): string {
   const host = auth === 'cert' ? 'hostssl' : 'host';
   const method = auth === 'cert' ? 'cert' : 'trust';
   if (auth === 'cert') lines.push('hostnossl all all 0.0.0.0/0 reject', 'hostnossl all all ::/0 reject');
-  for (const rule of rules.filter((r) => r.action === 'deny')) lines.push(`${host} ${rule.database} ${rule.user} ${rule.cidr} reject`);
-  for (const rule of rules.filter((r) => r.action === 'allow')) lines.push(`${host} ${rule.database} ${rule.user} ${rule.cidr} ${method}`);
+  for (const rule of rules.filter((r) => r.action === 'deny'))
+    lines.push(`${host} ${rule.database} ${rule.user} ${rule.cidr} reject`);
+  for (const rule of rules.filter((r) => r.action === 'allow'))
+    lines.push(`${host} ${rule.database} ${rule.user} ${rule.cidr} ${method}`);
   return `${lines.join('\n')}\n`;
 }
 

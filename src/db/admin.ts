@@ -5,7 +5,12 @@ import { ADMIN_ROLE, type ClusterMeta, type ClusterPaths } from './cluster.js';
  * A superuser session over the cluster's Unix socket. The socket lives in a 0700 folder
  * of the server user, so only that user and root can open it: no password, no TLS needed.
  */
-export async function withAdminClient<T>(paths: ClusterPaths, meta: ClusterMeta, fn: (client: pg.Client) => Promise<T>, database = 'postgres'): Promise<T> {
+export async function withAdminClient<T>(
+  paths: ClusterPaths,
+  meta: ClusterMeta,
+  fn: (client: pg.Client) => Promise<T>,
+  database = 'postgres',
+): Promise<T> {
   const client = new pg.Client({ host: paths.socketDir(meta.port), port: meta.port, user: ADMIN_ROLE, database });
   await client.connect();
   try {

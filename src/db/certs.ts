@@ -31,7 +31,9 @@ async function keyToPem(key: CryptoKey): Promise<string> {
 }
 
 async function importSigningKey(pem: string): Promise<CryptoKey> {
-  return webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(pem), KEY_ALGORITHM, false, ['sign']) as Promise<CryptoKey>;
+  return webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(pem), KEY_ALGORITHM, false, [
+    'sign',
+  ]) as Promise<CryptoKey>;
 }
 
 /** The Kiln CA of one database cluster: it signs the server's and every user's certificate. */
@@ -53,13 +55,20 @@ export async function createCertificateAuthority(clusterName: string): Promise<P
   return { cert: cert.toString('pem'), key: await keyToPem(keys.privateKey) };
 }
 
-async function issue(ca: PemPair, cn: string, usage: 'server' | 'client', altNames: x509.JsonGeneralName[] = []): Promise<PemPair> {
+async function issue(
+  ca: PemPair,
+  cn: string,
+  usage: 'server' | 'client',
+  altNames: x509.JsonGeneralName[] = [],
+): Promise<PemPair> {
   const caCert = new x509.X509Certificate(ca.cert);
   const keys = await newKeys();
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
-    new x509.ExtendedKeyUsageExtension([usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
+    new x509.ExtendedKeyUsageExtension([
+      usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth,
+    ]),
     await x509.AuthorityKeyIdentifierExtension.create(caCert),
   ];
   if (altNames.length) extensions.push(new x509.SubjectAlternativeNameExtension(altNames));
@@ -85,7 +94,8 @@ export async function issueServerCertificate(ca: PemPair, extraAddresses: string
   const host = hostname();
   const dns = new Set([host, 'localhost']);
   const ips = new Set(['127.0.0.1', '::1', ...extraAddresses.filter((a) => a !== '*' && /^[\d.:a-fA-F]+$/.test(a))]);
-  for (const entries of Object.values(networkInterfaces())) for (const entry of entries ?? []) if (!entry.address.includes('%')) ips.add(entry.address);
+  for (const entries of Object.values(networkInterfaces()))
+    for (const entry of entries ?? []) if (!entry.address.includes('%')) ips.add(entry.address);
   const altNames: x509.JsonGeneralName[] = [
     ...[...dns].map((value) => ({ type: 'dns' as const, value })),
     ...[...ips].map((value) => ({ type: 'ip' as const, value })),

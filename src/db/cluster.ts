@@ -89,7 +89,9 @@ export function isEmptyOrMissing(dir: string): boolean {
 
 export function readMeta(paths: ClusterPaths): ClusterMeta {
   if (!existsSync(paths.meta)) {
-    const hint = existsSync(join(paths.dataDir, 'PG_VERSION')) ? ' (it holds a PostgreSQL cluster Kiln did not create)' : '';
+    const hint = existsSync(join(paths.dataDir, 'PG_VERSION'))
+      ? ' (it holds a PostgreSQL cluster Kiln did not create)'
+      : '';
     throw new UserError(`no Kiln database cluster in ${paths.requested}${hint}; create one with \`kiln db init\``, {
       field: 'data',
       code: 'not_found',

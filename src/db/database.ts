@@ -29,7 +29,8 @@ export function localDatabaseTarget(data: string, max = 10): DatabaseTarget {
  * (`postgresql://kiln@/kiln?host=/run/postgresql`) works too.
  */
 export function urlDatabaseTarget(url: string, max = 10): DatabaseTarget {
-  if (!/^postgres(ql)?:\/\//.test(url)) throw new UserError(`database_url: "${url}" is not a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE)`);
+  if (!/^postgres(ql)?:\/\//.test(url))
+    throw new UserError(`database_url: "${url}" is not a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE)`);
   let parsed: ReturnType<typeof parseConnectionString>;
   try {
     parsed = parseConnectionString(url);
@@ -37,7 +38,10 @@ export function urlDatabaseTarget(url: string, max = 10): DatabaseTarget {
     throw new UserError(`database_url: "${url}" cannot be read: ${(error as Error).message}`);
   }
   const host = parsed.host || 'localhost';
-  return { pool: { connectionString: url, max }, description: `${host}${host.startsWith('/') ? ' ' : ':'}${parsed.port || 5432}/${parsed.database ?? ''}` };
+  return {
+    pool: { connectionString: url, max },
+    description: `${host}${host.startsWith('/') ? ' ' : ':'}${parsed.port || 5432}/${parsed.database ?? ''}`,
+  };
 }
 
 export function createPool(target: DatabaseTarget): pg.Pool {
@@ -66,7 +70,9 @@ export async function migrateToLatest(db: Kysely<unknown>): Promise<{ applied: s
   const result: MigrationResultSet = await migrator.migrateToLatest();
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error');
-    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${(result.error as Error).message}`, { cause: result.error });
+    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${(result.error as Error).message}`, {
+      cause: result.error,
+    });
   }
   const applied = (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   return { applied, version: latestVersion() };

@@ -12,7 +12,18 @@ test('cert mode: a user made by `user add` connects with verify-full; others are
   let home = '';
   home = makeTempDir(t, 'kiln-cert-', () => runKiln(['db', 'destroy', '--yes', '--home', home]));
   const port = await freePort();
-  const init = await runKiln(['db', 'init', '--auth', 'cert', '--port', String(port), '--listen', '127.0.0.1', '--home', home]);
+  const init = await runKiln([
+    'db',
+    'init',
+    '--auth',
+    'cert',
+    '--port',
+    String(port),
+    '--listen',
+    '127.0.0.1',
+    '--home',
+    home,
+  ]);
   assert.equal(init.code, 0, init.stderr);
 
   // libpq reads ~/.postgresql by default: point HOME at a fresh folder and let `user add` fill it.
@@ -24,19 +35,25 @@ test('cert mode: a user made by `user add` connects with verify-full; others are
   assert.equal(keyMode, 0o600);
 
   const conninfo = `host=127.0.0.1 port=${port} user=alice dbname=kiln sslmode=verify-full`;
-  const ok = await psql(conninfo, "SELECT current_user || ' ' || ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", { HOME: userHome });
+  const ok = await psql(conninfo, "SELECT current_user || ' ' || ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", {
+    HOME: userHome,
+  });
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal(ok.stdout, 'alice true');
 
   // No certificate at all.
   const bare = join(home, 'bare-home');
   mkdirSync(bare);
-  const noCert = await psql(`host=127.0.0.1 port=${port} user=alice dbname=kiln sslmode=require`, 'SELECT 1', { HOME: bare });
+  const noCert = await psql(`host=127.0.0.1 port=${port} user=alice dbname=kiln sslmode=require`, 'SELECT 1', {
+    HOME: bare,
+  });
   assert.notEqual(noCert.code, 0);
   assert.match(noCert.stderr, /certificate/i);
 
   // Without TLS.
-  const plain = await psql(`host=127.0.0.1 port=${port} user=alice dbname=kiln sslmode=disable`, 'SELECT 1', { HOME: userHome });
+  const plain = await psql(`host=127.0.0.1 port=${port} user=alice dbname=kiln sslmode=disable`, 'SELECT 1', {
+    HOME: userHome,
+  });
   assert.notEqual(plain.code, 0);
   assert.match(plain.stderr, /no encryption|pg_hba/);
 
@@ -81,9 +98,18 @@ test('cert mode: a user made by `user add` connects with verify-full; others are
   // Bad names and output places: one line each, and no role is made before its files have a home.
   const notAFolder = join(home, 'plain-file');
   writeFileSync(notAFolder, '');
-  assertOneLineError(await runKiln(['db', 'user', 'add', 'carol', '--out', join(notAFolder, 'certs'), '--home', home]), /plain-file is not a folder/);
-  assertOneLineError(await runKiln(['db', 'user', 'add', 'carol', '--out', '/proc/kiln-nope', '--home', home]), /kernel's proc file system/);
-  assertOneLineError(await runKiln(['db', 'user', 'add', 'pg_monitor', '--out', join(home, 'pgm'), '--home', home]), /"pg_monitor" is reserved/);
+  assertOneLineError(
+    await runKiln(['db', 'user', 'add', 'carol', '--out', join(notAFolder, 'certs'), '--home', home]),
+    /plain-file is not a folder/,
+  );
+  assertOneLineError(
+    await runKiln(['db', 'user', 'add', 'carol', '--out', '/proc/kiln-nope', '--home', home]),
+    /kernel's proc file system/,
+  );
+  assertOneLineError(
+    await runKiln(['db', 'user', 'add', 'pg_monitor', '--out', join(home, 'pgm'), '--home', home]),
+    /"pg_monitor" is reserved/,
+  );
   assert.equal(existsSync(join(home, 'pgm')), false);
   const carol = await runKiln(['db', 'user', 'add', 'carol', '--out', join(home, 'carol'), '--home', home]);
   assert.equal(carol.code, 0, carol.stderr);
@@ -97,7 +123,9 @@ test('cert mode: a user made by `user add` connects with verify-full; others are
   assert.match(gone.stderr, /not permitted to log in/);
 
   // Default rules in cert mode allow only this host's subnets.
-  const rules = JSON.parse((await runKiln(['db', 'rules', '--json', '--home', home])).stdout) as Array<{ cidr: string }>;
+  const rules = JSON.parse((await runKiln(['db', 'rules', '--json', '--home', home])).stdout) as Array<{
+    cidr: string;
+  }>;
   assert.ok(rules.some((rule) => rule.cidr === '127.0.0.0/8'));
   assert.ok(!rules.some((rule) => rule.cidr === '0.0.0.0/0'));
 });

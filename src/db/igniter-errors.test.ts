@@ -15,12 +15,24 @@ test('bad input on an existing cluster: one-line errors, nothing changed', async
   const hba = readFileSync(join(cluster.data, 'pg_hba.conf'), 'utf8');
   const files = clusterFiles(cluster.data);
 
-  assertOneLineError(await runKiln(['db', 'init', '--data', cluster.data, '--port', String(await freePort())]), /already exists/);
+  assertOneLineError(
+    await runKiln(['db', 'init', '--data', cluster.data, '--port', String(await freePort())]),
+    /already exists/,
+  );
   // Under another open-files limit, so a rewritten kiln.conf would differ.
-  assertOneLineError(await runKiln(['db', 'start', '--data', cluster.data], { shellPrefix: 'ulimit -n 300' }), /already running \(pid \d+/);
-  assertOneLineError(await runKiln(['db', 'allow', '300.1.2.3/8', '--data', cluster.data]), /invalid CIDR "300.1.2.3\/8"/);
+  assertOneLineError(
+    await runKiln(['db', 'start', '--data', cluster.data], { shellPrefix: 'ulimit -n 300' }),
+    /already running \(pid \d+/,
+  );
+  assertOneLineError(
+    await runKiln(['db', 'allow', '300.1.2.3/8', '--data', cluster.data]),
+    /invalid CIDR "300.1.2.3\/8"/,
+  );
   assertOneLineError(await runKiln(['db', 'deny', 'not-a-network', '--data', cluster.data]), /invalid CIDR/);
-  assertOneLineError(await runKiln(['db', 'user', 'add', 'bob', '--data', cluster.data, '--out', join(cluster.home, 'bob')]), /cert mode.*trust/);
+  assertOneLineError(
+    await runKiln(['db', 'user', 'add', 'bob', '--data', cluster.data, '--out', join(cluster.home, 'bob')]),
+    /cert mode.*trust/,
+  );
   assertOneLineError(await runKiln(['db', 'destroy', '--data', cluster.data]), /confirm/);
   assertOneLineError(await runKiln(['db', 'set-clients', 'many', '--data', cluster.data]), /invalid clients "many"/);
 
@@ -32,7 +44,9 @@ test('bad input on an existing cluster: one-line errors, nothing changed', async
   assert.equal(status.running, true, 'the failed commands left the server running');
 });
 
-test('destroy at a terminal: a wrong word is refused, DESTROY removes the cluster', { skip: !existsSync('/usr/bin/script') && !existsSync('/bin/script') && 'needs script(1) for a terminal' }, async (t) => {
+test('destroy at a terminal: a wrong word is refused, DESTROY removes the cluster', {
+  skip: !existsSync('/usr/bin/script') && !existsSync('/bin/script') && 'needs script(1) for a terminal',
+}, async (t) => {
   const cluster = await startTestCluster(t);
   const files = clusterFiles(cluster.data);
 
@@ -56,8 +70,14 @@ test('bad input before a cluster exists: one-line errors, nothing created', asyn
   const home = makeTempDir(t);
   const data = join(home, 'db');
 
-  assertOneLineError(await runKiln(['db', 'init', '--auth', 'kerberos', '--data', data]), /db\.auth: must be one of trust, cert, got "kerberos" \(from command line\)/);
-  assertOneLineError(await runKiln(['db', 'init', '--port', '99999', '--data', data]), /db\.port: must be an integer from 1 to 65535/);
+  assertOneLineError(
+    await runKiln(['db', 'init', '--auth', 'kerberos', '--data', data]),
+    /db\.auth: must be one of trust, cert, got "kerberos" \(from command line\)/,
+  );
+  assertOneLineError(
+    await runKiln(['db', 'init', '--port', '99999', '--data', data]),
+    /db\.port: must be an integer from 1 to 65535/,
+  );
   assertOneLineError(
     await runKiln(['db', 'init', '--data', data], { env: { KILN_DB_CLIENTS: 'lots' } }),
     /db\.clients: .*got "lots" \(from KILN_DB_CLIENTS\)/,
@@ -68,7 +88,10 @@ test('bad input before a cluster exists: one-line errors, nothing created', asyn
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   t.after(() => blocker.close());
   const port = (blocker.address() as { port: number }).port;
-  assertOneLineError(await runKiln(['db', 'init', '--port', String(port), '--listen', '127.0.0.1', '--data', data]), new RegExp(`port ${port} is already in use`));
+  assertOneLineError(
+    await runKiln(['db', 'init', '--port', String(port), '--listen', '127.0.0.1', '--data', data]),
+    new RegExp(`port ${port} is already in use`),
+  );
   assert.equal(existsSync(data), false, 'nothing was created');
 });
 
@@ -80,7 +103,10 @@ test('start on a port taken since init: clear error, the cluster stays as it was
   t.after(() => blocker.close());
   const files = clusterFiles(cluster.data);
   // Under another open-files limit, so a rewritten kiln.conf would differ.
-  assertOneLineError(await runKiln(['db', 'start', '--data', cluster.data], { shellPrefix: 'ulimit -n 300' }), new RegExp(`port ${cluster.port} is already in use`));
+  assertOneLineError(
+    await runKiln(['db', 'start', '--data', cluster.data], { shellPrefix: 'ulimit -n 300' }),
+    new RegExp(`port ${cluster.port} is already in use`),
+  );
   assertFilesUnchanged(cluster.data, files); // the failed start rewrote nothing
   assert.equal(existsSync(join(cluster.data, 'postmaster.pid')), false, 'no server was left behind');
   blocker.close();

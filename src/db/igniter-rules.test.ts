@@ -26,7 +26,10 @@ test('allow and deny apply at once, without a restart', async (t) => {
   const deny = await runKiln(['db', 'deny', '127.0.0.2', '--data', cluster.data]);
   assert.equal(deny.code, 0, deny.stderr);
   assert.match(deny.stdout, /reloaded/);
-  assert.match(String(await canConnect('127.0.0.2', cluster.port)), /pg_hba.conf rejects connection for host "127.0.0.2"/);
+  assert.match(
+    String(await canConnect('127.0.0.2', cluster.port)),
+    /pg_hba.conf rejects connection for host "127.0.0.2"/,
+  );
   assert.equal(await canConnect('127.0.0.1', cluster.port), true);
 
   const allow = await runKiln(['db', 'allow', '127.0.0.2/32', '--user', 'kiln', '--data', cluster.data]);
@@ -59,7 +62,10 @@ test('under a lowered open-files limit the figure is capped and init warns', asy
   data = join(home, 'db');
   const port = await freePort();
   const limited = { shellPrefix: 'ulimit -n 400' };
-  const init = await runKiln(['db', 'init', '--clients', '50', '--port', String(port), '--listen', '127.0.0.1', '--data', data], limited);
+  const init = await runKiln(
+    ['db', 'init', '--clients', '50', '--port', String(port), '--listen', '127.0.0.1', '--data', data],
+    limited,
+  );
   assert.equal(init.code, 0, init.stderr);
   // 7 + 10 x 50 = 507 wanted; 400 open files - 64 headroom = 336.
   assert.match(init.stdout, /max_connections 336: 7 \+ 10 x 50 clients = 507, capped to the open-files limit 400/);

@@ -13,7 +13,18 @@ test('trust mode: init, psql connects as kiln, status reports the server', async
   let home = '';
   home = makeTempDir(t, 'kiln-trust-', () => runKiln(['db', 'destroy', '--yes', '--home', home]));
   const port = await freePort();
-  const init = await runKiln(['db', 'init', '--auth', 'trust', '--port', String(port), '--listen', '127.0.0.1', '--home', home]);
+  const init = await runKiln([
+    'db',
+    'init',
+    '--auth',
+    'trust',
+    '--port',
+    String(port),
+    '--listen',
+    '127.0.0.1',
+    '--home',
+    home,
+  ]);
   assert.equal(init.code, 0, init.stderr);
   assert.match(init.stdout, /max_connections 107: 7 \+ 10 x 10 clients = 107/);
 
@@ -37,11 +48,22 @@ test('trust mode: init, psql connects as kiln, status reports the server', async
   assert.equal(stopped.running, false);
 });
 
-test('Started as root, the postmaster runs as kiln_db', { skip: process.getuid?.() !== 0 && 'needs root' }, async (t) => {
+test('Started as root, the postmaster runs as kiln_db', {
+  skip: process.getuid?.() !== 0 && 'needs root',
+}, async (t) => {
   let data = '';
   const home = makeTempDir(t, 'kiln-root-', () => igniter.destroy(data));
   data = join(home, 'db');
-  const init = await runKiln(['db', 'init', '--port', String(await freePort()), '--listen', '127.0.0.1', '--data', data]);
+  const init = await runKiln([
+    'db',
+    'init',
+    '--port',
+    String(await freePort()),
+    '--listen',
+    '127.0.0.1',
+    '--data',
+    data,
+  ]);
   assert.equal(init.code, 0, init.stderr);
 
   // PostgreSQL refuses root; the igniter runs it as kiln_db.
@@ -94,14 +116,17 @@ test('SIGKILL of the postmaster, then start: recovers with committed rows intact
 
   const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
   process.kill(pid, 'SIGKILL');
-  await waitFor(() => {
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  }, { what: 'postmaster to die' });
+  await waitFor(
+    () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    { what: 'postmaster to die' },
+  );
 
   const start = await runKiln(['db', 'start', '--data', data]);
   assert.equal(start.code, 0, start.stderr);
@@ -121,13 +146,24 @@ test('migrations: applied once, concurrently from several processes, version sho
   assert.equal(status.schemaVersion, 5);
 });
 
-test('run as root with a private home: data lives where kiln_db can reach it', { skip: process.getuid?.() !== 0 && 'needs root' }, async (t) => {
+test('run as root with a private home: data lives where kiln_db can reach it', {
+  skip: process.getuid?.() !== 0 && 'needs root',
+}, async (t) => {
   let data = '';
   const home = makeTempDir(t, 'kiln-private-', () => igniter.destroy(data));
   const { chmodSync, lstatSync, existsSync } = await import('node:fs');
   chmodSync(home, 0o700); // like /root or mktemp -d
   data = join(home, 'db');
-  const init = await runKiln(['db', 'init', '--port', String(await freePort()), '--listen', '127.0.0.1', '--data', data]);
+  const init = await runKiln([
+    'db',
+    'init',
+    '--port',
+    String(await freePort()),
+    '--listen',
+    '127.0.0.1',
+    '--data',
+    data,
+  ]);
   assert.equal(init.code, 0, init.stderr);
   assert.match(init.stdout, /cannot enter/);
   assert.ok(lstatSync(data).isSymbolicLink());

@@ -1,19 +1,53 @@
-import { appendFileSync, chownSync, existsSync, mkdirSync, rmSync, symlinkSync, readFileSync, chmodSync } from 'node:fs';
+import {
+  appendFileSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  rmSync,
+  symlinkSync,
+  readFileSync,
+  chmodSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve, basename } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { ensureWritableDir, writeFileAtomic } from '../util/fs.js';
 import { locateServerBinaries } from './binaries.js';
-import { ensureServerUser, binariesReachableBy, firstBlockingDirectory, SYSTEM_STATE_DIR, type ServerUser } from './server-user.js';
-import { defaultRules, renderHba, parseCidr, checkRoleName, withAllow, withDeny, type AccessRule } from './access-rules.js';
+import {
+  ensureServerUser,
+  binariesReachableBy,
+  firstBlockingDirectory,
+  SYSTEM_STATE_DIR,
+  type ServerUser,
+} from './server-user.js';
+import {
+  defaultRules,
+  renderHba,
+  parseCidr,
+  checkRoleName,
+  withAllow,
+  withDeny,
+  type AccessRule,
+} from './access-rules.js';
 import { computeConnectionLimit, type ConnectionLimit } from './limits.js';
 import type { PemPair } from './certs.js';
 import { renderServerConfig } from './server-config.js';
 import { withAdminClient, quoteIdent, reloadConfiguration } from './admin.js';
 import { runAs, startServer, stopServer, readRunningState, checkPortFree, checkCanStart } from './server-process.js';
 import {
-  ClusterPaths, clusterExists, isEmptyOrMissing, readMeta, writeMeta, writeOwnedFile, serverUserOf, clusterLabel,
-  ADMIN_ROLE, APP_ROLE, APP_DATABASE, CONF_FILE, type ClusterMeta,
+  ClusterPaths,
+  clusterExists,
+  isEmptyOrMissing,
+  readMeta,
+  writeMeta,
+  writeOwnedFile,
+  serverUserOf,
+  clusterLabel,
+  ADMIN_ROLE,
+  APP_ROLE,
+  APP_DATABASE,
+  CONF_FILE,
+  type ClusterMeta,
 } from './cluster.js';
 import type { AuthMode } from './config.js';
 
@@ -45,12 +79,19 @@ export async function initCluster(options: InitOptions): Promise<InitResult> {
   const listen = options.listen.map(validateListenAddress);
   const paths = new ClusterPaths(resolve(options.data));
   if (clusterExists(paths)) {
-    throw new UserError(`a database cluster already exists in ${paths.requested}; start it with \`kiln db start\` or remove it with \`kiln db destroy\``, {
+    throw new UserError(
+      `a database cluster already exists in ${paths.requested}; start it with \`kiln db start\` or remove it with \`kiln db destroy\``,
+      {
+        field: 'data',
+        code: 'exists',
+      },
+    );
+  }
+  if (!isEmptyOrMissing(paths.dataDir))
+    throw new UserError(`${paths.requested} is not empty; choose an empty or new directory with --data`, {
       field: 'data',
       code: 'exists',
     });
-  }
-  if (!isEmptyOrMissing(paths.dataDir)) throw new UserError(`${paths.requested} is not empty; choose an empty or new directory with --data`, { field: 'data', code: 'exists' });
   if (!options.noStart) await checkPortFree(options.port, listen);
 
   const user = ensureServerUser();
@@ -76,7 +117,15 @@ export async function initCluster(options: InitOptions): Promise<InitResult> {
     }
     const real = new ClusterPaths(paths.requested);
     const initdb = await runAs(user, join(binaries.bindir, 'initdb'), [
-      '-D', real.dataDir, '-U', ADMIN_ROLE, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-instructions',
+      '-D',
+      real.dataDir,
+      '-U',
+      ADMIN_ROLE,
+      '--auth=trust',
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '--no-instructions',
     ]);
     if (initdb.code !== 0) throw new Error(`initdb failed: ${initdb.stderr.trim().split('\n').slice(-2).join(' | ')}`);
 
@@ -102,13 +151,19 @@ export async function initCluster(options: InitOptions): Promise<InitResult> {
       await createApplicationRole(real, meta);
     }
     return {
-      paths: real, meta, limit: computeConnectionLimit(meta.clients), started: !options.noStart, pid,
-      relocatedTo: target !== paths.dataDir ? target : undefined, blockedBy,
+      paths: real,
+      meta,
+      limit: computeConnectionLimit(meta.clients),
+      started: !options.noStart,
+      pid,
+      relocatedTo: target !== paths.dataDir ? target : undefined,
+      blockedBy,
     };
   } catch (error) {
     // Leave nothing half-made: stop what may have started, remove what was created.
     const real = new ClusterPaths(paths.requested);
-    if (readRunningState(real).running && existsSync(real.meta)) await stopServer(real, readMeta(real), user).catch(() => undefined);
+    if (readRunningState(real).running && existsSync(real.meta))
+      await stopServer(real, readMeta(real), user).catch(() => undefined);
     for (const dir of createdDirs.reverse()) rmSync(dir, { recursive: true, force: true });
     throw error;
   }
@@ -134,7 +189,11 @@ function createDataDirectory(dir: string, user: ServerUser | undefined, created:
   if (user) chownSync(dir, user.uid, user.gid);
 }
 
-async function createClusterCertificates(paths: ClusterPaths, meta: ClusterMeta, user: ServerUser | undefined): Promise<void> {
+async function createClusterCertificates(
+  paths: ClusterPaths,
+  meta: ClusterMeta,
+  user: ServerUser | undefined,
+): Promise<void> {
   // Loaded on demand: the X.509 library is large and only cert mode needs it.
   const { createCertificateAuthority, issueServerCertificate } = await import('./certs.js');
   const ca = await createCertificateAuthority(clusterLabel(paths));
@@ -196,7 +255,10 @@ export async function destroy(data: string): Promise<void> {
   if (socketDir !== paths.dataDir) rmSync(socketDir, { recursive: true, force: true });
 }
 
-async function updateRules(data: string, change: (rules: AccessRule[]) => AccessRule[]): Promise<{ rules: AccessRule[]; reloaded: boolean }> {
+async function updateRules(
+  data: string,
+  change: (rules: AccessRule[]) => AccessRule[],
+): Promise<{ rules: AccessRule[]; reloaded: boolean }> {
   const { paths, meta, user } = openCluster(data);
   const next: ClusterMeta = { ...meta, rules: change(meta.rules) };
   await writeOwnedFile(paths.hba, renderHba(next.rules, next.auth), 0o600, user);
@@ -221,7 +283,10 @@ export function deny(data: string, cidr: string) {
 }
 
 /** Changes max_connections; the server must restart for it, so a running one is restarted. */
-export async function setClients(data: string, clients: number): Promise<{ limit: ConnectionLimit; restarted: boolean }> {
+export async function setClients(
+  data: string,
+  clients: number,
+): Promise<{ limit: ConnectionLimit; restarted: boolean }> {
   validateClients(clients);
   const { paths, meta, user } = openCluster(data);
   const next = { ...meta, clients };
@@ -243,19 +308,38 @@ export interface UserAddResult {
 }
 
 /** cert mode: creates a login role and writes its client certificate where libpq looks. */
-export async function addUser(data: string, name: string, outDir: string, options: { force?: boolean } = {}): Promise<UserAddResult> {
+export async function addUser(
+  data: string,
+  name: string,
+  outDir: string,
+  options: { force?: boolean } = {},
+): Promise<UserAddResult> {
   checkRoleName(name, 'user');
   if (name === 'all' || name === ADMIN_ROLE || name === APP_ROLE || name.toLowerCase().startsWith('pg_')) {
-    throw new UserError(`"${name}" is reserved (kiln's own roles, all, and PostgreSQL's pg_ names); choose another user name`, { field: 'user', code: 'reserved' });
+    throw new UserError(
+      `"${name}" is reserved (kiln's own roles, all, and PostgreSQL's pg_ names); choose another user name`,
+      { field: 'user', code: 'reserved' },
+    );
   }
   const { paths, meta, user } = openCluster(data);
   if (meta.auth !== 'cert') {
-    throw new UserError(`user add needs a cluster in cert mode; this one uses trust (everyone connects as "${APP_ROLE}")`, { field: 'auth', code: 'wrong_mode' });
+    throw new UserError(
+      `user add needs a cluster in cert mode; this one uses trust (everyone connects as "${APP_ROLE}")`,
+      { field: 'auth', code: 'wrong_mode' },
+    );
   }
-  if (!readRunningState(paths).running) throw new UserError('the database is not running; start it with `kiln db start`', { code: 'not_running' });
-  const files = { cert: join(outDir, 'postgresql.crt'), key: join(outDir, 'postgresql.key'), root: join(outDir, 'root.crt') };
+  if (!readRunningState(paths).running)
+    throw new UserError('the database is not running; start it with `kiln db start`', { code: 'not_running' });
+  const files = {
+    cert: join(outDir, 'postgresql.crt'),
+    key: join(outDir, 'postgresql.key'),
+    root: join(outDir, 'root.crt'),
+  };
   if (!options.force && existsSync(files.key)) {
-    throw new UserError(`${files.key} already exists (another identity?); pass --out DIR to write elsewhere, or --force to replace it`, { field: 'out' });
+    throw new UserError(
+      `${files.key} already exists (another identity?); pass --out DIR to write elsewhere, or --force to replace it`,
+      { field: 'out' },
+    );
   }
   // The role is made only once its files surely have a place to go.
   ensureWritableDir(outDir, 'out', 0o700);
@@ -279,11 +363,17 @@ export async function addUser(data: string, name: string, outDir: string, option
 export async function removeUser(data: string, name: string): Promise<void> {
   checkRoleName(name, 'user');
   const { paths, meta, user } = openCluster(data);
-  if (meta.auth !== 'cert') throw new UserError(`user remove needs a cluster in cert mode; this one uses trust`, { field: 'auth', code: 'wrong_mode' });
-  if (!readRunningState(paths).running) throw new UserError('the database is not running; start it with `kiln db start`', { code: 'not_running' });
+  if (meta.auth !== 'cert')
+    throw new UserError(`user remove needs a cluster in cert mode; this one uses trust`, {
+      field: 'auth',
+      code: 'wrong_mode',
+    });
+  if (!readRunningState(paths).running)
+    throw new UserError('the database is not running; start it with `kiln db start`', { code: 'not_running' });
   await withAdminClient(paths, meta, async (client) => {
     const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
-    if (!rowCount || !meta.users.includes(name)) throw new UserError(`no user "${name}" in this cluster`, { field: 'user', code: 'not_found' });
+    if (!rowCount || !meta.users.includes(name))
+      throw new UserError(`no user "${name}" in this cluster`, { field: 'user', code: 'not_found' });
     await client.query(`ALTER ROLE ${quoteIdent(name)} NOLOGIN`);
     await client.query(`REVOKE ${APP_ROLE} FROM ${quoteIdent(name)}`);
     await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [name]);
@@ -292,11 +382,13 @@ export async function removeUser(data: string, name: string): Promise<void> {
 }
 
 export function validatePort(port: number): void {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UserError(`invalid port "${port}": must be an integer from 1 to 65535`, { field: 'port' });
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new UserError(`invalid port "${port}": must be an integer from 1 to 65535`, { field: 'port' });
 }
 
 function validateClients(clients: number): void {
-  if (!Number.isInteger(clients) || clients < 1 || clients > 10000) throw new UserError(`invalid clients "${clients}": must be an integer from 1 to 10000`, { field: 'clients' });
+  if (!Number.isInteger(clients) || clients < 1 || clients > 10000)
+    throw new UserError(`invalid clients "${clients}": must be an integer from 1 to 10000`, { field: 'clients' });
 }
 
 function validateListenAddress(address: string): string {
@@ -305,7 +397,9 @@ function validateListenAddress(address: string): string {
   try {
     parseCidr(trimmed);
   } catch {
-    throw new UserError(`invalid listen address "${address}": use an IP address of this host, localhost, or *`, { field: 'listen' });
+    throw new UserError(`invalid listen address "${address}": use an IP address of this host, localhost, or *`, {
+      field: 'listen',
+    });
   }
   return trimmed;
 }

@@ -16,10 +16,15 @@ export function renderServerConfig(paths: ClusterPaths, meta: ClusterMeta, openF
     'unix_socket_permissions = 0700',
     `ssl = ${meta.auth === 'cert' ? 'on' : 'off'}`,
     'log_connections = on',
-    'log_line_prefix = \'%m [%p] %q%u@%d from %h \'',
+    "log_line_prefix = '%m [%p] %q%u@%d from %h '",
   ];
   if (meta.auth === 'cert') {
-    lines.push("ssl_cert_file = 'server.crt'", "ssl_key_file = 'server.key'", "ssl_ca_file = 'root.crt'", "ssl_min_protocol_version = 'TLSv1.2'");
+    lines.push(
+      "ssl_cert_file = 'server.crt'",
+      "ssl_key_file = 'server.key'",
+      "ssl_ca_file = 'root.crt'",
+      "ssl_min_protocol_version = 'TLSv1.2'",
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -14,13 +14,22 @@ export interface RunResult {
 }
 
 /** Runs a PostgreSQL tool, as the server user when there is one (never through a shell). */
-export function runAs(user: ServerUser | undefined, file: string, args: string[], options: { cwd?: string } = {}): Promise<RunResult> {
+export function runAs(
+  user: ServerUser | undefined,
+  file: string,
+  args: string[],
+  options: { cwd?: string } = {},
+): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(file, args, {
       cwd: options.cwd ?? '/',
       uid: user?.uid,
       gid: user?.gid,
-      env: { ...process.env, LC_ALL: 'C', ...(user ? { HOME: '/nonexistent', USER: user.name, LOGNAME: user.name } : {}) },
+      env: {
+        ...process.env,
+        LC_ALL: 'C',
+        ...(user ? { HOME: '/nonexistent', USER: user.name, LOGNAME: user.name } : {}),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -65,9 +74,19 @@ export async function checkPortFree(port: number, listen: string[]): Promise<voi
       const server = createServer();
       server.once('error', (error: NodeJS.ErrnoException) => {
         if (error.code === 'EADDRINUSE')
-          reject(new UserError(`port ${port} is already in use on ${host}; pick another with --port or stop the program using it`, { field: 'port', code: 'port_in_use' }));
+          reject(
+            new UserError(
+              `port ${port} is already in use on ${host}; pick another with --port or stop the program using it`,
+              { field: 'port', code: 'port_in_use' },
+            ),
+          );
         else if (error.code === 'EADDRNOTAVAIL')
-          reject(new UserError(`cannot listen on ${host}: no interface of this host has that address`, { field: 'listen', code: 'invalid_listen' }));
+          reject(
+            new UserError(`cannot listen on ${host}: no interface of this host has that address`, {
+              field: 'listen',
+              code: 'invalid_listen',
+            }),
+          );
         else reject(error);
       });
       server.listen({ port, host, exclusive: true }, () => server.close(() => resolvePromise()));
@@ -78,11 +97,18 @@ export async function checkPortFree(port: number, listen: string[]): Promise<voi
 /** The checks a start makes before touching anything: not running already, and the port free. */
 export async function checkCanStart(paths: ClusterPaths, meta: ClusterMeta): Promise<void> {
   const state = readRunningState(paths);
-  if (state.running) throw new UserError(`the database is already running (pid ${state.pid}, port ${meta.port})`, { code: 'already_running' });
+  if (state.running)
+    throw new UserError(`the database is already running (pid ${state.pid}, port ${meta.port})`, {
+      code: 'already_running',
+    });
   await checkPortFree(meta.port, meta.listen);
 }
 
-export async function startServer(paths: ClusterPaths, meta: ClusterMeta, user: ServerUser | undefined): Promise<number> {
+export async function startServer(
+  paths: ClusterPaths,
+  meta: ClusterMeta,
+  user: ServerUser | undefined,
+): Promise<number> {
   await checkCanStart(paths, meta);
   const socketDir = paths.socketDir(meta.port);
   for (const dir of [join(paths.dataDir, 'log'), socketDir]) {
@@ -94,23 +120,37 @@ export async function startServer(paths: ClusterPaths, meta: ClusterMeta, user: 
   // release shared memory; pg_ctl then fails at once, so try again for a few seconds.
   let last: RunResult | undefined;
   for (let attempt = 0; attempt < 10; attempt++) {
-    last = await runAs(user, pgCtl, ['start', '-D', paths.dataDir, '-l', paths.log, '-w', '-t', '60', '-s'], { cwd: paths.dataDir });
+    last = await runAs(user, pgCtl, ['start', '-D', paths.dataDir, '-l', paths.log, '-w', '-t', '60', '-s'], {
+      cwd: paths.dataDir,
+    });
     if (last.code === 0) break;
     if (!/shared memory|lock file|already in use/i.test(`${last.stderr}${tailLog(paths)}`)) break;
     await sleep(500);
   }
   if (last?.code !== 0) {
-    throw new Error(`PostgreSQL did not start: ${(last?.stderr.trim() || tailLog(paths)).split('\n').slice(-3).join(' | ')} (log: ${paths.log})`);
+    throw new Error(
+      `PostgreSQL did not start: ${(last?.stderr.trim() || tailLog(paths)).split('\n').slice(-3).join(' | ')} (log: ${paths.log})`,
+    );
   }
   return readRunningState(paths).pid ?? 0;
 }
 
-export async function stopServer(paths: ClusterPaths, meta: ClusterMeta, user: ServerUser | undefined): Promise<boolean> {
+export async function stopServer(
+  paths: ClusterPaths,
+  meta: ClusterMeta,
+  user: ServerUser | undefined,
+): Promise<boolean> {
   if (!readRunningState(paths).running) return false;
-  const result = await runAs(user, join(meta.binaries.bindir, 'pg_ctl'), ['stop', '-D', paths.dataDir, '-m', 'fast', '-w', '-t', String(60), '-s'], {
-    cwd: paths.dataDir,
-  });
-  if (result.code !== 0 && readRunningState(paths).running) throw new Error(`PostgreSQL did not stop: ${result.stderr.trim()}`);
+  const result = await runAs(
+    user,
+    join(meta.binaries.bindir, 'pg_ctl'),
+    ['stop', '-D', paths.dataDir, '-m', 'fast', '-w', '-t', String(60), '-s'],
+    {
+      cwd: paths.dataDir,
+    },
+  );
+  if (result.code !== 0 && readRunningState(paths).running)
+    throw new Error(`PostgreSQL did not stop: ${result.stderr.trim()}`);
   return true;
 }
 
@@ -121,4 +161,3 @@ export function tailLog(paths: ClusterPaths, lines = 5): string {
     return '';
   }
 }
-

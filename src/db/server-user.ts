@@ -26,13 +26,26 @@ export function ensureServerUser(): ServerUser | undefined {
   if (existing) return existing;
   const result = spawnSync(
     'useradd',
-    ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', '--comment', 'Kiln database server', SERVER_USER_NAME],
+    [
+      '--system',
+      '--user-group',
+      '--no-create-home',
+      '--home-dir',
+      '/nonexistent',
+      '--shell',
+      '/usr/sbin/nologin',
+      '--comment',
+      'Kiln database server',
+      SERVER_USER_NAME,
+    ],
     { encoding: 'utf8' },
   );
   // Another kiln process may have created it at the same moment: look again before failing.
   const created = lookupUser(SERVER_USER_NAME);
   if (created) return created;
-  throw new UserError(`cannot create the system user ${SERVER_USER_NAME}: ${(result.stderr || result.error?.message || '').trim()}`);
+  throw new UserError(
+    `cannot create the system user ${SERVER_USER_NAME}: ${(result.stderr || result.error?.message || '').trim()}`,
+  );
 }
 
 export function lookupUser(name: string): ServerUser | undefined {

@@ -54,16 +54,28 @@ export async function clusterStatus(data: string): Promise<ClusterStatus> {
       inUse: Number(row.in_use),
       max: Number(row.max),
       // The running server's figure wins; the explanation is for the configured one.
-      explanation: Number(row.max) === limit.maxConnections ? limit.explanation : `max_connections ${row.max} (restart to apply: ${limit.explanation})`,
+      explanation:
+        Number(row.max) === limit.maxConnections
+          ? limit.explanation
+          : `max_connections ${row.max} (restart to apply: ${limit.explanation})`,
       capped: limit.capped,
     };
     status.version = row.version;
   });
-  status.schemaVersion = await withAdminClient(paths, meta, async (client) => {
-    const { rows } = await client.query<{ exists: boolean }>("SELECT to_regclass('public.kysely_migration') IS NOT NULL AS exists");
-    if (!rows[0]?.exists) return null;
-    const latest = await client.query<{ name: string }>('SELECT name FROM kysely_migration ORDER BY name DESC LIMIT 1');
-    return latest.rows[0] ? Number.parseInt(latest.rows[0].name, 10) : null;
-  }, APP_DATABASE).catch(() => null);
+  status.schemaVersion = await withAdminClient(
+    paths,
+    meta,
+    async (client) => {
+      const { rows } = await client.query<{ exists: boolean }>(
+        "SELECT to_regclass('public.kysely_migration') IS NOT NULL AS exists",
+      );
+      if (!rows[0]?.exists) return null;
+      const latest = await client.query<{ name: string }>(
+        'SELECT name FROM kysely_migration ORDER BY name DESC LIMIT 1',
+      );
+      return latest.rows[0] ? Number.parseInt(latest.rows[0].name, 10) : null;
+    },
+    APP_DATABASE,
+  ).catch(() => null);
   return status;
 }

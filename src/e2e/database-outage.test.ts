@@ -10,11 +10,17 @@ test('PostgreSQL stopped for 5 s mid-job: 503 with Retry-After, nothing crashes,
   const dir = makeTempDir(t);
   const { script, journal } = writeFrameRecorder(dir);
   const submit = await farm.api('POST', '/jobs', {
-    name: 'outage', type: 'command', frames: '1-20', chunkSize: 1, settings: { argv: [process.execPath, script, journal, '{frame}', '200'] },
+    name: 'outage',
+    type: 'command',
+    frames: '1-20',
+    chunkSize: 1,
+    settings: { argv: [process.execPath, script, journal, '{frame}', '200'] },
   });
   assert.equal(submit.status, 201, JSON.stringify(submit.body));
   const jobId = submit.body.id;
-  await waitFor(async () => (await farm.api('GET', `/jobs/${jobId}`)).body.taskCounts.completed >= 2, { what: 'some progress' });
+  await waitFor(async () => (await farm.api('GET', `/jobs/${jobId}`)).body.taskCounts.completed >= 2, {
+    what: 'some progress',
+  });
 
   const stop = await runKiln(['db', 'stop', '--home', farm.home]);
   assert.equal(stop.code, 0, stop.stderr);
@@ -29,5 +35,6 @@ test('PostgreSQL stopped for 5 s mid-job: 503 with Retry-After, nothing crashes,
   const job = await waitForJob(farm, jobId);
   assert.equal(job.status, 'completed');
   assert.equal(farm.manager.child.exitCode, null, 'the manager is still running');
-  for (const [name, worker] of farm.workers) assert.equal(worker.child.exitCode, null, `worker ${name} is still running`);
+  for (const [name, worker] of farm.workers)
+    assert.equal(worker.child.exitCode, null, `worker ${name} is still running`);
 });

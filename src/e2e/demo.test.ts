@@ -19,9 +19,19 @@ test("README's main command: 48 PNGs that differ frame to frame and a demo.mp4 o
   assert.match(run.stdout, /48 frames in .*demo\.mp4/);
   const frames = readdirSync(join(dir, 'out', 'frames')).filter((name) => name.endsWith('.png'));
   assert.equal(frames.length, 48);
-  const hashes = new Set(frames.map((name) => createHash('sha256').update(readFileSync(join(dir, 'out', 'frames', name))).digest('hex')));
+  const hashes = new Set(
+    frames.map((name) =>
+      createHash('sha256')
+        .update(readFileSync(join(dir, 'out', 'frames', name)))
+        .digest('hex'),
+    ),
+  );
   assert.equal(hashes.size, 48, 'every frame differs from the others');
-  const decode = spawnSync(locateFfmpeg().path, ['-v', 'error', '-stats', '-i', join(dir, 'out', 'demo.mp4'), '-f', 'null', '-'], { encoding: 'utf8' });
+  const decode = spawnSync(
+    locateFfmpeg().path,
+    ['-v', 'error', '-stats', '-i', join(dir, 'out', 'demo.mp4'), '-f', 'null', '-'],
+    { encoding: 'utf8' },
+  );
   const counted = [...decode.stderr.matchAll(/frame=\s*(\d+)/g)].map((m) => Number(m[1])).at(-1);
   assert.equal(counted, 48);
   const left = spawnSync('pgrep', ['-f', join(dir, 'home')], { encoding: 'utf8' });

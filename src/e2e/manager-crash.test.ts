@@ -11,11 +11,17 @@ test('SIGKILL of the manager mid-job, then a restart: the job completes, nothing
   const { script, journal } = writeFrameRecorder(dir);
   const frames = 30;
   const submit = await farm.api('POST', '/jobs', {
-    name: 'survive', type: 'command', frames: `1-${frames}`, chunkSize: 2, settings: { argv: [process.execPath, script, journal, '{frame}', '150'] },
+    name: 'survive',
+    type: 'command',
+    frames: `1-${frames}`,
+    chunkSize: 2,
+    settings: { argv: [process.execPath, script, journal, '{frame}', '150'] },
   });
   assert.equal(submit.status, 201, JSON.stringify(submit.body));
   const jobId = submit.body.id;
-  await waitFor(async () => (await farm.api('GET', `/jobs/${jobId}`)).body.taskCounts.completed >= 3, { what: 'some progress' });
+  await waitFor(async () => (await farm.api('GET', `/jobs/${jobId}`)).body.taskCounts.completed >= 3, {
+    what: 'some progress',
+  });
 
   await farm.manager.kill('SIGKILL');
   await sleep(1500); // workers find the manager gone; their updates queue up on disk
@@ -37,7 +43,10 @@ test('SIGKILL of the manager mid-job, then a restart: the job completes, nothing
   }
   assert.equal(runs.size, frames);
   for (const [frame, list] of runs) {
-    assert.ok(list.some((run) => run.end !== undefined), `frame ${frame} finished`);
+    assert.ok(
+      list.some((run) => run.end !== undefined),
+      `frame ${frame} finished`,
+    );
     const sorted = [...list].sort((a, b) => a.start - b.start);
     for (let i = 1; i < sorted.length; i++) {
       assert.ok(sorted[i]!.start >= (sorted[i - 1]!.end ?? Infinity), `frame ${frame} ran twice at once`);
@@ -46,8 +55,13 @@ test('SIGKILL of the manager mid-job, then a restart: the job completes, nothing
   // Workers came back by themselves: all three processes still run, are awake, and the new
   // manager sees them (heartbeats reach it within a few seconds).
   for (const [name, worker] of farm.workers) assert.equal(worker.child.exitCode, null, `worker ${name} still runs`);
-  await waitFor(async () => {
-    const workers = (await farm.api('GET', '/workers')).body.workers as Array<{ status: string; lastSeenAt: string }>;
-    return workers.length === 3 && workers.every((w) => w.status === 'awake' && Date.parse(w.lastSeenAt) >= restartedAt);
-  }, { timeoutMs: 20_000, what: 'every worker to be seen by the restarted manager' });
+  await waitFor(
+    async () => {
+      const workers = (await farm.api('GET', '/workers')).body.workers as Array<{ status: string; lastSeenAt: string }>;
+      return (
+        workers.length === 3 && workers.every((w) => w.status === 'awake' && Date.parse(w.lastSeenAt) >= restartedAt)
+      );
+    },
+    { timeoutMs: 20_000, what: 'every worker to be seen by the restarted manager' },
+  );
 });

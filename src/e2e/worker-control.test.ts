@@ -17,13 +17,24 @@ test('a real worker obeys sleep, wake and shutdown; a canceled task stops within
   // Sleep now: the idle worker hears of it at once (its long poll ends) and goes to sleep.
   assert.equal((await cli('workers', 'sleep', 'w1', '--now')).code, 0);
   await waitFor(async () => (await status()) === 'asleep', { timeoutMs: 10 * SECOND, what: 'the worker to sleep' });
-  const submitted = await farm.api('POST', '/jobs', { name: 'long', type: 'echo-sleep', settings: { sleepSeconds: 30 } });
+  const submitted = await farm.api('POST', '/jobs', {
+    name: 'long',
+    type: 'echo-sleep',
+    settings: { sleepSeconds: 30 },
+  });
   assert.equal(submitted.status, 201);
   await new Promise((resolve) => setTimeout(resolve, 1500));
-  assert.equal((await farm.api('GET', `/jobs/${submitted.body.id}`)).body.status, 'queued', 'a sleeping worker takes no task');
+  assert.equal(
+    (await farm.api('GET', `/jobs/${submitted.body.id}`)).body.status,
+    'queued',
+    'a sleeping worker takes no task',
+  );
 
   assert.equal((await cli('workers', 'wake', 'w1')).code, 0);
-  await waitFor(async () => (await farm.api('GET', `/jobs/${submitted.body.id}`)).body.status === 'active', { timeoutMs: 15 * SECOND, what: 'the woken worker to start the task' });
+  await waitFor(async () => (await farm.api('GET', `/jobs/${submitted.body.id}`)).body.status === 'active', {
+    timeoutMs: 15 * SECOND,
+    what: 'the woken worker to start the task',
+  });
   assert.deepEqual(await tags(), ['farm-set'], 'the woken worker signed on again and kept the tags set for it');
 
   // Cancel the running job: the worker stops its command within 2 s (it asks every 2 s). The

@@ -14,16 +14,28 @@ test('SIGKILL of a worker mid-task: the task is requeued and every frame is writ
   const farm = await startProcessFarm(t, { workers: 3, settings: { worker_timeout: 2, timeout_check_interval: 0.5 } });
   const out = makeTempDir(t);
   const submit = await farm.api('POST', '/jobs', {
-    name: 'crash', type: 'render', frames: '1-24', chunkSize: 4, settings: { output: out, width: 320, height: 180, video: false },
+    name: 'crash',
+    type: 'render',
+    frames: '1-24',
+    chunkSize: 4,
+    settings: { output: out, width: 320, height: 180, video: false },
   });
   assert.equal(submit.status, 201, JSON.stringify(submit.body));
   const jobId = submit.body.id;
 
   // Killed mid-task: its renderer has already reported progress (frames are being written).
-  const victim = await waitFor(async () => {
-    const tasks = (await farm.api('GET', `/jobs/${jobId}/tasks`)).body.tasks as Array<{ id: string; status: string; workerId: string; progress: number }>;
-    return tasks.find((task) => task.status === 'active' && task.progress > 0 && task.progress < 1);
-  }, { intervalMs: 20, what: 'a task to be part-way through' });
+  const victim = await waitFor(
+    async () => {
+      const tasks = (await farm.api('GET', `/jobs/${jobId}/tasks`)).body.tasks as Array<{
+        id: string;
+        status: string;
+        workerId: string;
+        progress: number;
+      }>;
+      return tasks.find((task) => task.status === 'active' && task.progress > 0 && task.progress < 1);
+    },
+    { intervalMs: 20, what: 'a task to be part-way through' },
+  );
   const workers = (await farm.api('GET', '/workers')).body.workers as Array<{ id: string; name: string }>;
   const victimName = workers.find((w) => w.id === victim.workerId)!.name;
   await farm.workers.get(victimName)!.kill('SIGKILL');
@@ -32,14 +44,22 @@ test('SIGKILL of a worker mid-task: the task is requeued and every frame is writ
   assert.equal(job.status, 'completed');
   const task = (await farm.api('GET', `/tasks/${victim.id}`)).body;
   assert.equal(task.status, 'completed');
-  assert.notEqual(task.workerId, victim.workerId, 'another worker finished the killed worker\'s task');
+  assert.notEqual(task.workerId, victim.workerId, "another worker finished the killed worker's task");
   assert.equal((await farm.api('GET', `/workers/${victim.workerId}`)).body.status, 'error');
 
   const files = readdirSync(join(out, 'frames')).sort();
-  assert.deepEqual(files, Array.from({ length: 24 }, (_, i) => `frame_${String(i + 1).padStart(4, '0')}.png`), 'one file per frame, no leftovers');
+  assert.deepEqual(
+    files,
+    Array.from({ length: 24 }, (_, i) => `frame_${String(i + 1).padStart(4, '0')}.png`),
+    'one file per frame, no leftovers',
+  );
   for (let frame = 1; frame <= 24; frame++) {
     const expected = await renderFrame({ frame, width: 320, height: 180 });
-    assert.equal(sha(readFileSync(join(out, 'frames', files[frame - 1]!))), sha(expected), `frame ${frame} is whole and right`);
+    assert.equal(
+      sha(readFileSync(join(out, 'frames', files[frame - 1]!))),
+      sha(expected),
+      `frame ${frame} is whole and right`,
+    );
   }
   // The killed worker's renderer did not live on (it stops when its parent goes), so nothing
   // writes into the job's output any more.

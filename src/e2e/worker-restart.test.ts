@@ -46,9 +46,16 @@ test('a worker SIGKILLed mid-task and restarted at once never runs the task besi
   const sampler = setInterval(sample, 10);
   t.after(() => clearInterval(sampler));
 
-  const submit = await farm.api('POST', '/jobs', { name: 'once', type: 'command', settings: { argv: [process.execPath, script, journal, '4000'] } });
+  const submit = await farm.api('POST', '/jobs', {
+    name: 'once',
+    type: 'command',
+    settings: { argv: [process.execPath, script, journal, '4000'] },
+  });
   assert.equal(submit.status, 201, JSON.stringify(submit.body));
-  await waitFor(() => readFileSync(journal, 'utf8').includes('start'), { timeoutMs: 60 * SECOND, what: 'the program to start' });
+  await waitFor(() => readFileSync(journal, 'utf8').includes('start'), {
+    timeoutMs: 60 * SECOND,
+    what: 'the program to start',
+  });
 
   await farm.workers.get('w1')!.kill('SIGKILL');
   farm.addWorker('w1'); // same name, same home: the same worker again
@@ -58,18 +65,29 @@ test('a worker SIGKILLed mid-task and restarted at once never runs the task besi
   clearInterval(sampler);
   assert.equal(job.status, 'completed');
 
-  const runs = readFileSync(journal, 'utf8').trim().split('\n').map((line) => line.split(' ') as [string, string, string]);
+  const runs = readFileSync(journal, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => line.split(' ') as [string, string, string]);
   let running: string | undefined;
   for (const [what, pid] of runs) {
     if (what === 'start') {
-      assert.equal(running, undefined, `run ${pid} started while run ${running} was still going:\n${readFileSync(journal, 'utf8')}`);
+      assert.equal(
+        running,
+        undefined,
+        `run ${pid} started while run ${running} was still going:\n${readFileSync(journal, 'utf8')}`,
+      );
       running = pid;
     } else {
       assert.equal(pid, running, `journal:\n${readFileSync(journal, 'utf8')}`);
       running = undefined;
     }
   }
-  assert.deepEqual(runs.map(([what]) => what), ['start', 'stopped', 'start', 'end'], 'the orphan was ended before the task ran again');
+  assert.deepEqual(
+    runs.map(([what]) => what),
+    ['start', 'stopped', 'start', 'end'],
+    'the orphan was ended before the task ran again',
+  );
   assert.equal(most, 1, `at most one copy in the process table at any moment (saw pids ${[...seen].join(', ')})`);
   assert.equal(seen.size, 2);
   assert.deepEqual(livePidsRunning(script), [], 'no copy left running');

@@ -34,7 +34,8 @@ export function checkCompiledTasks(jobTypeName: string, tasks: unknown): asserts
     }
     const seen = new Set<number>();
     for (const dependency of (task as CompiledTask).dependsOn) {
-      if (dependency >= index) fail(`task ${index} depends on task ${dependency}; a task may only depend on earlier tasks`);
+      if (dependency >= index)
+        fail(`task ${index} depends on task ${dependency}; a task may only depend on earlier tasks`);
       if (seen.has(dependency)) fail(`task ${index} lists task ${dependency} twice in dependsOn`);
       seen.add(dependency);
     }

@@ -28,12 +28,32 @@ test('toFfmpegPattern', () => {
 });
 
 test('one run of frames: start number and exact frame count', () => {
-  const parameters = ffmpegArgs({ input: '/o/frame_%04d.png', output: '/o/v.mp4', fps: 25, frames: parseFrameRange('10-59') });
+  const parameters = ffmpegArgs({
+    input: '/o/frame_%04d.png',
+    output: '/o/v.mp4',
+    fps: 25,
+    frames: parseFrameRange('10-59'),
+  });
   assert.deepEqual(parameters.args, [
-    '-nostdin', '-hide_banner', '-y',
-    '-framerate', '25', '-start_number', '10', '-i', '/o/frame_%04d.png', '-frames:v', '50',
-    '-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2',
-    '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', '+faststart',
+    '-nostdin',
+    '-hide_banner',
+    '-y',
+    '-framerate',
+    '25',
+    '-start_number',
+    '10',
+    '-i',
+    '/o/frame_%04d.png',
+    '-frames:v',
+    '50',
+    '-vf',
+    'pad=ceil(iw/2)*2:ceil(ih/2)*2',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    '-movflags',
+    '+faststart',
     '/o/v.mp4',
   ]);
   assert.equal(parameters.durationSeconds, 2);
@@ -41,11 +61,31 @@ test('one run of frames: start number and exact frame count', () => {
 });
 
 test('frames with gaps: one trimmed input per run, joined by concat', () => {
-  const { args } = ffmpegArgs({ input: '/o/f_%04d.png', output: '/o/v.mp4', fps: 24, frames: parseFrameRange('1-4,9,10,20') });
+  const { args } = ffmpegArgs({
+    input: '/o/f_%04d.png',
+    output: '/o/v.mp4',
+    fps: 24,
+    frames: parseFrameRange('1-4,9,10,20'),
+  });
   assert.deepEqual(args.slice(3, 21), [
-    '-framerate', '24', '-start_number', '1', '-i', '/o/f_%04d.png',
-    '-framerate', '24', '-start_number', '9', '-i', '/o/f_%04d.png',
-    '-framerate', '24', '-start_number', '20', '-i', '/o/f_%04d.png',
+    '-framerate',
+    '24',
+    '-start_number',
+    '1',
+    '-i',
+    '/o/f_%04d.png',
+    '-framerate',
+    '24',
+    '-start_number',
+    '9',
+    '-i',
+    '/o/f_%04d.png',
+    '-framerate',
+    '24',
+    '-start_number',
+    '20',
+    '-i',
+    '/o/f_%04d.png',
   ]);
   const graph = args[args.indexOf('-filter_complex') + 1];
   assert.equal(
@@ -55,24 +95,54 @@ test('frames with gaps: one trimmed input per run, joined by concat', () => {
   assert.equal(args[args.indexOf('-map') + 1], '[video]');
 });
 
-test('too many separate runs is the submitter\'s to fix', () => {
+test("too many separate runs is the submitter's to fix", () => {
   const frames = Array.from({ length: MAX_VIDEO_RUNS + 1 }, (_, index) => index * 2);
-  assert.throws(() => sequenceToVideoCommand({ input: 'x_%04d.png', output: 'v.mp4', fps: 24, frames }), (error: unknown) =>
-    error instanceof UserError && error.field === 'frames' && /101 separate runs/.test(error.message));
+  assert.throws(
+    () => sequenceToVideoCommand({ input: 'x_%04d.png', output: 'v.mp4', fps: 24, frames }),
+    (error: unknown) =>
+      error instanceof UserError && error.field === 'frames' && /101 separate runs/.test(error.message),
+  );
   const fine = Array.from({ length: MAX_VIDEO_RUNS }, (_, index) => index * 2);
   assert.doesNotThrow(() => sequenceToVideoCommand({ input: 'x_%04d.png', output: 'v.mp4', fps: 24, frames: fine }));
 });
 
 test('without frames ffmpeg finds the sequence itself', () => {
   const parameters = ffmpegArgs({ input: '/o/f_%04d.png', output: '/o/v.webm', fps: 30, codec: 'vp9' });
-  assert.deepEqual(parameters.args.slice(3, 11), ['-framerate', '30', '-start_number_range', '10000', '-i', '/o/f_%04d.png', '-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2']);
+  assert.deepEqual(parameters.args.slice(3, 11), [
+    '-framerate',
+    '30',
+    '-start_number_range',
+    '10000',
+    '-i',
+    '/o/f_%04d.png',
+    '-vf',
+    'pad=ceil(iw/2)*2:ceil(ih/2)*2',
+  ]);
   assert.equal(parameters.durationSeconds, undefined);
 });
 
 test('videoCodecArgs', () => {
   assert.deepEqual(videoCodecArgs('h264', 'a.mkv', 18), ['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-crf', '18']);
-  assert.deepEqual(videoCodecArgs('h265', 'a.mov'), ['-c:v', 'libx265', '-pix_fmt', 'yuv420p', '-tag:v', 'hvc1', '-movflags', '+faststart']);
-  assert.deepEqual(videoCodecArgs('vp9', 'a.webm'), ['-c:v', 'libvpx-vp9', '-pix_fmt', 'yuv420p', '-b:v', '0', '-crf', '31']);
+  assert.deepEqual(videoCodecArgs('h265', 'a.mov'), [
+    '-c:v',
+    'libx265',
+    '-pix_fmt',
+    'yuv420p',
+    '-tag:v',
+    'hvc1',
+    '-movflags',
+    '+faststart',
+  ]);
+  assert.deepEqual(videoCodecArgs('vp9', 'a.webm'), [
+    '-c:v',
+    'libvpx-vp9',
+    '-pix_fmt',
+    'yuv420p',
+    '-b:v',
+    '0',
+    '-crf',
+    '31',
+  ]);
 });
 
 /** The ffmpeg binary the project ships (a dependency), when installed for this platform. */
@@ -94,13 +164,29 @@ test('the video holds exactly the requested frames, in order, ignoring stale fil
   mkdirSync(framesDir);
   const input = toFfmpegPattern(join(framesDir, 'frame_####.png'));
   // 30 distinct frames of an odd size; the job asks for some of them only.
-  const make = spawnSync(ffmpeg, ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=101x51:rate=24', '-frames:v', '30', '-start_number', '1', input]);
+  const make = spawnSync(ffmpeg, [
+    '-nostdin',
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=101x51:rate=24',
+    '-frames:v',
+    '30',
+    '-start_number',
+    '1',
+    input,
+  ]);
   assert.equal(make.status, 0, make.stderr.toString());
 
   const wanted = parseFrameRange('2-5,9,10,20-22');
   const { args } = ffmpegArgs({ input, output: join(dir, 'out.mp4'), fps: 24, frames: wanted });
   const md5s = (output: string): string[] =>
-    output.split('\n').filter((line) => line && !line.startsWith('#')).map((line) => line.split(',').at(-1)!.trim());
+    output
+      .split('\n')
+      .filter((line) => line && !line.startsWith('#'))
+      .map((line) => line.split(',').at(-1)!.trim());
 
   // Decode through the same inputs and filters, then hash the frames instead of encoding.
   const probe = [...args.slice(0, args.indexOf('-c:v')), '-pix_fmt', 'rgb24', '-f', 'framemd5', '-'];
@@ -108,7 +194,22 @@ test('the video holds exactly the requested frames, in order, ignoring stale fil
   assert.equal(got.status, 0, got.stderr.toString());
   const expected = wanted.flatMap((frame) => {
     const file = join(framesDir, `frame_${String(frame).padStart(4, '0')}.png`);
-    const one = spawnSync(ffmpeg, ['-nostdin', '-v', 'error', '-pattern_type', 'none', '-i', file, '-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2', '-pix_fmt', 'rgb24', '-f', 'framemd5', '-']);
+    const one = spawnSync(ffmpeg, [
+      '-nostdin',
+      '-v',
+      'error',
+      '-pattern_type',
+      'none',
+      '-i',
+      file,
+      '-vf',
+      'pad=ceil(iw/2)*2:ceil(ih/2)*2',
+      '-pix_fmt',
+      'rgb24',
+      '-f',
+      'framemd5',
+      '-',
+    ]);
     assert.equal(one.status, 0, one.stderr.toString());
     return md5s(one.stdout.toString());
   });

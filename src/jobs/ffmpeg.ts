@@ -76,7 +76,8 @@ export function sequenceToVideoCommand(spec: SequenceToVideo): Command {
     args.push('-framerate', rate, '-start_number_range', '10000', '-i', input, '-vf', pad);
   } else {
     const runs = splitRuns(frames);
-    if (runs.length === 0) throw new UserError('a video needs at least one frame', { field: 'frames', code: 'invalid_frames' });
+    if (runs.length === 0)
+      throw new UserError('a video needs at least one frame', { field: 'frames', code: 'invalid_frames' });
     if (runs.length > MAX_VIDEO_RUNS) {
       throw new UserError(
         `frames ${truncate(formatFrames(frames))} form ${runs.length} separate runs; a video can join at most ${MAX_VIDEO_RUNS}. ` +
@@ -85,7 +86,18 @@ export function sequenceToVideoCommand(spec: SequenceToVideo): Command {
       );
     }
     if (runs.length === 1) {
-      args.push('-framerate', rate, '-start_number', String(frames[0]), '-i', input, '-frames:v', String(frames.length), '-vf', pad);
+      args.push(
+        '-framerate',
+        rate,
+        '-start_number',
+        String(frames[0]),
+        '-i',
+        input,
+        '-frames:v',
+        String(frames.length),
+        '-vf',
+        pad,
+      );
     } else {
       const graph: string[] = [];
       runs.forEach((run, index) => {
@@ -114,10 +126,27 @@ export function videoCodecArgs(codec: VideoCodec, output: string, crf?: number):
       return ['-c:v', 'libx264', '-pix_fmt', 'yuv420p', ...quality, ...(isMp4 ? ['-movflags', '+faststart'] : [])];
     case 'h265':
       // hvc1 lets QuickTime and Apple devices play HEVC from MP4/MOV.
-      return ['-c:v', 'libx265', '-pix_fmt', 'yuv420p', ...quality, ...(isMp4 ? ['-tag:v', 'hvc1', '-movflags', '+faststart'] : [])];
+      return [
+        '-c:v',
+        'libx265',
+        '-pix_fmt',
+        'yuv420p',
+        ...quality,
+        ...(isMp4 ? ['-tag:v', 'hvc1', '-movflags', '+faststart'] : []),
+      ];
     case 'vp9':
       // -b:v 0 with -crf is libvpx's constant-quality mode.
-      return ['-c:v', 'libvpx-vp9', '-pix_fmt', 'yuv420p', '-b:v', '0', '-crf', String(crf ?? 31), ...(isMp4 ? ['-movflags', '+faststart'] : [])];
+      return [
+        '-c:v',
+        'libvpx-vp9',
+        '-pix_fmt',
+        'yuv420p',
+        '-b:v',
+        '0',
+        '-crf',
+        String(crf ?? 31),
+        ...(isMp4 ? ['-movflags', '+faststart'] : []),
+      ];
   }
 }
 

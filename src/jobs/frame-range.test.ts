@@ -52,7 +52,11 @@ test('parseFrameRange refuses bad text with a UserError on the frames field', ()
   for (const [text, message] of cases) {
     assert.throws(
       () => parseFrameRange(text),
-      (error: unknown) => error instanceof UserError && error.field === 'frames' && error.code === 'invalid_frames' && message.test(error.message),
+      (error: unknown) =>
+        error instanceof UserError &&
+        error.field === 'frames' &&
+        error.code === 'invalid_frames' &&
+        message.test(error.message),
       JSON.stringify(text),
     );
   }
@@ -78,7 +82,8 @@ test('formatFrames collapses runs of three or more', () => {
 });
 
 test('formatFrames round-trips through parseFrameRange', () => {
-  for (const text of ['1-4', '9,10,20,21', '1-3,5,7-10', '0', '3,5']) assert.equal(formatFrames(parseFrameRange(text)), text);
+  for (const text of ['1-4', '9,10,20,21', '1-3,5,7-10', '0', '3,5'])
+    assert.equal(formatFrames(parseFrameRange(text)), text);
 });
 
 test('chunkFrames cuts by count across gaps', () => {

@@ -19,12 +19,15 @@ export function parseFrameRange(text: string): number[] {
   const source = String(text ?? '');
   if (BLANK.test(source)) throw invalid('no frames given; use a range like 1-250, 1..250 or a list like 1,5,10-20');
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(source)) throw invalid('frames must be on one line, without control characters; separate items with commas');
+  if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(source))
+    throw invalid('frames must be on one line, without control characters; separate items with commas');
   const items = source.split(',').map((item) => item.replace(/[ \t]*(-|\.\.)[ \t]*/g, '$1').trim());
   const empty = items.findIndex((item) => item === '');
-  if (empty >= 0) throw invalid(`"${source.trim().slice(0, 60)}" has an empty item (item ${empty + 1}); remove the extra comma`);
+  if (empty >= 0)
+    throw invalid(`"${source.trim().slice(0, 60)}" has an empty item (item ${empty + 1}); remove the extra comma`);
   const spaced = items.find((item) => /[ \t]/.test(item));
-  if (spaced) throw invalid(`"${spaced}": separate frames and ranges with commas, e.g. ${spaced.split(/[ \t]+/).join(',')}`);
+  if (spaced)
+    throw invalid(`"${spaced}": separate frames and ranges with commas, e.g. ${spaced.split(/[ \t]+/).join(',')}`);
 
   const ranges: Array<[number, number]> = [];
   for (const item of items) ranges.push(parseItem(item));
@@ -46,7 +49,9 @@ export function parseFrameRange(text: string): number[] {
       count += last - first + 1;
     }
     if (count > MAX_FRAMES) {
-      throw invalid(`too many frames: "${text.trim().slice(0, 60)}" asks for more than ${MAX_FRAMES.toLocaleString('en-US')} frames`);
+      throw invalid(
+        `too many frames: "${text.trim().slice(0, 60)}" asks for more than ${MAX_FRAMES.toLocaleString('en-US')} frames`,
+      );
     }
   }
 
@@ -114,7 +119,10 @@ export function splitRuns(frames: readonly number[]): number[][] {
  */
 export function chunkFrames(frames: readonly number[], size: number): number[][] {
   if (!Number.isInteger(size) || size < 1) {
-    throw new UserError(`chunk size must be a whole number of at least 1, got ${String(size)}`, { field: 'chunk', code: 'invalid_chunk_size' });
+    throw new UserError(`chunk size must be a whole number of at least 1, got ${String(size)}`, {
+      field: 'chunk',
+      code: 'invalid_chunk_size',
+    });
   }
   const chunks: number[][] = [];
   for (let start = 0; start < frames.length; start += size) chunks.push(frames.slice(start, start + size));

@@ -48,5 +48,10 @@ export { renderJobType, RenderSettings, DEFAULT_RENDER_CHUNK_SIZE } from './type
 export { framesToVideoJobType, FramesToVideoSettings } from './types/frames-to-video.js';
 export { transcodeJobType, TranscodeSettings } from './types/transcode.js';
 export { commandJobType, CommandSettings, DEFAULT_COMMAND_CHUNK_SIZE } from './types/command.js';
-export { echoSleepJobType, EchoSleepSettings, FAIL_PROGRAM, DEFAULT_ECHO_SLEEP_CHUNK_SIZE } from './types/echo-sleep.js';
+export {
+  echoSleepJobType,
+  EchoSleepSettings,
+  FAIL_PROGRAM,
+  DEFAULT_ECHO_SLEEP_CHUNK_SIZE,
+} from './types/echo-sleep.js';
 export { MAX_VIDEO_RUNS } from './ffmpeg.js';

@@ -16,7 +16,8 @@ test('joinPath keeps the separator style of the folder', () => {
 });
 
 test('isAbsolutePath knows every platform and two-way variables', () => {
-  for (const path of ['/x', 'C:\\x', 'c:/x', '\\\\server\\x', '{farm}/x']) assert.equal(isAbsolutePath(path), true, path);
+  for (const path of ['/x', 'C:\\x', 'c:/x', '\\\\server\\x', '{farm}/x'])
+    assert.equal(isAbsolutePath(path), true, path);
   for (const path of ['x', './x', '../x', 'x/y']) assert.equal(isAbsolutePath(path), false, path);
 });
 
@@ -27,7 +28,10 @@ test('resolveJobPath takes relative paths inside the job storage', () => {
   assert.equal(resolveJobPath(job, '/abs/scene.blend', 'settings.file'), '/abs/scene.blend');
   assert.equal(resolveJobPath({}, '/abs/scene.blend', 'settings.file'), '/abs/scene.blend');
   assert.equal(resolveJobPath({}, '{farm}/scene.blend', 'settings.file'), '{farm}/scene.blend');
-  assert.throws(() => resolveJobPath({}, 'scene.blend', 'settings.file'), (error: UserError) => error.field === 'settings.file' && /relative path/.test(error.message));
+  assert.throws(
+    () => resolveJobPath({}, 'scene.blend', 'settings.file'),
+    (error: UserError) => error.field === 'settings.file' && /relative path/.test(error.message),
+  );
 });
 
 test('parentPath', () => {

@@ -18,7 +18,17 @@ import { makeCommand, type CompiledTask, type JobToCompile, type JobType } from 
  * TypeBox itself (bare imports resolve from the file's own folder), so a module may
  * default-export a function instead of a JobType: `export default ({ Type }) => ({ ... })`.
  */
-export const jobTypeKit = Object.freeze({ Type, Value, defineJobType, makeCommand, parseFrameRange, formatFrames, chunkFrames, splitRuns, UserError });
+export const jobTypeKit = Object.freeze({
+  Type,
+  Value,
+  defineJobType,
+  makeCommand,
+  parseFrameRange,
+  formatFrames,
+  chunkFrames,
+  splitRuns,
+  UserError,
+});
 export type JobTypeKit = typeof jobTypeKit;
 
 export interface JobTypeLoadReport {
@@ -48,7 +58,11 @@ const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
  * process and after every restart. A submission carrying an older etag is refused.
  */
 export function etag(jobType: Pick<JobType, 'name' | 'settingsSchema'>): string {
-  return createHash('sha256').update(jobType.name).update('\n').update(canonicalJson(jobType.settingsSchema)).digest('hex');
+  return createHash('sha256')
+    .update(jobType.name)
+    .update('\n')
+    .update(canonicalJson(jobType.settingsSchema))
+    .digest('hex');
 }
 
 /**
@@ -77,14 +91,16 @@ function canonicalJson(value: unknown, key = ''): string {
 export function describeJobTypeProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return 'is not an object';
   const type = value as Partial<JobType>;
-  if (typeof type.name !== 'string' || !NAME.test(type.name)) return 'name must be lower-case words joined by "-", e.g. "my-render"';
+  if (typeof type.name !== 'string' || !NAME.test(type.name))
+    return 'name must be lower-case words joined by "-", e.g. "my-render"';
   if (typeof type.label !== 'string' || type.label.trim() === '') return 'label must be non-empty text';
   if (typeof type.description !== 'string') return 'description must be text';
   if (!isObjectSchema(type.settingsSchema)) return 'settingsSchema must be a TypeBox Type.Object(...)';
   const conditions = conditionProblem(type.settingsSchema);
   if (conditions) return conditions;
   if (typeof type.compile !== 'function') return 'compile must be a function';
-  if (type.checkSettings !== undefined && typeof type.checkSettings !== 'function') return 'checkSettings must be a function when given';
+  if (type.checkSettings !== undefined && typeof type.checkSettings !== 'function')
+    return 'checkSettings must be a function when given';
   return undefined;
 }
 
@@ -99,7 +115,8 @@ export class JobTypeRegistry {
   /** Adds a job type; throws JobTypeError when it is malformed or, unless replacing, its name is taken. */
   register(type: JobType, { replace = false } = {}): void {
     const problem = describeJobTypeProblem(type);
-    if (problem) throw new JobTypeError(`job type ${JSON.stringify((type as Partial<JobType> | null)?.name ?? '?')}: ${problem}`);
+    if (problem)
+      throw new JobTypeError(`job type ${JSON.stringify((type as Partial<JobType> | null)?.name ?? '?')}: ${problem}`);
     if (!replace && this.#types.has(type.name)) throw new JobTypeError(`job type "${type.name}" is already registered`);
     this.#types.set(type.name, { type, etag: etag(type) });
   }
@@ -116,7 +133,8 @@ export class JobTypeRegistry {
     try {
       names = (await readdir(dir)).filter((name) => /\.m?js$/.test(name) && !name.startsWith('.')).sort();
     } catch (error) {
-      if (!isErrnoException(error, 'ENOENT')) report.problems.push({ file: dir, message: `cannot read the folder: ${toError(error).message}` });
+      if (!isErrnoException(error, 'ENOENT'))
+        report.problems.push({ file: dir, message: `cannot read the folder: ${toError(error).message}` });
       return report;
     }
     const fromThisFolder = new Map<string, string>();
@@ -149,10 +167,13 @@ export class JobTypeRegistry {
   require(name: string): JobType {
     const entry = this.#types.get(name);
     if (!entry) {
-      throw new UserError(`unknown job type ${JSON.stringify(name)}; known types: ${[...this.#types.keys()].join(', ')}`, {
-        field: 'type',
-        code: 'unknown_job_type',
-      });
+      throw new UserError(
+        `unknown job type ${JSON.stringify(name)}; known types: ${[...this.#types.keys()].join(', ')}`,
+        {
+          field: 'type',
+          code: 'unknown_job_type',
+        },
+      );
     }
     return entry.type;
   }
@@ -176,7 +197,14 @@ export class JobTypeRegistry {
     const entry = this.#types.get(name);
     if (!entry) return undefined;
     const { type, etag } = entry;
-    return { name, label: type.label, description: type.description, etag, settingsSchema: type.settingsSchema, settings: describeSettings(type.settingsSchema) };
+    return {
+      name,
+      label: type.label,
+      description: type.description,
+      etag,
+      settingsSchema: type.settingsSchema,
+      settings: describeSettings(type.settingsSchema),
+    };
   }
 
   /** The etag of a registered job type (see `etag`). */
@@ -203,7 +231,9 @@ export class JobTypeRegistry {
       tasks = type.compile({ ...job, settings: result.settings });
     } catch (error) {
       if (error instanceof UserError) throw error;
-      throw new JobTypeError(`job type "${type.name}" failed to compile job ${job.id}: ${toError(error).message}`, { cause: error });
+      throw new JobTypeError(`job type "${type.name}" failed to compile job ${job.id}: ${toError(error).message}`, {
+        cause: error,
+      });
     }
     checkCompiledTasks(type.name, tasks);
     return tasks;
@@ -223,7 +253,9 @@ async function importJobType(file: string): Promise<JobType> {
 }
 
 /** A registry of the built-ins plus `jobTypesDir` (when given), with the load report. */
-export async function createJobTypeRegistry(options: { jobTypesDir?: string } = {}): Promise<{ registry: JobTypeRegistry; report: JobTypeLoadReport }> {
+export async function createJobTypeRegistry(
+  options: { jobTypesDir?: string } = {},
+): Promise<{ registry: JobTypeRegistry; report: JobTypeLoadReport }> {
   const registry = new JobTypeRegistry();
   const report = options.jobTypesDir ? await registry.loadDirectory(options.jobTypesDir) : { loaded: [], problems: [] };
   return { registry, report };

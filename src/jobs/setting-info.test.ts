@@ -14,7 +14,10 @@ import { builtinJobTypes } from './builtins.js';
 
 test('describeSettings reads type, default, requirement, range and meaning from the schema', () => {
   const settings = describeSettings(renderJobType.settingsSchema);
-  assert.deepEqual(settings.map((setting) => setting.name), ['renderer', 'blendFile', 'output', 'width', 'height', 'fps', 'video', 'scene']);
+  assert.deepEqual(
+    settings.map((setting) => setting.name),
+    ['renderer', 'blendFile', 'output', 'width', 'height', 'fps', 'video', 'scene'],
+  );
   const byName = new Map(settings.map((setting) => [setting.name, setting]));
   assert.deepEqual(byName.get('renderer'), {
     name: 'renderer',
@@ -45,15 +48,22 @@ test('describeSettings reads type, default, requirement, range and meaning from 
   assert.deepEqual([byName.get('fps')!.exclusiveMinimum, byName.get('fps')!.maximum], [0, 1000]);
 
   const command = new Map(describeSettings(commandJobType.settingsSchema).map((setting) => [setting.name, setting]));
-  assert.deepEqual([command.get('argv')!.type, command.get('argv')!.items, command.get('argv')!.minItems], ['array', 'string', 1]);
+  assert.deepEqual(
+    [command.get('argv')!.type, command.get('argv')!.items, command.get('argv')!.minItems],
+    ['array', 'string', 1],
+  );
   assert.deepEqual([command.get('env')!.type, command.get('env')!.items], ['object', 'string']);
   assert.equal(command.get('taskType')!.pattern, '^[a-z][a-z0-9_-]*$');
-  assert.deepEqual(describeSettings(transcodeJobType.settingsSchema).find((setting) => setting.name === 'width')!.multipleOf, 2);
+  assert.deepEqual(
+    describeSettings(transcodeJobType.settingsSchema).find((setting) => setting.name === 'width')!.multipleOf,
+    2,
+  );
 });
 
 test('every built-in setting says what it means', () => {
   for (const type of builtinJobTypes) {
-    for (const setting of describeSettings(type.settingsSchema)) assert.ok(setting.description.length > 5, `${type.name}.${setting.name} has a description`);
+    for (const setting of describeSettings(type.settingsSchema))
+      assert.ok(setting.description.length > 5, `${type.name}.${setting.name} has a description`);
   }
 });
 
@@ -65,7 +75,10 @@ test('conditions: holds, allows (open keys match), described', () => {
   assert.equal(conditionAllows(condition, {}), true);
   assert.equal(conditionAllows(condition, { renderer: 'builtin' }), false);
   assert.equal(conditionAllows(undefined, { renderer: 'builtin' }), true);
-  assert.equal(describeCondition({ videoCodec: ['h264', 'h265'], audioCodec: ['aac'] }), 'videoCodec is h264 or h265 and audioCodec is aac');
+  assert.equal(
+    describeCondition({ videoCodec: ['h264', 'h265'], audioCodec: ['aac'] }),
+    'videoCodec is h264 or h265 and audioCodec is aac',
+  );
 });
 
 test('a setting the chosen renderer ignores is refused, naming the field and the renderer', () => {
@@ -78,20 +91,60 @@ test('a setting the chosen renderer ignores is refused, naming the field and the
     assert.equal(result.error.code, 'invalid_settings');
     assert.match(result.error.message, message);
   };
-  refused({ output: '/o', blendFile: '/s.blend' }, 'settings.blendFile', /^settings\.blendFile does not apply when settings\.renderer is builtin \(the default\); it applies only when settings\.renderer is blender$/);
-  refused({ output: '/o', renderer: 'builtin', blendFile: '/s.blend' }, 'settings.blendFile', /does not apply when settings\.renderer is builtin;/);
-  refused({ output: '/o', renderer: 'blender', blendFile: '/s.blend', width: 640 }, 'settings.width', /settings\.width does not apply when settings\.renderer is blender; it applies only when settings\.renderer is builtin/);
-  refused({ output: '/o', renderer: 'blender', blendFile: '/s.blend', height: 360 }, 'settings.height', /does not apply/);
-  refused({ output: '/o', renderer: 'blender' }, 'settings.blendFile', /^settings\.blendFile is required when settings\.renderer is blender$/);
+  refused(
+    { output: '/o', blendFile: '/s.blend' },
+    'settings.blendFile',
+    /^settings\.blendFile does not apply when settings\.renderer is builtin \(the default\); it applies only when settings\.renderer is blender$/,
+  );
+  refused(
+    { output: '/o', renderer: 'builtin', blendFile: '/s.blend' },
+    'settings.blendFile',
+    /does not apply when settings\.renderer is builtin;/,
+  );
+  refused(
+    { output: '/o', renderer: 'blender', blendFile: '/s.blend', width: 640 },
+    'settings.width',
+    /settings\.width does not apply when settings\.renderer is blender; it applies only when settings\.renderer is builtin/,
+  );
+  refused(
+    { output: '/o', renderer: 'blender', blendFile: '/s.blend', height: 360 },
+    'settings.height',
+    /does not apply/,
+  );
+  refused(
+    { output: '/o', renderer: 'blender' },
+    'settings.blendFile',
+    /^settings\.blendFile is required when settings\.renderer is blender$/,
+  );
 });
 
 test("defaults of settings that do not apply are left out of the job's settings", () => {
   const blender = validateSettings(renderJobType, { output: '/o', renderer: 'blender', blendFile: '/s.blend' });
-  assert.deepEqual(blender.ok && blender.settings, { output: '/o', renderer: 'blender', blendFile: '/s.blend', fps: 24, video: true });
+  assert.deepEqual(blender.ok && blender.settings, {
+    output: '/o',
+    renderer: 'blender',
+    blendFile: '/s.blend',
+    fps: 24,
+    video: true,
+  });
   const builtin = validateSettings(renderJobType, { output: '/o', width: 640 });
-  assert.deepEqual(builtin.ok && builtin.settings, { output: '/o', renderer: 'builtin', width: 640, height: 720, fps: 24, video: true });
+  assert.deepEqual(builtin.ok && builtin.settings, {
+    output: '/o',
+    renderer: 'builtin',
+    width: 640,
+    height: 720,
+    fps: 24,
+    video: true,
+  });
   // The registry validates, then the type validates its validated settings again: still fine.
-  const tasks = new JobTypeRegistry().compile({ id: 'j', name: 'j', type: 'render', priority: 50, frames: '1', settings: { output: '/o', renderer: 'blender', blendFile: '/s.blend' } });
+  const tasks = new JobTypeRegistry().compile({
+    id: 'j',
+    name: 'j',
+    type: 'render',
+    priority: 50,
+    frames: '1',
+    settings: { output: '/o', renderer: 'blender', blendFile: '/s.blend' },
+  });
   assert.equal(tasks[0]!.commands[1]!.name, 'blender');
 });
 
@@ -105,10 +158,19 @@ test('register refuses conditions naming settings that do not exist', () => {
       compile: () => [],
     });
   const registry = new JobTypeRegistry([]);
-  assert.throws(() => registry.register(type({ appliesWhen: { mood: ['a'] } })), (error: unknown) => error instanceof JobTypeError && /appliesWhen names "mood", which is not a setting/.test(error.message));
-  assert.throws(() => registry.register(type({ requiredWhen: { mode: [] } })), /requiredWhen\.mode must be a non-empty list/);
+  assert.throws(
+    () => registry.register(type({ appliesWhen: { mood: ['a'] } })),
+    (error: unknown) =>
+      error instanceof JobTypeError && /appliesWhen names "mood", which is not a setting/.test(error.message),
+  );
+  assert.throws(
+    () => registry.register(type({ requiredWhen: { mode: [] } })),
+    /requiredWhen\.mode must be a non-empty list/,
+  );
   assert.throws(() => registry.register(type({ appliesWhen: 'a' })), /appliesWhen must be an object/);
   registry.register(type({ appliesWhen: { mode: ['a', 'b'] } }));
-  assert.deepEqual(registry.detail('cond')!.settings.find((setting) => setting.name === 'extra')!.appliesWhen, { mode: ['a', 'b'] });
+  assert.deepEqual(registry.detail('cond')!.settings.find((setting) => setting.name === 'extra')!.appliesWhen, {
+    mode: ['a', 'b'],
+  });
   assert.equal(registry.detail('nope'), undefined);
 });

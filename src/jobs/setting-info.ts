@@ -23,8 +23,12 @@ export type SettingCondition = Record<string, ConditionValue[]>;
 /** One setting of a job type, as `kiln job-types show` and the API describe it. */
 export const SettingInfo = Type.Object({
   name: Type.String(),
-  type: Type.String({ description: "'string', 'integer', 'number', 'boolean', 'array', 'object', 'any', or several joined by ' or '" }),
-  items: Type.Optional(Type.String({ description: 'type of the elements of an array, or of the values of an object used as a map' })),
+  type: Type.String({
+    description: "'string', 'integer', 'number', 'boolean', 'array', 'object', 'any', or several joined by ' or '",
+  }),
+  items: Type.Optional(
+    Type.String({ description: 'type of the elements of an array, or of the values of an object used as a map' }),
+  ),
   description: Type.String(),
   required: Type.Boolean({ description: 'must always be given (it has no default)' }),
   requiredWhen: Type.Optional(SettingCondition),
@@ -45,7 +49,18 @@ export const SettingInfo = Type.Object({
 export type SettingInfo = Static<typeof SettingInfo>;
 
 const CONDITION_KEYWORDS = ['appliesWhen', 'requiredWhen'] as const;
-const LIMITS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'minLength', 'maxLength', 'pattern', 'minItems', 'maxItems'] as const;
+const LIMITS = [
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'multipleOf',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'minItems',
+  'maxItems',
+] as const;
 
 const conditionOf = (schema: TSchema, keyword: (typeof CONDITION_KEYWORDS)[number]): SettingCondition | undefined =>
   schema[keyword] as SettingCondition | undefined;
@@ -64,11 +79,16 @@ export function conditionProblem(schema: TObject): string | undefined {
       const condition = property[keyword] as unknown;
       if (condition === undefined) continue;
       const where = `settingsSchema.properties.${name}.${keyword}`;
-      if (typeof condition !== 'object' || condition === null || Array.isArray(condition)) return `${where} must be an object of setting names to lists of values`;
+      if (typeof condition !== 'object' || condition === null || Array.isArray(condition))
+        return `${where} must be an object of setting names to lists of values`;
       for (const [key, values] of Object.entries(condition)) {
         if (!(key in schema.properties)) return `${where} names "${key}", which is not a setting`;
         if (key === name) return `${where} cannot depend on the setting itself`;
-        if (!Array.isArray(values) || values.length === 0 || !values.every((value) => ['string', 'number', 'boolean'].includes(typeof value))) {
+        if (
+          !Array.isArray(values) ||
+          values.length === 0 ||
+          !values.every((value) => ['string', 'number', 'boolean'].includes(typeof value))
+        ) {
           return `${where}.${key} must be a non-empty list of strings, numbers or booleans`;
         }
       }
@@ -89,7 +109,9 @@ export function conditionHolds(condition: SettingCondition, settings: Record<str
  */
 export function conditionAllows(condition: SettingCondition | undefined, chosen: Record<string, unknown>): boolean {
   if (!condition) return true;
-  return Object.entries(condition).every(([key, values]) => !(key in chosen) || values.includes(chosen[key] as ConditionValue));
+  return Object.entries(condition).every(
+    ([key, values]) => !(key in chosen) || values.includes(chosen[key] as ConditionValue),
+  );
 }
 
 /** `renderer is blender`, `videoCodec is h264 or h265 and audioCodec is aac`; `prefix` goes before each name. */
@@ -103,12 +125,19 @@ export function describeCondition(condition: SettingCondition, prefix = ''): str
 export function describeSettings(schema: TObject): SettingInfo[] {
   const required = new Set(schema.required ?? []);
   // A required property with a default need not be given: the default fills it in.
-  return Object.entries(schema.properties).map(([name, property]) => describeSetting(name, property, required.has(name) && property.default === undefined));
+  return Object.entries(schema.properties).map(([name, property]) =>
+    describeSetting(name, property, required.has(name) && property.default === undefined),
+  );
 }
 
 function describeSetting(name: string, schema: TSchema, required: boolean): SettingInfo {
   const { type, items, allowed } = typeOf(schema);
-  const info: SettingInfo = { name, type, description: typeof schema.description === 'string' ? schema.description : '', required };
+  const info: SettingInfo = {
+    name,
+    type,
+    description: typeof schema.description === 'string' ? schema.description : '',
+    required,
+  };
   if (items !== undefined) info.items = items;
   const requiredWhen = requiredWhenOf(schema);
   const appliesWhen = appliesWhenOf(schema);
@@ -129,7 +158,10 @@ function describeSetting(name: string, schema: TSchema, required: boolean): Sett
 function typeOf(schema: TSchema): { type: string; items?: string; allowed?: ConditionValue[] } {
   if (isConstant(schema.const)) return { type: typeof schema.const, allowed: [schema.const] };
   if (Array.isArray(schema.enum) && schema.enum.every(isConstant)) {
-    return { type: joinTypes(schema.enum.map((value: ConditionValue) => typeof value)), allowed: schema.enum as ConditionValue[] };
+    return {
+      type: joinTypes(schema.enum.map((value: ConditionValue) => typeof value)),
+      allowed: schema.enum as ConditionValue[],
+    };
   }
   const options = (schema.anyOf ?? schema.oneOf) as TSchema[] | undefined;
   if (Array.isArray(options)) {

@@ -19,15 +19,35 @@ test('validateSettings applies defaults without changing its input', () => {
 test('validateSettings names the field and the reason', () => {
   const cases: Array<[string, unknown, string, RegExp]> = [
     ['missing', {}, 'settings.output', /^settings\.output is required$/],
-    ['not an integer', { output: '/o', width: 1.5 }, 'settings.width', /^settings\.width must be an integer from 1 to 16384, got 1\.5$/],
+    [
+      'not an integer',
+      { output: '/o', width: 1.5 },
+      'settings.width',
+      /^settings\.width must be an integer from 1 to 16384, got 1\.5$/,
+    ],
     ['below the minimum', { output: '/o', height: 0 }, 'settings.height', /must be an integer from 1 to 16384, got 0/],
     ['wrong type', { output: '/o', width: '1280' }, 'settings.width', /must be an integer/],
     ['number bound', { output: '/o', fps: 0 }, 'settings.fps', /must be a number greater than 0/],
     ['boolean', { output: '/o', video: 'yes' }, 'settings.video', /must be true or false/],
     ['empty text', { output: '' }, 'settings.output', /must not be empty/],
-    ['literal union', { output: '/o', renderer: 'maya' }, 'settings.renderer', /must be one of builtin, blender, got "maya"/],
-    ['unknown key', { output: '/o', resolution: 4 }, 'settings.resolution', /settings\.resolution is not a setting of render jobs/],
-    ['cross-field rule', { output: '/o', renderer: 'blender' }, 'settings.blendFile', /is required when settings\.renderer is blender/],
+    [
+      'literal union',
+      { output: '/o', renderer: 'maya' },
+      'settings.renderer',
+      /must be one of builtin, blender, got "maya"/,
+    ],
+    [
+      'unknown key',
+      { output: '/o', resolution: 4 },
+      'settings.resolution',
+      /settings\.resolution is not a setting of render jobs/,
+    ],
+    [
+      'cross-field rule',
+      { output: '/o', renderer: 'blender' },
+      'settings.blendFile',
+      /is required when settings\.renderer is blender/,
+    ],
     ['not an object', [1, 2], 'settings', /must be an object/],
     ['not an object', 'x', 'settings', /must be an object/],
   ];
@@ -57,9 +77,17 @@ test('validateSettings reports nested and list fields by path', () => {
 
 test('null or missing settings mean "all defaults"', () => {
   assert.equal(validateSettings(commandJobType, null).ok, false); // argv is required
-  assert.deepEqual(parseSettings(transcodeJobType, { input: 'a', output: 'b' }), { input: 'a', output: 'b', videoCodec: 'h264', audioCodec: 'aac' });
+  assert.deepEqual(parseSettings(transcodeJobType, { input: 'a', output: 'b' }), {
+    input: 'a',
+    output: 'b',
+    videoCodec: 'h264',
+    audioCodec: 'aac',
+  });
 });
 
 test('parseSettings throws the UserError', () => {
-  assert.throws(() => parseSettings(renderJobType, {}), (error: unknown) => error instanceof UserError && error.field === 'settings.output');
+  assert.throws(
+    () => parseSettings(renderJobType, {}),
+    (error: unknown) => error instanceof UserError && error.field === 'settings.output',
+  );
 });

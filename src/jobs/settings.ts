@@ -13,7 +13,10 @@ export type SettingsResult = { ok: true; settings: Record<string, unknown> } | {
  * `checkSettings` rules run. A failure is a UserError whose field names the setting
  * (`settings.width`) and whose message says why ("must be an integer", "is required").
  */
-export function validateSettings(jobType: Pick<JobType, 'name' | 'settingsSchema' | 'checkSettings'>, settings: unknown): SettingsResult {
+export function validateSettings(
+  jobType: Pick<JobType, 'name' | 'settingsSchema' | 'checkSettings'>,
+  settings: unknown,
+): SettingsResult {
   try {
     return { ok: true, settings: parseSettings(jobType, settings) };
   } catch (error) {
@@ -23,7 +26,10 @@ export function validateSettings(jobType: Pick<JobType, 'name' | 'settingsSchema
 }
 
 /** As validateSettings, but throws the UserError. */
-export function parseSettings(jobType: Pick<JobType, 'name' | 'settingsSchema' | 'checkSettings'>, settings: unknown): Record<string, unknown> {
+export function parseSettings(
+  jobType: Pick<JobType, 'name' | 'settingsSchema' | 'checkSettings'>,
+  settings: unknown,
+): Record<string, unknown> {
   const schema = jobType.settingsSchema;
   const given = settings ?? {};
   if (typeof given !== 'object' || Array.isArray(given)) {
@@ -33,7 +39,10 @@ export function parseSettings(jobType: Pick<JobType, 'name' | 'settingsSchema' |
   for (const key of Object.keys(given)) {
     if (!known.has(key)) {
       const list = [...known].join(', ') || 'none';
-      throw settingsError(`settings.${key}`, `settings.${key} is not a setting of ${jobType.name} jobs (known: ${list})`);
+      throw settingsError(
+        `settings.${key}`,
+        `settings.${key} is not a setting of ${jobType.name} jobs (known: ${list})`,
+      );
     }
   }
 
@@ -41,7 +50,10 @@ export function parseSettings(jobType: Pick<JobType, 'name' | 'settingsSchema' |
   const error = Value.Errors(schema, value).First();
   if (error) {
     const field = fieldOf(error.path);
-    const got = error.value === undefined || error.type === ValueErrorType.ObjectRequiredProperty ? '' : `, got ${preview(error.value)}`;
+    const got =
+      error.value === undefined || error.type === ValueErrorType.ObjectRequiredProperty
+        ? ''
+        : `, got ${preview(error.value)}`;
     throw settingsError(field, `${field} ${describeError(error)}${got}`);
   }
   applyConditions(schema, given as Record<string, unknown>, value);
@@ -62,16 +74,25 @@ function applyConditions(schema: TObject, given: Record<string, unknown>, value:
     if (!appliesWhen || conditionHolds(appliesWhen, value)) continue;
     if (key in given) {
       const actual = Object.keys(appliesWhen)
-        .map((name) => `settings.${name} is ${value[name] === undefined ? 'not set' : String(value[name])}${name in given ? '' : ' (the default)'}`)
+        .map(
+          (name) =>
+            `settings.${name} is ${value[name] === undefined ? 'not set' : String(value[name])}${name in given ? '' : ' (the default)'}`,
+        )
         .join(' and ');
-      throw settingsError(`settings.${key}`, `settings.${key} does not apply when ${actual}; it applies only when ${describeCondition(appliesWhen, 'settings.')}`);
+      throw settingsError(
+        `settings.${key}`,
+        `settings.${key} does not apply when ${actual}; it applies only when ${describeCondition(appliesWhen, 'settings.')}`,
+      );
     }
     delete value[key];
   }
   for (const [key, property] of Object.entries(schema.properties)) {
     const requiredWhen = requiredWhenOf(property);
     if (requiredWhen && value[key] === undefined && conditionHolds(requiredWhen, value)) {
-      throw settingsError(`settings.${key}`, `settings.${key} is required when ${describeCondition(requiredWhen, 'settings.')}`);
+      throw settingsError(
+        `settings.${key}`,
+        `settings.${key} is required when ${describeCondition(requiredWhen, 'settings.')}`,
+      );
     }
   }
 }
@@ -80,7 +101,8 @@ export function settingsError(field: string, message: string): UserError {
   return new UserError(message, { field, code: 'invalid_settings' });
 }
 
-const fieldOf = (path: string): string => ['settings', ...path.split('/').filter(Boolean).map(unescapePointer)].join('.');
+const fieldOf = (path: string): string =>
+  ['settings', ...path.split('/').filter(Boolean).map(unescapePointer)].join('.');
 const unescapePointer = (part: string): string => part.replaceAll('~1', '/').replaceAll('~0', '~');
 
 function preview(value: unknown): string {
@@ -145,10 +167,16 @@ function rangeOf(schema: TSchema): string {
   const min = (schema.minimum ?? schema.exclusiveMinimum) as number | undefined;
   const max = (schema.maximum ?? schema.exclusiveMaximum) as number | undefined;
   const above = schema.exclusiveMinimum !== undefined ? `greater than ${min}` : `at least ${min}`;
-  if (min !== undefined && max !== undefined && schema.exclusiveMinimum === undefined && schema.exclusiveMaximum === undefined) {
+  if (
+    min !== undefined &&
+    max !== undefined &&
+    schema.exclusiveMinimum === undefined &&
+    schema.exclusiveMaximum === undefined
+  ) {
     return ` from ${min} to ${max}`;
   }
-  if (min !== undefined && max !== undefined) return ` ${above} and ${schema.exclusiveMaximum !== undefined ? 'below' : 'at most'} ${max}`;
+  if (min !== undefined && max !== undefined)
+    return ` ${above} and ${schema.exclusiveMaximum !== undefined ? 'below' : 'at most'} ${max}`;
   if (min !== undefined) return ` ${above}`;
   if (max !== undefined) return ` ${schema.exclusiveMaximum !== undefined ? 'below' : 'at most'} ${max}`;
   return '';

@@ -18,7 +18,10 @@ const strict = { additionalProperties: false } as const;
 /** Runs a program with an argument vector, never through a shell. */
 export const ExecParameters = Type.Object(
   {
-    argv: Type.Array(Type.String(), { minItems: 1, description: 'program and arguments; argv[0] is looked up on PATH' }),
+    argv: Type.Array(Type.String(), {
+      minItems: 1,
+      description: 'program and arguments; argv[0] is looked up on PATH',
+    }),
     cwd: Type.Optional(Path),
     env: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'added to the worker environment' })),
   },
@@ -33,7 +36,8 @@ export const RenderFramesParameters = Type.Object(
     height: Type.Integer({ minimum: 1, maximum: 16384 }),
     output: Type.String({
       pattern: '#',
-      description: "path pattern; the last run of '#' becomes the zero-padded frame number ('####': at least 4 digits), e.g. /out/frames/frame_####.png",
+      description:
+        "path pattern; the last run of '#' becomes the zero-padded frame number ('####': at least 4 digits), e.g. /out/frames/frame_####.png",
     }),
     scene: Type.Optional(Type.String()),
   },
@@ -53,9 +57,16 @@ export const BlenderParameters = Type.Object(
     exe: Type.Optional(Path),
     blendFile: Path,
     frames: Frames,
-    output: Type.String({ minLength: 1, description: "Blender -o pattern; a run of '#' becomes the zero-padded frame number" }),
+    output: Type.String({
+      minLength: 1,
+      description: "Blender -o pattern; a run of '#' becomes the zero-padded frame number",
+    }),
     format: BlenderFormat,
-    args: Type.Optional(Type.Array(Type.String(), { description: 'extra arguments after the blend file and before -o/-f, e.g. ["-S", "Scene"]' })),
+    args: Type.Optional(
+      Type.Array(Type.String(), {
+        description: 'extra arguments after the blend file and before -o/-f, e.g. ["-S", "Scene"]',
+      }),
+    ),
   },
   strict,
 );
@@ -64,7 +75,9 @@ export const BlenderParameters = Type.Object(
 export const FfmpegParameters = Type.Object(
   {
     args: Type.Array(Type.String(), { minItems: 1, description: 'everything after the ffmpeg program name' }),
-    durationSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'length of the output, for % progress' })),
+    durationSeconds: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, description: 'length of the output, for % progress' }),
+    ),
     output: Type.Optional(Path),
   },
   strict,
@@ -110,10 +123,17 @@ export const DEFAULT_TASK_PRIORITY = 50;
 export const CompiledTaskSchema = Type.Object(
   {
     name: Type.String({ minLength: 1 }),
-    type: Type.String({ minLength: 1, description: "task type, e.g. 'render', 'video', 'misc'; workers declare which they support" }),
-    priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: `higher first; default ${DEFAULT_TASK_PRIORITY}` })),
+    type: Type.String({
+      minLength: 1,
+      description: "task type, e.g. 'render', 'video', 'misc'; workers declare which they support",
+    }),
+    priority: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 100, description: `higher first; default ${DEFAULT_TASK_PRIORITY}` }),
+    ),
     commands: Type.Array(CommandSchema, { minItems: 1 }),
-    dependsOn: Type.Array(Type.Integer({ minimum: 0 }), { description: 'indices of earlier tasks in the same compiled list' }),
+    dependsOn: Type.Array(Type.Integer({ minimum: 0 }), {
+      description: 'indices of earlier tasks in the same compiled list',
+    }),
   },
   strict,
 );

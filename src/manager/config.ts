@@ -34,7 +34,10 @@ export const ManagerConfigSchema = Type.Object(
       {
         enabled: Type.Boolean(),
         gc: Type.Object(
-          { period: Seconds('how often unreferenced blobs are collected'), max_age: Seconds('unreferenced blobs older than this are removed') },
+          {
+            period: Seconds('how often unreferenced blobs are collected'),
+            max_age: Seconds('unreferenced blobs older than this are removed'),
+          },
           { additionalProperties: false },
         ),
       },
@@ -63,7 +66,10 @@ export function parseListen(listen: string): { host: string; port: number } {
   const host = listen.slice(0, index).replace(/^\[|\]$/g, '') || '0.0.0.0';
   const port = Number(listen.slice(index + 1));
   if (index < 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UserError(`manager.listen: "${listen}" is not HOST:PORT with a port from 0 to 65535`, { field: 'manager.listen', code: 'invalid_config' });
+    throw new UserError(`manager.listen: "${listen}" is not HOST:PORT with a port from 0 to 65535`, {
+      field: 'manager.listen',
+      code: 'invalid_config',
+    });
   }
   return { host, port };
 }

@@ -39,7 +39,11 @@ export interface RunningManager {
 }
 
 /** The composition root: connects the database, builds the services, serves the API. */
-export async function startManager(options: { home: string; config: ManagerConfig; log?: Logger }): Promise<RunningManager> {
+export async function startManager(options: {
+  home: string;
+  config: ManagerConfig;
+  log?: Logger;
+}): Promise<RunningManager> {
   const { home, config } = options;
   const { host, port } = parseListen(config.listen); // a bad address fails before anything starts
   const log = options.log ?? pino({ name: 'kiln-manager' }, pino.destination(2));
@@ -52,14 +56,22 @@ export async function startManager(options: { home: string; config: ManagerConfi
     // The embedded default: the igniter's cluster under --home, made and started on demand.
     const dbConfig = loadConfig('db', DbConfigSchema, DB_DEFAULTS, { home });
     const data = resolve(dbConfig.data ?? join(home, 'db'));
-    const { created, started } = await ensureRunning({ data, port: dbConfig.port, auth: dbConfig.auth, clients: dbConfig.clients, listen: dbConfig.listen });
+    const { created, started } = await ensureRunning({
+      data,
+      port: dbConfig.port,
+      auth: dbConfig.auth,
+      clients: dbConfig.clients,
+      listen: dbConfig.listen,
+    });
     if (created) log.info({ data }, 'created the database cluster');
     if (started) stopEmbeddedDatabase = () => stopDatabase(data);
     target = localDatabaseTarget(data, 20);
   }
   const pool = createPool(target);
   // An idle connection dropping (database restart) must not crash the manager.
-  pool.on('error', (error) => log.warn({ code: (error as { code?: string }).code, reason: error.message }, 'database connection lost'));
+  pool.on('error', (error) =>
+    log.warn({ code: (error as { code?: string }).code, reason: error.message }, 'database connection lost'),
+  );
   const db = createKysely<Database>(pool);
   try {
     const { applied, version } = await migrateToLatest(db as unknown as Kysely<unknown>);
@@ -69,7 +81,9 @@ export async function startManager(options: { home: string; config: ManagerConfi
     await stopEmbeddedDatabase?.();
     if (isDatabaseUnavailable(error) || isDatabaseUnavailable((error as Error).cause)) {
       const cause = ((error as Error).cause ?? error) as Error;
-      throw new UserError(`cannot reach the database (${target.description}): ${cause.message}`, { code: 'database_unavailable' });
+      throw new UserError(`cannot reach the database (${target.description}): ${cause.message}`, {
+        code: 'database_unavailable',
+      });
     }
     throw error;
   }
@@ -88,12 +102,37 @@ export async function startManager(options: { home: string; config: ManagerConfi
   const dispatcher = new Dispatcher({ db, bus, log });
   const onWorkReady = (): void => dispatcher.kick();
   const farmSecret = await ensureFarmSecret(db);
-  const workers = new WorkerService({ db, bus, policy, farmSecret, onWorkReady, onControl: (id) => dispatcher.release(id) });
+  const workers = new WorkerService({
+    db,
+    bus,
+    policy,
+    farmSecret,
+    onWorkReady,
+    onControl: (id) => dispatcher.release(id),
+  });
   const taskUpdates = new TaskUpdates({ db, bus, logs, policy, onWorkReady });
   const ctx: ManagerContext = {
-    config, log, db, bus, logs, previews, registry, policy, dispatcher, workers, taskUpdates,
+    config,
+    log,
+    db,
+    bus,
+    logs,
+    previews,
+    registry,
+    policy,
+    dispatcher,
+    workers,
+    taskUpdates,
     storage,
-    jobs: new JobService({ db, bus, logs, registry, policy, onWorkReady, onJobDeleted: (job) => storage.removeJobFiles(job.storage as JobStorage | null) }),
+    jobs: new JobService({
+      db,
+      bus,
+      logs,
+      registry,
+      policy,
+      onWorkReady,
+      onJobDeleted: (job) => storage.removeJobFiles(job.storage as JobStorage | null),
+    }),
     taskControl: new TaskControl({ db, bus, logs, policy, onWorkReady }),
     apiTokenHashes: () => apiTokenHashes(db),
     version: KILN_VERSION,
@@ -108,13 +147,30 @@ export async function startManager(options: { home: string; config: ManagerConfi
     await db.destroy();
     await stopEmbeddedDatabase?.();
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new UserError(`cannot listen on ${config.listen}: the port is already in use (pick another with --listen)`, { field: 'listen' });
-    if (code === 'EADDRNOTAVAIL') throw new UserError(`cannot listen on ${config.listen}: no interface of this host has that address`, { field: 'listen' });
+    if (code === 'EADDRINUSE')
+      throw new UserError(
+        `cannot listen on ${config.listen}: the port is already in use (pick another with --listen)`,
+        { field: 'listen' },
+      );
+    if (code === 'EADDRNOTAVAIL')
+      throw new UserError(`cannot listen on ${config.listen}: no interface of this host has that address`, {
+        field: 'listen',
+      });
     throw error;
   }
   const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]');
   const stopTimeouts = startTimeoutChecker(
-    { db, bus, logs, log, taskUpdates, workers, waitingWorkerIds: () => dispatcher.waitingWorkerIds(), taskTimeoutMs: config.task_timeout * SECOND, workerTimeoutMs: config.worker_timeout * SECOND },
+    {
+      db,
+      bus,
+      logs,
+      log,
+      taskUpdates,
+      workers,
+      waitingWorkerIds: () => dispatcher.waitingWorkerIds(),
+      taskTimeoutMs: config.task_timeout * SECOND,
+      workerTimeoutMs: config.worker_timeout * SECOND,
+    },
     config.timeout_check_interval * SECOND,
   );
   const stopSleep = startSleepScheduler({ db, workers, log }, 30 * SECOND);
@@ -127,7 +183,10 @@ export async function startManager(options: { home: string; config: ManagerConfi
     : undefined;
   gc?.unref();
   // Heartbeats are written in batches every few seconds (worker_timeout is a minute).
-  const heartbeat = setInterval(() => void workers.flushHeartbeats(dispatcher.waitingWorkerIds()).catch(() => undefined), 5 * SECOND);
+  const heartbeat = setInterval(
+    () => void workers.flushHeartbeats(dispatcher.waitingWorkerIds()).catch(() => undefined),
+    5 * SECOND,
+  );
   heartbeat.unref();
   log.info({ url }, 'manager listening');
 

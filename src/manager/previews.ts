@@ -53,7 +53,10 @@ async function encodeSizes(image: Buffer): Promise<Array<[PreviewSize, Buffer]>>
     const source = sharp(image, { limitInputPixels: 16384 * 16384 });
     return await Promise.all(
       (Object.entries(PREVIEW_SIZES) as Array<[PreviewSize, number]>).map(
-        async ([size, width]): Promise<[PreviewSize, Buffer]> => [size, await source.clone().resize({ width, withoutEnlargement: true }).jpeg({ quality: 80 }).toBuffer()],
+        async ([size, width]): Promise<[PreviewSize, Buffer]> => [
+          size,
+          await source.clone().resize({ width, withoutEnlargement: true }).jpeg({ quality: 80 }).toBuffer(),
+        ],
       ),
     );
   } catch (error) {

@@ -11,14 +11,21 @@ import { waitFor } from '../util/time.js';
 const fileCluster = useFileCluster({ before, after });
 
 async function submit(m: TestManager, body: Record<string, unknown> = {}): Promise<{ id: string }> {
-  const response = await m.api('POST', '/jobs', { name: 'echo', type: 'echo-sleep', settings: { message: 'hi' }, ...body });
+  const response = await m.api('POST', '/jobs', {
+    name: 'echo',
+    type: 'echo-sleep',
+    settings: { message: 'hi' },
+    ...body,
+  });
   assert.equal(response.status, 201, JSON.stringify(response.body));
   return response.body;
 }
 const job = async (m: TestManager, id: string) => (await m.api('GET', `/jobs/${id}`)).body;
-const tasksOf = async (m: TestManager, id: string) => (await m.api('GET', `/jobs/${id}/tasks`)).body.tasks as Array<Record<string, any>>;
+const tasksOf = async (m: TestManager, id: string) =>
+  (await m.api('GET', `/jobs/${id}/tasks`)).body.tasks as Array<Record<string, any>>;
 const task = async (m: TestManager, id: string) => (await m.api('GET', `/tasks/${id}`)).body;
-const workers = (m: TestManager, n: number, options = {}) => Promise.all(Array.from({ length: n }, (_, i) => new ProtocolWorker(m, `w${i + 1}`, options).register()));
+const workers = (m: TestManager, n: number, options = {}) =>
+  Promise.all(Array.from({ length: n }, (_, i) => new ProtocolWorker(m, `w${i + 1}`, options).register()));
 
 /**
  * A job type with explicit priorities and a diamond of dependencies, loaded from the
@@ -79,7 +86,9 @@ describe('failure policy', () => {
   });
 
   it('after 3 distinct workers fail a task it is failed', async (t) => {
-    const m = await startTestManager(t, fileCluster(), { failure: { max_workers_per_task: 3, blocklist_threshold: 3, job_fail_share: 0.5 } });
+    const m = await startTestManager(t, fileCluster(), {
+      failure: { max_workers_per_task: 3, blocklist_threshold: 3, job_fail_share: 0.5 },
+    });
     const ws = await workers(m, 4);
     const { id } = await submit(m, { frames: '1-4', chunkSize: 1 });
     const target = (await tasksOf(m, id))[0]!;
@@ -129,7 +138,7 @@ describe('failure policy', () => {
     }
     // The blocklist covers this job's misc tasks only: its video task, and other jobs, still come.
     const video = (await bad!.next())!;
-    assert.deepEqual([video.jobId, video.type], [id, 'video'], 'the same job\'s other task type is still offered');
+    assert.deepEqual([video.jobId, video.type], [id, 'video'], "the same job's other task type is still offered");
     await bad!.complete(video.id);
     assert.equal(await bad!.next(300), undefined, 'blocklisted: no more misc tasks from this job');
     assert.ok(['queued', 'active'].includes((await job(m, id)).status), 'the job goes on');
@@ -166,14 +175,16 @@ describe('failure policy', () => {
     await w2!.fail(only.id);
     assert.equal((await w3!.next())!.id, only.id);
     await w3!.fail(only.id);
-    const lines = ((await m.api('GET', `/tasks/${only.id}/log`)).body as string).split('\n').filter((line) => line.startsWith('[kiln manager]'));
+    const lines = ((await m.api('GET', `/tasks/${only.id}/log`)).body as string)
+      .split('\n')
+      .filter((line) => line.startsWith('[kiln manager]'));
     assert.equal(lines.length, 3, lines.join('\n'));
     assert.match(lines[0]!, /failed on w1; 2 more workers may try$/);
     assert.match(lines[1]!, /failed on w2; 1 more worker may try$/);
     assert.match(lines[2]!, /failed on w3; 3 workers failed it, the most the failure policy allows: the task fails$/);
   });
 
-  it('the blocklist is visible, and a worker taken off it gets the job\'s tasks again', async (t) => {
+  it("the blocklist is visible, and a worker taken off it gets the job's tasks again", async (t) => {
     const dir = makeTempDir(t);
     writeTwoTypesType(dir);
     const m = await startTestManager(t, fileCluster(), { job_types_dir: dir });
@@ -182,7 +193,10 @@ describe('failure policy', () => {
     for (let i = 0; i < 3; i++) await bad!.fail((await bad!.next())!.id);
     const listed = await m.api('GET', `/jobs/${id}/blocklist`);
     assert.equal(listed.status, 200);
-    assert.deepEqual(listed.body.blocklist.map((e: any) => [e.workerId, e.workerName, e.taskType]), [[bad!.id, 'w1', 'misc']]);
+    assert.deepEqual(
+      listed.body.blocklist.map((e: any) => [e.workerId, e.workerName, e.taskType]),
+      [[bad!.id, 'w1', 'misc']],
+    );
     assert.ok(!Number.isNaN(Date.parse(listed.body.blocklist[0].since)));
     // Blocklisted for misc: only the video task is offered.
     const video = (await bad!.next())!;
@@ -199,7 +213,9 @@ describe('failure policy', () => {
   });
 
   it('failed tasks reaching 10% fail the job and cancel the rest', async (t) => {
-    const m = await startTestManager(t, fileCluster(), { failure: { max_workers_per_task: 1, blocklist_threshold: 100, job_fail_share: 0.1 } });
+    const m = await startTestManager(t, fileCluster(), {
+      failure: { max_workers_per_task: 1, blocklist_threshold: 100, job_fail_share: 0.1 },
+    });
     const [w] = await workers(m, 1);
     const { id } = await submit(m, { frames: '1-20', chunkSize: 1 });
     await w!.fail((await w!.next())!.id);
@@ -232,7 +248,17 @@ describe('scheduling', () => {
     for (;;) {
       const got = await w!.next(1000);
       if (!got) break;
-      order.push(got.jobId === diamond.id ? got.name : got.jobId === high.id ? 'high' : got.jobId === younger.id ? 'younger' : got.jobId === low.id ? 'low' : '?');
+      order.push(
+        got.jobId === diamond.id
+          ? got.name
+          : got.jobId === high.id
+            ? 'high'
+            : got.jobId === younger.id
+              ? 'younger'
+              : got.jobId === low.id
+                ? 'low'
+                : '?',
+      );
       await w!.complete(got.id);
     }
     // high (job priority 90) first. Among the priority-70 jobs task priority outranks age: the
@@ -292,14 +318,16 @@ describe('scheduling', () => {
     const [w] = await workers(m, 1);
     await submit(m);
     const held = (await w!.next())!;
-    for (let i = 0; i < 2; i++) assert.equal((await w!.update(held.id, { seq: 41, log: ['frame 1 done'] })).status, 204);
-    for (let i = 0; i < 2; i++) assert.equal((await w!.update(held.id, { seq: 42, status: 'completed', log: ['all done'] })).status, 204);
+    for (let i = 0; i < 2; i++)
+      assert.equal((await w!.update(held.id, { seq: 41, log: ['frame 1 done'] })).status, 204);
+    for (let i = 0; i < 2; i++)
+      assert.equal((await w!.update(held.id, { seq: 42, status: 'completed', log: ['all done'] })).status, 204);
     const log = (await m.api('GET', `/tasks/${held.id}/log`)).body as string;
     assert.equal(log, 'frame 1 done\nall done\n');
     assert.equal((await task(m, held.id)).status, 'completed');
   });
 
-  it('sign-off requeues the worker\'s task', async (t) => {
+  it("sign-off requeues the worker's task", async (t) => {
     const m = await startTestManager(t, fileCluster());
     const [w1, w2] = await workers(m, 2);
     await submit(m);
@@ -331,7 +359,7 @@ describe('job control', () => {
     for (;;) {
       const got = (await other!.next(1000)) ?? (await w!.next(1000));
       if (!got) break;
-      await (got.jobId === id ? (await task(m, got.id)).workerId === w!.id ? w! : other! : other!).complete(got.id);
+      await (got.jobId === id ? ((await task(m, got.id)).workerId === w!.id ? w! : other!) : other!).complete(got.id);
     }
     assert.equal((await job(m, id)).status, 'completed');
     const again = await m.api('POST', `/jobs/${id}/status`, { action: 'requeue' });
@@ -369,7 +397,11 @@ describe('job control', () => {
     assert.equal(paused.body.taskCounts.paused, 4);
     const answer = await w!.call('GET', `/worker/tasks/${running.id}/may-i-run`);
     assert.equal(answer.body.mayKeepRunning, false);
-    assert.equal((await w!.update(running.id, { status: 'completed' })).status, 409, 'the stopped task is no longer the worker\'s');
+    assert.equal(
+      (await w!.update(running.id, { status: 'completed' })).status,
+      409,
+      "the stopped task is no longer the worker's",
+    );
     const resumed = await m.api('POST', `/jobs/${id}/status`, { action: 'resume' });
     assert.equal(resumed.body.status, 'queued');
     assert.equal((await w!.next())!.id, running.id, 'the stopped task runs again first');
@@ -392,10 +424,13 @@ describe('timeouts', () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     })();
-    const row = await waitFor(async () => {
-      const current = await task(m, held.id);
-      return current.status !== 'active' && current;
-    }, { what: 'the task to time out' });
+    const row = await waitFor(
+      async () => {
+        const current = await task(m, held.id);
+        return current.status !== 'active' && current;
+      },
+      { what: 'the task to time out' },
+    );
     assert.equal(row.status, 'soft-failed');
     assert.deepEqual(row.failedByWorkers, [w!.id]);
     const log = await m.api('GET', `/tasks/${held.id}/log`);
@@ -419,7 +454,9 @@ describe('timeouts', () => {
     const asker = (async () => {
       while (asking) await polling.next(200);
     })();
-    await waitFor(async () => (await m.api('GET', `/workers/${w!.id}`)).body.status === 'error', { what: 'the worker to time out' });
+    await waitFor(async () => (await m.api('GET', `/workers/${w!.id}`)).body.status === 'error', {
+      what: 'the worker to time out',
+    });
     const row = await task(m, held.id);
     assert.equal(row.status, 'queued');
     assert.equal(row.workerId, null);

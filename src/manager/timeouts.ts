@@ -35,7 +35,9 @@ export async function checkTimeouts(deps: TimeoutDeps): Promise<{ tasks: number;
     await deps.workers.signOff(worker.id, 'error', `unseen for ${Math.round(deps.workerTimeoutMs / SECOND)} s`);
   }
   const { rows: stuck } = await sql<{ id: string; job_id: string; worker_id: string }>`
-    SELECT id, job_id, worker_id FROM task WHERE status = 'active' AND last_touched_at < now() - make_interval(secs => ${deps.taskTimeoutMs / SECOND})`.execute(deps.db);
+    SELECT id, job_id, worker_id FROM task WHERE status = 'active' AND last_touched_at < now() - make_interval(secs => ${deps.taskTimeoutMs / SECOND})`.execute(
+    deps.db,
+  );
   for (const task of stuck) {
     const note = `task timed out: no update from its worker for ${Math.round(deps.taskTimeoutMs / SECOND)} s`;
     deps.log.warn({ task: task.id, worker: task.worker_id }, 'task timed out');

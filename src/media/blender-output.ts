@@ -30,7 +30,8 @@ const FRA_RE = /^Fra:\s*(-?\d+)(?=\s|$|\|)(.*)$/;
 const SAVED_RE = /^Saved:\s*(.*)$/;
 const ERROR_RE = /^(?:Error|ERROR)(?:\s*\(([^)]*)\))?:\s*(.*)$/;
 
-const TILES_RE = /^(?:Rendered|Path Tracing Tile)\s+(\d+)\s*\/\s*(\d+)(?:\s+Tiles)?(?:,\s*Sample\s+(\d+)\s*\/\s*(\d+))?/;
+const TILES_RE =
+  /^(?:Rendered|Path Tracing Tile)\s+(\d+)\s*\/\s*(\d+)(?:\s+Tiles)?(?:,\s*Sample\s+(\d+)\s*\/\s*(\d+))?/;
 const SAMPLE_RE = /^Sample\s+(\d+)\s*\/\s*(\d+)/;
 const RENDERING_SAMPLES_RE = /^Rendering\s+(\d+)\s*\/\s*(\d+)\s+samples/;
 
@@ -77,7 +78,10 @@ export function parseBlenderLine(line: string): BlenderLine | undefined {
   const fra = FRA_RE.exec(trimmed);
   if (fra) {
     const frame = Number(fra[1]);
-    const segments = (fra[2] ?? '').split('|').map((segment) => segment.trim()).filter(Boolean);
+    const segments = (fra[2] ?? '')
+      .split('|')
+      .map((segment) => segment.trim())
+      .filter(Boolean);
     const last = segments.at(-1);
     const progress = last === undefined ? undefined : progressOf(last);
     if (progress) return { kind: 'progress', frame, ...progress };

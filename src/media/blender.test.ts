@@ -19,9 +19,10 @@ async function tempDir(t: TestContext): Promise<string> {
 
 describe('buildBlenderArgs', () => {
   it('puts output and format before -f, which renders at once', () => {
-    assert.deepEqual(buildBlenderArgs({ blendFile: '/p/shot.blend', frames: [1, 2, 3], output: '/r/f_####', format: 'PNG' }), [
-      '-b', '/p/shot.blend', '-o', '/r/f_####', '-F', 'PNG', '-x', '1', '-f', '1..3',
-    ]);
+    assert.deepEqual(
+      buildBlenderArgs({ blendFile: '/p/shot.blend', frames: [1, 2, 3], output: '/r/f_####', format: 'PNG' }),
+      ['-b', '/p/shot.blend', '-o', '/r/f_####', '-F', 'PNG', '-x', '1', '-f', '1..3'],
+    );
   });
 
   it('adds extra args before the output options and script args after --', () => {
@@ -33,9 +34,34 @@ describe('buildBlenderArgs', () => {
         format: 'open_exr',
         args: ['-E', 'CYCLES', '-t', '2', '--python', 'setup.py', '--', '--quality', 'high'],
       }),
-      ['-b', 'shot.blend', '-E', 'CYCLES', '-t', '2', '--python', 'setup.py', '-o', '//render/f_####', '-F', 'OPEN_EXR', '-x', '1', '-f', '1,5', '--', '--quality', 'high'],
+      [
+        '-b',
+        'shot.blend',
+        '-E',
+        'CYCLES',
+        '-t',
+        '2',
+        '--python',
+        'setup.py',
+        '-o',
+        '//render/f_####',
+        '-F',
+        'OPEN_EXR',
+        '-x',
+        '1',
+        '-f',
+        '1,5',
+        '--',
+        '--quality',
+        'high',
+      ],
     );
-    assert.deepEqual(buildBlenderArgs({ blendFile: '-odd.blend', frames: [0], output: '-out_####' }).slice(0, 4), ['-b', './-odd.blend', '-o', './-out_####']);
+    assert.deepEqual(buildBlenderArgs({ blendFile: '-odd.blend', frames: [0], output: '-out_####' }).slice(0, 4), [
+      '-b',
+      './-odd.blend',
+      '-o',
+      './-out_####',
+    ]);
   });
 
   it('refuses bad formats and frames', () => {
@@ -63,7 +89,10 @@ describe('locateBlender', () => {
     assert.deepEqual(locateBlender(fake), { path: fake, source: 'configured' });
     assert.deepEqual(locateBlender(undefined, { env: { PATH: dir } }), { path: fake, source: 'system' });
     assert.throws(() => locateBlender(join(dir, 'missing')), /configured blender .* does not exist/);
-    assert.throws(() => locateBlender(undefined, { env: { PATH: join(dir, 'empty') }, standardLocations: false }), /Blender not found/);
+    assert.throws(
+      () => locateBlender(undefined, { env: { PATH: join(dir, 'empty') }, standardLocations: false }),
+      /Blender not found/,
+    );
   });
 });
 
@@ -125,62 +154,86 @@ scene.frame_end = 10
 bpy.ops.wm.save_as_mainfile(filepath=path)
 `;
 
-describe(
-  'Blender renders parsed with parseBlenderLine',
-  { skip: blender ? false : 'Blender is not installed (Debian: apt-get install -y blender); skipping the real Blender render tests', timeout: 300_000 },
-  () => {
-    let dir = '';
-    let blendFile = '';
+describe('Blender renders parsed with parseBlenderLine', {
+  skip: blender
+    ? false
+    : 'Blender is not installed (Debian: apt-get install -y blender); skipping the real Blender render tests',
+  timeout: 300_000,
+}, () => {
+  let dir = '';
+  let blendFile = '';
 
-    before(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'kiln-blender-render-'));
-      blendFile = join(dir, 'tiny.blend');
-      const made = await runBlender(['-b', '--factory-startup', '--python-expr', MAKE_SCENE, '--', blendFile]);
-      assert.equal(made.code, 0, made.lines.join('\n'));
-      assert.ok(existsSync(blendFile), `scene not saved:\n${made.lines.join('\n')}`);
-    });
-    after(async () => {
-      if (dir) await rm(dir, { recursive: true, force: true });
-    });
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kiln-blender-render-'));
+    blendFile = join(dir, 'tiny.blend');
+    const made = await runBlender(['-b', '--factory-startup', '--python-expr', MAKE_SCENE, '--', blendFile]);
+    assert.equal(made.code, 0, made.lines.join('\n'));
+    assert.ok(existsSync(blendFile), `scene not saved:\n${made.lines.join('\n')}`);
+  });
+  after(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
 
-    it('renders two frames: both Saved lines are seen and the files exist', async () => {
-      const output = join(dir, 'two', 'frame_####');
-      const args = buildBlenderArgs({ blendFile, frames: [1, 2], output, format: 'PNG' });
-      assert.ok(args.includes('1,2'));
-      const result = await runBlender(args);
-      assert.equal(result.code, 0, result.lines.join('\n'));
-      const saved = result.parsed.flatMap((p) => (p.kind === 'saved' ? [p.path] : []));
-      const expected = [join(dir, 'two', 'frame_0001.png'), join(dir, 'two', 'frame_0002.png')];
-      assert.deepEqual(saved, expected);
-      for (const path of expected) {
-        const meta = await sharp(path).metadata();
-        assert.equal(meta.width, 64);
-        assert.equal(meta.height, 36);
-      }
-      const frames = new Set(result.parsed.flatMap((p) => (p.kind === 'frame' || (p.kind === 'progress' && p.frame !== undefined) ? [p.frame] : [])));
-      assert.deepEqual([...frames], [1, 2]);
-      const samples = result.parsed.filter((p) => p.kind === 'progress' && p.unit === 'samples');
-      assert.ok(samples.some((p) => p.kind === 'progress' && p.fraction === 1), 'saw a finished sample count');
-      assert.deepEqual(result.parsed.filter((p) => p.kind === 'error'), []);
-    });
+  it('renders two frames: both Saved lines are seen and the files exist', async () => {
+    const output = join(dir, 'two', 'frame_####');
+    const args = buildBlenderArgs({ blendFile, frames: [1, 2], output, format: 'PNG' });
+    assert.ok(args.includes('1,2'));
+    const result = await runBlender(args);
+    assert.equal(result.code, 0, result.lines.join('\n'));
+    const saved = result.parsed.flatMap((p) => (p.kind === 'saved' ? [p.path] : []));
+    const expected = [join(dir, 'two', 'frame_0001.png'), join(dir, 'two', 'frame_0002.png')];
+    assert.deepEqual(saved, expected);
+    for (const path of expected) {
+      const meta = await sharp(path).metadata();
+      assert.equal(meta.width, 64);
+      assert.equal(meta.height, 36);
+    }
+    const frames = new Set(
+      result.parsed.flatMap((p) =>
+        p.kind === 'frame' || (p.kind === 'progress' && p.frame !== undefined) ? [p.frame] : [],
+      ),
+    );
+    assert.deepEqual([...frames], [1, 2]);
+    const samples = result.parsed.filter((p) => p.kind === 'progress' && p.unit === 'samples');
+    assert.ok(
+      samples.some((p) => p.kind === 'progress' && p.fraction === 1),
+      'saw a finished sample count',
+    );
+    assert.deepEqual(
+      result.parsed.filter((p) => p.kind === 'error'),
+      [],
+    );
+  });
 
-    it('accepts a frame list with a range (-f 3..5,7)', async () => {
-      const output = join(dir, 'range', 'r_####');
-      const args = buildBlenderArgs({ blendFile, frames: [7, 3, 4, 5], output });
-      assert.ok(args.includes('3..5,7'));
-      const result = await runBlender(args);
-      assert.equal(result.code, 0, result.lines.join('\n'));
-      const saved = result.parsed.flatMap((p) => (p.kind === 'saved' ? [p.path] : []));
-      assert.deepEqual(saved, [3, 4, 5, 7].map((f) => join(dir, 'range', `r_000${f}.png`)));
-      assert.deepEqual((await readdir(join(dir, 'range'))).sort(), ['r_0003.png', 'r_0004.png', 'r_0005.png', 'r_0007.png']);
-    });
+  it('accepts a frame list with a range (-f 3..5,7)', async () => {
+    const output = join(dir, 'range', 'r_####');
+    const args = buildBlenderArgs({ blendFile, frames: [7, 3, 4, 5], output });
+    assert.ok(args.includes('3..5,7'));
+    const result = await runBlender(args);
+    assert.equal(result.code, 0, result.lines.join('\n'));
+    const saved = result.parsed.flatMap((p) => (p.kind === 'saved' ? [p.path] : []));
+    assert.deepEqual(
+      saved,
+      [3, 4, 5, 7].map((f) => join(dir, 'range', `r_000${f}.png`)),
+    );
+    assert.deepEqual((await readdir(join(dir, 'range'))).sort(), [
+      'r_0003.png',
+      'r_0004.png',
+      'r_0005.png',
+      'r_0007.png',
+    ]);
+  });
 
-    it('reports errors: a missing .blend file', async () => {
-      const result = await runBlender(buildBlenderArgs({ blendFile: join(dir, 'missing.blend'), frames: [1], output: join(dir, 'missing', 'm_####') }));
-      assert.notEqual(result.code, 0);
-      const errors = result.parsed.filter((p) => p.kind === 'error');
-      assert.ok(errors.some((p) => p.kind === 'error' && /Cannot read file/.test(p.message)), result.lines.join('\n'));
-      assert.ok(!result.parsed.some((p) => p.kind === 'saved'));
-    });
-  },
-);
+  it('reports errors: a missing .blend file', async () => {
+    const result = await runBlender(
+      buildBlenderArgs({ blendFile: join(dir, 'missing.blend'), frames: [1], output: join(dir, 'missing', 'm_####') }),
+    );
+    assert.notEqual(result.code, 0);
+    const errors = result.parsed.filter((p) => p.kind === 'error');
+    assert.ok(
+      errors.some((p) => p.kind === 'error' && /Cannot read file/.test(p.message)),
+      result.lines.join('\n'),
+    );
+    assert.ok(!result.parsed.some((p) => p.kind === 'saved'));
+  });
+});

@@ -54,16 +54,36 @@ export function locateBlender(configured?: string, options: LocateBlenderOptions
     const found = standardLocations().find(isExecutableFile);
     if (found) return { path: found, source: 'standard location' };
   }
-  throw new UserError('Blender not found: no blender in PATH or the usual install folders; install Blender or configure its path', {
-    code: 'not-found',
-    field: 'blender',
-  });
+  throw new UserError(
+    'Blender not found: no blender in PATH or the usual install folders; install Blender or configure its path',
+    {
+      code: 'not-found',
+      field: 'blender',
+    },
+  );
 }
 
 /** Output formats Blender's `-F` accepts. */
 export const BLENDER_FORMATS = [
-  'TGA', 'RAWTGA', 'JPEG', 'IRIS', 'IRIZ', 'AVIRAW', 'AVIJPEG', 'PNG', 'BMP', 'HDR', 'TIFF',
-  'OPEN_EXR', 'OPEN_EXR_MULTILAYER', 'MPEG', 'CINEON', 'DPX', 'DDS', 'JP2', 'WEBP',
+  'TGA',
+  'RAWTGA',
+  'JPEG',
+  'IRIS',
+  'IRIZ',
+  'AVIRAW',
+  'AVIJPEG',
+  'PNG',
+  'BMP',
+  'HDR',
+  'TIFF',
+  'OPEN_EXR',
+  'OPEN_EXR_MULTILAYER',
+  'MPEG',
+  'CINEON',
+  'DPX',
+  'DDS',
+  'JP2',
+  'WEBP',
 ] as const;
 export type BlenderFormat = (typeof BLENDER_FORMATS)[number];
 
@@ -97,7 +117,9 @@ export function blenderFrameList(frames: readonly number[]): string {
   for (const frame of sorted) {
     // Blender reads "-N" as "N frames before the end" and "+N" as relative to the start.
     if (!Number.isSafeInteger(frame) || frame < 0 || frame > MAX_FRAME) {
-      throw new UserError(`frame must be a whole number from 0 to ${MAX_FRAME} (got ${String(frame)})`, { field: 'frames' });
+      throw new UserError(`frame must be a whole number from 0 to ${MAX_FRAME} (got ${String(frame)})`, {
+        field: 'frames',
+      });
     }
   }
   const parts: string[] = [];
@@ -130,9 +152,12 @@ export function buildBlenderArgs(options: BlenderArgsOptions): string[] {
   if (options.output.trim() === '') throw new UserError('output pattern is empty', { field: 'output' });
   const format = (options.format ?? 'PNG').toUpperCase();
   if (!(BLENDER_FORMATS as readonly string[]).includes(format)) {
-    throw new UserError(`unknown Blender output format "${options.format ?? ''}" (one of ${BLENDER_FORMATS.join(', ')})`, {
-      field: 'format',
-    });
+    throw new UserError(
+      `unknown Blender output format "${options.format ?? ''}" (one of ${BLENDER_FORMATS.join(', ')})`,
+      {
+        field: 'format',
+      },
+    );
   }
   const extra = [...(options.args ?? [])];
   const dashDash = extra.indexOf('--');

@@ -53,7 +53,9 @@ export function findConfiguredProgram(label: string, wanted: string, env: NodeJS
   const path = findExecutable(wanted, env);
   if (path) return path;
   throw new UserError(
-    hasDirectory(wanted) ? `configured ${label} "${wanted}" does not exist or is not executable` : `configured ${label} "${wanted}" was not found in PATH`,
+    hasDirectory(wanted)
+      ? `configured ${label} "${wanted}" does not exist or is not executable`
+      : `configured ${label} "${wanted}" was not found in PATH`,
     { code: 'not-found', field: label },
   );
 }

@@ -6,7 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderFrames } from '../render/render.js';
 import { UserError } from '../util/errors.js';
-import { locateFfmpeg, npmFfmpegPath, parseFfmpegDuration, parseFfmpegProgress, type FfmpegProgress } from './ffmpeg.js';
+import {
+  locateFfmpeg,
+  npmFfmpegPath,
+  parseFfmpegDuration,
+  parseFfmpegProgress,
+  type FfmpegProgress,
+} from './ffmpeg.js';
 import { LineSplitter } from './lines.js';
 
 async function tempDir(t: TestContext): Promise<string> {
@@ -16,7 +22,11 @@ async function tempDir(t: TestContext): Promise<string> {
 }
 
 /** Runs a program; every stdout and stderr line (split on \r too) goes to onLine. */
-function runLines(program: string, args: string[], onLine: (line: string, stream: 'stdout' | 'stderr') => void): Promise<number | null> {
+function runLines(
+  program: string,
+  args: string[],
+  onLine: (line: string, stream: 'stdout' | 'stderr') => void,
+): Promise<number | null> {
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const out = new LineSplitter((line) => onLine(line, 'stdout'));
@@ -36,7 +46,10 @@ describe('parseFfmpegProgress', () => {
   it('reads stats lines', () => {
     const line = 'frame=   24 fps=0.0 q=-1.0 Lsize=       9kB time=00:00:00.87 bitrate=  87.1kbits/s speed=20.8x    ';
     assert.deepEqual(parseFfmpegProgress(line), { final: true, frame: 24, seconds: 0.87, fps: 0, speed: 20.8 });
-    const mid = parseFfmpegProgress('frame=  120 fps= 30 q=28.0 size=     256kB time=00:01:02.50 bitrate= 33.5kbits/s speed=1.02x', 125);
+    const mid = parseFfmpegProgress(
+      'frame=  120 fps= 30 q=28.0 size=     256kB time=00:01:02.50 bitrate= 33.5kbits/s speed=1.02x',
+      125,
+    );
     assert.equal(mid?.frame, 120);
     assert.equal(mid?.seconds, 62.5);
     assert.equal(mid?.percent, 50);
@@ -46,12 +59,25 @@ describe('parseFfmpegProgress', () => {
   });
 
   it('handles ffmpeg 6/7 lines, audio-only lines, N/A and negative times', () => {
-    const v7 = parseFfmpegProgress('frame=   48 fps=0.0 q=-1.0 Lsize=      60KiB time=00:00:01.91 bitrate= 256.3kbits/s speed=9.5x elapsed=0:00:00.20', 2);
+    const v7 = parseFfmpegProgress(
+      'frame=   48 fps=0.0 q=-1.0 Lsize=      60KiB time=00:00:01.91 bitrate= 256.3kbits/s speed=9.5x elapsed=0:00:00.20',
+      2,
+    );
     assert.equal(v7?.seconds, 1.91);
     assert.equal(v7?.percent, 95.5);
-    assert.equal(parseFfmpegProgress('size=     512kB time=01:00:00.00 bitrate= 128.0kbits/s speed=50x', 7200)?.percent, 50);
-    assert.deepEqual(parseFfmpegProgress('frame=    0 fps=0.0 q=0.0 size=       0kB time=N/A bitrate=N/A speed=N/A'), { final: false, frame: 0, fps: 0 });
-    assert.equal(parseFfmpegProgress('frame=    1 fps=0.0 q=0.0 size=0kB time=-00:00:00.04 bitrate=N/A', 10)?.seconds, 0);
+    assert.equal(
+      parseFfmpegProgress('size=     512kB time=01:00:00.00 bitrate= 128.0kbits/s speed=50x', 7200)?.percent,
+      50,
+    );
+    assert.deepEqual(parseFfmpegProgress('frame=    0 fps=0.0 q=0.0 size=       0kB time=N/A bitrate=N/A speed=N/A'), {
+      final: false,
+      frame: 0,
+      fps: 0,
+    });
+    assert.equal(
+      parseFfmpegProgress('frame=    1 fps=0.0 q=0.0 size=0kB time=-00:00:00.04 bitrate=N/A', 10)?.seconds,
+      0,
+    );
     assert.equal(parseFfmpegProgress('frame=1 time=00:00:20.00', 10)?.percent, 100); // clamped
     assert.equal(parseFfmpegProgress('frame=1 time=00:00:20.00', 0)?.percent, undefined);
   });
@@ -108,17 +134,26 @@ describe('locateFfmpeg', () => {
     const onPath = join(dir, 'ffmpeg');
     await writeFile(onPath, '#!/bin/sh\nexit 0\n');
     await chmod(onPath, 0o755);
-    assert.deepEqual(locateFfmpeg(undefined, { npmPackage: false, env: { PATH: `/nonexistent:${dir}` } }), { path: onPath, source: 'system' });
+    assert.deepEqual(locateFfmpeg(undefined, { npmPackage: false, env: { PATH: `/nonexistent:${dir}` } }), {
+      path: onPath,
+      source: 'system',
+    });
   });
 
   it('fails clearly when nothing is found', async (t) => {
     const dir = await tempDir(t);
-    assert.throws(() => locateFfmpeg(undefined, { npmPackage: false, env: { PATH: dir } }), (error: unknown) => {
-      assert.ok(error instanceof UserError);
-      assert.match(error.message, /ffmpeg not found/);
-      return true;
-    });
-    assert.throws(() => locateFfmpeg(join(dir, 'nope')), /configured ffmpeg ".*nope" does not exist or is not executable/);
+    assert.throws(
+      () => locateFfmpeg(undefined, { npmPackage: false, env: { PATH: dir } }),
+      (error: unknown) => {
+        assert.ok(error instanceof UserError);
+        assert.match(error.message, /ffmpeg not found/);
+        return true;
+      },
+    );
+    assert.throws(
+      () => locateFfmpeg(join(dir, 'nope')),
+      /configured ffmpeg ".*nope" does not exist or is not executable/,
+    );
     assert.throws(() => locateFfmpeg('nope-ffmpeg', { env: { PATH: dir } }), /not found in PATH/);
     // A file without the executable bit is not a program.
     const plain = join(dir, 'plain');
@@ -128,9 +163,16 @@ describe('locateFfmpeg', () => {
 });
 
 describe('ffmpeg on real frames', () => {
-  it('encodes 24 rendered frames to mp4 with parsed progress, then counts 24 decoded frames', { timeout: 120_000 }, async (t) => {
+  it('encodes 24 rendered frames to mp4 with parsed progress, then counts 24 decoded frames', {
+    timeout: 120_000,
+  }, async (t) => {
     const dir = await tempDir(t);
-    await renderFrames({ frames: Array.from({ length: 24 }, (_, i) => i + 1), width: 160, height: 90, output: join(dir, 'f_####.png') });
+    await renderFrames({
+      frames: Array.from({ length: 24 }, (_, i) => i + 1),
+      width: 160,
+      height: 90,
+      output: join(dir, 'f_####.png'),
+    });
     const ffmpeg = locateFfmpeg();
     const mp4 = join(dir, 'out.mp4');
 
@@ -140,7 +182,22 @@ describe('ffmpeg on real frames', () => {
     const log: string[] = [];
     const encoded = await runLines(
       ffmpeg.path,
-      ['-hide_banner', '-nostdin', '-y', '-framerate', '24', '-start_number', '1', '-i', join(dir, 'f_%04d.png'), '-c:v', 'libx264', '-pix_fmt', 'yuv420p', mp4],
+      [
+        '-hide_banner',
+        '-nostdin',
+        '-y',
+        '-framerate',
+        '24',
+        '-start_number',
+        '1',
+        '-i',
+        join(dir, 'f_%04d.png'),
+        '-c:v',
+        'libx264',
+        '-pix_fmt',
+        'yuv420p',
+        mp4,
+      ],
       (line) => {
         log.push(line);
         duration ??= parseFfmpegDuration(line);
@@ -161,17 +218,23 @@ describe('ffmpeg on real frames', () => {
     const statsFrames: number[] = [];
     const stdoutLines: string[] = [];
     let decodeDuration: number | undefined;
-    const decoded = await runLines(ffmpeg.path, ['-hide_banner', '-nostdin', '-progress', 'pipe:1', '-i', mp4, '-f', 'null', '-'], (line, stream) => {
-      if (stream === 'stdout') {
-        stdoutLines.push(line);
-        return;
-      }
-      decodeDuration ??= parseFfmpegDuration(line);
-      const progress = parseFfmpegProgress(line);
-      if (progress?.frame !== undefined) statsFrames.push(progress.frame);
-    });
+    const decoded = await runLines(
+      ffmpeg.path,
+      ['-hide_banner', '-nostdin', '-progress', 'pipe:1', '-i', mp4, '-f', 'null', '-'],
+      (line, stream) => {
+        if (stream === 'stdout') {
+          stdoutLines.push(line);
+          return;
+        }
+        decodeDuration ??= parseFfmpegDuration(line);
+        const progress = parseFfmpegProgress(line);
+        if (progress?.frame !== undefined) statsFrames.push(progress.frame);
+      },
+    );
     // stdout and stderr arrive independently; apply the duration once both are complete.
-    const progressLines = stdoutLines.map((line) => parseFfmpegProgress(line, decodeDuration)).filter((p) => p !== undefined);
+    const progressLines = stdoutLines
+      .map((line) => parseFfmpegProgress(line, decodeDuration))
+      .filter((p) => p !== undefined);
     assert.equal(decoded, 0);
     assert.equal(statsFrames.at(-1), 24, 'the mp4 holds 24 frames');
     assert.equal(progressLines.findLast((p) => p.frame !== undefined)?.frame, 24);

@@ -13,7 +13,13 @@ describe('LineSplitter', () => {
     splitter.push(Buffer.concat([Buffer.from('\u00f6').subarray(0, 1)]));
     splitter.push(Buffer.concat([Buffer.from('\u00f6').subarray(1), Buffer.from('rd\n\n')]));
     splitter.end();
-    assert.deepEqual(lines, ['frame=  1 time=00:00:00.04', 'frame=  2 time=00:00:00.08', 'next line', 'last w\u00f6\u00f6rd', '']);
+    assert.deepEqual(lines, [
+      'frame=  1 time=00:00:00.04',
+      'frame=  2 time=00:00:00.08',
+      'next line',
+      'last w\u00f6\u00f6rd',
+      '',
+    ]);
   });
 
   it('flushes an unterminated last line on end', () => {

@@ -24,7 +24,8 @@ export function parseFrameList(text: string): number[] {
   for (const item of items) {
     if (item === '') continue;
     const match = /^(\d+)(?:(?:-|\.\.)(\d+))?$/.exec(item);
-    if (!match) throw new UserError(`not a frame or a frame range: "${item}" (use e.g. 1,2,5-8 or 1..10)`, { field: 'frames' });
+    if (!match)
+      throw new UserError(`not a frame or a frame range: "${item}" (use e.g. 1,2,5-8 or 1..10)`, { field: 'frames' });
     const first = Number(match[1]);
     const last = match[2] === undefined ? first : Number(match[2]);
     assertFrame(first, 'frames');
@@ -45,8 +46,14 @@ export function parseFrameList(text: string): number[] {
 export function frameOutputPath(pattern: string, frame: number): string {
   assertFrame(frame);
   const match = /#+(?=[^#]*$)/.exec(pattern);
-  if (!match) throw new UserError(`output pattern must contain #### for the frame number (got "${pattern}")`, { field: 'output' });
-  const name = pattern.slice(0, match.index) + String(frame).padStart(match[0].length, '0') + pattern.slice(match.index + match[0].length);
+  if (!match)
+    throw new UserError(`output pattern must contain #### for the frame number (got "${pattern}")`, {
+      field: 'output',
+    });
+  const name =
+    pattern.slice(0, match.index) +
+    String(frame).padStart(match[0].length, '0') +
+    pattern.slice(match.index + match[0].length);
   const base = name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
   const dot = base.lastIndexOf('.');
   if (dot <= 0) return `${name}.png`;
@@ -54,9 +61,29 @@ export function frameOutputPath(pattern: string, frame: number): string {
   if (extension === 'png') return name;
   // A dot followed by digits or text that is not an image extension (e.g. "shot.v2_####") is part of the name.
   if (IMAGE_EXTENSIONS.has(extension)) {
-    throw new UserError(`the built-in renderer writes PNG files only (output pattern ends in .${extension})`, { field: 'output' });
+    throw new UserError(`the built-in renderer writes PNG files only (output pattern ends in .${extension})`, {
+      field: 'output',
+    });
   }
   return `${name}.png`;
 }
 
-const IMAGE_EXTENSIONS = new Set(['jpg', 'jpeg', 'exr', 'tif', 'tiff', 'tga', 'bmp', 'webp', 'hdr', 'dpx', 'jp2', 'gif', 'avif', 'heic', 'mp4', 'mov', 'mkv']);
+const IMAGE_EXTENSIONS = new Set([
+  'jpg',
+  'jpeg',
+  'exr',
+  'tif',
+  'tiff',
+  'tga',
+  'bmp',
+  'webp',
+  'hdr',
+  'dpx',
+  'jp2',
+  'gif',
+  'avif',
+  'heic',
+  'mp4',
+  'mov',
+  'mkv',
+]);

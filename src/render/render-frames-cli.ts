@@ -33,7 +33,8 @@ export interface RenderFramesArgs {
 
 function wholeNumber(value: string | undefined, option: string): number {
   if (value === undefined) throw new UserError(`missing --${option}`, { field: option });
-  if (!/^\d+$/.test(value.trim())) throw new UserError(`--${option} must be a whole number (got "${value}")`, { field: option });
+  if (!/^\d+$/.test(value.trim()))
+    throw new UserError(`--${option} must be a whole number (got "${value}")`, { field: option });
   return Number(value.trim());
 }
 
@@ -78,7 +79,14 @@ export function parseRenderFramesArgs(argv: string[]): RenderFramesArgs | 'help'
   const concurrency = values.concurrency === undefined ? undefined : wholeNumber(values.concurrency, 'concurrency');
   if (concurrency === 0) throw new UserError('--concurrency must be at least 1', { field: 'concurrency' });
   const scene = values.scene ?? DEFAULT_SCENE;
-  const args = { frames, width, height, output: values.output, scene, ...(concurrency === undefined ? {} : { concurrency }) };
+  const args = {
+    frames,
+    width,
+    height,
+    output: values.output,
+    scene,
+    ...(concurrency === undefined ? {} : { concurrency }),
+  };
   checkRenderFramesOptions(args);
   return args;
 }
@@ -114,9 +122,13 @@ export async function runRenderFramesCli(argv: string[], io: CliIo): Promise<num
   try {
     const result = await renderFrames({ ...args, ...(io.signal ? { signal: io.signal } : {}) }, (event) => {
       if (event.kind === 'frame-start') {
-        io.stdout(`Fra:${event.frame} | Kiln built-in renderer | ${width}x${height} | scene ${scene} | Frame ${event.index + 1}/${event.total}\n`);
+        io.stdout(
+          `Fra:${event.frame} | Kiln built-in renderer | ${width}x${height} | scene ${scene} | Frame ${event.index + 1}/${event.total}\n`,
+        );
       } else if (event.kind === 'frame-saved') {
-        io.stdout(`Saved: '${event.path}'\n Time: ${blenderTime(event.renderMs + event.saveMs)} (Saving: ${blenderTime(event.saveMs)})\n\n`);
+        io.stdout(
+          `Saved: '${event.path}'\n Time: ${blenderTime(event.renderMs + event.saveMs)} (Saving: ${blenderTime(event.saveMs)})\n\n`,
+        );
       }
     });
     const seconds = result.elapsedMs / 1000;

@@ -30,7 +30,10 @@ function run(
   { onLine, cwd }: { onLine?: (line: string, child: ReturnType<typeof spawn>) => void; cwd?: string } = {},
 ): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(cwd ? { cwd } : {}),
+    });
     const stdout: string[] = [];
     let stderr = '';
     const lines = new LineSplitter((line) => {
@@ -50,7 +53,16 @@ function run(
 describe('render-frames-main', () => {
   it('prints Blender-like Fra and Saved lines that the Blender parser reads', async (t) => {
     const dir = await tempDir(t);
-    const result = await run(['--frames', '1,2,3,10', '--width', '160', '--height', '90', '--output', join(dir, 'out', 'f_####.png')]);
+    const result = await run([
+      '--frames',
+      '1,2,3,10',
+      '--width',
+      '160',
+      '--height',
+      '90',
+      '--output',
+      join(dir, 'out', 'f_####.png'),
+    ]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '');
     const parsed = result.stdout.map(parseBlenderLine).filter((p): p is BlenderLine => p !== undefined);
@@ -76,7 +88,20 @@ describe('render-frames-main', () => {
   it('accepts ranges, a scene and a relative output', async (t) => {
     const dir = await tempDir(t);
     const result = await run(
-      ['--frames', '4..6', '--width', '32', '--height', '18', '--scene', 'shot-7', '--concurrency', '1', '--output', 'rel/x_##'],
+      [
+        '--frames',
+        '4..6',
+        '--width',
+        '32',
+        '--height',
+        '18',
+        '--scene',
+        'shot-7',
+        '--concurrency',
+        '1',
+        '--output',
+        'rel/x_##',
+      ],
       { cwd: dir },
     );
     assert.equal(result.code, 0, result.stderr);
@@ -86,7 +111,11 @@ describe('render-frames-main', () => {
       result.stdout.filter((line) => line.startsWith('Saved:')),
       [4, 5, 6].map((f) => `Saved: '${join(dir, 'rel', `x_0${f}.png`)}'`),
     );
-    assert.ok((await readFile(join(dir, 'rel', 'x_05.png'))).equals(await renderFrame({ frame: 5, width: 32, height: 18, scene: 'shot-7' })));
+    assert.ok(
+      (await readFile(join(dir, 'rel', 'x_05.png'))).equals(
+        await renderFrame({ frame: 5, width: 32, height: 18, scene: 'shot-7' }),
+      ),
+    );
   });
 
   it('exits non-zero with one line on bad arguments, writing nothing', async (t) => {
@@ -119,18 +148,24 @@ describe('render-frames-main', () => {
   it('stops cleanly on SIGTERM: exit 143, only complete frames on disk', async (t) => {
     const dir = await tempDir(t);
     let sent = false;
-    const result = await run(['--frames', '1-500', '--width', '640', '--height', '360', '--output', join(dir, 'f_####.png')], {
-      onLine: (line, child) => {
-        if (!sent && line.startsWith('Saved:')) {
-          sent = true;
-          child.kill('SIGTERM');
-        }
+    const result = await run(
+      ['--frames', '1-500', '--width', '640', '--height', '360', '--output', join(dir, 'f_####.png')],
+      {
+        onLine: (line, child) => {
+          if (!sent && line.startsWith('Saved:')) {
+            sent = true;
+            child.kill('SIGTERM');
+          }
+        },
       },
-    });
+    );
     assert.equal(result.code, 143, result.stderr);
     assert.match(result.stderr, /stopped/);
     const names = await readdir(dir);
     assert.ok(names.length >= 1 && names.length < 500, `${names.length} files`);
-    assert.ok(names.every((name) => /^f_\d{4}\.png$/.test(name)), names.join(', '));
+    assert.ok(
+      names.every((name) => /^f_\d{4}\.png$/.test(name)),
+      names.join(', '),
+    );
   });
 });

@@ -30,14 +30,18 @@ describe('renderFrame', () => {
   it('changes over time and with the scene name', async () => {
     const frames = await Promise.all([1, 2, 3, 48].map((frame) => renderFrame({ frame, width: 320, height: 180 })));
     for (let i = 0; i < frames.length; i++) {
-      for (let j = i + 1; j < frames.length; j++) assert.ok(!frames[i]!.equals(frames[j]!), `frames ${i} and ${j} are identical`);
+      for (let j = i + 1; j < frames.length; j++)
+        assert.ok(!frames[i]!.equals(frames[j]!), `frames ${i} and ${j} are identical`);
     }
     // Not just a counter in a corner: a good share of the pixels move between frames a second apart.
     const [p1, p25] = await Promise.all(
-      [1, 25].map((frame) => renderFrame({ frame, width: 320, height: 180 }).then((png) => sharp(png).raw().toBuffer())),
+      [1, 25].map((frame) =>
+        renderFrame({ frame, width: 320, height: 180 }).then((png) => sharp(png).raw().toBuffer()),
+      ),
     );
     let changed = 0;
-    for (let i = 0; i < p1!.length; i += 3) if (p1![i] !== p25![i] || p1![i + 1] !== p25![i + 1] || p1![i + 2] !== p25![i + 2]) changed++;
+    for (let i = 0; i < p1!.length; i += 3)
+      if (p1![i] !== p25![i] || p1![i + 1] !== p25![i + 1] || p1![i + 2] !== p25![i + 2]) changed++;
     assert.ok(changed / (p1!.length / 3) > 0.2, `only ${changed} pixels changed`);
 
     const other = await renderFrame({ frame: 1, width: 320, height: 180, scene: 'another scene' });
@@ -93,8 +97,9 @@ describe('renderFrames', () => {
     })();
     let result;
     try {
-      result = await renderFrames({ frames, width: 640, height: 360, output: join(outDir, 'frame_####.png') }, (event) =>
-        events.push(event),
+      result = await renderFrames(
+        { frames, width: 640, height: 360, output: join(outDir, 'frame_####.png') },
+        (event) => events.push(event),
       );
     } finally {
       watching = false;
@@ -104,7 +109,10 @@ describe('renderFrames', () => {
 
     const expected = frames.map((frame) => `frame_${String(frame).padStart(4, '0')}.png`);
     assert.deepEqual((await readdir(outDir)).sort(), expected);
-    assert.deepEqual(result.paths, expected.map((name) => join(outDir, name)));
+    assert.deepEqual(
+      result.paths,
+      expected.map((name) => join(outDir, name)),
+    );
     for (const path of result.paths) {
       const meta = await sharp(path).metadata();
       assert.equal(meta.width, 640);
@@ -113,14 +121,26 @@ describe('renderFrames', () => {
 
     const starts = events.filter((e) => e.kind === 'frame-start');
     const saved = events.filter((e) => e.kind === 'frame-saved');
-    assert.deepEqual(starts.map((e) => e.frame), frames);
-    assert.deepEqual(saved.map((e) => e.frame).sort((a, b) => a - b), frames);
-    assert.deepEqual(saved.map((e) => e.done), frames); // counts up 1..12 whatever the order
+    assert.deepEqual(
+      starts.map((e) => e.frame),
+      frames,
+    );
+    assert.deepEqual(
+      saved.map((e) => e.frame).sort((a, b) => a - b),
+      frames,
+    );
+    assert.deepEqual(
+      saved.map((e) => e.done),
+      frames,
+    ); // counts up 1..12 whatever the order
     assert.equal(saved.at(-1)?.fraction, 1);
     assert.equal(events.at(-1)?.kind, 'done');
     // Each frame's start comes before its save.
     for (const frame of frames) {
-      assert.ok(events.findIndex((e) => e.kind === 'frame-start' && e.frame === frame) < events.findIndex((e) => e.kind === 'frame-saved' && e.frame === frame));
+      assert.ok(
+        events.findIndex((e) => e.kind === 'frame-start' && e.frame === frame) <
+          events.findIndex((e) => e.kind === 'frame-saved' && e.frame === frame),
+      );
     }
     // The files are what renderFrame returns.
     assert.ok((await readFile(result.paths[2]!)).equals(await renderFrame({ frame: 3, width: 640, height: 360 })));
@@ -130,8 +150,9 @@ describe('renderFrames', () => {
     const dir = await tempDir(t);
     await writeFile(join(dir, 'f_0002.png'), 'old content');
     const events: RenderEvent[] = [];
-    const result = await renderFrames({ frames: [2, 2, 3], width: 32, height: 18, output: join(dir, 'f_####'), concurrency: 1 }, (e) =>
-      events.push(e),
+    const result = await renderFrames(
+      { frames: [2, 2, 3], width: 32, height: 18, output: join(dir, 'f_####'), concurrency: 1 },
+      (e) => events.push(e),
     );
     assert.deepEqual(result.paths, [join(dir, 'f_0002.png'), join(dir, 'f_0003.png')]);
     assert.equal(events.filter((e) => e.kind === 'frame-saved').length, 2);
@@ -144,27 +165,41 @@ describe('renderFrames', () => {
     const controller = new AbortController();
     const frames = Array.from({ length: 200 }, (_, i) => i + 1);
     await assert.rejects(
-      renderFrames({ frames, width: 320, height: 180, output: join(dir, 'a_####.png'), signal: controller.signal }, (event) => {
-        if (event.kind === 'frame-saved' && event.done === 3) controller.abort(new Error('stop now'));
-      }),
+      renderFrames(
+        { frames, width: 320, height: 180, output: join(dir, 'a_####.png'), signal: controller.signal },
+        (event) => {
+          if (event.kind === 'frame-saved' && event.done === 3) controller.abort(new Error('stop now'));
+        },
+      ),
       /stop now/,
     );
     const names = await readdir(dir);
     assert.ok(names.length >= 3 && names.length < 200, `${names.length} files`);
-    assert.ok(names.every((name) => /^a_\d{4}\.png$/.test(name)), names.join(', '));
+    assert.ok(
+      names.every((name) => /^a_\d{4}\.png$/.test(name)),
+      names.join(', '),
+    );
 
     const aborted = AbortSignal.abort();
-    await assert.rejects(renderFrames({ frames: [1], width: 8, height: 8, output: join(dir, 'b_####.png'), signal: aborted }));
+    await assert.rejects(
+      renderFrames({ frames: [1], width: 8, height: 8, output: join(dir, 'b_####.png'), signal: aborted }),
+    );
     assert.ok(!(await readdir(dir)).some((name) => name.startsWith('b_')));
   });
 
   it('validates everything before writing anything', async (t) => {
     const dir = await tempDir(t);
     await assert.rejects(renderFrames({ frames: [], width: 8, height: 8, output: join(dir, 'x_####') }), /no frames/);
-    await assert.rejects(renderFrames({ frames: [1, -2], width: 8, height: 8, output: join(dir, 'x_####') }), UserError);
+    await assert.rejects(
+      renderFrames({ frames: [1, -2], width: 8, height: 8, output: join(dir, 'x_####') }),
+      UserError,
+    );
     await assert.rejects(renderFrames({ frames: [1], width: 8, height: 8, output: join(dir, 'x.png') }), /####/);
     await assert.rejects(renderFrames({ frames: [1], width: 8, height: 8, output: join(dir, 'x_####.jpg') }), /PNG/);
-    await assert.rejects(renderFrames({ frames: [1], width: 8, height: 8, output: join(dir, 'x_####'), concurrency: 0 }), UserError);
+    await assert.rejects(
+      renderFrames({ frames: [1], width: 8, height: 8, output: join(dir, 'x_####'), concurrency: 0 }),
+      UserError,
+    );
     assert.deepEqual(await readdir(dir), []);
   });
 });
@@ -202,8 +237,14 @@ describe('prng', () => {
     const b = createPrng('x');
     const c = createPrng('y');
     const seqA = Array.from({ length: 5 }, () => a.next());
-    assert.deepEqual(seqA, Array.from({ length: 5 }, () => b.next()));
-    assert.notDeepEqual(seqA, Array.from({ length: 5 }, () => c.next()));
+    assert.deepEqual(
+      seqA,
+      Array.from({ length: 5 }, () => b.next()),
+    );
+    assert.notDeepEqual(
+      seqA,
+      Array.from({ length: 5 }, () => c.next()),
+    );
     assert.ok(seqA.every((v) => v >= 0 && v < 1));
     assert.equal(hashString(''), 0x811c9dc5);
   });

@@ -95,7 +95,11 @@ export async function renderFrame(options: RenderFrameOptions): Promise<Buffer> 
  * Checks renderFrames options without rendering: sizes, scene, frames, the output pattern for every
  * frame. Throws UserError; returns the unique frames, their absolute paths and the concurrency.
  */
-export function checkRenderFramesOptions(options: RenderFramesOptions): { frames: number[]; paths: string[]; concurrency: number } {
+export function checkRenderFramesOptions(options: RenderFramesOptions): {
+  frames: number[];
+  paths: string[];
+  concurrency: number;
+} {
   assertDimension(options.width, 'width');
   assertDimension(options.height, 'height');
   assertScene(options.scene);
@@ -104,7 +108,9 @@ export function checkRenderFramesOptions(options: RenderFramesOptions): { frames
   const paths = frames.map((frame) => resolve(frameOutputPath(options.output, frame)));
   const concurrency = options.concurrency ?? Math.min(4, availableParallelism());
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
-    throw new UserError(`concurrency must be a whole number of at least 1 (got ${String(concurrency)})`, { field: 'concurrency' });
+    throw new UserError(`concurrency must be a whole number of at least 1 (got ${String(concurrency)})`, {
+      field: 'concurrency',
+    });
   }
   return { frames, paths, concurrency };
 }

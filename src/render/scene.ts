@@ -86,7 +86,7 @@ function buildModel(name: string): SceneModel {
     base: 0.6 + layer * 0.08,
     harmonics: Array.from({ length: 4 }, (_, i) => ({
       k: i + 1 + rng.int(0, 2) + layer,
-      amplitude: rng.range(0.015, 0.06) / (i + 1) * (1.6 - layer * 0.3),
+      amplitude: (rng.range(0.015, 0.06) / (i + 1)) * (1.6 - layer * 0.3),
       phase: rng.range(0, Math.PI * 2),
     })),
     speed: 0.01 + layer * 0.02,
@@ -158,7 +158,14 @@ const mod = (a: number, b: number): number => ((a % b) + b) % b;
 const DIGIT_SEGMENTS = ['abcdef', 'bc', 'abdeg', 'abcdg', 'bcfg', 'acdfg', 'acdefg', 'abc', 'abcdefg', 'abcdfg'];
 
 /** Seven-segment number at (x, y) top-left; returns SVG and the width used. */
-function sevenSegment(text: string, x: number, y: number, height: number, on: string, offOpacity = 0.12): { svg: string; width: number } {
+function sevenSegment(
+  text: string,
+  x: number,
+  y: number,
+  height: number,
+  on: string,
+  offOpacity = 0.12,
+): { svg: string; width: number } {
   const w = height * 0.5;
   const t = height * 0.11;
   const gap = height * 0.2;
@@ -193,7 +200,14 @@ function sevenSegment(text: string, x: number, y: number, height: number, on: st
   return { svg: parts.join(''), width: cursor - x - gap };
 }
 
-function polygonPoints(sides: number, star: boolean, cx: number, cy: number, radius: number, rotationDeg: number): string {
+function polygonPoints(
+  sides: number,
+  star: boolean,
+  cx: number,
+  cy: number,
+  radius: number,
+  rotationDeg: number,
+): string {
   const count = star ? sides * 2 : sides;
   const points: string[] = [];
   for (let i = 0; i < count; i++) {
@@ -237,7 +251,9 @@ export function sceneSvg(options: { frame: number; width: number; height: number
     for (const star of m.stars) {
       const opacity = (night - 0.25) * 1.3 * (0.55 + 0.45 * Math.sin(star.phase + t * star.speed));
       if (opacity <= 0.02) continue;
-      out.push(`<circle cx="${n(star.x * W)}" cy="${n(star.y * H)}" r="${n(star.r * u)}" fill="#ffffff" fill-opacity="${n(opacity)}"/>`);
+      out.push(
+        `<circle cx="${n(star.x * W)}" cy="${n(star.y * H)}" r="${n(star.r * u)}" fill="#ffffff" fill-opacity="${n(opacity)}"/>`,
+      );
     }
   }
 
@@ -282,7 +298,9 @@ export function sceneSvg(options: { frame: number; width: number; height: number
 
   // Ground.
   const ground = H * 0.86;
-  out.push(`<rect x="0" y="${n(ground)}" width="${W}" height="${n(H - ground)}" fill="${hsl(m.hue + 120, 0.3, 0.12 + 0.1 * day)}"/>`);
+  out.push(
+    `<rect x="0" y="${n(ground)}" width="${W}" height="${n(H - ground)}" fill="${hsl(m.hue + 120, 0.3, 0.12 + 0.1 * day)}"/>`,
+  );
 
   // Rotating shapes on Lissajous paths.
   for (const s of m.shapes) {
@@ -308,7 +326,9 @@ export function sceneSvg(options: { frame: number; width: number; height: number
   // Scene badge (top left): bars from the scene name's hash.
   let bx = u * 3;
   for (const bar of m.badge) {
-    out.push(`<rect x="${n(bx)}" y="${n(u * 3)}" width="${n(bar * u * 0.45)}" height="${n(u * 5)}" fill="#ffffff" fill-opacity="0.8"/>`);
+    out.push(
+      `<rect x="${n(bx)}" y="${n(u * 3)}" width="${n(bar * u * 0.45)}" height="${n(u * 5)}" fill="#ffffff" fill-opacity="0.8"/>`,
+    );
     bx += bar * u * 0.45 + u * 0.45;
   }
 
@@ -324,7 +344,9 @@ export function sceneSvg(options: { frame: number; width: number; height: number
   const panelH = digitH + digitH * 0.45 + u * 2 + pad * 3 + u;
   const px = W - panelW - u * 3;
   const py = H - panelH - u * 3;
-  out.push(`<rect x="${n(px)}" y="${n(py)}" width="${n(panelW)}" height="${n(panelH)}" rx="${n(u * 1.5)}" fill="#000000" fill-opacity="0.55"/>`);
+  out.push(
+    `<rect x="${n(px)}" y="${n(py)}" width="${n(panelW)}" height="${n(panelH)}" rx="${n(u * 1.5)}" fill="#000000" fill-opacity="0.55"/>`,
+  );
   out.push(sevenSegment(label, px + pad, py + pad, digitH, '#7dffb0', 0.12).svg);
   out.push(sevenSegment(timecode, px + pad, py + pad * 2 + digitH, digitH * 0.45, '#e6e6e6', 0.08).svg);
   const barY = py + pad * 3 + digitH * 1.45;

@@ -17,6 +17,12 @@ export {
   uncPathError,
   assertNotUncPath,
 } from './paths.js';
-export { findCloudSyncMarker, assertNotCloudSynced, CLOUD_SYNC_LABELS, type CloudSyncMarker, type CloudSyncService } from './cloud-sync.js';
+export {
+  findCloudSyncMarker,
+  assertNotCloudSynced,
+  CLOUD_SYNC_LABELS,
+  type CloudSyncMarker,
+  type CloudSyncService,
+} from './cloud-sync.js';
 export * from './shaman/index.js';
 export type { JobStorage } from './job-storage.js';

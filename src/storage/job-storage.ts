@@ -51,11 +51,13 @@ export function checkJobStorage(value: unknown, shared: SharedStorageView, field
   };
   if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(`${field} must be an object`);
   const record = value as Record<string, unknown>;
-  for (const key of Object.keys(record)) if (!KNOWN.has(key)) fail(`${field}.${key} is not a known field`, `${field}.${key}`);
+  for (const key of Object.keys(record))
+    if (!KNOWN.has(key)) fail(`${field}.${key} is not a known field`, `${field}.${key}`);
   if (!(JOB_STORAGE_MODES as readonly unknown[]).includes(record.mode)) {
     fail(`${field}.mode must be one of ${JOB_STORAGE_MODES.join(', ')}`, `${field}.mode`);
   }
-  if (!shared.path) fail('the manager has no shared storage (manager.shared_storage_path), so a job cannot carry files');
+  if (!shared.path)
+    fail('the manager has no shared storage (manager.shared_storage_path), so a job cannot carry files');
   for (const key of ['input', 'effectivePath'] as const) {
     const at = `${field}.${key}`;
     const path = record[key];
@@ -66,7 +68,8 @@ export function checkJobStorage(value: unknown, shared: SharedStorageView, field
     if (isUncPath(text)) fail(`${at} is a UNC path; use a mapped drive letter`, at);
     const local = toPlatformPath(text, shared.platform, 'users', shared.variables);
     const absolute = shared.platform === 'windows' ? win32.isAbsolute(local) : posix.isAbsolute(local);
-    if (!absolute || !isInsideFolder(local, shared.path!, shared.platform)) fail(`${at} ${text} is not on shared storage (${shared.path})`, at);
+    if (!absolute || !isInsideFolder(local, shared.path!, shared.platform))
+      fail(`${at} ${text} is not on shared storage (${shared.path})`, at);
   }
   if (record.checkout !== undefined) {
     if (record.mode !== 'shaman') fail(`${field}.checkout is only for shaman storage`, `${field}.checkout`);
@@ -74,7 +77,8 @@ export function checkJobStorage(value: unknown, shared: SharedStorageView, field
   }
   for (const key of COUNTS) {
     const count = record[key];
-    if (count !== undefined && !(Number.isSafeInteger(count) && (count as number) >= 0)) fail(`${field}.${key} must be a whole number of at least 0`, `${field}.${key}`);
+    if (count !== undefined && !(Number.isSafeInteger(count) && (count as number) >= 0))
+      fail(`${field}.${key} must be a whole number of at least 0`, `${field}.${key}`);
   }
   return record as unknown as JobStorage;
 }

@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { UserError } from '../util/errors.js';
 import { findCloudSyncMarker, assertNotCloudSynced } from './cloud-sync.js';
-import { assertNotUncPath, checkVariables, isUncPath, toPlatformPath, toStoredPath, type TwoWayVariable } from './paths.js';
+import {
+  assertNotUncPath,
+  checkVariables,
+  isUncPath,
+  toPlatformPath,
+  toStoredPath,
+  type TwoWayVariable,
+} from './paths.js';
 import { makeTempDir } from './testing.js';
 
 const farm: TwoWayVariable = {
@@ -73,8 +80,14 @@ describe('two-way variables', () => {
 
   test('checkVariables refuses duplicates and UNC values', () => {
     assert.throws(() => checkVariables([farm, farm]), UserError);
-    const unc: TwoWayVariable = { name: 'x', values: [{ platform: 'windows', audience: 'all', value: '\\\\nas\\farm' }] };
-    assert.throws(() => checkVariables([unc]), (error: UserError) => error.code === 'unc_path' && error.field === 'variables[0].values[0].value');
+    const unc: TwoWayVariable = {
+      name: 'x',
+      values: [{ platform: 'windows', audience: 'all', value: '\\\\nas\\farm' }],
+    };
+    assert.throws(
+      () => checkVariables([unc]),
+      (error: UserError) => error.code === 'unc_path' && error.field === 'variables[0].values[0].value',
+    );
     checkVariables(variables);
   });
 });
@@ -93,7 +106,12 @@ describe('UNC paths', () => {
   test('are refused with a message to map a drive letter', () => {
     assert.throws(
       () => assertNotUncPath('\\\\nas\\farm\\proj', 'input'),
-      (error: unknown) => error instanceof UserError && error.code === 'unc_path' && error.field === 'input' && /map a drive letter/.test(error.message) && error.message.includes('\\\\nas\\farm'),
+      (error: unknown) =>
+        error instanceof UserError &&
+        error.code === 'unc_path' &&
+        error.field === 'input' &&
+        /map a drive letter/.test(error.message) &&
+        error.message.includes('\\\\nas\\farm'),
     );
     assertNotUncPath('S:\\proj');
   });
@@ -128,10 +146,22 @@ describe('cloud-synced folders', () => {
     const cases: Array<[string, string, string]> = [
       ['/home/ann/OneDrive/farm', 'onedrive', '/home/ann/OneDrive'],
       ['/home/ann/OneDrive - Contoso Ltd/farm', 'onedrive', '/home/ann/OneDrive - Contoso Ltd'],
-      ['/Users/ann/Library/CloudStorage/OneDrive-Personal/farm', 'onedrive', '/Users/ann/Library/CloudStorage/OneDrive-Personal'],
+      [
+        '/Users/ann/Library/CloudStorage/OneDrive-Personal/farm',
+        'onedrive',
+        '/Users/ann/Library/CloudStorage/OneDrive-Personal',
+      ],
       ['/Volumes/GoogleDrive/My Drive/farm', 'google-drive', '/Volumes/GoogleDrive/My Drive'],
-      ['/Users/ann/Library/CloudStorage/GoogleDrive-ann@example.com/Shared drives/x', 'google-drive', '/Users/ann/Library/CloudStorage/GoogleDrive-ann@example.com'],
-      ['/Users/ann/Library/Mobile Documents/com~apple~CloudDocs/farm', 'icloud', '/Users/ann/Library/Mobile Documents/com~apple~CloudDocs'],
+      [
+        '/Users/ann/Library/CloudStorage/GoogleDrive-ann@example.com/Shared drives/x',
+        'google-drive',
+        '/Users/ann/Library/CloudStorage/GoogleDrive-ann@example.com',
+      ],
+      [
+        '/Users/ann/Library/Mobile Documents/com~apple~CloudDocs/farm',
+        'icloud',
+        '/Users/ann/Library/Mobile Documents/com~apple~CloudDocs',
+      ],
       ['/Users/ann/Library/Mobile Documents/iCloud~com~x/farm', 'icloud', '/Users/ann/Library/Mobile Documents'],
       ['/Users/ann/Library/CloudStorage/Dropbox/farm', 'dropbox', '/Users/ann/Library/CloudStorage/Dropbox'],
     ];
@@ -150,6 +180,9 @@ describe('cloud-synced folders', () => {
     await mkdir(join(base, 'synced', 'farm'));
     await symlink(join(base, 'synced', 'farm'), join(base, 'plain', 'link'));
     assert.equal((await findCloudSyncMarker(join(base, 'plain', 'link')))?.service, 'syncthing');
-    await assert.rejects(assertNotCloudSynced(join(base, 'plain', 'link'), 'shared_storage_path'), (error: UserError) => error.code === 'cloud_synced' && /Syncthing/.test(error.message));
+    await assert.rejects(
+      assertNotCloudSynced(join(base, 'plain', 'link'), 'shared_storage_path'),
+      (error: UserError) => error.code === 'cloud_synced' && /Syncthing/.test(error.message),
+    );
   });
 });

@@ -1,7 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { UserError } from '../util/errors.js';
 
-export { findCloudSyncMarker, assertNotCloudSynced, type CloudSyncMarker, type CloudSyncService } from './cloud-sync.js';
+export {
+  findCloudSyncMarker,
+  assertNotCloudSynced,
+  type CloudSyncMarker,
+  type CloudSyncService,
+} from './cloud-sync.js';
 
 /**
  * Two-way path variables: one name (`farm`) with a prefix per platform and audience
@@ -46,7 +51,12 @@ export function platformOf(nodePlatform: NodeJS.Platform = process.platform): Pl
  * `audience` limits the values considered; by default any audience's value may match.
  * A path under no variable comes back unchanged apart from its separators.
  */
-export function toStoredPath(path: string, platform: Platform, variables: readonly TwoWayVariable[], audience?: Audience): string {
+export function toStoredPath(
+  path: string,
+  platform: Platform,
+  variables: readonly TwoWayVariable[],
+  audience?: Audience,
+): string {
   const subject = toSlashes(path, platform);
   let best: { name: string; length: number } | undefined;
   for (const variable of variables) {
@@ -69,7 +79,12 @@ export function toStoredPath(path: string, platform: Platform, variables: readon
  * Unknown names, and variables with no value for this platform and audience, are left as they are.
  * For windows the result uses `\` throughout.
  */
-export function toPlatformPath(stored: string, platform: Platform, audience: Audience, variables: readonly TwoWayVariable[]): string {
+export function toPlatformPath(
+  stored: string,
+  platform: Platform,
+  audience: Audience,
+  variables: readonly TwoWayVariable[],
+): string {
   const byName = new Map(variables.map((variable) => [variable.name, variable]));
   const expanded = stored.replace(/\{([A-Za-z_][A-Za-z0-9_-]*)\}/g, (whole: string, name: string, offset: number) => {
     const variable = byName.get(name);
@@ -86,7 +101,8 @@ export function toPlatformPath(stored: string, platform: Platform, audience: Aud
 /** The value a variable has for one platform and audience, most specific first. */
 export function pickValue(variable: TwoWayVariable, platform: Platform, audience: Audience): string | undefined {
   const rank = (entry: VariableValue): number =>
-    (entry.platform === platform ? 0 : entry.platform === 'all' ? 2 : 9) + (entry.audience === audience ? 0 : entry.audience === 'all' ? 1 : 9);
+    (entry.platform === platform ? 0 : entry.platform === 'all' ? 2 : 9) +
+    (entry.audience === audience ? 0 : entry.audience === 'all' ? 1 : 9);
   let best: VariableValue | undefined;
   for (const entry of variable.values) {
     if (rank(entry) < 9 && (!best || rank(entry) < rank(best))) best = entry;
@@ -102,7 +118,10 @@ export function checkVariables(variables: readonly TwoWayVariable[], field = 'va
   const seen = new Set<string>();
   variables.forEach((variable, i) => {
     if (seen.has(variable.name)) {
-      throw new UserError(`two-way variable "${variable.name}" is defined twice`, { field: `${field}[${i}].name`, code: 'invalid_config' });
+      throw new UserError(`two-way variable "${variable.name}" is defined twice`, {
+        field: `${field}[${i}].name`,
+        code: 'invalid_config',
+      });
     }
     seen.add(variable.name);
     variable.values.forEach((entry, j) => {

@@ -39,9 +39,43 @@ const SKIPPED = new Set(['get /api/v1/events']);
 /** Values no field of any route should get past the manager with a 5xx. */
 const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom<unknown>(
-    null, true, false, 0, -1, 1.5, -0.0, 2 ** 31, 2 ** 53 + 2, 1e308, -1e308, 'NaN', 'Infinity', '-1', '1e400', '0x10', '',
-    '\u0000', 'a\u0000b', '\ud800', 'x\udc00y', '\ud83d', '../../etc/passwd', '/etc/passwd', '\\\\server\\share', '{farm}/../x',
-    [], [[]], {}, { a: 1 }, ['pause'], 'not-a-uuid', '00000000-0000-0000-0000-000000000000', '1,,2', '1 2', '1-10\n', 'ü€𝄞',
+    null,
+    true,
+    false,
+    0,
+    -1,
+    1.5,
+    -0.0,
+    2 ** 31,
+    2 ** 53 + 2,
+    1e308,
+    -1e308,
+    'NaN',
+    'Infinity',
+    '-1',
+    '1e400',
+    '0x10',
+    '',
+    '\u0000',
+    'a\u0000b',
+    '\ud800',
+    'x\udc00y',
+    '\ud83d',
+    '../../etc/passwd',
+    '/etc/passwd',
+    '\\\\server\\share',
+    '{farm}/../x',
+    [],
+    [[]],
+    {},
+    { a: 1 },
+    ['pause'],
+    'not-a-uuid',
+    '00000000-0000-0000-0000-000000000000',
+    '1,,2',
+    '1 2',
+    '1-10\n',
+    'ü€𝄞',
   ),
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.string({ unit: 'grapheme', maxLength: 20 }),
@@ -58,27 +92,35 @@ interface Raw {
   raw: string;
 }
 const isRaw = (value: unknown): value is Raw =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && typeof (value as Raw).raw === 'string';
+  typeof value === 'object' &&
+  value !== null &&
+  !Array.isArray(value) &&
+  Object.keys(value).length === 1 &&
+  typeof (value as Raw).raw === 'string';
 
 /** JSON text for a value that may hold raw fragments. */
 export function toJsonText(value: unknown): string {
   if (isRaw(value)) return value.raw;
   if (Array.isArray(value)) return `[${value.map(toJsonText).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    return `{${Object.entries(value).map(([key, item]) => `${JSON.stringify(key)}:${toJsonText(item === undefined ? null : item)}`).join(',')}}`;
+    return `{${Object.entries(value)
+      .map(([key, item]) => `${JSON.stringify(key)}:${toJsonText(item === undefined ? null : item)}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
 }
 
 /** Query and path text for a value: raw fragments as they are, everything else as text. */
-const asText = (value: unknown): string => (isRaw(value) ? value.raw : typeof value === 'string' ? value : JSON.stringify(value) ?? '');
+const asText = (value: unknown): string =>
+  isRaw(value) ? value.raw : typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
 
 /** Encodes text for a URL, keeping lone surrogates and NUL as the escapes a hostile client would send. */
 function encodeText(text: string): string {
   let out = '';
   for (const char of text) {
     const code = char.codePointAt(0)!;
-    if (code >= 0xd800 && code <= 0xdfff) out += `%${[0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f)].map((b) => b.toString(16).toUpperCase()).join('%')}`;
+    if (code >= 0xd800 && code <= 0xdfff)
+      out += `%${[0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f)].map((b) => b.toString(16).toUpperCase()).join('%')}`;
     else out += encodeURIComponent(char);
   }
   return out;
@@ -100,18 +142,32 @@ export function validValue(schema: Schema | undefined, known: KnownIds, name = '
       return fc.oneof(fc.constantFrom(min, max), fc.integer({ min, max }));
     }
     case 'number':
-      return fc.double({ min: schema.exclusiveMinimum ?? schema.minimum ?? -1000, max: schema.maximum ?? 1000, noNaN: true, minExcluded: schema.exclusiveMinimum !== undefined });
+      return fc.double({
+        min: schema.exclusiveMinimum ?? schema.minimum ?? -1000,
+        max: schema.maximum ?? 1000,
+        noNaN: true,
+        minExcluded: schema.exclusiveMinimum !== undefined,
+      });
     case 'boolean':
       return fc.boolean();
     case 'null':
       return fc.constant(null);
     case 'array':
-      return fc.array(validValue(schema.items, known, name), { minLength: schema.minItems ?? 0, maxLength: Math.min(schema.maxItems ?? 4, 4) });
+      return fc.array(validValue(schema.items, known, name), {
+        minLength: schema.minItems ?? 0,
+        maxLength: Math.min(schema.maxItems ?? 4, 4),
+      });
     case 'object': {
       const properties = (schema.properties ?? {}) as Record<string, Schema>;
       const required = new Set<string>(schema.required ?? []);
       if (Object.keys(properties).length === 0) {
-        return fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), schema.additionalProperties && typeof schema.additionalProperties === 'object' ? validValue(schema.additionalProperties, known) : fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 });
+        return fc.dictionary(
+          fc.string({ minLength: 1, maxLength: 8 }),
+          schema.additionalProperties && typeof schema.additionalProperties === 'object'
+            ? validValue(schema.additionalProperties, known)
+            : fc.jsonValue({ maxDepth: 2 }),
+          { maxKeys: 3 },
+        );
       }
       const record: Record<string, fc.Arbitrary<unknown>> = {};
       for (const [key, property] of Object.entries(properties)) record[key] = validValue(property, known, key);
@@ -128,7 +184,9 @@ function validString(schema: Schema, known: KnownIds, name: string): fc.Arbitrar
     return ids.length ? fc.oneof(fc.constantFrom(...ids), fc.uuid()) : fc.uuid();
   }
   if (schema.pattern === '^([01]\\d|2[0-3]):[0-5]\\d$') {
-    return fc.tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 })).map(([h, m]) => `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}`);
+    return fc
+      .tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }))
+      .map(([h, m]) => `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}`);
   }
   if (name === 'secret') return fc.constantFrom(known.farmSecret, 'wrong');
   if (name === 'type') return fc.constantFrom('echo-sleep', 'command', 'render', 'nope');
@@ -144,11 +202,15 @@ function nearValid(value: unknown): fc.Arbitrary<unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return hostileValue;
   const keys = Object.keys(value);
   const options: Array<fc.Arbitrary<unknown>> = [
-    fc.tuple(fc.string({ minLength: 1, maxLength: 12 }), hostileValue).map(([key, extra]) => ({ ...value, [key]: extra })),
+    fc
+      .tuple(fc.string({ minLength: 1, maxLength: 12 }), hostileValue)
+      .map(([key, extra]) => ({ ...value, [key]: extra })),
   ];
   if (keys.length) {
     options.push(fc.tuple(fc.constantFrom(...keys), hostileValue).map(([key, bad]) => ({ ...value, [key]: bad })));
-    options.push(fc.constantFrom(...keys).map((key) => Object.fromEntries(Object.entries(value).filter(([k]) => k !== key))));
+    options.push(
+      fc.constantFrom(...keys).map((key) => Object.fromEntries(Object.entries(value).filter(([k]) => k !== key))),
+    );
     options.push(
       fc.tuple(fc.constantFrom(...keys), hostileValue).chain(([key, bad]) => {
         const inner = (value as Record<string, unknown>)[key];
@@ -163,11 +225,24 @@ function nearValid(value: unknown): fc.Arbitrary<unknown> {
 
 /** valid (about a third), near-valid (about half) or wholly hostile. */
 const shaped = (valid: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> =>
-  fc.oneof({ weight: 3, arbitrary: valid }, { weight: 5, arbitrary: valid.chain(nearValid) }, { weight: 1, arbitrary: hostileValue });
+  fc.oneof(
+    { weight: 3, arbitrary: valid },
+    { weight: 5, arbitrary: valid.chain(nearValid) },
+    { weight: 1, arbitrary: hostileValue },
+  );
 
 const hostileId = fc.oneof(
   hostileValue.map(asText),
-  fc.constantFrom('%00', '%ED%A0%80', '%zz', '%', 'a'.repeat(600), '..', '%2e%2e', '00000000-0000-4000-8000-000000000000'),
+  fc.constantFrom(
+    '%00',
+    '%ED%A0%80',
+    '%zz',
+    '%',
+    'a'.repeat(600),
+    '..',
+    '%2e%2e',
+    '00000000-0000-4000-8000-000000000000',
+  ),
 );
 
 /** Seeds that get a submission far into the job service (then changed like any valid value). */
@@ -184,51 +259,114 @@ export function requestArbitraries(openapi: Schema, known: KnownIds): Array<fc.A
     for (const [method, operation] of Object.entries(methods)) {
       const route = `${method} ${template}`;
       if (SKIPPED.has(route)) continue;
-      const parameters = (operation.parameters ?? []) as Array<{ in: string; name: string; schema: Schema; required?: boolean }>;
+      const parameters = (operation.parameters ?? []) as Array<{
+        in: string;
+        name: string;
+        schema: Schema;
+        required?: boolean;
+      }>;
       const pathParams = parameters.filter((p) => p.in === 'path');
       const queryParams = parameters.filter((p) => p.in === 'query');
       const bodySchema = operation.requestBody?.content?.['application/json']?.schema as Schema | undefined;
       const answers = Object.entries((operation.responses ?? {}) as Record<string, Schema>)
-        .filter(([status, response]) => Number(status) >= 400 && !response.content?.['application/json']?.schema?.properties?.error)
+        .filter(
+          ([status, response]) =>
+            Number(status) >= 400 && !response.content?.['application/json']?.schema?.properties?.error,
+        )
         .map(([status]) => Number(status));
-      const seeds = template.endsWith('/jobs') || template.endsWith('/jobs/check') ? fc.constantFrom(...SUBMISSIONS) : undefined;
+      const seeds =
+        template.endsWith('/jobs') || template.endsWith('/jobs/check') ? fc.constantFrom(...SUBMISSIONS) : undefined;
 
-      const pathArb = fc.tuple(...pathParams.map((p) => fc.oneof({ weight: 4, arbitrary: validValue(p.schema, known, p.name).map((v) => encodeText(asText(v))) }, { weight: 1, arbitrary: hostileId })));
+      const pathArb = fc.tuple(
+        ...pathParams.map((p) =>
+          fc.oneof(
+            { weight: 4, arbitrary: validValue(p.schema, known, p.name).map((v) => encodeText(asText(v))) },
+            { weight: 1, arbitrary: hostileId },
+          ),
+        ),
+      );
       const queryArb = fc.tuple(
         ...queryParams.map((p) =>
-          fc.option(fc.oneof({ weight: 3, arbitrary: validValue(p.schema, known, p.name) }, { weight: 2, arbitrary: hostileValue }).map((v) => `${p.name}=${encodeText(asText(v))}`), { nil: undefined }),
+          fc.option(
+            fc
+              .oneof(
+                { weight: 3, arbitrary: validValue(p.schema, known, p.name) },
+                { weight: 2, arbitrary: hostileValue },
+              )
+              .map((v) => `${p.name}=${encodeText(asText(v))}`),
+            { nil: undefined },
+          ),
         ),
       );
       const bodyArb: fc.Arbitrary<string | undefined> = bodySchema
         ? fc.oneof(
-            { weight: 12, arbitrary: shaped(seeds ? fc.oneof(seeds, validValue(bodySchema, known)) : validValue(bodySchema, known)).map(toJsonText) },
-            { weight: 1, arbitrary: fc.constantFrom('{"a":', '', 'null', '[]', '"x"', `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`) },
+            {
+              weight: 12,
+              arbitrary: shaped(
+                seeds ? fc.oneof(seeds, validValue(bodySchema, known)) : validValue(bodySchema, known),
+              ).map(toJsonText),
+            },
+            {
+              weight: 1,
+              arbitrary: fc.constantFrom(
+                '{"a":',
+                '',
+                'null',
+                '[]',
+                '"x"',
+                `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`,
+              ),
+            },
           )
         : fc.option(hostileValue.map(toJsonText), { nil: undefined, freq: 6 });
-      const authArb = template.includes('/worker/') && !template.endsWith('/register')
-        ? fc.oneof(
-            { weight: 4, arbitrary: known.workerAuth.length ? fc.constantFrom(...known.workerAuth) : fc.constant('') },
-            { weight: 1, arbitrary: fc.uint8Array({ maxLength: 60 }).map((bytes) => `Basic ${Buffer.from(bytes).toString('base64')}`) },
-            { weight: 1, arbitrary: hostileValue.map((v) => `Basic ${Buffer.from(`${asText(v)}:${asText(v)}`).toString('base64')}`) },
-          )
-        : fc.constant('');
+      const authArb =
+        template.includes('/worker/') && !template.endsWith('/register')
+          ? fc.oneof(
+              {
+                weight: 4,
+                arbitrary: known.workerAuth.length ? fc.constantFrom(...known.workerAuth) : fc.constant(''),
+              },
+              {
+                weight: 1,
+                arbitrary: fc
+                  .uint8Array({ maxLength: 60 })
+                  .map((bytes) => `Basic ${Buffer.from(bytes).toString('base64')}`),
+              },
+              {
+                weight: 1,
+                arbitrary: hostileValue.map(
+                  (v) => `Basic ${Buffer.from(`${asText(v)}:${asText(v)}`).toString('base64')}`,
+                ),
+              },
+            )
+          : fc.constant('');
 
       out.push(
-        fc.record({ params: pathArb, query: queryArb, body: bodyArb, auth: authArb }).map(({ params, query, body: text, auth }) => {
-          let body = text;
-          let index = 0;
-          let path = template.replace(/\{[^}]+\}/g, () => params[index++] as string);
-          // The worker's long poll must not wait: the fuzzer asks for no waiting at all.
-          if (route === 'post /api/v1/worker/task') query = query.map((q) => (q?.startsWith('waitMs=') ? 'waitMs=0' : q));
-          const search = query.filter((q): q is string => q !== undefined).join('&');
-          if (search) path += `?${search}`;
-          const headers: Record<string, string> = {};
-          // fetch sends no body with GET; the router sees it as an ordinary GET.
-          if (method === 'get') body = undefined;
-          if (body !== undefined) headers['content-type'] = 'application/json';
-          if (auth) headers.authorization = auth;
-          return { method: method.toUpperCase(), path, ...(body === undefined ? {} : { body }), headers, route, answers };
-        }),
+        fc
+          .record({ params: pathArb, query: queryArb, body: bodyArb, auth: authArb })
+          .map(({ params, query, body: text, auth }) => {
+            let body = text;
+            let index = 0;
+            let path = template.replace(/\{[^}]+\}/g, () => params[index++] as string);
+            // The worker's long poll must not wait: the fuzzer asks for no waiting at all.
+            if (route === 'post /api/v1/worker/task')
+              query = query.map((q) => (q?.startsWith('waitMs=') ? 'waitMs=0' : q));
+            const search = query.filter((q): q is string => q !== undefined).join('&');
+            if (search) path += `?${search}`;
+            const headers: Record<string, string> = {};
+            // fetch sends no body with GET; the router sees it as an ordinary GET.
+            if (method === 'get') body = undefined;
+            if (body !== undefined) headers['content-type'] = 'application/json';
+            if (auth) headers.authorization = auth;
+            return {
+              method: method.toUpperCase(),
+              path,
+              ...(body === undefined ? {} : { body }),
+              headers,
+              route,
+              answers,
+            };
+          }),
       );
     }
   }
@@ -236,7 +374,12 @@ export function requestArbitraries(openapi: Schema, known: KnownIds): Array<fc.A
 }
 
 /** What a response must be, whatever the request: no 5xx, and every error in Kiln's shape. Returns what is wrong, if anything. */
-export function checkAnswer(status: number, contentType: string | null, text: string, answers: readonly number[] = []): string | undefined {
+export function checkAnswer(
+  status: number,
+  contentType: string | null,
+  text: string,
+  answers: readonly number[] = [],
+): string | undefined {
   if (status >= 500) return `status ${status}`;
   if (status < 400 || answers.includes(status)) return undefined;
   if (!contentType?.startsWith('application/json')) return `error ${status} is ${contentType ?? 'untyped'}, not JSON`;
@@ -247,20 +390,35 @@ export function checkAnswer(status: number, contentType: string | null, text: st
     return `error ${status} body is not JSON`;
   }
   const error = body?.error;
-  if (!error || typeof error !== 'object' || Object.keys(body).length !== 1) return `error ${status} is not { error: {...} }`;
-  if (typeof error.code !== 'string' || !/^[a-z_]+$/.test(error.code)) return `error.code ${JSON.stringify(error.code)} is not a Kiln code`;
+  if (!error || typeof error !== 'object' || Object.keys(body).length !== 1)
+    return `error ${status} is not { error: {...} }`;
+  if (typeof error.code !== 'string' || !/^[a-z_]+$/.test(error.code))
+    return `error.code ${JSON.stringify(error.code)} is not a Kiln code`;
   if (typeof error.message !== 'string' || error.message === '') return 'error.message is not a string';
   if ('field' in error && typeof error.field !== 'string') return 'error.field is not a string';
   // A refusal of the request's own input must say which part of it is at fault.
-  if ((error.code === 'invalid_request' || error.code === 'too_large' || error.code === 'malformed_json') && typeof error.field !== 'string') {
+  if (
+    (error.code === 'invalid_request' || error.code === 'too_large' || error.code === 'malformed_json') &&
+    typeof error.field !== 'string'
+  ) {
     return `${error.code} without a field`;
   }
   return undefined;
 }
 
 /** Sends one request; the answer's status and what is wrong with it. */
-export async function send(base: string, request: FuzzRequest): Promise<{ status: number; problem: string | undefined }> {
-  const response = await fetch(base + request.path, { method: request.method, headers: request.headers, ...(request.body === undefined ? {} : { body: request.body }) });
+export async function send(
+  base: string,
+  request: FuzzRequest,
+): Promise<{ status: number; problem: string | undefined }> {
+  const response = await fetch(base + request.path, {
+    method: request.method,
+    headers: request.headers,
+    ...(request.body === undefined ? {} : { body: request.body }),
+  });
   const text = await response.text();
-  return { status: response.status, problem: checkAnswer(response.status, response.headers.get('content-type'), text, request.answers) };
+  return {
+    status: response.status,
+    problem: checkAnswer(response.status, response.headers.get('content-type'), text, request.answers),
+  };
 }

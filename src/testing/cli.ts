@@ -11,13 +11,19 @@ export interface CliResult {
 }
 
 /** Runs the built `kiln` command as a user would, with no terminal attached. */
-export function runKiln(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; shellPrefix?: string } = {}): Promise<CliResult> {
+export function runKiln(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; shellPrefix?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     // shellPrefix lets a test lower a limit first (e.g. `ulimit -n 150`); the args are still passed as argv.
     const [file, argv] = options.shellPrefix
       ? ['bash', ['-c', `${options.shellPrefix}; exec "$0" "$@"`, process.execPath, KILN_MAIN, ...args]]
       : [process.execPath, [KILN_MAIN, ...args]];
-    const child = spawn(file, argv as string[], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, argv as string[], {
+      env: { ...process.env, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -22,7 +22,13 @@ export async function startTestCluster(
   const home = makeTempDir(t, 'kiln-test-', () => igniter.destroy(data));
   data = join(home, 'db');
   const port = await freePort();
-  await igniter.initCluster({ data, port, auth: options.auth ?? 'trust', clients: options.clients ?? 2, listen: options.listen ?? ['127.0.0.1'] });
+  await igniter.initCluster({
+    data,
+    port,
+    auth: options.auth ?? 'trust',
+    clients: options.clients ?? 2,
+    listen: options.listen ?? ['127.0.0.1'],
+  });
   return { home, data, port };
 }
 
@@ -30,7 +36,10 @@ export async function startTestCluster(
  * One cluster for a whole test file (started before its first test, destroyed after its
  * last); each test then makes its own database on it. Call at the top level of the file.
  */
-export function useFileCluster(hooks: { before: (fn: () => unknown) => void; after: (fn: () => unknown) => void }): () => TestCluster {
+export function useFileCluster(hooks: {
+  before: (fn: () => unknown) => void;
+  after: (fn: () => unknown) => void;
+}): () => TestCluster {
   let cluster: TestCluster | undefined;
   const cleanups: Array<() => unknown> = [];
   hooks.before(async () => {

@@ -20,11 +20,15 @@ export interface ProcessFarm {
   addWorker: (name: string) => KilnProcess;
 }
 
-export async function startProcessFarm(t: After, options: { workers: number; settings?: Record<string, unknown> }): Promise<ProcessFarm> {
+export async function startProcessFarm(
+  t: After,
+  options: { workers: number; settings?: Record<string, unknown> },
+): Promise<ProcessFarm> {
   const all: KilnProcess[] = [];
   let farm: ProcessFarm | undefined;
   const home = makeTempDir(t, 'kiln-e2e-', async () => {
-    if (process.env.KILN_TEST_DUMP) for (const p of all) process.stderr.write(`---- ${p.child.spawnargs.slice(2, 4).join(' ')}\n${p.output()}\n`);
+    if (process.env.KILN_TEST_DUMP)
+      for (const p of all) process.stderr.write(`---- ${p.child.spawnargs.slice(2, 4).join(' ')}\n${p.output()}\n`);
     await Promise.all(all.map((p) => p.stop()));
     await farm?.manager.stop();
     // The database outlives a killed manager: stop it (and remove it) here.
@@ -39,7 +43,9 @@ export async function startProcessFarm(t: After, options: { workers: number; set
   const api: ProcessFarm['api'] = async (method, path, body) => {
     const request = () =>
       fetch(`${farm?.manager.url ?? manager.url}/api/v1${path}`, {
-        method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
       });
     // One retry on a reset socket under load; a manager that really died fails the test below.
     const response = await request().catch(() => request());
@@ -61,7 +67,13 @@ export async function startProcessFarm(t: After, options: { workers: number; set
   };
   for (let n = 1; n <= options.workers; n++) addWorker(`w${n}`);
   farm = {
-    home: managerHome, port, manager, workers, secret, api, addWorker,
+    home: managerHome,
+    port,
+    manager,
+    workers,
+    secret,
+    api,
+    addWorker,
     restartManager: async () => {
       const next = await startManagerProcess(managerHome, port, options.settings, dbPort);
       all.push(next);
@@ -70,10 +82,15 @@ export async function startProcessFarm(t: After, options: { workers: number; set
   };
   // The database of the embedded manager lives under the manager's home.
   farm.home = managerHome;
-  await waitFor(async () => ((await api('GET', '/workers')).body.workers as Array<{ status: string }>).filter((w) => w.status === 'awake').length === options.workers, {
-    timeoutMs: 30 * SECOND,
-    what: 'the workers to sign on',
-  });
+  await waitFor(
+    async () =>
+      ((await api('GET', '/workers')).body.workers as Array<{ status: string }>).filter((w) => w.status === 'awake')
+        .length === options.workers,
+    {
+      timeoutMs: 30 * SECOND,
+      what: 'the workers to sign on',
+    },
+  );
   return farm;
 }
 

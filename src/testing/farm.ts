@@ -21,15 +21,31 @@ export async function createTestDatabase(cluster: TestCluster): Promise<string> 
 
 export interface TestManager extends RunningManager {
   home: string;
-  api: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers }>;
+  api: (
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ) => Promise<{ status: number; body: any; headers: Headers }>;
 }
 
 /** A real manager on a free port, over a real PostgreSQL database, closed when the test ends. */
-export async function startTestManager(t: After, cluster: TestCluster, overrides: Partial<ManagerConfig> = {}): Promise<TestManager> {
+export async function startTestManager(
+  t: After,
+  cluster: TestCluster,
+  overrides: Partial<ManagerConfig> = {},
+): Promise<TestManager> {
   let manager: RunningManager | undefined;
   const home = makeTempDir(t, 'kiln-manager-', async () => manager?.close());
   const databaseUrl = await createTestDatabase(cluster);
-  const config: ManagerConfig = { ...MANAGER_DEFAULTS, listen: '127.0.0.1:0', open: true, database_url: databaseUrl, data: join(home, 'data'), ...overrides };
+  const config: ManagerConfig = {
+    ...MANAGER_DEFAULTS,
+    listen: '127.0.0.1:0',
+    open: true,
+    database_url: databaseUrl,
+    data: join(home, 'data'),
+    ...overrides,
+  };
   manager = await startManager({ home, config, log: pino({ level: process.env.KILN_TEST_LOG ?? 'silent' }) });
   const running = manager;
   const api: TestManager['api'] = async (method, path, body, headers = {}) => {
@@ -67,11 +83,20 @@ export class ProtocolWorker {
   async register(): Promise<this> {
     const types = this.options.types ?? ['render', 'video', 'misc'];
     const response = await this.manager.api('POST', '/worker/register', {
-      secret: this.manager.farmSecret, name: this.name, platform: this.options.platform ?? 'linux', supportedTaskTypes: types, tags: this.options.tags ?? [],
+      secret: this.manager.farmSecret,
+      name: this.name,
+      platform: this.options.platform ?? 'linux',
+      supportedTaskTypes: types,
+      tags: this.options.tags ?? [],
     });
     if (response.status !== 201) throw new Error(`register failed: ${JSON.stringify(response.body)}`);
     Object.assign(this, response.body);
-    const signOn = await this.call('POST', '/worker/sign-on', { name: this.name, platform: this.options.platform ?? 'linux', supportedTaskTypes: types, tags: this.options.tags ?? [] });
+    const signOn = await this.call('POST', '/worker/sign-on', {
+      name: this.name,
+      platform: this.options.platform ?? 'linux',
+      supportedTaskTypes: types,
+      tags: this.options.tags ?? [],
+    });
     if (signOn.status !== 200) throw new Error(`sign-on failed: ${JSON.stringify(signOn.body)}`);
     return this;
   }

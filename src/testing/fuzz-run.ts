@@ -15,7 +15,10 @@ export interface FuzzTally {
 /** Jobs, tasks and workers for the requests to name, so that valid requests reach the services. */
 export async function seedFarm(m: TestManager): Promise<KnownIds> {
   const jobs: string[] = [];
-  for (const body of [{ name: 'seed', type: 'echo-sleep', settings: {} }, { name: 'seed2', type: 'command', settings: { argv: ['echo', '{frame}'] }, frames: '1-6', chunkSize: 2 }]) {
+  for (const body of [
+    { name: 'seed', type: 'echo-sleep', settings: {} },
+    { name: 'seed2', type: 'command', settings: { argv: ['echo', '{frame}'] }, frames: '1-6', chunkSize: 2 },
+  ]) {
     const response = await m.api('POST', '/jobs', body);
     if (response.status !== 201) throw new Error(`seed job: ${JSON.stringify(response.body)}`);
     jobs.push(response.body.id);
@@ -23,9 +26,18 @@ export async function seedFarm(m: TestManager): Promise<KnownIds> {
   const workers = [await new ProtocolWorker(m, 'fuzz-a').register(), await new ProtocolWorker(m, 'fuzz-b').register()];
   const held = await workers[0]!.next(1000);
   const tasks: string[] = [];
-  for (const id of jobs) tasks.push(...((await m.api('GET', `/jobs/${id}/tasks`)).body.tasks as Array<{ id: string }>).map((task) => task.id));
+  for (const id of jobs)
+    tasks.push(
+      ...((await m.api('GET', `/jobs/${id}/tasks`)).body.tasks as Array<{ id: string }>).map((task) => task.id),
+    );
   if (held && !tasks.includes(held.id)) tasks.push(held.id);
-  return { jobs, tasks, workers: workers.map((w) => w.id), workerAuth: workers.map((w) => w.auth.authorization!), farmSecret: m.farmSecret };
+  return {
+    jobs,
+    tasks,
+    workers: workers.map((w) => w.id),
+    workerAuth: workers.map((w) => w.auth.authorization!),
+    farmSecret: m.farmSecret,
+  };
 }
 
 /**
@@ -33,7 +45,11 @@ export async function seedFarm(m: TestManager): Promise<KnownIds> {
  * every answer (no 5xx, errors in Kiln's shape) and that the manager still answers after each
  * batch. fast-check generates (and on failure shrinks) the batches; `seed` repeats a run.
  */
-export async function fuzzManager(m: TestManager, known: KnownIds, options: { count: number; concurrency?: number; seed?: number }): Promise<FuzzTally> {
+export async function fuzzManager(
+  m: TestManager,
+  known: KnownIds,
+  options: { count: number; concurrency?: number; seed?: number },
+): Promise<FuzzTally> {
   const openapi = (await m.api('GET', '/openapi.json')).body;
   const request = fc.oneof(...requestArbitraries(openapi, known));
   const concurrency = options.concurrency ?? 8;
@@ -47,8 +63,17 @@ export async function fuzzManager(m: TestManager, known: KnownIds, options: { co
         tally.requests++;
         tally.byStatus.set(status, (tally.byStatus.get(status) ?? 0) + 1);
         if (problem) {
-          tally.problems.push({ request: { ...r, ...(r.body && r.body.length > 300 ? { body: `${r.body.slice(0, 300)}… (${r.body.length} chars)` } : {}) }, status, problem });
-          wrong.push(`${r.method} ${r.path.slice(0, 200)}${r.body === undefined ? '' : ` ${r.body.slice(0, 300)}`} -> ${status}: ${problem}`);
+          tally.problems.push({
+            request: {
+              ...r,
+              ...(r.body && r.body.length > 300 ? { body: `${r.body.slice(0, 300)}… (${r.body.length} chars)` } : {}),
+            },
+            status,
+            problem,
+          });
+          wrong.push(
+            `${r.method} ${r.path.slice(0, 200)}${r.body === undefined ? '' : ` ${r.body.slice(0, 300)}`} -> ${status}: ${problem}`,
+          );
         }
         if (r.route === 'post /api/v1/jobs' && status === 201) tally.jobsDelta++;
         if (r.route === 'delete /api/v1/jobs/{id}' && status === 204) tally.jobsDelta--;
@@ -60,7 +85,11 @@ export async function fuzzManager(m: TestManager, known: KnownIds, options: { co
       if (alive.status !== 200) wrong.push(`the manager stopped answering (GET /version: ${alive.status})`);
       if (wrong.length) throw new Error(wrong.join('\n'));
     }),
-    { numRuns: Math.max(1, Math.ceil(options.count / concurrency)), endOnFailure: true, ...(options.seed === undefined ? {} : { seed: options.seed }) },
+    {
+      numRuns: Math.max(1, Math.ceil(options.count / concurrency)),
+      endOnFailure: true,
+      ...(options.seed === undefined ? {} : { seed: options.seed }),
+    },
   );
   return tally;
 }

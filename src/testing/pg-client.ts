@@ -3,7 +3,11 @@ import { Socket } from 'node:net';
 import pg from 'pg';
 
 /** Runs Debian's psql (the client a studio would use) and returns its result. */
-export function psql(conninfo: string, sql: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function psql(
+  conninfo: string,
+  sql: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('psql', [conninfo, '-XAtc', sql], { env: { ...process.env, PGCONNECT_TIMEOUT: '5', ...env } });
     let stdout = '';

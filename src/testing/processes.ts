@@ -15,7 +15,10 @@ export interface KilnProcess {
 
 /** Starts `kiln ARGS...` as a real process and keeps its output for assertions. */
 export function startKiln(args: string[], env: NodeJS.ProcessEnv = {}): KilnProcess {
-  const child = spawn(process.execPath, [KILN_MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [KILN_MAIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -34,13 +37,21 @@ export function startKiln(args: string[], env: NodeJS.ProcessEnv = {}): KilnProc
 }
 
 /** A `kiln manager` process on a fixed port (so it can be restarted there), settings from manager.yaml. */
-export async function startManagerProcess(home: string, port: number, settings: Record<string, unknown> = {}, dbPort?: number): Promise<KilnProcess & { url: string }> {
+export async function startManagerProcess(
+  home: string,
+  port: number,
+  settings: Record<string, unknown> = {},
+  dbPort?: number,
+): Promise<KilnProcess & { url: string }> {
   mkdirSync(home, { recursive: true });
   writeFileSync(join(home, 'manager.yaml'), YAML.stringify({ open: true, ...settings }));
   // The embedded database on a port of its own, so tests can run side by side.
   if (dbPort) writeFileSync(join(home, 'db.yaml'), YAML.stringify({ port: dbPort, listen: ['127.0.0.1'] }));
   const proc = startKiln(['manager', '--home', home, '--listen', `127.0.0.1:${port}`]);
-  await waitFor(() => proc.output().includes('Kiln manager on') || proc.child.exitCode !== null, { timeoutMs: 60 * SECOND, what: 'the manager to start' });
+  await waitFor(() => proc.output().includes('Kiln manager on') || proc.child.exitCode !== null, {
+    timeoutMs: 60 * SECOND,
+    what: 'the manager to start',
+  });
   if (proc.child.exitCode !== null) throw new Error(`the manager exited: ${proc.output()}`);
   return Object.assign(proc, { url: `http://127.0.0.1:${port}` });
 }

@@ -27,7 +27,10 @@ export class BatchLoader<K, V> {
     this.#inFlight = true;
     try {
       while (this.#pending.size > 0) {
-        const batch = new Map<K, Array<{ resolve: (value: V | undefined) => void; reject: (error: unknown) => void }>>();
+        const batch = new Map<
+          K,
+          Array<{ resolve: (value: V | undefined) => void; reject: (error: unknown) => void }>
+        >();
         for (const [key, waiting] of this.#pending) {
           if (batch.size >= this.maxBatch) break;
           batch.set(key, waiting);

@@ -19,7 +19,9 @@ export class UserError extends Error {
 }
 
 export function isErrnoException(error: unknown, code?: string): error is NodeJS.ErrnoException {
-  return error instanceof Error && 'code' in error && (code === undefined || (error as NodeJS.ErrnoException).code === code);
+  return (
+    error instanceof Error && 'code' in error && (code === undefined || (error as NodeJS.ErrnoException).code === code)
+  );
 }
 
 /** Turns anything thrown into an Error, keeping the original as `cause`. */

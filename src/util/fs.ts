@@ -59,7 +59,8 @@ export function ensureWritableDir(dir: string, field: string, mode = 0o755): voi
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       // ENOTDIR: a file on the way; walking up finds it and names it.
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new UserError(`cannot use ${dir}: ${existing}: ${describeFsError(code)}`, { field });
+      if (code !== 'ENOENT' && code !== 'ENOTDIR')
+        throw new UserError(`cannot use ${dir}: ${existing}: ${describeFsError(code)}`, { field });
     }
     if (info) {
       if (!info.isDirectory()) throw new UserError(`cannot use ${dir}: ${existing} is not a folder`, { field });
@@ -71,11 +72,17 @@ export function ensureWritableDir(dir: string, field: string, mode = 0o755): voi
     existing = parent;
   }
   const fsType = PSEUDO_FILE_SYSTEMS.get(Number(statfsSync(existing).type));
-  if (fsType) throw new UserError(`cannot use ${dir}: ${existing} is on the kernel's ${fsType} file system, not storage`, { field });
+  if (fsType)
+    throw new UserError(`cannot use ${dir}: ${existing} is on the kernel's ${fsType} file system, not storage`, {
+      field,
+    });
   try {
     accessSync(existing, fsConstants.W_OK | fsConstants.X_OK);
   } catch (error) {
-    throw new UserError(`cannot use ${dir}: ${existing} is not writable by this user (${describeFsError((error as NodeJS.ErrnoException).code)})`, { field });
+    throw new UserError(
+      `cannot use ${dir}: ${existing} is not writable by this user (${describeFsError((error as NodeJS.ErrnoException).code)})`,
+      { field },
+    );
   }
   for (const part of missing) {
     try {

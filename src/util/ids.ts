@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 
 /** Hex digit → the RFC 9562 variant digit (binary 10xx) with the same two low bits. */
-const VARIANT: Record<string, string> = Object.fromEntries([...'0123456789abcdef'].map((digit) => [digit, ((parseInt(digit, 16) & 3) | 8).toString(16)]));
+const VARIANT: Record<string, string> = Object.fromEntries(
+  [...'0123456789abcdef'].map((digit) => [digit, ((parseInt(digit, 16) & 3) | 8).toString(16)]),
+);
 
 /**
  * `count` UUIDv7s (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits. Ids made
@@ -14,7 +16,8 @@ export function timeOrderedUuids(count: number, now = Date.now()): string[] {
   const random = randomBytes(count * 10).toString('hex');
   const ids = new Array<string>(count);
   for (let i = 0, at = 0; i < count; i++, at += 20) {
-    ids[i] = `${prefix}${random.slice(at, at + 3)}-${VARIANT[random[at + 3]!]}${random.slice(at + 4, at + 7)}-${random.slice(at + 7, at + 19)}`;
+    ids[i] =
+      `${prefix}${random.slice(at, at + 3)}-${VARIANT[random[at + 3]!]}${random.slice(at + 4, at + 7)}-${random.slice(at + 7, at + 19)}`;
   }
   return ids;
 }

@@ -22,14 +22,21 @@ describe('worker configuration', () => {
     assert.equal(config.mayIRunIntervalMs, 2000);
     assert.equal(config.updateIntervalMs, 250);
     assert.equal(config.reconnectMaxDelayMs, 5000);
-    assert.equal(config.platform, process.platform === 'win32' ? 'windows' : process.platform === 'darwin' ? 'darwin' : 'linux');
+    assert.equal(
+      config.platform,
+      process.platform === 'win32' ? 'windows' : process.platform === 'darwin' ? 'darwin' : 'linux',
+    );
     assert.equal(queueDirectory(home, config), join(home, 'worker-queue'));
   });
 
   it('layers worker.yaml, KILN_WORKER_* and flags, and names a bad key', async (t) => {
     const home = await tempDir(t);
     await writeFile(join(home, 'worker.yaml'), 'manager: http://farm:7780\nname: from-file\ntags: [a]\n');
-    const env = { KILN_WORKER_NAME: 'from-env', KILN_WORKER_SECRET: 'env-secret', KILN_WORKER_TASK_TYPES: 'render, misc' };
+    const env = {
+      KILN_WORKER_NAME: 'from-env',
+      KILN_WORKER_SECRET: 'env-secret',
+      KILN_WORKER_TASK_TYPES: 'render, misc',
+    };
     const config = loadWorkerConfig(home, { name: 'from-flag', tags: undefined }, env);
     assert.equal(config.manager, 'http://farm:7780');
     assert.equal(config.name, 'from-flag');

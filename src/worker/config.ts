@@ -44,7 +44,9 @@ export const WorkerConfigSchema = Type.Object(
     taskWaitMs: Type.Integer({ minimum: 0, maximum: 60_000 }),
     /** While asleep, how often to ask the manager whether to wake. */
     sleepPollMs: Type.Integer({ minimum: 100, maximum: 300_000 }),
-    logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level))),
+    logLevel: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    ),
   },
   { additionalProperties: false },
 );
@@ -94,7 +96,11 @@ export interface WorkerFlags {
 }
 
 /** Defaults, then `<home>/worker.yaml`, then `KILN_WORKER_*`, then flags. */
-export function loadWorkerConfig(home: string, flags: WorkerFlags = {}, env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+export function loadWorkerConfig(
+  home: string,
+  flags: WorkerFlags = {},
+  env: NodeJS.ProcessEnv = process.env,
+): WorkerConfig {
   const defined = Object.fromEntries(Object.entries(flags).filter(([, value]) => value !== undefined));
   return loadConfig('worker', WorkerConfigSchema, workerDefaults(), { home, flags: defined, env });
 }

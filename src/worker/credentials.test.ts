@@ -15,7 +15,12 @@ async function tempDir(t: TestContext): Promise<string> {
   return dir;
 }
 
-function keeper(home: string, manager: FakeManager, secret: string | undefined, afterReRegister?: () => Promise<unknown>): { keeper: CredentialKeeper; client: ApiClient } {
+function keeper(
+  home: string,
+  manager: FakeManager,
+  secret: string | undefined,
+  afterReRegister?: () => Promise<unknown>,
+): { keeper: CredentialKeeper; client: ApiClient } {
   const client = new ApiClient({ baseUrl: manager.url });
   return {
     client,
@@ -40,7 +45,12 @@ describe('worker credentials', () => {
     assert.equal(statSync(credentialsPath(home)).mode & 0o777, 0o600);
     assert.deepEqual(await readCredentials(home), identity);
     assert.equal(first.client.workerId, identity.id);
-    assert.deepEqual(manager.calls('/worker/register')[0]?.json, { name: 'w1', platform: 'linux', supportedTaskTypes: ['misc'], secret: FARM_SECRET });
+    assert.deepEqual(manager.calls('/worker/register')[0]?.json, {
+      name: 'w1',
+      platform: 'linux',
+      supportedTaskTypes: ['misc'],
+      secret: FARM_SECRET,
+    });
 
     // A restart: no secret needed any more, no new registration.
     const second = keeper(home, manager, undefined);
@@ -51,8 +61,14 @@ describe('worker credentials', () => {
 
   it('says what to do when there is neither an identity nor a secret, and when the secret is wrong', async (t) => {
     const manager = await startFakeManager(t);
-    await assert.rejects(keeper(await tempDir(t), manager, undefined).keeper.ensure(), /no farm secret.*--secret.*KILN_WORKER_SECRET/);
-    await assert.rejects(keeper(await tempDir(t), manager, 'wrong').keeper.ensure(), (error: unknown) => error instanceof AuthenticationError && /wrong farm secret/.test(error.message));
+    await assert.rejects(
+      keeper(await tempDir(t), manager, undefined).keeper.ensure(),
+      /no farm secret.*--secret.*KILN_WORKER_SECRET/,
+    );
+    await assert.rejects(
+      keeper(await tempDir(t), manager, 'wrong').keeper.ensure(),
+      (error: unknown) => error instanceof AuthenticationError && /wrong farm secret/.test(error.message),
+    );
   });
 
   it('registers again once on 401, signs on, and carries on with the new identity', async (t) => {
@@ -74,7 +90,13 @@ describe('worker credentials', () => {
     // Refused again right after registering: an error, not a loop of registrations.
     const refusing = keeper(await tempDir(t), manager, FARM_SECRET);
     await refusing.keeper.ensure();
-    manager.server.handler = (_request, response) => void response.writeHead(401, { 'content-type': 'application/json' }).end('{"error":{"code":"unauthorized","message":"no"}}');
-    await assert.rejects(refusing.keeper.call(() => refusing.client.workerState()), AuthenticationError);
+    manager.server.handler = (_request, response) =>
+      void response
+        .writeHead(401, { 'content-type': 'application/json' })
+        .end('{"error":{"code":"unauthorized","message":"no"}}');
+    await assert.rejects(
+      refusing.keeper.call(() => refusing.client.workerState()),
+      AuthenticationError,
+    );
   });
 });

@@ -43,10 +43,21 @@ export async function readCredentials(home: string): Promise<StoredCredentials |
     throw new UserError(`${path}: ${(error as Error).message.split('\n')[0]}; delete the file to register again`);
   }
   const value = parsed as Partial<StoredCredentials> | null;
-  if (!value || typeof value.id !== 'string' || typeof value.token !== 'string' || value.id === '' || value.token === '') {
+  if (
+    !value ||
+    typeof value.id !== 'string' ||
+    typeof value.token !== 'string' ||
+    value.id === '' ||
+    value.token === ''
+  ) {
     throw new UserError(`${path} has no worker id and token; delete the file to register again`);
   }
-  return { id: value.id, token: value.token, manager: String(value.manager ?? ''), registeredAt: String(value.registeredAt ?? '') };
+  return {
+    id: value.id,
+    token: value.token,
+    manager: String(value.manager ?? ''),
+    registeredAt: String(value.registeredAt ?? ''),
+  };
 }
 
 export async function saveCredentials(home: string, credentials: StoredCredentials): Promise<void> {
@@ -118,7 +129,10 @@ export class CredentialKeeper {
       if (!(error instanceof ApiError) || error.status !== 401) throw error;
       // Another call may have registered again meanwhile; then just retry with that identity.
       if (this.#current?.id === before) {
-        this.#options.logger.warn({ workerId: before }, 'the manager does not know this worker any more; registering again');
+        this.#options.logger.warn(
+          { workerId: before },
+          'the manager does not know this worker any more; registering again',
+        );
         await this.register();
         await this.#options.afterReRegister?.();
       }
@@ -127,7 +141,9 @@ export class CredentialKeeper {
       return await fn();
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
-        throw new AuthenticationError(`the manager refused this worker's credentials even after registering again: ${error.message}`);
+        throw new AuthenticationError(
+          `the manager refused this worker's credentials even after registering again: ${error.message}`,
+        );
       }
       throw error;
     }
@@ -151,7 +167,9 @@ export class CredentialKeeper {
       registered = await this.#options.client.registerWorker({ ...this.#options.registration(), secret });
     } catch (error) {
       if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
-        throw new AuthenticationError(`the manager refused to register this worker (wrong farm secret?): ${error.message}`);
+        throw new AuthenticationError(
+          `the manager refused to register this worker (wrong farm secret?): ${error.message}`,
+        );
       }
       throw error;
     }

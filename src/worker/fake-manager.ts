@@ -50,12 +50,23 @@ export async function startFakeManager(t: { after: (fn: () => unknown) => void }
       return this.server.requests.filter((request) => request.path === `/api/v1${path}`);
     },
     addTask(commands, name = `task ${manager.queue.length + 1}`) {
-      const task: AssignedTask = { id: randomUUID(), jobId: randomUUID(), jobName: 'test job', jobType: 'echo-sleep', name, type: 'misc', priority: 50, commands };
+      const task: AssignedTask = {
+        id: randomUUID(),
+        jobId: randomUUID(),
+        jobName: 'test job',
+        jobType: 'echo-sleep',
+        name,
+        type: 'misc',
+        priority: 50,
+        commands,
+      };
       this.queue.push(task);
       return task;
     },
     statusesOf(taskId) {
-      return this.updates.filter((entry) => entry.taskId === taskId && entry.update.status).map((entry) => entry.update.status as string);
+      return this.updates
+        .filter((entry) => entry.taskId === taskId && entry.update.status)
+        .map((entry) => entry.update.status as string);
     },
   };
 
@@ -66,7 +77,8 @@ export async function startFakeManager(t: { after: (fn: () => unknown) => void }
     return id !== undefined && manager.workers.get(id) === token ? id : undefined;
   };
   const state = () => ({ statusRequested: manager.requested, lazy: false });
-  const blocking = () => manager.requested === 'asleep' || manager.requested === 'offline' || manager.requested === 'restart';
+  const blocking = () =>
+    manager.requested === 'asleep' || manager.requested === 'offline' || manager.requested === 'restart';
 
   manager.server = await startTinyServer(t, async (request, response) => {
     const path = request.path.replace(/^\/api\/v1/, '');
@@ -106,17 +118,26 @@ export async function startFakeManager(t: { after: (fn: () => unknown) => void }
     const match = /^\/worker\/tasks\/([^/]+)\/(update|may-i-run|preview)$/.exec(path);
     if (match) {
       const [, taskId = '', action] = match;
-      if (manager.holders.get(taskId) !== workerId) return sendError(response, 409, 'not_your_task', 'this worker does not hold the task');
+      if (manager.holders.get(taskId) !== workerId)
+        return sendError(response, 409, 'not_your_task', 'this worker does not hold the task');
       if (action === 'update') {
         manager.updates.push({ taskId, workerId, update: request.json as TaskUpdate });
         return sendJson(response, 204);
       }
       if (action === 'preview') {
-        manager.previews.push({ taskId, contentType: String(request.headers['content-type']), bytes: request.body.length });
+        manager.previews.push({
+          taskId,
+          contentType: String(request.headers['content-type']),
+          bytes: request.body.length,
+        });
         return sendJson(response, 204);
       }
       const stop = manager.stopped.has(taskId);
-      return sendJson(response, 200, { mayKeepRunning: !stop, reason: stop ? 'the job was canceled' : '', statusRequested: manager.requested });
+      return sendJson(response, 200, {
+        mayKeepRunning: !stop,
+        reason: stop ? 'the job was canceled' : '',
+        statusRequested: manager.requested,
+      });
     }
     return sendError(response, 404, 'not_found', `no route ${request.method} ${request.path}`);
   });

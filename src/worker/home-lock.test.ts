@@ -25,23 +25,34 @@ async function deadPid(): Promise<number> {
   return child.pid!;
 }
 
-const lockOf = (home: string) => JSON.parse(readFileSync(join(home, HOME_LOCK_FILE), 'utf8')) as { pid: number; startTime?: string };
+const lockOf = (home: string) =>
+  JSON.parse(readFileSync(join(home, HOME_LOCK_FILE), 'utf8')) as { pid: number; startTime?: string };
 
 describe('home lock', () => {
   it('is refused while its holder lives, naming it; released, it can be taken again', (t) => {
     const home = makeTempDir(t);
     const holder = otherProcess(t);
-    writeFileSync(join(home, HOME_LOCK_FILE), JSON.stringify({ pid: holder.pid, startTime: processStartTime(holder.pid!) }));
-    assert.throws(() => acquireHomeLock(home), (error: unknown) => {
-      assert.ok(error instanceof UserError);
-      assert.equal(error.message, `another kiln worker (pid ${holder.pid}) is already running with home ${home}`);
-      return true;
-    });
+    writeFileSync(
+      join(home, HOME_LOCK_FILE),
+      JSON.stringify({ pid: holder.pid, startTime: processStartTime(holder.pid!) }),
+    );
+    assert.throws(
+      () => acquireHomeLock(home),
+      (error: unknown) => {
+        assert.ok(error instanceof UserError);
+        assert.equal(error.message, `another kiln worker (pid ${holder.pid}) is already running with home ${home}`);
+        return true;
+      },
+    );
 
     const other = makeTempDir(t);
     const lock = acquireHomeLock(other);
     assert.equal(lockOf(other).pid, process.pid);
-    assert.throws(() => acquireHomeLock(other), /already running/, 'a second worker in this very process is refused too');
+    assert.throws(
+      () => acquireHomeLock(other),
+      /already running/,
+      'a second worker in this very process is refused too',
+    );
     lock.release();
     assert.equal(existsSync(join(other, HOME_LOCK_FILE)), false);
     acquireHomeLock(other).release();
@@ -80,12 +91,18 @@ describe('home lock', () => {
     writeFileSync(join(home, 'worker.yaml'), 'taskWaitMs: 300\nreconnectMaxDelayMs: 300\n');
     const first = startWorkerProcess(home, manager.url, 'one', FARM_SECRET);
     t.after(() => first.stop());
-    await waitFor(() => manager.calls('/worker/sign-on').length === 1, { timeoutMs: 30 * SECOND, what: 'the first worker to sign on' });
+    await waitFor(() => manager.calls('/worker/sign-on').length === 1, {
+      timeoutMs: 30 * SECOND,
+      what: 'the first worker to sign on',
+    });
 
     const second = startWorkerProcess(home, manager.url, 'two', FARM_SECRET);
     t.after(() => second.stop());
     // Bounded: a second worker that is not refused would run on for good.
-    const exited = await waitFor(() => second.child.exitCode !== null, { timeoutMs: 30 * SECOND, what: 'the second worker to refuse and exit' }).catch(() => false);
+    const exited = await waitFor(() => second.child.exitCode !== null, {
+      timeoutMs: 30 * SECOND,
+      what: 'the second worker to refuse and exit',
+    }).catch(() => false);
     assert.ok(exited, `the second worker kept running:\n${second.output()}`);
     assertOneLineError(
       { code: second.child.exitCode, stdout: '', stderr: second.output() },
@@ -98,7 +115,10 @@ describe('home lock', () => {
     assert.equal(lockOf(home).pid, first.child.pid, 'a killed worker leaves its lock behind');
     const third = startWorkerProcess(home, manager.url, 'three', FARM_SECRET);
     t.after(() => third.stop());
-    await waitFor(() => manager.calls('/worker/sign-on').length === 2, { timeoutMs: 30 * SECOND, what: 'the next worker to sign on' });
+    await waitFor(() => manager.calls('/worker/sign-on').length === 2, {
+      timeoutMs: 30 * SECOND,
+      what: 'the next worker to sign on',
+    });
     assert.equal(lockOf(home).pid, third.child.pid, 'the stale lock was taken over');
 
     // A clean stop (SIGINT as from a terminal) signs off and releases the lock.

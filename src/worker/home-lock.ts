@@ -36,7 +36,9 @@ export function acquireHomeLock(home: string): HomeLock {
     if (seen === undefined) continue; // removed meanwhile: try again
     const holder = parseHolder(seen);
     if (holder && isProcessAlive(holder.pid, holder.startTime)) {
-      throw new UserError(`another kiln worker (pid ${holder.pid}) is already running with home ${home}`, { code: 'home_locked' });
+      throw new UserError(`another kiln worker (pid ${holder.pid}) is already running with home ${home}`, {
+        code: 'home_locked',
+      });
     }
     takeOverStale(path, seen);
   }

@@ -9,7 +9,21 @@ export {
   type WorkerConfig,
   type WorkerFlags,
 } from './config.js';
-export { CREDENTIALS_FILE, CredentialKeeper, AuthenticationError, readCredentials, type StoredCredentials } from './credentials.js';
+export {
+  CREDENTIALS_FILE,
+  CredentialKeeper,
+  AuthenticationError,
+  readCredentials,
+  type StoredCredentials,
+} from './credentials.js';
 export { UpdateQueue, type SendUpdate, type UpdateQueueOptions } from './update-queue.js';
 export { runTask, type TaskOutcome, type TaskRunnerDeps } from './task-runner.js';
-export { COMMAND_HANDLERS, COMMAND_NAMES, checkCommand, runCommand, CommandError, CommandAbortedError, type CommandContext } from './commands/index.js';
+export {
+  COMMAND_HANDLERS,
+  COMMAND_NAMES,
+  checkCommand,
+  runCommand,
+  CommandError,
+  CommandAbortedError,
+  type CommandContext,
+} from './commands/index.js';

@@ -43,12 +43,24 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<number>
   const home = resolveHome(options.home);
   const config = loadWorkerConfig(
     home,
-    { manager: options.managerUrl, name: options.name, tags: options.tags, taskTypes: options.taskTypes, secret: options.secret, logLevel: options.logLevel },
+    {
+      manager: options.managerUrl,
+      name: options.name,
+      tags: options.tags,
+      taskTypes: options.taskTypes,
+      secret: options.secret,
+      logLevel: options.logLevel,
+    },
     options.env ?? process.env,
   );
   // Before anything else (even logging), so a refused second worker prints one line only.
   const lock = acquireHomeLock(home);
-  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'kiln-worker', worker: config.name } }, pino.destination({ dest: 2, sync: true }));
+  const logger =
+    options.logger ??
+    pino(
+      { level: config.logLevel, base: { service: 'kiln-worker', worker: config.name } },
+      pino.destination({ dest: 2, sync: true }),
+    );
   const processGroups = new ProcessGroupRecords(home, logger);
   // A worker leaving without its clean-up (an uncaught error, a second signal) still takes its
   // programs and its lock along. 'exit' handlers run synchronously.
@@ -73,7 +85,10 @@ interface LockedHome {
   processGroups: ProcessGroupRecords;
 }
 
-async function runLockedWorker({ home, config, logger, lockPath, processGroups }: LockedHome, options: RunWorkerOptions): Promise<number> {
+async function runLockedWorker(
+  { home, config, logger, lockPath, processGroups }: LockedHome,
+  options: RunWorkerOptions,
+): Promise<number> {
   const version = softwareVersion();
 
   const controller = new AbortController();
@@ -90,14 +105,26 @@ async function runLockedWorker({ home, config, logger, lockPath, processGroups }
     const credentials = new CredentialKeeper({
       home,
       client,
-      registration: () => ({ name: config.name, platform: config.platform, supportedTaskTypes: [...config.taskTypes], tags: [...config.tags] }),
+      registration: () => ({
+        name: config.name,
+        platform: config.platform,
+        supportedTaskTypes: [...config.taskTypes],
+        tags: [...config.tags],
+      }),
       secret: () => readFarmSecret(config),
       logger,
       afterReRegister: () => client.signOn(signOnBody(config, version)),
     });
-    logger.info({ manager: client.baseUrl, taskTypes: config.taskTypes, tags: config.tags, version, lock: lockPath }, 'worker starting');
+    logger.info(
+      { manager: client.baseUrl, taskTypes: config.taskTypes, tags: config.tags, version, lock: lockPath },
+      'worker starting',
+    );
     await endLeftoverProcessGroups(home, logger, { termGraceMs: config.killGraceMs });
-    const identity = await untilReachable('register', () => credentials.ensure(), { signal: controller.signal, logger, maxDelayMs: config.reconnectMaxDelayMs });
+    const identity = await untilReachable('register', () => credentials.ensure(), {
+      signal: controller.signal,
+      logger,
+      maxDelayMs: config.reconnectMaxDelayMs,
+    });
     if (!identity) return EXIT_OK;
 
     const queue = await UpdateQueue.open({

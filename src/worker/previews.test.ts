@@ -12,7 +12,8 @@ async function tempDir(t: TestContext): Promise<string> {
   return dir;
 }
 
-const image = (width: number) => sharp({ create: { width, height: 10, channels: 3, background: { r: 10, g: 120, b: 200 } } });
+const image = (width: number) =>
+  sharp({ create: { width, height: 10, channels: 3, background: { r: 10, g: 120, b: 200 } } });
 
 describe('previews', () => {
   it('sends PNG and JPEG as they are and converts other formats to JPEG', async (t) => {
@@ -32,7 +33,9 @@ describe('previews', () => {
     const paths = [];
     for (let index = 1; index <= 4; index++) {
       const path = join(dir, `f${index}.png`);
-      await image(10 + index).png().toFile(path);
+      await image(10 + index)
+        .png()
+        .toFile(path);
       paths.push(path);
     }
     const widths: number[] = [];

@@ -31,7 +31,10 @@ export async function loadPreview(path: string): Promise<PreviewImage> {
     if (extension === '.png') return { data: await readFile(path), contentType: 'image/png' };
     if (extension === '.jpg' || extension === '.jpeg') return { data: await readFile(path), contentType: 'image/jpeg' };
   }
-  const data = await sharp(path).resize({ width: PREVIEW_WIDTH, withoutEnlargement: true }).jpeg({ quality: 85 }).toBuffer();
+  const data = await sharp(path)
+    .resize({ width: PREVIEW_WIDTH, withoutEnlargement: true })
+    .jpeg({ quality: 85 })
+    .toBuffer();
   return { data, contentType: 'image/jpeg' };
 }
 

@@ -7,7 +7,12 @@ import pino from 'pino';
 import { makeTempDir } from '../testing/temp.js';
 import { waitFor } from '../util/time.js';
 import { runProcess } from './commands/process.js';
-import { PROCESS_RECORD_FILE, ProcessGroupRecords, endLeftoverProcessGroups, type ProcessGroupRecord } from './process-groups.js';
+import {
+  PROCESS_RECORD_FILE,
+  ProcessGroupRecords,
+  endLeftoverProcessGroups,
+  type ProcessGroupRecord,
+} from './process-groups.js';
 import { processGroupMembers, processStartTime } from './proc-stat.js';
 
 const silent = pino({ level: 'silent' });
@@ -19,7 +24,10 @@ const silent = pino({ level: 'silent' });
 async function orphanGroup(t: TestContext, leaderMs = 120_000): Promise<number> {
   const leader = spawn(
     process.execPath,
-    ['-e', `require('node:child_process').spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120000)'], { stdio: 'ignore' }).unref(); setTimeout(() => {}, ${leaderMs})`],
+    [
+      '-e',
+      `require('node:child_process').spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120000)'], { stdio: 'ignore' }).unref(); setTimeout(() => {}, ${leaderMs})`,
+    ],
     { detached: true, stdio: 'ignore' },
   );
   leader.unref();
@@ -35,10 +43,11 @@ async function orphanGroup(t: TestContext, leaderMs = 120_000): Promise<number> 
   return pgid;
 }
 
-const records = (home: string): ProcessGroupRecord[] => JSON.parse(readFileSync(join(home, PROCESS_RECORD_FILE), 'utf8'));
+const records = (home: string): ProcessGroupRecord[] =>
+  JSON.parse(readFileSync(join(home, PROCESS_RECORD_FILE), 'utf8'));
 
 describe('process group records', () => {
-  it('records a running program\'s group and forgets it when it ends', async (t) => {
+  it("records a running program's group and forgets it when it ends", async (t) => {
     const home = makeTempDir(t);
     const groups = new ProcessGroupRecords(home, silent);
     const seen: ProcessGroupRecord[][] = [];
@@ -62,10 +71,13 @@ describe('process group records', () => {
     await waitFor(() => processStartTime(leaderless) === undefined, { what: 'the second leader to exit' });
     assert.equal(processGroupMembers(leaderless).length, 1, 'its grandchild lives on');
     // As a killed worker leaves it (the leader's start time was read while it lived).
-    writeFileSync(join(home, PROCESS_RECORD_FILE), JSON.stringify([
-      { pgid: whole, startTime: processStartTime(whole), program: 'node' },
-      { pgid: leaderless, startTime: '1', program: 'node' },
-    ]));
+    writeFileSync(
+      join(home, PROCESS_RECORD_FILE),
+      JSON.stringify([
+        { pgid: whole, startTime: processStartTime(whole), program: 'node' },
+        { pgid: leaderless, startTime: '1', program: 'node' },
+      ]),
+    );
     assert.equal(await endLeftoverProcessGroups(home, silent, { termGraceMs: 2000 }), 2);
     assert.deepEqual(processGroupMembers(whole), []);
     assert.deepEqual(processGroupMembers(leaderless), []);
@@ -75,7 +87,10 @@ describe('process group records', () => {
   it('leaves alone a group whose leader pid now names another process', async (t) => {
     const home = makeTempDir(t);
     const unrelated = await orphanGroup(t);
-    writeFileSync(join(home, PROCESS_RECORD_FILE), JSON.stringify([{ pgid: unrelated, startTime: `${Number(processStartTime(unrelated)) - 1}`, program: 'node' }]));
+    writeFileSync(
+      join(home, PROCESS_RECORD_FILE),
+      JSON.stringify([{ pgid: unrelated, startTime: `${Number(processStartTime(unrelated)) - 1}`, program: 'node' }]),
+    );
     assert.equal(await endLeftoverProcessGroups(home, silent, { termGraceMs: 500 }), 0);
     assert.equal(processGroupMembers(unrelated).length, 2, 'still running');
   });

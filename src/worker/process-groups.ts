@@ -77,7 +77,10 @@ export class ProcessGroupRecords implements ProcessGroupTracker {
       renameSync(temp, this.#path);
     } catch (error) {
       // Not fatal to the task; but the next start could not end this program, so say so loudly.
-      this.#logger.error({ path: this.#path, reason: (error as Error).message }, 'cannot record the running programs; a crash now could leave them running');
+      this.#logger.error(
+        { path: this.#path, reason: (error as Error).message },
+        'cannot record the running programs; a crash now could leave them running',
+      );
     }
   }
 }
@@ -95,13 +98,20 @@ export interface EndLeftoversOptions {
  * Then clears the record. Throws a UserError when a group will not go, since starting would risk
  * running its task twice.
  */
-export async function endLeftoverProcessGroups(home: string, logger: Logger, options: EndLeftoversOptions = {}): Promise<number> {
+export async function endLeftoverProcessGroups(
+  home: string,
+  logger: Logger,
+  options: EndLeftoversOptions = {},
+): Promise<number> {
   const path = join(home, PROCESS_RECORD_FILE);
   const records = readRecords(path, logger);
   let ended = 0;
   for (const record of records) {
     if (!isRecordedGroupAlive(record)) continue;
-    logger.warn({ pgid: record.pgid, program: record.program }, 'ending a task program left running by an earlier run of this worker');
+    logger.warn(
+      { pgid: record.pgid, program: record.program },
+      'ending a task program left running by an earlier run of this worker',
+    );
     signalGroup(record.pgid, 'SIGTERM');
     if (!(await untilGroupGone(record.pgid, options.termGraceMs ?? 5 * SECOND))) {
       signalGroup(record.pgid, 'SIGKILL');
@@ -159,7 +169,8 @@ function readRecords(path: string, logger: Logger): ProcessGroupRecord[] {
     const parsed = JSON.parse(text) as unknown;
     if (!Array.isArray(parsed)) throw new Error('not a list');
     return parsed.filter(
-      (entry): entry is ProcessGroupRecord => typeof entry === 'object' && entry !== null && Number.isInteger(entry.pgid) && entry.pgid > 1,
+      (entry): entry is ProcessGroupRecord =>
+        typeof entry === 'object' && entry !== null && Number.isInteger(entry.pgid) && entry.pgid > 1,
     );
   } catch (error) {
     logger.warn({ path, reason: (error as Error).message }, 'the record of running programs is damaged; ignoring it');

@@ -43,10 +43,22 @@ class RecordingQueue {
 }
 
 function task(commands: Array<{ name: string; parameters: Record<string, unknown> }>): AssignedTask {
-  return { id: TASK_ID, jobId: TASK_ID, jobName: 'job', jobType: 'echo-sleep', name: 'task 1', type: 'misc', priority: 50, commands };
+  return {
+    id: TASK_ID,
+    jobId: TASK_ID,
+    jobName: 'job',
+    jobType: 'echo-sleep',
+    name: 'task 1',
+    type: 'misc',
+    priority: 50,
+    commands,
+  };
 }
 
-function deps(queue: RecordingQueue, mayIRun: () => Promise<MayKeepRunning> = async () => ({ mayKeepRunning: true, reason: '', statusRequested: null })): TaskRunnerDeps {
+function deps(
+  queue: RecordingQueue,
+  mayIRun: () => Promise<MayKeepRunning> = async () => ({ mayKeepRunning: true, reason: '', statusRequested: null }),
+): TaskRunnerDeps {
   return {
     queue,
     mayIRun,
@@ -78,7 +90,11 @@ describe('runTask', () => {
     assert.deepEqual(queue.statuses, ['active', 'completed']);
     assert.ok(queue.logs.indexOf('hello farm') < queue.logs.indexOf('from exec'));
     assert.ok(queue.logs.some((line) => line.includes('command 3/3: sleep')));
-    assert.deepEqual(queue.progressValues, [...queue.progressValues].sort((a, b) => a - b), 'progress over the whole task only grows');
+    assert.deepEqual(
+      queue.progressValues,
+      [...queue.progressValues].sort((a, b) => a - b),
+      'progress over the whole task only grows',
+    );
     assert.ok(queue.progressValues.includes(1 / 3), 'the first of three commands done is a third');
     assert.equal(queue.updates.at(-1)?.progress, 1);
   });
@@ -97,17 +113,31 @@ describe('runTask', () => {
     assert.deepEqual(queue.statuses, ['active', 'failed']);
     const failed = queue.updates.at(-1);
     assert.match(failed?.activity ?? '', /exec: .* exited with code 4/);
-    assert.ok(queue.logs.some((line) => /^command exec: .*exited with code 4/.test(line)), queue.logs.join('\n'));
+    assert.ok(
+      queue.logs.some((line) => /^command exec: .*exited with code 4/.test(line)),
+      queue.logs.join('\n'),
+    );
     assert.ok(queue.logs.includes('disk full'));
     assert.ok(!queue.logs.includes('never'));
   });
 
   it('fails a command it cannot understand instead of running it', async () => {
     const queue = new RecordingQueue();
-    const outcome = await runTask(task([{ name: 'echo', parameters: { message: 'x', colour: 'red' } }, { name: 'teleport', parameters: {} }]), deps(queue), new AbortController().signal);
+    const outcome = await runTask(
+      task([
+        { name: 'echo', parameters: { message: 'x', colour: 'red' } },
+        { name: 'teleport', parameters: {} },
+      ]),
+      deps(queue),
+      new AbortController().signal,
+    );
     assert.equal(outcome.result, 'failed');
     assert.match(outcome.result === 'failed' ? outcome.message : '', /invalid echo command/);
-    const unknown = await runTask(task([{ name: 'teleport', parameters: {} }]), deps(new RecordingQueue()), new AbortController().signal);
+    const unknown = await runTask(
+      task([{ name: 'teleport', parameters: {} }]),
+      deps(new RecordingQueue()),
+      new AbortController().signal,
+    );
     assert.match(unknown.result === 'failed' ? unknown.message : '', /unknown command "teleport"/);
   });
 
@@ -116,7 +146,9 @@ describe('runTask', () => {
     let allowed = true;
     let toldNoAt = 0;
     const running = runTask(
-      task([{ name: 'exec', parameters: { argv: [node, '-e', 'console.log("working"); setInterval(() => {}, 1000)'] } }]),
+      task([
+        { name: 'exec', parameters: { argv: [node, '-e', 'console.log("working"); setInterval(() => {}, 1000)'] } },
+      ]),
       deps(queue, async () => {
         if (!allowed && toldNoAt === 0) toldNoAt = Date.now();
         return { mayKeepRunning: allowed, reason: allowed ? '' : 'job canceled', statusRequested: null };
@@ -145,7 +177,11 @@ describe('runTask', () => {
     assert.deepEqual(fromPoll.statuses, ['active']);
 
     const fromQueue = new RecordingQueue();
-    const running = runTask(task([{ name: 'sleep', parameters: { seconds: 30 } }]), deps(fromQueue), new AbortController().signal);
+    const running = runTask(
+      task([{ name: 'sleep', parameters: { seconds: 30 } }]),
+      deps(fromQueue),
+      new AbortController().signal,
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
     fromQueue.drop(TASK_ID);
     assert.equal((await running).result, 'stopped');
@@ -155,7 +191,14 @@ describe('runTask', () => {
   it('sends the task back as queued when the worker shuts down', async () => {
     const queue = new RecordingQueue();
     const shutdown = new AbortController();
-    const running = runTask(task([{ name: 'sleep', parameters: { seconds: 30 } }, { name: 'echo', parameters: { message: 'never' } }]), deps(queue), shutdown.signal);
+    const running = runTask(
+      task([
+        { name: 'sleep', parameters: { seconds: 30 } },
+        { name: 'echo', parameters: { message: 'never' } },
+      ]),
+      deps(queue),
+      shutdown.signal,
+    );
     await new Promise((resolve) => setTimeout(resolve, 100));
     const started = Date.now();
     shutdown.abort(new Error('received SIGTERM'));

@@ -51,12 +51,17 @@ export async function runTask(task: AssignedTask, deps: TaskRunnerDeps, shutdown
     if (!controller.signal.aborted) controller.abort(request);
   };
   queue.beginTask(task.id);
-  const unwatch = queue.watchDrop(task.id, () => stop(new StopRequest('dropped', 'the manager gave this task to another worker')));
+  const unwatch = queue.watchDrop(task.id, () =>
+    stop(new StopRequest('dropped', 'the manager gave this task to another worker')),
+  );
   const onShutdown = (): void => stop(new StopRequest('shutdown', 'the worker is shutting down'));
   if (shutdown.aborted) onShutdown();
   shutdown.addEventListener('abort', onShutdown, { once: true });
 
-  const previews = new PreviewUploader((image, contentType, signal) => deps.uploadPreview(task.id, image, contentType, signal), log);
+  const previews = new PreviewUploader(
+    (image, contentType, signal) => deps.uploadPreview(task.id, image, contentType, signal),
+    log,
+  );
   const started = Date.now();
   const total = task.commands.length;
   log.info({ task: task.name, job: task.jobName, commands: total }, 'task started');
@@ -64,7 +69,9 @@ export async function runTask(task: AssignedTask, deps: TaskRunnerDeps, shutdown
     status: 'active',
     progress: 0,
     activity: 'starting',
-    log: [`task "${task.name}" of job "${task.jobName}" started on worker ${deps.workerName}: ${total} command${total === 1 ? '' : 's'}`],
+    log: [
+      `task "${task.name}" of job "${task.jobName}" started on worker ${deps.workerName}: ${total} command${total === 1 ? '' : 's'}`,
+    ],
   });
   const poller = pollMayIRun(task.id, deps, controller, stop);
 
@@ -78,7 +85,8 @@ export async function runTask(task: AssignedTask, deps: TaskRunnerDeps, shutdown
       const context: CommandContext = {
         signal: controller.signal,
         log: (line) => queue.log(task.id, line),
-        progress: (fraction, activity) => queue.progress(task.id, (index + Math.min(1, Math.max(0, fraction))) / Math.max(1, total), activity),
+        progress: (fraction, activity) =>
+          queue.progress(task.id, (index + Math.min(1, Math.max(0, fraction))) / Math.max(1, total), activity),
         activity: (text) => queue.activity(task.id, text),
         preview: (path) => previews.offer(path),
         tools: deps.tools,
@@ -90,7 +98,10 @@ export async function runTask(task: AssignedTask, deps: TaskRunnerDeps, shutdown
         completed++;
       } catch (error) {
         if (controller.signal.aborted || error instanceof CommandAbortedError) break;
-        failure = error instanceof CommandError ? `${name}: ${error.message}` : `${name}: unexpected error: ${toError(error).message}`;
+        failure =
+          error instanceof CommandError
+            ? `${name}: ${error.message}`
+            : `${name}: unexpected error: ${toError(error).message}`;
         if (!(error instanceof CommandError)) log.error({ err: toError(error) }, 'command crashed');
         break;
       }
@@ -105,18 +116,32 @@ export async function runTask(task: AssignedTask, deps: TaskRunnerDeps, shutdown
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (failure === undefined && completed === total) {
     log.info({ seconds }, 'task completed');
-    await queue.send(task.id, { status: 'completed', progress: 1, activity: 'completed', log: [`task completed in ${seconds} s`] });
+    await queue.send(task.id, {
+      status: 'completed',
+      progress: 1,
+      activity: 'completed',
+      log: [`task completed in ${seconds} s`],
+    });
     return { result: 'completed' };
   }
   if (failure !== undefined) {
     log.warn({ reason: failure }, 'task failed');
-    await queue.send(task.id, { status: 'failed', activity: `failed: ${failure}`, log: [`command ${failure}`, `task failed after ${seconds} s`] });
+    await queue.send(task.id, {
+      status: 'failed',
+      activity: `failed: ${failure}`,
+      log: [`command ${failure}`, `task failed after ${seconds} s`],
+    });
     return { result: 'failed', message: failure };
   }
-  const reason = controller.signal.reason instanceof StopRequest ? controller.signal.reason : new StopRequest('manager', 'stopped');
+  const reason =
+    controller.signal.reason instanceof StopRequest ? controller.signal.reason : new StopRequest('manager', 'stopped');
   if (reason.kind === 'shutdown') {
     log.info('task interrupted by shutdown; sending it back to the queue');
-    await queue.send(task.id, { status: 'queued', activity: 'requeued: the worker shut down', log: [`stopped after ${seconds} s: ${reason.message}; the task goes back to the queue`] });
+    await queue.send(task.id, {
+      status: 'queued',
+      activity: 'requeued: the worker shut down',
+      log: [`stopped after ${seconds} s: ${reason.message}; the task goes back to the queue`],
+    });
     return { result: 'requeued' };
   }
   // Nothing goes to the manager: it has already taken the task away (canceled, requeued or reassigned).
@@ -125,14 +150,20 @@ export async function runTask(task: AssignedTask, deps: TaskRunnerDeps, shutdown
 }
 
 /** Asks every interval whether the task may keep running; stops it on "no" or when it is not ours. */
-function pollMayIRun(taskId: string, deps: TaskRunnerDeps, controller: AbortController, stop: (request: StopRequest) => void): { stop(): void } {
+function pollMayIRun(
+  taskId: string,
+  deps: TaskRunnerDeps,
+  controller: AbortController,
+  stop: (request: StopRequest) => void,
+): { stop(): void } {
   const pollAbort = new AbortController();
   const signal = AbortSignal.any([pollAbort.signal, controller.signal]);
   let timer: NodeJS.Timeout | undefined;
   const tick = async (): Promise<void> => {
     try {
       const answer = await deps.mayIRun(taskId, signal);
-      if (!answer.mayKeepRunning) stop(new StopRequest('manager', `the manager stopped this task${answer.reason ? `: ${answer.reason}` : ''}`));
+      if (!answer.mayKeepRunning)
+        stop(new StopRequest('manager', `the manager stopped this task${answer.reason ? `: ${answer.reason}` : ''}`));
     } catch (error) {
       if (error instanceof ApiError && (error.status === 409 || error.status === 404)) {
         stop(new StopRequest('dropped', `the task is no longer this worker's (${error.message})`));

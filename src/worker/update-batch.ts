@@ -62,7 +62,8 @@ export function splitLog(update: StatusUpdate): StatusUpdate[] {
   if (log.length <= MAX_LOG_ITEMS) return [update];
   const { log: _all, ...rest } = update;
   const parts: StatusUpdate[] = [];
-  for (let start = 0; start < log.length; start += MAX_LOG_ITEMS) parts.push({ log: log.slice(start, start + MAX_LOG_ITEMS) });
+  for (let start = 0; start < log.length; start += MAX_LOG_ITEMS)
+    parts.push({ log: log.slice(start, start + MAX_LOG_ITEMS) });
   // The status, progress and activity go with the last lines.
   Object.assign(parts[parts.length - 1] as StatusUpdate, rest);
   return parts;

@@ -208,7 +208,13 @@ export class UpdateJournal {
 function parseEntry(line: string): JournalEntry | undefined {
   try {
     const value = JSON.parse(line) as Partial<JournalEntry>;
-    if (typeof value.taskId !== 'string' || typeof value.seq !== 'number' || !value.update || typeof value.update !== 'object') return undefined;
+    if (
+      typeof value.taskId !== 'string' ||
+      typeof value.seq !== 'number' ||
+      !value.update ||
+      typeof value.update !== 'object'
+    )
+      return undefined;
     return value as JournalEntry;
   } catch {
     return undefined;

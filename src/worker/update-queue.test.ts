@@ -20,11 +20,15 @@ async function tempDir(t: TestContext): Promise<string> {
 }
 
 /** A stand-in manager that records task updates and answers with `status` (204 by default). */
-async function updateServer(t: TestContext, answer: (request: RecordedRequest) => number = () => 204): Promise<TinyServer> {
+async function updateServer(
+  t: TestContext,
+  answer: (request: RecordedRequest) => number = () => 204,
+): Promise<TinyServer> {
   return startTinyServer(t, (request, response) => {
     const status = answer(request);
     if (status === 409) return sendError(response, 409, 'not_your_task', 'another worker has this task');
-    if (status === 503) return sendError(response, 503, 'database_unavailable', 'database down', { headers: { 'retry-after': '0' } });
+    if (status === 503)
+      return sendError(response, 503, 'database_unavailable', 'database down', { headers: { 'retry-after': '0' } });
     sendJson(response, status);
   });
 }
@@ -35,7 +39,12 @@ function updatesOf(server: TinyServer): Array<{ taskId: string; update: TaskUpda
     .map((request) => ({ taskId: request.path.split('/').at(-2) ?? '', update: request.json as TaskUpdate }));
 }
 
-async function openQueue(t: TestContext, dir: string, server: TinyServer, extra: { flushIntervalMs?: number } = {}): Promise<UpdateQueue> {
+async function openQueue(
+  t: TestContext,
+  dir: string,
+  server: TinyServer,
+  extra: { flushIntervalMs?: number } = {},
+): Promise<UpdateQueue> {
   const client = new ApiClient({ baseUrl: server.url, worker: { id: 'w', token: 't' }, timeoutMs: 2000 });
   const queue = await UpdateQueue.open({
     dir,
@@ -59,7 +68,12 @@ describe('UpdateQueue', () => {
     queue.log(TASK_A, 'line 1', 'line 2');
     queue.progress(TASK_A, 0.2, 'frame 2');
     await waitFor(() => updatesOf(server).length === 1, { timeoutMs: 5000, what: 'one batched update' });
-    assert.deepEqual(updatesOf(server)[0]?.update, { log: ['line 1', 'line 2'], progress: 0.2, activity: 'frame 2', seq: 1 });
+    assert.deepEqual(updatesOf(server)[0]?.update, {
+      log: ['line 1', 'line 2'],
+      progress: 0.2,
+      activity: 'frame 2',
+      seq: 1,
+    });
 
     const hundred = Array.from({ length: 100 }, (_, index) => `l${index}`);
     const started = Date.now();
@@ -79,7 +93,12 @@ describe('UpdateQueue', () => {
     const queue = await openQueue(t, await tempDir(t), server);
     queue.log(TASK_A, 'bin\u0000ary');
     await queue.send(TASK_A, { status: 'failed', activity: 'exit\u0000' });
-    assert.deepEqual(updatesOf(server)[0]?.update, { status: 'failed', activity: 'exit\u2400', log: ['bin\u2400ary'], seq: 1 });
+    assert.deepEqual(updatesOf(server)[0]?.update, {
+      status: 'failed',
+      activity: 'exit\u2400',
+      log: ['bin\u2400ary'],
+      seq: 1,
+    });
   });
 
   it('keeps updates on disk while the manager is down, across a restart, and replays them in order', async (t) => {
@@ -113,7 +132,12 @@ describe('UpdateQueue', () => {
     assert.equal(await second.drain({ timeoutMs: 5000 }), true);
     const delivered = updatesOf(server);
     assert.deepEqual(
-      delivered.map(({ taskId, update }) => [taskId === TASK_A ? 'A' : 'B', update.status ?? null, update.log ?? null, update.progress ?? null]),
+      delivered.map(({ taskId, update }) => [
+        taskId === TASK_A ? 'A' : 'B',
+        update.status ?? null,
+        update.log ?? null,
+        update.progress ?? null,
+      ]),
       [
         ['A', 'active', null, null],
         ['A', null, ['rendering frame 1'], 0.5],
@@ -123,7 +147,11 @@ describe('UpdateQueue', () => {
       ],
     );
     const seqs = delivered.map(({ update }) => update.seq ?? -1);
-    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'sequence numbers only grow, across the restart too');
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => a - b),
+      'sequence numbers only grow, across the restart too',
+    );
     assert.equal(new Set(seqs).size, seqs.length);
     assert.ok(!existsSync(journal), 'the journal is removed once delivered');
     assert.ok(second.online);
@@ -143,7 +171,9 @@ describe('UpdateQueue', () => {
     assert.ok(existsSync(join(dir, 'journal.jsonl')));
     down = false;
     assert.equal(await queue.drain({ timeoutMs: 5000 }), true);
-    const accepted = server.requests.filter((request, index) => index > 0 && (request.json as TaskUpdate).log).map((request) => (request.json as TaskUpdate).log?.[0]);
+    const accepted = server.requests
+      .filter((request, index) => index > 0 && (request.json as TaskUpdate).log)
+      .map((request) => (request.json as TaskUpdate).log?.[0]);
     // The first 503 answers were retried; what was accepted last came in order.
     assert.deepEqual(accepted.slice(-5), ['step 0', 'step 1', 'step 2', 'step 3', 'step 4']);
   });
@@ -165,8 +195,15 @@ describe('UpdateQueue', () => {
     assert.equal(await queue.drain({ timeoutMs: 5000 }), true);
 
     const sent = updatesOf(server);
-    assert.equal(sent.filter(({ taskId }) => taskId === TASK_A).length, 1, 'only the first update of A is tried; the rest are dropped');
-    assert.deepEqual(sent.filter(({ taskId }) => taskId === TASK_B).map(({ update }) => update.status), ['active', 'completed']);
+    assert.equal(
+      sent.filter(({ taskId }) => taskId === TASK_A).length,
+      1,
+      'only the first update of A is tried; the rest are dropped',
+    );
+    assert.deepEqual(
+      sent.filter(({ taskId }) => taskId === TASK_B).map(({ update }) => update.status),
+      ['active', 'completed'],
+    );
     assert.equal(dropped, 1);
     assert.ok(queue.isDropped(TASK_A));
     queue.log(TASK_A, 'ignored');

@@ -15,7 +15,17 @@ import type { Logger } from 'pino';
 import { ApiError, isRetryable } from '../client/errors.js';
 import type { TaskUpdate } from '../client/types.js';
 import { toError } from '../util/errors.js';
-import { MAX_ACTIVITY, batchUpdate, clamp01, mergeBatch, printable, splitLog, truncate, type Pending, type StatusUpdate } from './update-batch.js';
+import {
+  MAX_ACTIVITY,
+  batchUpdate,
+  clamp01,
+  mergeBatch,
+  printable,
+  splitLog,
+  truncate,
+  type Pending,
+  type StatusUpdate,
+} from './update-batch.js';
 import { UpdateJournal, type JournalEntry } from './update-journal.js';
 
 export type SendUpdate = (taskId: string, update: TaskUpdate, signal: AbortSignal) => Promise<void>;
@@ -30,7 +40,6 @@ export interface UpdateQueueOptions {
   retryMinDelayMs?: number | undefined;
   retryMaxDelayMs?: number | undefined;
 }
-
 
 interface Outgoing {
   entry: JournalEntry;
@@ -93,7 +102,8 @@ export class UpdateQueue {
   /** Updates not yet delivered (batched, on their way, or on disk). */
   get backlog(): number {
     let pending = 0;
-    for (const batch of this.#pending.values()) if (batch.log.length || batch.progress !== undefined || batch.activity !== undefined) pending++;
+    for (const batch of this.#pending.values())
+      if (batch.log.length || batch.progress !== undefined || batch.activity !== undefined) pending++;
     return pending + this.#outbox.length + this.#journal.count;
   }
 
@@ -140,7 +150,10 @@ export class UpdateQueue {
   send(taskId: string, update: StatusUpdate): Promise<void> {
     // After close() too: then it goes straight to the journal, for the next run to deliver.
     if (this.#dropped.has(taskId)) return Promise.resolve();
-    const clean = update.activity === undefined ? update : { ...update, activity: truncate(printable(update.activity), MAX_ACTIVITY) };
+    const clean =
+      update.activity === undefined
+        ? update
+        : { ...update, activity: truncate(printable(update.activity), MAX_ACTIVITY) };
     return this.#enqueue(taskId, mergeBatch(this.#takeBatch(taskId), clean));
   }
 
@@ -288,7 +301,10 @@ export class UpdateQueue {
   /** Appends to the journal; a disk that refuses the write loses those updates, loudly. */
   #append(entries: JournalEntry[]): Promise<void> {
     return this.#journal.append(entries).catch((error: unknown) => {
-      this.#logger?.error({ err: toError(error), updates: entries.length, dir: this.#journal.dir }, 'cannot write task updates to the queue folder; they are lost');
+      this.#logger?.error(
+        { err: toError(error), updates: entries.length, dir: this.#journal.dir },
+        'cannot write task updates to the queue folder; they are lost',
+      );
     });
   }
 
@@ -377,15 +393,22 @@ export class UpdateQueue {
     } catch (error) {
       if (this.#closed) return 'retry';
       if (error instanceof ApiError && (error.status === 409 || error.status === 404)) {
-        this.#logger?.info({ taskId: entry.taskId, status: error.status, reason: error.message }, 'the manager took this task away (canceled, requeued or given to another worker); dropping its updates');
+        this.#logger?.info(
+          { taskId: entry.taskId, status: error.status, reason: error.message },
+          'the manager took this task away (canceled, requeued or given to another worker); dropping its updates',
+        );
         this.#drop(entry.taskId);
         return 'dropped';
       }
       if (error instanceof ApiError && !isRetryable(error)) {
-        this.#logger?.error({ taskId: entry.taskId, status: error.status, code: error.code, reason: error.message }, 'the manager refused a task update; discarding it');
+        this.#logger?.error(
+          { taskId: entry.taskId, status: error.status, code: error.code, reason: error.message },
+          'the manager refused a task update; discarding it',
+        );
         return 'discarded';
       }
-      if (error instanceof ApiError && error.retryAfterMs !== undefined) this.#retryDelay = Math.max(this.#retryDelay, Math.min(error.retryAfterMs, 30_000));
+      if (error instanceof ApiError && error.retryAfterMs !== undefined)
+        this.#retryDelay = Math.max(this.#retryDelay, Math.min(error.retryAfterMs, 30_000));
       if (!isRetryable(error)) this.#logger?.warn({ err: toError(error) }, 'task update failed; will retry');
       return 'retry';
     } finally {

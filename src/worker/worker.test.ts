@@ -35,7 +35,16 @@ async function workerHome(t: TestContext): Promise<string> {
   t.after(() => rm(home, { recursive: true, force: true }));
   await writeFile(
     join(home, 'worker.yaml'),
-    ['name: test-worker', 'mayIRunIntervalMs: 200', 'taskWaitMs: 300', 'sleepPollMs: 100', 'reconnectMaxDelayMs: 300', 'updateIntervalMs: 50', 'killGraceMs: 500', ''].join('\n'),
+    [
+      'name: test-worker',
+      'mayIRunIntervalMs: 200',
+      'taskWaitMs: 300',
+      'sleepPollMs: 100',
+      'reconnectMaxDelayMs: 300',
+      'updateIntervalMs: 50',
+      'killGraceMs: 500',
+      '',
+    ].join('\n'),
   );
   return home;
 }
@@ -66,13 +75,20 @@ describe('worker loop', () => {
     manager.mustSignOn.add(workerId!);
     await waitFor(() => manager.calls('/worker/sign-on').length === 2, { what: 'the awake worker to sign on again' });
     const task = manager.addTask([{ name: 'echo', parameters: { message: 'back' } }]);
-    await waitFor(() => manager.statusesOf(task.id).includes('completed'), { timeoutMs: 20_000, what: 'the task after signing on again' });
+    await waitFor(() => manager.statusesOf(task.id).includes('completed'), {
+      timeoutMs: 20_000,
+      what: 'the task after signing on again',
+    });
 
     // Asleep, it polls its state: the same refusal brings it back through sign-on.
     manager.requested = 'asleep';
-    await waitFor(() => manager.calls('/worker/state').some((call) => call.method === 'GET'), { what: 'the sleeping worker to poll' });
+    await waitFor(() => manager.calls('/worker/state').some((call) => call.method === 'GET'), {
+      what: 'the sleeping worker to poll',
+    });
     manager.mustSignOn.add(workerId!);
-    await waitFor(() => manager.calls('/worker/sign-on').length === 3, { what: 'the sleeping worker to sign on again' });
+    await waitFor(() => manager.calls('/worker/sign-on').length === 3, {
+      what: 'the sleeping worker to sign on again',
+    });
     manager.requested = 'offline';
     assert.equal(await running, 0);
   });
@@ -80,25 +96,50 @@ describe('worker loop', () => {
   it('registers, signs on, runs tasks with progress and previews, and signs off when told to shut down', async (t) => {
     const home = await workerHome(t);
     const manager = await startFakeManager(t);
-    const echo = manager.addTask([{ name: 'echo', parameters: { message: 'hello from the farm' } }, { name: 'sleep', parameters: { seconds: 0.2 } }]);
-    const render = manager.addTask([{ name: 'render-frames', parameters: { frames: [1, 2], width: 64, height: 36, output: join(home, 'out', 'frame_####.png') } }]);
+    const echo = manager.addTask([
+      { name: 'echo', parameters: { message: 'hello from the farm' } },
+      { name: 'sleep', parameters: { seconds: 0.2 } },
+    ]);
+    const render = manager.addTask([
+      {
+        name: 'render-frames',
+        parameters: { frames: [1, 2], width: 64, height: 36, output: join(home, 'out', 'frame_####.png') },
+      },
+    ]);
     const running = start(t, home, manager);
 
-    await waitFor(() => manager.statusesOf(render.id).includes('completed'), { timeoutMs: 20_000, what: 'both tasks to complete' });
+    await waitFor(() => manager.statusesOf(render.id).includes('completed'), {
+      timeoutMs: 20_000,
+      what: 'both tasks to complete',
+    });
     manager.requested = 'offline';
     assert.equal(await running, 0);
 
-    const signOn = manager.calls('/worker/sign-on')[0]?.json as { name: string; platform: string; supportedTaskTypes: string[]; tags: string[] };
+    const signOn = manager.calls('/worker/sign-on')[0]?.json as {
+      name: string;
+      platform: string;
+      supportedTaskTypes: string[];
+      tags: string[];
+    };
     assert.equal(signOn.name, 'test-worker');
     assert.deepEqual(signOn.tags, ['gpu']);
     for (const type of ['render', 'video', 'misc']) assert.ok(signOn.supportedTaskTypes.includes(type));
     assert.deepEqual(manager.statusesOf(echo.id), ['active', 'completed']);
-    const echoLog = manager.updates.filter((entry) => entry.taskId === echo.id).flatMap((entry) => entry.update.log ?? []);
+    const echoLog = manager.updates
+      .filter((entry) => entry.taskId === echo.id)
+      .flatMap((entry) => entry.update.log ?? []);
     assert.ok(echoLog.includes('hello from the farm'));
     assert.ok(existsSync(join(home, 'out', 'frame_0002.png')));
-    assert.ok(manager.previews.some((preview) => preview.taskId === render.id && preview.contentType === 'image/png' && preview.bytes > 0));
+    assert.ok(
+      manager.previews.some(
+        (preview) => preview.taskId === render.id && preview.contentType === 'image/png' && preview.bytes > 0,
+      ),
+    );
     const seqs = manager.updates.map((entry) => entry.update.seq ?? -1);
-    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => a - b),
+    );
     assert.equal(manager.calls('/worker/sign-off').length, 1);
   });
 
@@ -116,7 +157,11 @@ describe('worker loop', () => {
     manager.requested = 'asleep';
     const running = start(t, home, manager);
     await waitFor(() => manager.calls('/worker/state').length >= 3, { what: 'the sleeping worker to poll its state' });
-    assert.deepEqual(manager.calls('/worker/state')[0]?.json, { status: 'asleep' }, 'it tells the manager it is asleep');
+    assert.deepEqual(
+      manager.calls('/worker/state')[0]?.json,
+      { status: 'asleep' },
+      'it tells the manager it is asleep',
+    );
     assert.equal(manager.calls('/worker/task').length, 0, 'an asleep worker asks for no tasks');
     const task = manager.addTask([{ name: 'echo', parameters: { message: 'awake now' } }]);
     manager.requested = 'awake';
@@ -129,9 +174,20 @@ describe('worker loop', () => {
   it('stops a task the manager cancels, within about two seconds, without failing it', async (t) => {
     const home = await workerHome(t);
     const manager = await startFakeManager(t);
-    const task = manager.addTask([{ name: 'exec', parameters: { argv: [node, '-e', 'console.log(`pid ${process.pid}`); setInterval(() => {}, 1000)'] } }]);
+    const task = manager.addTask([
+      {
+        name: 'exec',
+        parameters: { argv: [node, '-e', 'console.log(`pid ${process.pid}`); setInterval(() => {}, 1000)'] },
+      },
+    ]);
     const running = start(t, home, manager);
-    const pidLine = await waitFor(() => manager.updates.flatMap((entry) => (entry.taskId === task.id ? (entry.update.log ?? []) : [])).find((line) => line.startsWith('pid ')), { what: 'the task to run' });
+    const pidLine = await waitFor(
+      () =>
+        manager.updates
+          .flatMap((entry) => (entry.taskId === task.id ? (entry.update.log ?? []) : []))
+          .find((line) => line.startsWith('pid ')),
+      { what: 'the task to run' },
+    );
     const pid = Number(pidLine.slice(4));
     const canceledAt = Date.now();
     manager.stopped.add(task.id);
@@ -168,14 +224,24 @@ describe('worker loop', () => {
     await manager.server.start();
     await waitFor(() => manager.calls('/worker/sign-on').length === 1, { what: 'the first sign-on' });
 
-    const task = manager.addTask([{ name: 'echo', parameters: { message: 'before the outage' } }, { name: 'sleep', parameters: { seconds: 1 } }, { name: 'echo', parameters: { message: 'during the outage' } }]);
+    const task = manager.addTask([
+      { name: 'echo', parameters: { message: 'before the outage' } },
+      { name: 'sleep', parameters: { seconds: 1 } },
+      { name: 'echo', parameters: { message: 'during the outage' } },
+    ]);
     await waitFor(() => manager.statusesOf(task.id).includes('active'), { what: 'the task to start' });
     await manager.server.stop();
-    await waitFor(() => existsSync(join(home, 'worker-queue', 'journal.jsonl')), { timeoutMs: 5000, what: 'updates to be queued on disk' });
+    await waitFor(() => existsSync(join(home, 'worker-queue', 'journal.jsonl')), {
+      timeoutMs: 5000,
+      what: 'updates to be queued on disk',
+    });
     await new Promise((resolve) => setTimeout(resolve, 500));
     await manager.server.start();
 
-    await waitFor(() => manager.statusesOf(task.id).includes('completed'), { timeoutMs: 10_000, what: 'the queued updates to arrive' });
+    await waitFor(() => manager.statusesOf(task.id).includes('completed'), {
+      timeoutMs: 10_000,
+      what: 'the queued updates to arrive',
+    });
     const log = manager.updates.filter((entry) => entry.taskId === task.id).flatMap((entry) => entry.update.log ?? []);
     assert.ok(log.indexOf('before the outage') < log.indexOf('during the outage'));
     assert.deepEqual(manager.statusesOf(task.id), ['active', 'completed']);
@@ -191,19 +257,31 @@ describe('worker process', () => {
     const manager = await startFakeManager(t);
     const task = manager.addTask([{ name: 'exec', parameters: { argv: [node, '-e', 'setInterval(() => {}, 1000)'] } }]);
     const script = `const { runWorker } = await import(${JSON.stringify(`file://${MAIN}`)}); process.exitCode = await runWorker({ home: process.argv[1], managerUrl: process.argv[2], secret: process.argv[3] });`;
-    const child = spawn(node, ['--input-type=module', '-e', script, home, manager.url, FARM_SECRET], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KILN_HOME: home } });
+    const child = spawn(node, ['--input-type=module', '-e', script, home, manager.url, FARM_SECRET], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, KILN_HOME: home },
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     t.after(() => child.kill('SIGKILL'));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
 
-    await waitFor(() => manager.statusesOf(task.id).includes('active'), { timeoutMs: 15_000, what: 'the task to start' });
+    await waitFor(() => manager.statusesOf(task.id).includes('active'), {
+      timeoutMs: 15_000,
+      what: 'the task to start',
+    });
     child.kill('SIGTERM');
     assert.equal(await exited, 0, stderr);
     assert.deepEqual(manager.statusesOf(task.id), ['active', 'queued']);
     assert.equal(manager.calls('/worker/sign-off').length, 1);
     // Structured logs on stderr.
-    const lines = stderr.trim().split('\n').map((line) => JSON.parse(line) as { msg?: string });
-    assert.ok(lines.some((line) => line.msg === 'signed off'), stderr);
+    const lines = stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg?: string });
+    assert.ok(
+      lines.some((line) => line.msg === 'signed off'),
+      stderr,
+    );
   });
 });

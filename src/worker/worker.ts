@@ -36,7 +36,8 @@ export interface WorkerDeps {
 }
 
 /** The manager refuses this worker until it signs on again (it was put in `error` or `offline`). */
-const mustSignOn = (error: unknown): boolean => error instanceof ApiError && error.status === 409 && error.code === 'sign_on_required';
+const mustSignOn = (error: unknown): boolean =>
+  error instanceof ApiError && error.status === 409 && error.code === 'sign_on_required';
 
 /** What the manager's requested status means for the loop; `current` when it asks for nothing. */
 function modeFor(state: WorkerStateAnswer, current: 'awake' | 'asleep'): Mode {
@@ -53,8 +54,17 @@ function modeFor(state: WorkerStateAnswer, current: 'awake' | 'asleep'): Mode {
 }
 
 /** What the worker tells the manager about itself at sign-on. */
-export function signOnBody(config: Pick<WorkerConfig, 'name' | 'platform' | 'taskTypes' | 'tags'>, softwareVersion: string): SignOn {
-  return { name: config.name, platform: config.platform, supportedTaskTypes: [...config.taskTypes], tags: [...config.tags], softwareVersion };
+export function signOnBody(
+  config: Pick<WorkerConfig, 'name' | 'platform' | 'taskTypes' | 'tags'>,
+  softwareVersion: string,
+): SignOn {
+  return {
+    name: config.name,
+    platform: config.platform,
+    supportedTaskTypes: [...config.taskTypes],
+    tags: [...config.tags],
+    softwareVersion,
+  };
 }
 
 /**
@@ -76,7 +86,8 @@ export async function untilReachable<T>(
     } catch (error) {
       if (options.signal.aborted) return undefined;
       if (!isRetryable(error)) throw error;
-      if (!warned) options.logger.warn({ reason: toError(error).message }, `cannot reach the manager to ${what}; retrying`);
+      if (!warned)
+        options.logger.warn({ reason: toError(error).message }, `cannot reach the manager to ${what}; retrying`);
       warned = true;
       await pause(backoff.next(error instanceof ApiError ? error.retryAfterMs : undefined), options.signal);
     }
@@ -116,12 +127,20 @@ export class Worker {
   }
 
   async #signOn(signal: AbortSignal): Promise<WorkerStateAnswer | undefined> {
-    const answer = await untilReachable('sign on', () => this.#call(() => this.#deps.client.signOn(signOnBody(this.#deps.config, this.#deps.softwareVersion), { signal })), {
-      signal,
-      logger: this.#log,
-      maxDelayMs: this.#deps.config.reconnectMaxDelayMs,
-    });
-    if (answer) this.#log.info({ workerId: this.#deps.client.workerId, statusRequested: answer.statusRequested }, 'signed on');
+    const answer = await untilReachable(
+      'sign on',
+      () =>
+        this.#call(() =>
+          this.#deps.client.signOn(signOnBody(this.#deps.config, this.#deps.softwareVersion), { signal }),
+        ),
+      {
+        signal,
+        logger: this.#log,
+        maxDelayMs: this.#deps.config.reconnectMaxDelayMs,
+      },
+    );
+    if (answer)
+      this.#log.info({ workerId: this.#deps.client.workerId, statusRequested: answer.statusRequested }, 'signed on');
     return answer;
   }
 
@@ -225,7 +244,8 @@ export class Worker {
     return {
       queue,
       mayIRun: (taskId, signal) => this.#call(() => client.mayIRun(taskId, { signal })),
-      uploadPreview: (taskId, image, contentType, signal) => client.uploadPreview(taskId, image, contentType, { signal }),
+      uploadPreview: (taskId, image, contentType, signal) =>
+        client.uploadPreview(taskId, image, contentType, { signal }),
       logger,
       workerName: config.name,
       tools: { ffmpeg: config.ffmpeg, blender: config.blender },
@@ -240,7 +260,11 @@ export class Worker {
     const { client, queue } = this.#deps;
     this.#log.info({ exitCode: code }, why);
     const delivered = await queue.drain({ timeoutMs: 5 * SECOND });
-    if (!delivered) this.#log.warn({ updates: queue.backlog }, 'some task updates could not be delivered; they stay queued on disk for the next start');
+    if (!delivered)
+      this.#log.warn(
+        { updates: queue.backlog },
+        'some task updates could not be delivered; they stay queued on disk for the next start',
+      );
     try {
       await client.signOff({ signal: AbortSignal.timeout(3 * SECOND) });
       this.#log.info('signed off');

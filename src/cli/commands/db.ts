@@ -34,9 +34,14 @@ function dbSettings(flags: DbFlags): { config: DbConfig; data: string } {
 const dataOf = (flags: DbFlags): string => dbSettings(flags).data;
 
 export function registerDbCommands(program: Command): void {
-  const db = program.command('db').description('the project database: a PostgreSQL server Kiln runs itself (the igniter)');
+  const db = program
+    .command('db')
+    .description('the project database: a PostgreSQL server Kiln runs itself (the igniter)');
   const sub = (name: string, description: string): Command =>
-    withCommonOptions(db.command(name).description(description)).option('--data <dir>', 'data directory (default: <home>/db)');
+    withCommonOptions(db.command(name).description(description)).option(
+      '--data <dir>',
+      'data directory (default: <home>/db)',
+    );
 
   sub('init', 'create the database cluster and start it')
     .option('--port <port>', 'TCP port (default 7533)')
@@ -47,11 +52,22 @@ export function registerDbCommands(program: Command): void {
     .action(
       action(async (flags: DbFlags & { start: boolean }) => {
         const { config, data } = dbSettings(flags);
-        const result = await igniter.initCluster({ data, port: config.port, auth: config.auth, clients: config.clients, listen: config.listen, noStart: !flags.start });
+        const result = await igniter.initCluster({
+          data,
+          port: config.port,
+          auth: config.auth,
+          clients: config.clients,
+          listen: config.listen,
+          noStart: !flags.start,
+        });
         const { meta, limit } = result;
-        console.log(`Created database cluster in ${data} (PostgreSQL ${meta.binaries.version}, binaries: ${meta.binaries.source}, ${meta.binaries.bindir})`);
+        console.log(
+          `Created database cluster in ${data} (PostgreSQL ${meta.binaries.version}, binaries: ${meta.binaries.source}, ${meta.binaries.bindir})`,
+        );
         if (result.relocatedTo) {
-          console.log(`  data kept in ${result.relocatedTo} (linked from ${data}): ${meta.serverUser} cannot enter ${result.blockedBy}`);
+          console.log(
+            `  data kept in ${result.relocatedTo} (linked from ${data}): ${meta.serverUser} cannot enter ${result.blockedBy}`,
+          );
         }
         if (meta.serverUser) console.log(`  server runs as system user ${meta.serverUser}`);
         console.log(
@@ -60,7 +76,8 @@ export function registerDbCommands(program: Command): void {
             : '  auth: cert: TLS required, one certificate per user (`kiln db user add NAME`); only local subnets allowed',
         );
         console.log(`  ${limit.explanation}`);
-        if (limit.capped) console.log(`  warning: the open-files limit caps connections below the ${limit.wanted} wanted`);
+        if (limit.capped)
+          console.log(`  warning: the open-files limit caps connections below the ${limit.wanted} wanted`);
         if (result.started) {
           console.log(`Running on port ${meta.port} (pid ${result.pid}).`);
           const host = meta.listen.includes('*') || meta.listen.includes('localhost') ? '127.0.0.1' : meta.listen[0];
@@ -69,89 +86,115 @@ export function registerDbCommands(program: Command): void {
       }),
     );
 
-  sub('start', 'start the database server')
-    .action(action(async (flags: DbFlags) => {
+  sub('start', 'start the database server').action(
+    action(async (flags: DbFlags) => {
       const { pid, meta } = await igniter.start(dataOf(flags));
       console.log(`Database running on port ${meta.port} (pid ${pid}).`);
-    }));
+    }),
+  );
 
-  sub('stop', 'stop the database server (fast shutdown; waits until stopped)')
-    .action(action(async (flags: DbFlags) => {
+  sub('stop', 'stop the database server (fast shutdown; waits until stopped)').action(
+    action(async (flags: DbFlags) => {
       console.log((await igniter.stop(dataOf(flags))) ? 'Database stopped.' : 'Database was not running.');
-    }));
+    }),
+  );
 
-  sub('restart', 'stop then start the database server')
-    .action(action(async (flags: DbFlags) => {
+  sub('restart', 'stop then start the database server').action(
+    action(async (flags: DbFlags) => {
       const data = dataOf(flags);
       await igniter.stop(data);
       const { pid, meta } = await igniter.start(data);
       console.log(`Database restarted on port ${meta.port} (pid ${pid}).`);
-    }));
+    }),
+  );
 
   sub('status', 'show whether the server runs, and how it is set up')
     .option('--json', 'machine-readable output')
-    .action(action(async (flags: DbFlags & { json?: boolean }) => {
-      const status = await clusterStatus(dataOf(flags));
-      if (flags.json) console.log(JSON.stringify(status, null, 2));
-      else printStatus(status);
-    }));
+    .action(
+      action(async (flags: DbFlags & { json?: boolean }) => {
+        const status = await clusterStatus(dataOf(flags));
+        if (flags.json) console.log(JSON.stringify(status, null, 2));
+        else printStatus(status);
+      }),
+    );
 
   sub('destroy', 'stop the server and delete the cluster (asks to type DESTROY)')
     .option('--yes', 'do not ask for confirmation')
-    .action(action(async (flags: DbFlags & { yes?: boolean }) => {
-      const data = dataOf(flags);
-      igniter.openCluster(data); // fail on a missing cluster before asking anything
-      if (!flags.yes) await confirmDestroy(data);
-      await igniter.destroy(data);
-      console.log(`Database cluster in ${data} destroyed.`);
-    }));
+    .action(
+      action(async (flags: DbFlags & { yes?: boolean }) => {
+        const data = dataOf(flags);
+        igniter.openCluster(data); // fail on a missing cluster before asking anything
+        if (!flags.yes) await confirmDestroy(data);
+        await igniter.destroy(data);
+        console.log(`Database cluster in ${data} destroyed.`);
+      }),
+    );
 
   sub('allow', 'allow connections from a network (applies at once)')
     .argument('<cidr>', 'address or network, e.g. 192.168.1.0/24')
     .option('--user <role>', 'only this role (default all)')
     .option('--database <name>', 'only this database (default all)')
-    .action(action(async (cidr: string, flags: DbFlags & { user?: string; database?: string }) => {
-      const { rules, reloaded } = await igniter.allow(dataOf(flags), cidr, flags);
-      printRules(rules, reloaded);
-    }));
+    .action(
+      action(async (cidr: string, flags: DbFlags & { user?: string; database?: string }) => {
+        const { rules, reloaded } = await igniter.allow(dataOf(flags), cidr, flags);
+        printRules(rules, reloaded);
+      }),
+    );
 
   sub('deny', 'refuse connections from a network (applies at once)')
     .argument('<cidr>', 'address or network')
-    .action(action(async (cidr: string, flags: DbFlags) => {
-      const { rules, reloaded } = await igniter.deny(dataOf(flags), cidr);
-      printRules(rules, reloaded);
-    }));
+    .action(
+      action(async (cidr: string, flags: DbFlags) => {
+        const { rules, reloaded } = await igniter.deny(dataOf(flags), cidr);
+        printRules(rules, reloaded);
+      }),
+    );
 
   sub('rules', 'list the host-based access rules')
     .option('--json', 'machine-readable output')
-    .action(action(async (flags: DbFlags & { json?: boolean }) => {
-      const { meta } = igniter.openCluster(dataOf(flags));
-      if (flags.json) console.log(JSON.stringify(meta.rules, null, 2));
-      else printRules(meta.rules);
-    }));
+    .action(
+      action(async (flags: DbFlags & { json?: boolean }) => {
+        const { meta } = igniter.openCluster(dataOf(flags));
+        if (flags.json) console.log(JSON.stringify(meta.rules, null, 2));
+        else printRules(meta.rules);
+      }),
+    );
 
   sub('set-clients', 'change the expected number of client hosts (restarts a running server)')
     .argument('<n>', 'client hosts')
-    .action(action(async (n: string, flags: DbFlags) => {
-      const { limit, restarted } = await igniter.setClients(dataOf(flags), parseInteger(n, 'clients'));
-      console.log(limit.explanation);
-      if (limit.capped) console.log(`warning: the open-files limit caps connections below the ${limit.wanted} wanted`);
-      if (restarted) console.log('Database restarted to apply it.');
-    }));
+    .action(
+      action(async (n: string, flags: DbFlags) => {
+        const { limit, restarted } = await igniter.setClients(dataOf(flags), parseInteger(n, 'clients'));
+        console.log(limit.explanation);
+        if (limit.capped)
+          console.log(`warning: the open-files limit caps connections below the ${limit.wanted} wanted`);
+        if (restarted) console.log('Database restarted to apply it.');
+      }),
+    );
 
   sub('migrate', 'apply pending schema migrations')
     .option('--database-url <url>', 'a PostgreSQL URL instead of the local cluster')
-    .action(action(async (flags: DbFlags & { databaseUrl?: string }) => {
-      const { createKysely, createPool, localDatabaseTarget, migrateToLatest, urlDatabaseTarget } = await import('../../db/database.js');
-      const target = flags.databaseUrl ? urlDatabaseTarget(flags.databaseUrl, 2) : localDatabaseTarget(dataOf(flags), 2);
-      const db = createKysely(createPool(target));
-      try {
-        const { applied, version } = await migrateToLatest(db);
-        console.log(applied.length ? `Applied ${applied.join(', ')}; schema version ${version}.` : `Schema is up to date (version ${version}).`);
-      } finally {
-        await db.destroy();
-      }
-    }));
+    .action(
+      action(async (flags: DbFlags & { databaseUrl?: string }) => {
+        const { createKysely, createPool, localDatabaseTarget, migrateToLatest, urlDatabaseTarget } = await import(
+          '../../db/database.js'
+        );
+        const target = flags.databaseUrl
+          ? urlDatabaseTarget(flags.databaseUrl, 2)
+          : localDatabaseTarget(dataOf(flags), 2);
+        const db = createKysely(createPool(target));
+        try {
+          const { applied, version } = await migrateToLatest(db);
+          console.log(
+            applied.length
+              ? `Applied ${applied.join(', ')}; schema version ${version}.`
+              : `Schema is up to date (version ${version}).`,
+          );
+        } finally {
+          await db.destroy();
+        }
+      }),
+    );
 
   const user = db.command('user').description('cert mode: database users and their certificates');
   withCommonOptions(user.command('add'))
@@ -160,19 +203,25 @@ export function registerDbCommands(program: Command): void {
     .option('--data <dir>', 'data directory (default: <home>/db)')
     .option('--out <dir>', 'where to write postgresql.crt, postgresql.key, root.crt (default ~/.postgresql)')
     .option('--force', 'replace an existing key in the output folder')
-    .action(action(async (name: string, flags: DbFlags & { out?: string; force?: boolean }) => {
-      const out = resolve(flags.out ?? join(homedir(), '.postgresql'));
-      const result = await igniter.addUser(dataOf(flags), name, out, { force: flags.force });
-      console.log(`User ${result.role} ${result.existed ? 'already existed: certificate reissued' : 'created'}. Certificate ${result.files.cert}, key ${result.files.key} (0600), CA ${result.files.root}.`);
-    }));
+    .action(
+      action(async (name: string, flags: DbFlags & { out?: string; force?: boolean }) => {
+        const out = resolve(flags.out ?? join(homedir(), '.postgresql'));
+        const result = await igniter.addUser(dataOf(flags), name, out, { force: flags.force });
+        console.log(
+          `User ${result.role} ${result.existed ? 'already existed: certificate reissued' : 'created'}. Certificate ${result.files.cert}, key ${result.files.key} (0600), CA ${result.files.root}.`,
+        );
+      }),
+    );
   withCommonOptions(user.command('remove'))
     .description('revoke a user: it can no longer log in')
     .argument('<name>', 'role name')
     .option('--data <dir>', 'data directory (default: <home>/db)')
-    .action(action(async (name: string, flags: DbFlags) => {
-      await igniter.removeUser(dataOf(flags), name);
-      console.log(`User ${name} revoked.`);
-    }));
+    .action(
+      action(async (name: string, flags: DbFlags) => {
+        await igniter.removeUser(dataOf(flags), name);
+        console.log(`User ${name} revoked.`);
+      }),
+    );
 }
 
 function parseInteger(text: string, field: string): number {
@@ -182,7 +231,9 @@ function parseInteger(text: string, field: string): number {
 
 async function confirmDestroy(data: string): Promise<void> {
   if (!process.stdin.isTTY) {
-    throw new UserError('destroy needs confirmation: type DESTROY at the prompt in a terminal, or pass --yes', { code: 'not_confirmed' });
+    throw new UserError('destroy needs confirmation: type DESTROY at the prompt in a terminal, or pass --yes', {
+      code: 'not_confirmed',
+    });
   }
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   const answer = await rl.question(`This deletes every database in ${data}. Type DESTROY to confirm: `);
@@ -192,7 +243,8 @@ async function confirmDestroy(data: string): Promise<void> {
 
 function printRules(rules: AccessRule[], reloaded?: boolean): void {
   for (const rule of rules) console.log(describeRule(rule));
-  if (reloaded !== undefined) console.log(reloaded ? 'Rules applied (server reloaded).' : 'Rules saved; they apply when the server starts.');
+  if (reloaded !== undefined)
+    console.log(reloaded ? 'Rules applied (server reloaded).' : 'Rules saved; they apply when the server starts.');
 }
 
 function printStatus(status: ClusterStatus): void {

@@ -24,7 +24,8 @@ interface DemoFlags {
 
 function positive(text: string, field: string, max: number): number {
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 1 || value > max) throw new UserError(`--${field} must be a whole number from 1 to ${max}, got "${text}"`, { field });
+  if (!Number.isInteger(value) || value < 1 || value > max)
+    throw new UserError(`--${field} must be a whole number from 1 to ${max}, got "${text}"`, { field });
   return value;
 }
 
@@ -38,61 +39,86 @@ export function registerDemoCommand(program: Command): void {
     .option('--output <dir>', 'where frames/ and demo.mp4 go', 'kiln-demo')
     .option('--frames <n>', 'how many frames', '48')
     .option('--workers <n>', 'how many workers', '2')
-    .action(action(async (flags: DemoFlags) => {
-      const frames = positive(flags.frames, 'frames', 100_000);
-      const workerCount = positive(flags.workers, 'workers', 32);
-      const output = resolve(flags.output);
-      // Checked before anything starts: a mistake here should not cost a database start.
-      ensureWritableDir(output, 'output');
-      const { home, config } = managerSettings({ home: flags.home });
-      mkdirSync(join(home, 'logs'), { recursive: true });
-      const started = Date.now();
-      const { default: pino } = await import('pino');
-      const { startManager } = await import('../../manager/main.js');
-      const log = pino({ name: 'kiln-manager' }, createWriteStream(join(home, 'logs', 'demo-manager.log'), { flags: 'a' }));
-      process.stderr.write('Starting the database and the manager...\n');
-      const manager = await startManager({ home, config: { ...config, listen: '127.0.0.1:0', open: true }, log });
-      const workers: ChildProcess[] = [];
-      let interrupted = false;
-      const onSignal = (): void => {
-        interrupted = true;
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      try {
-        for (let n = 1; n <= workerCount; n++) workers.push(startWorker(manager, home, n));
-        process.stderr.write(`Manager on ${manager.url}, ${workerCount} workers. Rendering ${frames} frames at 1280x720...\n`);
-        const job = await manager.ctx.jobs.submit({
-          name: 'demo', type: 'render', frames: `1-${frames}`, chunkSize: 4, priority: 50,
-          settings: { renderer: 'builtin', output, width: 1280, height: 720, fps: 24, video: true },
-        });
-        const status = await follow(manager, job.id, () => interrupted);
-        const seconds = ((Date.now() - started) / SECOND).toFixed(1);
-        if (status !== 'completed') {
-          const { listTasksOfJob } = await import('../../manager/persistence/tasks.js');
-          const tasks = await listTasksOfJob(manager.ctx.db, job.id);
-          const failed = tasks.find((task) => task.status === 'failed') ?? tasks.find((task) => task.status === 'soft-failed');
-          if (!failed) throw new UserError(`the demo job ended ${status} after ${seconds} s`);
-          // A failed task's activity carries its command's error (the worker puts the reason there).
-          const why = failed.activity.replace(/^failed: /, '');
-          throw new UserError(`the demo job ended ${status} after ${seconds} s; task "${failed.name}" failed: ${why} (full log: ${manager.ctx.logs.pathOf(job.id, failed.id)})`);
+    .action(
+      action(async (flags: DemoFlags) => {
+        const frames = positive(flags.frames, 'frames', 100_000);
+        const workerCount = positive(flags.workers, 'workers', 32);
+        const output = resolve(flags.output);
+        // Checked before anything starts: a mistake here should not cost a database start.
+        ensureWritableDir(output, 'output');
+        const { home, config } = managerSettings({ home: flags.home });
+        mkdirSync(join(home, 'logs'), { recursive: true });
+        const started = Date.now();
+        const { default: pino } = await import('pino');
+        const { startManager } = await import('../../manager/main.js');
+        const log = pino(
+          { name: 'kiln-manager' },
+          createWriteStream(join(home, 'logs', 'demo-manager.log'), { flags: 'a' }),
+        );
+        process.stderr.write('Starting the database and the manager...\n');
+        const manager = await startManager({ home, config: { ...config, listen: '127.0.0.1:0', open: true }, log });
+        const workers: ChildProcess[] = [];
+        let interrupted = false;
+        const onSignal = (): void => {
+          interrupted = true;
+        };
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        try {
+          for (let n = 1; n <= workerCount; n++) workers.push(startWorker(manager, home, n));
+          process.stderr.write(
+            `Manager on ${manager.url}, ${workerCount} workers. Rendering ${frames} frames at 1280x720...\n`,
+          );
+          const job = await manager.ctx.jobs.submit({
+            name: 'demo',
+            type: 'render',
+            frames: `1-${frames}`,
+            chunkSize: 4,
+            priority: 50,
+            settings: { renderer: 'builtin', output, width: 1280, height: 720, fps: 24, video: true },
+          });
+          const status = await follow(manager, job.id, () => interrupted);
+          const seconds = ((Date.now() - started) / SECOND).toFixed(1);
+          if (status !== 'completed') {
+            const { listTasksOfJob } = await import('../../manager/persistence/tasks.js');
+            const tasks = await listTasksOfJob(manager.ctx.db, job.id);
+            const failed =
+              tasks.find((task) => task.status === 'failed') ?? tasks.find((task) => task.status === 'soft-failed');
+            if (!failed) throw new UserError(`the demo job ended ${status} after ${seconds} s`);
+            // A failed task's activity carries its command's error (the worker puts the reason there).
+            const why = failed.activity.replace(/^failed: /, '');
+            throw new UserError(
+              `the demo job ended ${status} after ${seconds} s; task "${failed.name}" failed: ${why} (full log: ${manager.ctx.logs.pathOf(job.id, failed.id)})`,
+            );
+          }
+          const written = readdirSync(join(output, 'frames')).filter((name) => name.endsWith('.png')).length;
+          console.log(
+            `Done in ${seconds} s: ${written} frames in ${join(output, 'frames')}, video ${join(output, 'demo.mp4')}`,
+          );
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          await Promise.all(workers.map(stopChild));
+          await manager.close();
         }
-        const written = readdirSync(join(output, 'frames')).filter((name) => name.endsWith('.png')).length;
-        console.log(`Done in ${seconds} s: ${written} frames in ${join(output, 'frames')}, video ${join(output, 'demo.mp4')}`);
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-        await Promise.all(workers.map(stopChild));
-        await manager.close();
-      }
-    }));
+      }),
+    );
 }
 
 function startWorker(manager: RunningManager, home: string, n: number): ChildProcess {
   const logFile = createWriteStream(join(home, 'logs', `demo-worker-${n}.log`), { flags: 'a' });
   const child = spawn(
     process.execPath,
-    [KILN_MAIN, 'worker', '--manager', manager.url, '--home', join(home, 'demo-workers', `worker-${n}`), '--name', `${hostname()}-demo-${n}`],
+    [
+      KILN_MAIN,
+      'worker',
+      '--manager',
+      manager.url,
+      '--home',
+      join(home, 'demo-workers', `worker-${n}`),
+      '--name',
+      `${hostname()}-demo-${n}`,
+    ],
     { env: { ...process.env, KILN_WORKER_SECRET: manager.farmSecret }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout!.pipe(logFile);
@@ -116,7 +142,12 @@ function stopChild(child: ChildProcess): Promise<void> {
 async function follow(manager: RunningManager, jobId: string, interrupted: () => boolean): Promise<string> {
   const { fetchJob } = await import('../../manager/persistence/jobs.js');
   const tty = process.stderr.isTTY;
-  const bar = tty ? new cliProgress.SingleBar({ format: '  {bar} {value}/{total} tasks | {status}', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+  const bar = tty
+    ? new cliProgress.SingleBar(
+        { format: '  {bar} {value}/{total} tasks | {status}', hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
   let job = await fetchJob(manager.ctx.db, jobId);
   bar?.start(job.task_count, 0, { status: job.status });
   let lastLine = -1;

@@ -9,7 +9,8 @@ let m: TestManager;
 let home: string;
 useFileFarm({ before, after }, {}, (farm) => ({ manager: m, home } = farm));
 
-const kiln = (args: string[]): Promise<CliResult> => runKiln(args, { env: { KILN_MANAGER: m.url, KILN_HOME: home, KILN_TOKEN: '' } });
+const kiln = (args: string[]): Promise<CliResult> =>
+  runKiln(args, { env: { KILN_MANAGER: m.url, KILN_HOME: home, KILN_TOKEN: '' } });
 
 /** The lines of `show` output from `  NAME ...` to the next setting or group. */
 function settingBlock(stdout: string, name: string): string[] {
@@ -24,7 +25,10 @@ function settingBlock(stdout: string, name: string): string[] {
 function groupOf(stdout: string, name: string): string | undefined {
   const lines = stdout.split('\n');
   const at = lines.findIndex((line) => new RegExp(`^  ${name}\\s`).test(line));
-  return lines.slice(0, at).reverse().find((line) => /^\S.*:$/.test(line));
+  return lines
+    .slice(0, at)
+    .reverse()
+    .find((line) => /^\S.*:$/.test(line));
 }
 
 describe('kiln job-types', () => {
@@ -55,12 +59,18 @@ describe('kiln job-types', () => {
     assert.match(blendFile[0]!, /^  blendFile\s+string\s+required when renderer is blender\s+not empty$/);
     assert.match(blendFile[1]!, /^ {6}the Blender scene file \(\.blend\) to render/);
     assert.equal(groupOf(result.stdout, 'blendFile'), 'Only when renderer is blender:');
-    assert.match(settingBlock(result.stdout, 'renderer')[0]!, /^  renderer\s+string\s+default "builtin"\s+one of builtin, blender$/);
+    assert.match(
+      settingBlock(result.stdout, 'renderer')[0]!,
+      /^  renderer\s+string\s+default "builtin"\s+one of builtin, blender$/,
+    );
     assert.equal(groupOf(result.stdout, 'renderer'), 'Settings:');
     assert.match(settingBlock(result.stdout, 'output')[0]!, /^  output\s+string\s+required\s+not empty$/);
     assert.match(settingBlock(result.stdout, 'width')[0]!, /^  width\s+integer\s+default 1280\s+1 to 16384$/);
     assert.equal(groupOf(result.stdout, 'width'), 'Only when renderer is builtin:');
-    assert.match(settingBlock(result.stdout, 'fps')[0]!, /^  fps\s+number\s+default 24\s+greater than 0, at most 1000$/);
+    assert.match(
+      settingBlock(result.stdout, 'fps')[0]!,
+      /^  fps\s+number\s+default 24\s+greater than 0, at most 1000$/,
+    );
     assert.match(settingBlock(result.stdout, 'fps')[1]!, /frame rate/);
     assert.equal(groupOf(result.stdout, 'fps'), 'Settings:');
   });
@@ -104,7 +114,10 @@ describe('kiln job-types', () => {
       kiln(['job-types', 'show', 'render', '--renderer', 'maya']),
       kiln(['job-types', 'show', 'transcode', '--renderer', 'blender']),
     ]);
-    assertOneLineError(unknown, /unknown job type "maya"; known types: command, echo-sleep, frames-to-video, render, transcode/);
+    assertOneLineError(
+      unknown,
+      /unknown job type "maya"; known types: command, echo-sleep, frames-to-video, render, transcode/,
+    );
     assertOneLineError(maya, /--renderer must be one of builtin, blender, got "maya"/);
     assertOneLineError(transcode, /transcode jobs have no renderer setting/);
   });
@@ -112,15 +125,30 @@ describe('kiln job-types', () => {
   it('settings in words', () => {
     const setting = { name: 'x', type: 'integer', description: '', required: false };
     assert.equal(settingRequirement({ ...setting, required: true }), 'required');
-    assert.equal(settingRequirement({ ...setting, requiredWhen: { mode: ['a', 'b'] } }), 'required when mode is a or b');
+    assert.equal(
+      settingRequirement({ ...setting, requiredWhen: { mode: ['a', 'b'] } }),
+      'required when mode is a or b',
+    );
     assert.equal(settingRequirement({ ...setting, default: 'x' }), 'default "x"');
     assert.equal(settingRequirement(setting), 'optional');
     assert.equal(settingLimits({ ...setting, minimum: 0 }), 'at least 0');
-    assert.equal(settingLimits({ ...setting, exclusiveMinimum: 0, exclusiveMaximum: 10, multipleOf: 5 }), 'greater than 0, below 10, multiple of 5');
-    assert.equal(settingLimits({ ...setting, minLength: 2, maxLength: 9 }), 'at least 2 characters, at most 9 characters');
+    assert.equal(
+      settingLimits({ ...setting, exclusiveMinimum: 0, exclusiveMaximum: 10, multipleOf: 5 }),
+      'greater than 0, below 10, multiple of 5',
+    );
+    assert.equal(
+      settingLimits({ ...setting, minLength: 2, maxLength: 9 }),
+      'at least 2 characters, at most 9 characters',
+    );
     // A setting that depends on two settings, one chosen: the open part stays.
-    const both = { ...setting, appliesWhen: { renderer: ['blender'], mode: ['a'] }, requiredWhen: { renderer: ['blender'], mode: ['a'] } };
-    assert.deepEqual(settingsFor([both], { renderer: 'blender' }), [{ ...setting, appliesWhen: { mode: ['a'] }, requiredWhen: { mode: ['a'] } }]);
+    const both = {
+      ...setting,
+      appliesWhen: { renderer: ['blender'], mode: ['a'] },
+      requiredWhen: { renderer: ['blender'], mode: ['a'] },
+    };
+    assert.deepEqual(settingsFor([both], { renderer: 'blender' }), [
+      { ...setting, appliesWhen: { mode: ['a'] }, requiredWhen: { mode: ['a'] } },
+    ]);
     assert.deepEqual(settingsFor([both], { renderer: 'builtin' }), []);
   });
 });

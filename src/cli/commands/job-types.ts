@@ -6,7 +6,12 @@
  */
 import type { Command } from 'commander';
 import type { JobTypeDetail, JobTypeSummary } from '../../client/index.js';
-import { conditionAllows, describeCondition, type SettingCondition, type SettingInfo } from '../../jobs/setting-info.js';
+import {
+  conditionAllows,
+  describeCondition,
+  type SettingCondition,
+  type SettingInfo,
+} from '../../jobs/setting-info.js';
 import { UserError } from '../../util/errors.js';
 import { action } from '../run.js';
 import { withManager, withManagerOptions, type ManagerFlags } from '../client.js';
@@ -52,19 +57,28 @@ export function settingsFor(settings: readonly SettingInfo[], chosen: Record<str
 }
 
 /** The part of a condition that `chosen` leaves open, or undefined when nothing is left. */
-function openPart(condition: SettingCondition | undefined, chosen: Record<string, unknown>): SettingCondition | undefined {
+function openPart(
+  condition: SettingCondition | undefined,
+  chosen: Record<string, unknown>,
+): SettingCondition | undefined {
   if (!condition) return undefined;
   const open = Object.entries(condition).filter(([key]) => !(key in chosen));
   return open.length ? Object.fromEntries(open) : undefined;
 }
 
 /** `--renderer blender` as `{ renderer: 'blender' }`, checked against the type's own settings. */
-export function chosenSettings(detail: Pick<JobTypeDetail, 'name' | 'settings'>, flags: { renderer?: string | undefined }): Record<string, unknown> {
+export function chosenSettings(
+  detail: Pick<JobTypeDetail, 'name' | 'settings'>,
+  flags: { renderer?: string | undefined },
+): Record<string, unknown> {
   if (flags.renderer === undefined) return {};
   const setting = detail.settings.find((candidate) => candidate.name === 'renderer');
-  if (!setting) throw new UserError(`${detail.name} jobs have no renderer setting; leave out --renderer`, { field: 'renderer' });
+  if (!setting)
+    throw new UserError(`${detail.name} jobs have no renderer setting; leave out --renderer`, { field: 'renderer' });
   if (setting.allowed && !setting.allowed.includes(flags.renderer)) {
-    throw new UserError(`--renderer must be one of ${setting.allowed.join(', ')}, got "${flags.renderer}"`, { field: 'renderer' });
+    throw new UserError(`--renderer must be one of ${setting.allowed.join(', ')}, got "${flags.renderer}"`, {
+      field: 'renderer',
+    });
   }
   return { renderer: flags.renderer };
 }
@@ -96,11 +110,14 @@ export function settingLimits(setting: SettingInfo): string {
     if (maximum !== undefined) parts.push(`at most ${maximum}`);
   }
   if (exclusiveMaximum !== undefined) parts.push(`below ${exclusiveMaximum}`);
-  if (setting.multipleOf !== undefined) parts.push(setting.multipleOf === 2 ? 'even' : `multiple of ${setting.multipleOf}`);
-  if (setting.minLength !== undefined) parts.push(setting.minLength === 1 ? 'not empty' : `at least ${setting.minLength} characters`);
+  if (setting.multipleOf !== undefined)
+    parts.push(setting.multipleOf === 2 ? 'even' : `multiple of ${setting.multipleOf}`);
+  if (setting.minLength !== undefined)
+    parts.push(setting.minLength === 1 ? 'not empty' : `at least ${setting.minLength} characters`);
   if (setting.maxLength !== undefined) parts.push(`at most ${setting.maxLength} characters`);
   if (setting.pattern !== undefined) parts.push(`matching ${setting.pattern}`);
-  if (setting.minItems !== undefined) parts.push(`at least ${setting.minItems} item${setting.minItems === 1 ? '' : 's'}`);
+  if (setting.minItems !== undefined)
+    parts.push(`at least ${setting.minItems} item${setting.minItems === 1 ? '' : 's'}`);
   if (setting.maxItems !== undefined) parts.push(`at most ${setting.maxItems} items`);
   return parts.join(', ');
 }
@@ -112,7 +129,9 @@ export function settingLimits(setting: SettingInfo): string {
  */
 export function formatJobTypeDetail(detail: JobTypeDetail, chosen: Record<string, unknown> = {}): string {
   const settings = settingsFor(detail.settings, chosen);
-  const choice = Object.entries(chosen).map(([key, value]) => `${key} ${String(value)}`).join(', ');
+  const choice = Object.entries(chosen)
+    .map(([key, value]) => `${key} ${String(value)}`)
+    .join(', ');
   const lines = [`${detail.name} (${detail.label})`];
   if (detail.description) lines.push(detail.description);
   lines.push(`etag: ${detail.etag}`, '');
@@ -122,8 +141,14 @@ export function formatJobTypeDetail(detail: JobTypeDetail, chosen: Record<string
   }
 
   // A chosen setting (--renderer blender) shows its chosen value rather than its default.
-  const requirement = (setting: SettingInfo): string => (setting.name in chosen ? `set to ${JSON.stringify(chosen[setting.name])}` : settingRequirement(setting));
-  const rows = settings.map((setting) => [setting.name, settingType(setting), requirement(setting), settingLimits(setting)]);
+  const requirement = (setting: SettingInfo): string =>
+    setting.name in chosen ? `set to ${JSON.stringify(chosen[setting.name])}` : settingRequirement(setting);
+  const rows = settings.map((setting) => [
+    setting.name,
+    settingType(setting),
+    requirement(setting),
+    settingLimits(setting),
+  ]);
   const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]!.length)));
   const groups = new Map<string, number[]>();
   settings.forEach((setting, index) => {
@@ -136,12 +161,16 @@ export function formatJobTypeDetail(detail: JobTypeDetail, chosen: Record<string
     else lines.push(`Only when ${key}:`);
     for (const index of groups.get(key)!) {
       const row = rows[index]!;
-      lines.push(`  ${row.map((cell, column) => (column < 3 ? cell.padEnd(widths[column]!) : cell)).join('  ')}`.trimEnd());
+      lines.push(
+        `  ${row.map((cell, column) => (column < 3 ? cell.padEnd(widths[column]!) : cell)).join('  ')}`.trimEnd(),
+      );
       if (settings[index]!.description) lines.push(`      ${settings[index]!.description}`);
     }
     lines.push('');
   }
-  const preset = Object.entries(chosen).map(([key, value]) => `--set ${key}=${String(value)} `).join('');
+  const preset = Object.entries(chosen)
+    .map(([key, value]) => `--set ${key}=${String(value)} `)
+    .join('');
   lines.push(`Give them with: kiln submit ${detail.name} ${preset}--set NAME=VALUE ...`);
   return lines.join('\n');
 }
@@ -151,28 +180,36 @@ interface ShowFlags extends ManagerFlags {
 }
 
 export function registerJobTypesCommands(program: Command): void {
-  const jobTypes = program.command('job-types').description('the job types the manager knows, and what their settings mean');
+  const jobTypes = program
+    .command('job-types')
+    .description('the job types the manager knows, and what their settings mean');
 
   withManagerOptions(jobTypes.command('ls', { isDefault: true }))
     .description('list the job types: name, label, description, etag (the default)')
-    .action(action((flags: ManagerFlags) =>
-      withManager(flags, async ({ api }) => {
-        const list = await api.listJobTypes();
-        if (flags.json) return printJson(list);
-        if (list.jobTypes.length === 0) return void console.log('no job types');
-        console.log(formatJobTypeTable(list.jobTypes));
-      }),
-    ));
+    .action(
+      action((flags: ManagerFlags) =>
+        withManager(flags, async ({ api }) => {
+          const list = await api.listJobTypes();
+          if (flags.json) return printJson(list);
+          if (list.jobTypes.length === 0) return void console.log('no job types');
+          console.log(formatJobTypeTable(list.jobTypes));
+        }),
+      ),
+    );
 
   withManagerOptions(jobTypes.command('show').argument('<type>', 'job type, e.g. render'))
-    .description("a job type's settings: type, default, whether required, accepted values, meaning, and which renderer each applies to")
+    .description(
+      "a job type's settings: type, default, whether required, accepted values, meaning, and which renderer each applies to",
+    )
     .option('--renderer <name>', 'only the settings that apply with this renderer (render jobs: builtin or blender)')
-    .action(action((type: string, flags: ShowFlags) =>
-      withManager(flags, async ({ api }) => {
-        const detail = await fetchJobType(api, type.trim());
-        const chosen = chosenSettings(detail, flags);
-        if (flags.json) return printJson({ ...detail, settings: settingsFor(detail.settings, chosen) });
-        console.log(formatJobTypeDetail(detail, chosen));
-      }),
-    ));
+    .action(
+      action((type: string, flags: ShowFlags) =>
+        withManager(flags, async ({ api }) => {
+          const detail = await fetchJobType(api, type.trim());
+          const chosen = chosenSettings(detail, flags);
+          if (flags.json) return printJson({ ...detail, settings: settingsFor(detail.settings, chosen) });
+          console.log(formatJobTypeDetail(detail, chosen));
+        }),
+      ),
+    );
 }

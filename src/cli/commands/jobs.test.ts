@@ -26,7 +26,11 @@ const fetchJob = async (id: string): Promise<Job> => (await m.api('GET', `/jobs/
 
 describe('job ids: full, or a unique prefix of 4+ characters', () => {
   const fakeJob = (id: string, name = id): Job => ({ id, name }) as Job;
-  const ids = ['abcd1111-0000-4000-8000-000000000000', 'abcd2222-0000-4000-8000-000000000000', 'ef012345-0000-4000-8000-000000000000'];
+  const ids = [
+    'abcd1111-0000-4000-8000-000000000000',
+    'abcd2222-0000-4000-8000-000000000000',
+    'ef012345-0000-4000-8000-000000000000',
+  ];
   const listing = (jobs: Job[], pageSize = 1000): ApiClient =>
     ({
       listJobs: async (query: { limit?: number; offset?: number }) => {
@@ -43,7 +47,10 @@ describe('job ids: full, or a unique prefix of 4+ characters', () => {
   });
 
   it('refuses ambiguous, unknown, short and malformed ones', async () => {
-    await assert.rejects(resolveJobId(api, 'abcd'), /ambiguous: 2 jobs match \(abcd1111-.*, abcd2222-.*\); give more characters/);
+    await assert.rejects(
+      resolveJobId(api, 'abcd'),
+      /ambiguous: 2 jobs match \(abcd1111-.*, abcd2222-.*\); give more characters/,
+    );
     await assert.rejects(resolveJobId(api, '9999'), /no job with an id starting with "9999"/);
     await assert.rejects(resolveJobId(api, 'ab'), /at least 4 characters/);
     await assert.rejects(resolveJobId(api, 'my-job'), /not a job id/);
@@ -75,7 +82,10 @@ describe('kiln jobs', () => {
       kiln(['jobs', 'ls', '--limit', 'lots']),
     ]);
     assert.equal(paused.code, 0, paused.stderr);
-    assert.deepEqual(JSON.parse(paused.stdout).jobs.map((job: Job) => job.id), [b.id]);
+    assert.deepEqual(
+      JSON.parse(paused.stdout).jobs.map((job: Job) => job.id),
+      [b.id],
+    );
     assert.equal(limited.stdout.trimEnd().split('\n').length, 3, limited.stdout);
     assert.match(limited.stdout, /\(1 of \d+ jobs; see more with --limit\)/);
     assert.equal(none.stdout, 'no jobs\n');
@@ -84,8 +94,17 @@ describe('kiln jobs', () => {
   });
 
   it('show by prefix, text and --json', async () => {
-    const job = await submit(m, { name: 'shown', frames: '1-10', chunkSize: 5, tag: 'gpu', settings: { message: 'hello' } });
-    const [text, json] = await Promise.all([kiln(['jobs', 'show', job.id.slice(0, 6)]), kiln(['jobs', 'show', job.id, '--json'])]);
+    const job = await submit(m, {
+      name: 'shown',
+      frames: '1-10',
+      chunkSize: 5,
+      tag: 'gpu',
+      settings: { message: 'hello' },
+    });
+    const [text, json] = await Promise.all([
+      kiln(['jobs', 'show', job.id.slice(0, 6)]),
+      kiln(['jobs', 'show', job.id, '--json']),
+    ]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, new RegExp(`^ID: +${job.id}$`, 'm'));
     assert.match(text.stdout, /^Name: +shown$/m);
@@ -127,7 +146,13 @@ describe('kiln jobs', () => {
     const [text, json] = await Promise.all([kiln(['jobs', 'show', prefix]), kiln(['jobs', 'show', prefix, '--json'])]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /^Blocklist: +bad-node \(misc tasks, since \d+s ago; kiln jobs unblock to lift\)$/m);
-    assert.deepEqual(JSON.parse(json.stdout).blocklist.map((entry: { workerName: string; taskType: string }) => [entry.workerName, entry.taskType]), [['bad-node', 'misc']]);
+    assert.deepEqual(
+      JSON.parse(json.stdout).blocklist.map((entry: { workerName: string; taskType: string }) => [
+        entry.workerName,
+        entry.taskType,
+      ]),
+      [['bad-node', 'misc']],
+    );
 
     const lifted = await kiln(['jobs', 'unblock', prefix, 'bad-node']);
     assert.equal(lifted.code, 0, lifted.stderr);
@@ -145,7 +170,10 @@ describe('kiln jobs', () => {
   it('unknown and bad ids, bad priorities, wrong transitions: one line each', async () => {
     const job = await submit(m, { name: 'prio' });
     const cases: Array<[string[], RegExp]> = [
-      [['jobs', 'show', '00000000-0000-4000-8000-000000000000'], /^kiln: no job 00000000-0000-4000-8000-000000000000\n$/],
+      [
+        ['jobs', 'show', '00000000-0000-4000-8000-000000000000'],
+        /^kiln: no job 00000000-0000-4000-8000-000000000000\n$/,
+      ],
       [['jobs', 'show', 'ffff0000'], /no job with an id starting with "ffff0000"/],
       [['jobs', 'cancel', 'ab'], /at least 4 characters/],
       [['jobs', 'priority', job.id, '101'], /priority must be a whole number from 0 to 100/],
@@ -165,8 +193,14 @@ describe('kiln jobs', () => {
     assert.equal(submitted.code, 0, submitted.stderr);
     const id = JSON.parse(submitted.stdout).id as string;
 
-    assertOneLineError(await kiln(['jobs', 'pause', id], {}, closed), /this needs an API token: run `kiln manager token` on the manager's host .*or set KILN_TOKEN/);
-    assertOneLineError(await kiln(['jobs', 'pause', id], { KILN_TOKEN: 'not-the-token' }, closed), /refused the API token from KILN_TOKEN/);
+    assertOneLineError(
+      await kiln(['jobs', 'pause', id], {}, closed),
+      /this needs an API token: run `kiln manager token` on the manager's host .*or set KILN_TOKEN/,
+    );
+    assertOneLineError(
+      await kiln(['jobs', 'pause', id], { KILN_TOKEN: 'not-the-token' }, closed),
+      /refused the API token from KILN_TOKEN/,
+    );
     const tokenHome = makeTempDir(t, 'kiln-cli-home-');
     writeFileSync(join(tokenHome, 'api-token'), `${token}\n`);
     const paused = await kiln(['jobs', 'pause', id, '--home', tokenHome], {}, closed);

@@ -7,7 +7,16 @@ import { UserError } from '../../util/errors.js';
 import { action } from '../run.js';
 import { withManager, withManagerOptions, type ManagerFlags } from '../client.js';
 import {
-  describeCounts, formatAge, formatFields, formatTable, jobLabel, jobProgress, printJson, shortId, statusWithActivity, type Column,
+  describeCounts,
+  formatAge,
+  formatFields,
+  formatTable,
+  jobLabel,
+  jobProgress,
+  printJson,
+  shortId,
+  statusWithActivity,
+  type Column,
 } from '../format.js';
 
 /** The API's largest page of jobs. */
@@ -39,7 +48,12 @@ export function formatJobTable(jobs: readonly Job[]): string {
 /** A job's blocklist for people: "render-07 (render tasks, since 12m)". */
 export function formatBlocklist(blocklist: readonly BlocklistEntry[]): string | undefined {
   if (blocklist.length === 0) return undefined;
-  return blocklist.map((entry) => `${entry.workerName} (${entry.taskType} tasks, since ${formatAge(entry.since)} ago; kiln jobs unblock to lift)`).join('; ');
+  return blocklist
+    .map(
+      (entry) =>
+        `${entry.workerName} (${entry.taskType} tasks, since ${formatAge(entry.since)} ago; kiln jobs unblock to lift)`,
+    )
+    .join('; ');
 }
 
 export function formatJob(job: Job, blocklist: readonly BlocklistEntry[] = []): string {
@@ -51,7 +65,10 @@ export function formatJob(job: Job, blocklist: readonly BlocklistEntry[] = []): 
     ['Status', statusWithActivity(job.status, job.activity)],
     ['Priority', String(job.priority)],
     ['Tasks', `${jobProgress(job)} done (${describeCounts(job)})`],
-    ['Frames', job.frames === null ? undefined : `${job.frames}${job.chunkSize === null ? '' : ` (chunks of ${job.chunkSize})`}`],
+    [
+      'Frames',
+      job.frames === null ? undefined : `${job.frames}${job.chunkSize === null ? '' : ` (chunks of ${job.chunkSize})`}`,
+    ],
     ['Tag', job.tag ?? undefined],
     ['Blocklist', formatBlocklist(blocklist)],
     ['Storage', job.storage === null ? undefined : JSON.stringify(job.storage)],
@@ -70,14 +87,23 @@ interface ListFlags extends ManagerFlags {
 }
 
 const JOB_ACTIONS: Array<{ action: JobAction; description: string }> = [
-  { action: 'pause', description: 'pause a job: queued tasks wait, running ones finish (the job is pause-requested until they end); --now stops them at once' },
+  {
+    action: 'pause',
+    description:
+      'pause a job: queued tasks wait, running ones finish (the job is pause-requested until they end); --now stops them at once',
+  },
   { action: 'resume', description: 'resume a paused (or pausing) job' },
   { action: 'cancel', description: 'cancel a job: queued tasks are canceled, running ones stopped' },
-  { action: 'requeue', description: 'queue a job\'s unfinished tasks again (all of them when it had completed) and clear its blocklist' },
+  {
+    action: 'requeue',
+    description: "queue a job's unfinished tasks again (all of them when it had completed) and clear its blocklist",
+  },
 ];
 
 export function registerJobsCommands(program: Command): void {
-  const jobs = program.command('jobs').description('list and control the farm\'s jobs (ids: full, or a unique prefix of 4+ characters)');
+  const jobs = program
+    .command('jobs')
+    .description("list and control the farm's jobs (ids: full, or a unique prefix of 4+ characters)");
 
   withManagerOptions(jobs.command('ls'))
     .description('list jobs, newest first')
@@ -85,48 +111,63 @@ export function registerJobsCommands(program: Command): void {
     .option('--type <type>', 'only jobs of this job type')
     .option('--tag <tag>', 'only jobs with this worker tag')
     .option('--limit <n>', 'at most this many jobs (1-1000)', '100')
-    .action(action((flags: ListFlags) =>
-      withManager(flags, async ({ api }) => {
-        const limit = parseIntOption('--limit', flags.limit ?? '100', 1, PAGE);
-        const list = await api.listJobs({ status: flags.status, type: flags.type, tag: flags.tag, limit });
-        if (flags.json) return printJson(list);
-        if (list.jobs.length === 0) return void console.log('no jobs');
-        console.log(formatJobTable(list.jobs));
-        if (list.total > list.jobs.length) console.log(`(${list.jobs.length} of ${list.total} jobs; see more with --limit)`);
-      }),
-    ));
+    .action(
+      action((flags: ListFlags) =>
+        withManager(flags, async ({ api }) => {
+          const limit = parseIntOption('--limit', flags.limit ?? '100', 1, PAGE);
+          const list = await api.listJobs({ status: flags.status, type: flags.type, tag: flags.tag, limit });
+          if (flags.json) return printJson(list);
+          if (list.jobs.length === 0) return void console.log('no jobs');
+          console.log(formatJobTable(list.jobs));
+          if (list.total > list.jobs.length)
+            console.log(`(${list.jobs.length} of ${list.total} jobs; see more with --limit)`);
+        }),
+      ),
+    );
 
   withManagerOptions(jobs.command('show').argument('<id>', 'job id or unique prefix'))
     .description('show one job')
-    .action(action((id: string, flags: ManagerFlags) =>
-      withManager(flags, async ({ api }) => {
-        const job = await api.getJob(await resolveJobId(api, id));
-        const { blocklist } = await api.getBlocklist(job.id);
-        if (flags.json) printJson({ ...job, blocklist });
-        else console.log(formatJob(job, blocklist));
-      }),
-    ));
+    .action(
+      action((id: string, flags: ManagerFlags) =>
+        withManager(flags, async ({ api }) => {
+          const job = await api.getJob(await resolveJobId(api, id));
+          const { blocklist } = await api.getBlocklist(job.id);
+          if (flags.json) printJson({ ...job, blocklist });
+          else console.log(formatJob(job, blocklist));
+        }),
+      ),
+    );
 
-  withManagerOptions(jobs.command('unblock').argument('<job>', 'job id or unique prefix').argument('<worker>', 'worker name, id or unique id prefix'))
-    .description('take a worker off a job\'s blocklist, so it may run the job\'s tasks again')
+  withManagerOptions(
+    jobs
+      .command('unblock')
+      .argument('<job>', 'job id or unique prefix')
+      .argument('<worker>', 'worker name, id or unique id prefix'),
+  )
+    .description("take a worker off a job's blocklist, so it may run the job's tasks again")
     .option('--type <taskType>', 'only for this task type (default: every type it is blocklisted for)')
-    .action(action((jobGiven: string, workerGiven: string, flags: ManagerFlags & { type?: string }) =>
-      withManager(flags, async ({ api }) => {
-        const jobId = await resolveJobId(api, jobGiven);
-        const workerId = await resolveWorkerId(api, workerGiven);
-        const { blocklist } = await api.removeFromBlocklist(jobId, workerId, flags.type);
-        if (flags.json) return printJson({ blocklist });
-        console.log(`worker ${workerGiven} is off the blocklist of job ${shortId(jobId)}${flags.type ? ` for ${flags.type} tasks` : ''}; ${blocklist.length} entr${blocklist.length === 1 ? 'y' : 'ies'} left`);
-      }),
-    ));
+    .action(
+      action((jobGiven: string, workerGiven: string, flags: ManagerFlags & { type?: string }) =>
+        withManager(flags, async ({ api }) => {
+          const jobId = await resolveJobId(api, jobGiven);
+          const workerId = await resolveWorkerId(api, workerGiven);
+          const { blocklist } = await api.removeFromBlocklist(jobId, workerId, flags.type);
+          if (flags.json) return printJson({ blocklist });
+          console.log(
+            `worker ${workerGiven} is off the blocklist of job ${shortId(jobId)}${flags.type ? ` for ${flags.type} tasks` : ''}; ${blocklist.length} entr${blocklist.length === 1 ? 'y' : 'ies'} left`,
+          );
+        }),
+      ),
+    );
 
   for (const { action: jobAction, description } of JOB_ACTIONS) {
     const command = withManagerOptions(jobs.command(jobAction).argument('<id>', 'job id or unique prefix'))
       .description(description)
-      .option('--reason <text>', 'why, kept with the job\'s activity');
-    if (jobAction === 'pause') command.option('--now', 'stop running tasks at once (they run again from the start on resume)');
-    command
-      .action(action((id: string, flags: ManagerFlags & { reason?: string; now?: boolean }) =>
+      .option('--reason <text>', "why, kept with the job's activity");
+    if (jobAction === 'pause')
+      command.option('--now', 'stop running tasks at once (they run again from the start on resume)');
+    command.action(
+      action((id: string, flags: ManagerFlags & { reason?: string; now?: boolean }) =>
         withManager(flags, async ({ api }) => {
           const jobId = await resolveJobId(api, id);
           await api.setJobStatus(jobId, jobAction, { reason: flags.reason, now: flags.now });
@@ -134,30 +175,40 @@ export function registerJobsCommands(program: Command): void {
           if (flags.json) printJson(job);
           else console.log(`job ${jobLabel(job)}: ${job.status}`);
         }),
-      ));
+      ),
+    );
   }
 
-  withManagerOptions(jobs.command('priority').argument('<id>', 'job id or unique prefix').argument('<priority>', '0-100, higher runs first'))
-    .description('change a job\'s priority')
-    .action(action((id: string, priorityText: string, flags: ManagerFlags) =>
-      withManager(flags, async ({ api }) => {
-        const priority = parseIntOption('priority', priorityText, 0, 100);
-        const jobId = await resolveJobId(api, id);
-        await api.setJobPriority(jobId, priority);
-        const job = await api.getJob(jobId);
-        if (flags.json) printJson(job);
-        else console.log(`job ${jobLabel(job)}: priority ${job.priority}`);
-      }),
-    ));
+  withManagerOptions(
+    jobs
+      .command('priority')
+      .argument('<id>', 'job id or unique prefix')
+      .argument('<priority>', '0-100, higher runs first'),
+  )
+    .description("change a job's priority")
+    .action(
+      action((id: string, priorityText: string, flags: ManagerFlags) =>
+        withManager(flags, async ({ api }) => {
+          const priority = parseIntOption('priority', priorityText, 0, 100);
+          const jobId = await resolveJobId(api, id);
+          await api.setJobPriority(jobId, priority);
+          const job = await api.getJob(jobId);
+          if (flags.json) printJson(job);
+          else console.log(`job ${jobLabel(job)}: priority ${job.priority}`);
+        }),
+      ),
+    );
 
   withManagerOptions(jobs.command('delete').argument('<id>', 'job id or unique prefix'))
     .description('delete a job with its tasks, logs and previews')
-    .action(action((id: string, flags: ManagerFlags) =>
-      withManager(flags, async ({ api }) => {
-        const job = await api.getJob(await resolveJobId(api, id));
-        await api.deleteJob(job.id);
-        if (flags.json) printJson({ id: job.id, deleted: true });
-        else console.log(`deleted job ${jobLabel(job)}`);
-      }),
-    ));
+    .action(
+      action((id: string, flags: ManagerFlags) =>
+        withManager(flags, async ({ api }) => {
+          const job = await api.getJob(await resolveJobId(api, id));
+          await api.deleteJob(job.id);
+          if (flags.json) printJson({ id: job.id, deleted: true });
+          else console.log(`deleted job ${jobLabel(job)}`);
+        }),
+      ),
+    );
 }

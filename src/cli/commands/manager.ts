@@ -30,7 +30,9 @@ export function managerSettings(flags: ManagerFlags): { home: string; config: Ma
 /** Runs `fn` with the manager's database (without starting a manager). */
 async function withManagerDatabase<T>(flags: ManagerFlags, fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
   // Loaded when used: every `kiln` command starts faster without the database layer.
-  const { createKysely, createPool, localDatabaseTarget, migrateToLatest, urlDatabaseTarget } = await import('../../db/database.js');
+  const { createKysely, createPool, localDatabaseTarget, migrateToLatest, urlDatabaseTarget } = await import(
+    '../../db/database.js'
+  );
   const { readRunningState } = await import('../../db/server-process.js');
   const { ClusterPaths } = await import('../../db/cluster.js');
   const { home, config } = managerSettings(flags);
@@ -39,7 +41,8 @@ async function withManagerDatabase<T>(flags: ManagerFlags, fn: (db: Kysely<Datab
   else {
     const db = loadConfig('db', DbConfigSchema, DB_DEFAULTS, { home });
     const data = resolve(db.data ?? join(home, 'db'));
-    if (!readRunningState(new ClusterPaths(data)).running) throw new UserError(`the database in ${data} is not running; start the manager (or \`kiln db start\`) first`);
+    if (!readRunningState(new ClusterPaths(data)).running)
+      throw new UserError(`the database in ${data} is not running; start the manager (or \`kiln db start\`) first`);
     target = localDatabaseTarget(data, 2);
   }
   const db = createKysely<Database>(createPool(target));
@@ -55,7 +58,10 @@ export function registerManagerCommands(program: Command): void {
   const manager = withCommonOptions(program.command('manager'))
     .description('run the job manager (HTTP API on port 7780); stops cleanly on Ctrl-C or SIGTERM')
     .option('--listen <host:port>', 'address to listen on (default 0.0.0.0:7780)')
-    .option('--database-url <url>', 'PostgreSQL URL; default: the igniter\'s cluster under --home, created and started as needed')
+    .option(
+      '--database-url <url>',
+      "PostgreSQL URL; default: the igniter's cluster under --home, created and started as needed",
+    )
     .option('--open', 'trusted network: no API token needed for changes')
     .action(
       action(async (flags: ManagerFlags) => {
@@ -64,7 +70,9 @@ export function registerManagerCommands(program: Command): void {
         const { startManager } = await import('../../manager/main.js');
         const log = pino({ name: 'kiln-manager' }, pino.destination(2));
         const running = await startManager({ home, config, log });
-        process.stdout.write(`Kiln manager on ${running.url} (API ${running.url}/api/v1, docs ${running.url}/api/v1/docs)\n`);
+        process.stdout.write(
+          `Kiln manager on ${running.url} (API ${running.url}/api/v1, docs ${running.url}/api/v1/docs)\n`,
+        );
         await new Promise<void>((resolvePromise) => {
           const stop = (signal: string): void => {
             log.info({ signal }, 'shutting down');
@@ -79,24 +87,28 @@ export function registerManagerCommands(program: Command): void {
   withCommonOptions(manager.command('secret'))
     .description('print the farm secret workers register with')
     .option('--database-url <url>', 'PostgreSQL URL of the manager')
-    .action(action(async (_flags: ManagerFlags, command: Command) => {
-      // --home and --database-url may be given before or after `secret`.
-      const flags = command.optsWithGlobals<ManagerFlags>();
-      const { ensureFarmSecret } = await import('../../manager/auth/secrets.js');
-      const secret = await withManagerDatabase(flags, (db) => ensureFarmSecret(db));
-      console.log(secret);
-    }));
+    .action(
+      action(async (_flags: ManagerFlags, command: Command) => {
+        // --home and --database-url may be given before or after `secret`.
+        const flags = command.optsWithGlobals<ManagerFlags>();
+        const { ensureFarmSecret } = await import('../../manager/auth/secrets.js');
+        const secret = await withManagerDatabase(flags, (db) => ensureFarmSecret(db));
+        console.log(secret);
+      }),
+    );
 
   withCommonOptions(manager.command('token'))
     .description('create an API token for the CLI and dashboard; kept in <home>/api-token for this machine')
     .option('--database-url <url>', 'PostgreSQL URL of the manager')
     .option('--label <text>', 'what the token is for', 'cli')
-    .action(action(async (_flags: ManagerFlags & { label: string }, command: Command) => {
-      const flags = command.optsWithGlobals<ManagerFlags & { label: string }>();
-      const { createApiToken } = await import('../../manager/auth/secrets.js');
-      const token = await withManagerDatabase(flags, (db) => createApiToken(db, flags.label));
-      const home = resolveHome(flags.home);
-      await writeFileAtomic(join(home, 'api-token'), `${token}\n`, 0o600);
-      console.log(token);
-    }));
+    .action(
+      action(async (_flags: ManagerFlags & { label: string }, command: Command) => {
+        const flags = command.optsWithGlobals<ManagerFlags & { label: string }>();
+        const { createApiToken } = await import('../../manager/auth/secrets.js');
+        const token = await withManagerDatabase(flags, (db) => createApiToken(db, flags.label));
+        const home = resolveHome(flags.home);
+        await writeFileAtomic(join(home, 'api-token'), `${token}\n`, 0o600);
+        console.log(token);
+      }),
+    );
 }

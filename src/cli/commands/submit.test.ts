@@ -7,7 +7,14 @@ import { freePort } from '../../testing/temp.js';
 import { waitFor } from '../../util/time.js';
 import { ApiClient, type Job } from '../../client/index.js';
 import { startTinyServer, sendError, sendJson } from '../../client/testing.js';
-import { buildSubmission, defaultJobName, followJob, parseSetting, parseSubmitOptions, type ProgressDisplay } from './submit.js';
+import {
+  buildSubmission,
+  defaultJobName,
+  followJob,
+  parseSetting,
+  parseSubmitOptions,
+  type ProgressDisplay,
+} from './submit.js';
 
 /** One PostgreSQL and a shared manager for the file; the waiting tests get a manager each, so their workers see only their job. */
 let cluster: TestCluster;
@@ -44,23 +51,49 @@ describe('building a submission', () => {
     assert.throws(() => parseSetting('=5'), /not a setting name/);
   });
 
-  it('makes the request body from the parsed options, with the type\'s etag and a default name', () => {
+  it("makes the request body from the parsed options, with the type's etag and a default name", () => {
     const now = new Date(2024, 0, 31, 17, 45, 2);
-    const options = parseSubmitOptions('render', { set: ['width=640', 'output=/farm/out'], frames: '1-10', chunk: '5', priority: '70', tag: 'gpu' }, now);
+    const options = parseSubmitOptions(
+      'render',
+      { set: ['width=640', 'output=/farm/out'], frames: '1-10', chunk: '5', priority: '70', tag: 'gpu' },
+      now,
+    );
     assert.deepEqual(buildSubmission(options, { name: 'render', etag: 'abc' }), {
-      name: 'render-20240131-174502', type: 'render', typeEtag: 'abc', settings: { width: 640, output: '/farm/out' },
-      frames: '1-10', chunkSize: 5, priority: 70, tag: 'gpu',
+      name: 'render-20240131-174502',
+      type: 'render',
+      typeEtag: 'abc',
+      settings: { width: 640, output: '/farm/out' },
+      frames: '1-10',
+      chunkSize: 5,
+      priority: 70,
+      tag: 'gpu',
     });
     assert.equal(defaultJobName('echo-sleep', now), 'echo-sleep-20240131-174502');
-    const bare = buildSubmission(parseSubmitOptions('echo-sleep', { name: 'mine' }), { name: 'echo-sleep', etag: 'e' }, { mode: 'direct' });
-    assert.deepEqual(bare, { name: 'mine', type: 'echo-sleep', typeEtag: 'e', settings: {}, storage: { mode: 'direct' } });
+    const bare = buildSubmission(
+      parseSubmitOptions('echo-sleep', { name: 'mine' }),
+      { name: 'echo-sleep', etag: 'e' },
+      { mode: 'direct' },
+    );
+    assert.deepEqual(bare, {
+      name: 'mine',
+      type: 'echo-sleep',
+      typeEtag: 'e',
+      settings: {},
+      storage: { mode: 'direct' },
+    });
   });
 });
 
 describe('following a job', () => {
   const counts = { queued: 0, active: 0, 'soft-failed': 0, failed: 0, completed: 0, canceled: 0, paused: 0 };
   const jobIn = (status: string, completed: number): Job =>
-    ({ id: '3f2a1b2c-0000-4000-8000-000000000000', name: 'j', status, taskCount: 2, taskCounts: { ...counts, completed } }) as unknown as Job;
+    ({
+      id: '3f2a1b2c-0000-4000-8000-000000000000',
+      name: 'j',
+      status,
+      taskCount: 2,
+      taskCounts: { ...counts, completed },
+    }) as unknown as Job;
 
   it('polls when the event stream is not there, and rides out a manager that goes away for a moment', async (t) => {
     const answers = [jobIn('queued', 0), jobIn('active', 1)];
@@ -70,7 +103,11 @@ describe('following a job', () => {
     });
     const seen: string[] = [];
     const notes: string[] = [];
-    const display: ProgressDisplay = { update: (job) => seen.push(`${job.status} ${job.taskCounts.completed}`), note: (text) => notes.push(text), stop: () => undefined };
+    const display: ProgressDisplay = {
+      update: (job) => seen.push(`${job.status} ${job.taskCounts.completed}`),
+      note: (text) => notes.push(text),
+      stop: () => undefined,
+    };
     const following = followJob(new ApiClient({ baseUrl: server.url }), jobIn('queued', 0).id, display);
     await waitFor(() => seen.includes('active 1'), { what: 'the second poll' });
     await server.stop();
@@ -86,9 +123,22 @@ describe('following a job', () => {
 
 describe('kiln submit', () => {
   it('submits an echo-sleep job that jobs ls then lists', async () => {
-    const submitted = await kiln(shared, ['submit', 'echo-sleep', '--set', 'message=hi there', '--set', 'tasks=3', '--priority', '70', '--name', 'listed-job']);
+    const submitted = await kiln(shared, [
+      'submit',
+      'echo-sleep',
+      '--set',
+      'message=hi there',
+      '--set',
+      'tasks=3',
+      '--priority',
+      '70',
+      '--name',
+      'listed-job',
+    ]);
     assert.equal(submitted.code, 0, submitted.stderr);
-    const id = /submitted job ([0-9a-f-]{36}) "listed-job" \(echo-sleep, 3 tasks, priority 70\)/.exec(submitted.stdout)?.[1];
+    const id = /submitted job ([0-9a-f-]{36}) "listed-job" \(echo-sleep, 3 tasks, priority 70\)/.exec(
+      submitted.stdout,
+    )?.[1];
     assert.ok(id, submitted.stdout);
     const job = (await shared.api('GET', `/jobs/${id}`)).body;
     assert.deepEqual([job.settings.message, job.settings.tasks, job.priority], ['hi there', 3, 70]);
@@ -101,7 +151,17 @@ describe('kiln submit', () => {
   });
 
   it('--json prints the job; frames and chunk make the tasks', async () => {
-    const result = await kiln(shared, ['submit', 'echo-sleep', '--frames', '1-10', '--chunk', '4', '--tag', 'blue', '--json']);
+    const result = await kiln(shared, [
+      'submit',
+      'echo-sleep',
+      '--frames',
+      '1-10',
+      '--chunk',
+      '4',
+      '--tag',
+      'blue',
+      '--json',
+    ]);
     assert.equal(result.code, 0, result.stderr);
     const job = JSON.parse(result.stdout);
     assert.equal(job.type, 'echo-sleep');
@@ -128,9 +188,16 @@ describe('kiln submit', () => {
 
   it('an unreachable manager: one line naming it', async () => {
     const port = await freePort();
-    const result = await runKiln(['submit', 'echo-sleep', '--manager', `127.0.0.1:${port}`], { env: { KILN_HOME: home, KILN_TOKEN: '' } });
+    const result = await runKiln(['submit', 'echo-sleep', '--manager', `127.0.0.1:${port}`], {
+      env: { KILN_HOME: home, KILN_TOKEN: '' },
+    });
     assert.equal(result.code, 1);
-    assertOneLineError(result, new RegExp(`cannot reach the manager at http://127\\.0\\.0\\.1:${port}: connection refused \\(start it with \`kiln manager\` or pass --manager URL\\)`));
+    assertOneLineError(
+      result,
+      new RegExp(
+        `cannot reach the manager at http://127\\.0\\.0\\.1:${port}: connection refused \\(start it with \`kiln manager\` or pass --manager URL\\)`,
+      ),
+    );
   });
 });
 
@@ -147,11 +214,14 @@ describe('kiln submit --wait', () => {
     assert.match(lines[0]!, /^submitted job /);
     assert.match(lines[1]!, /^job [0-9a-f]{8} "echo-sleep-\d{8}-\d{6}" completed after .*: 3\/3 tasks done$/);
     // Progress: plain lines (how many depends on how fast the worker was), no terminal escapes.
-    for (const line of result.stderr.split('\n').filter(Boolean)) assert.match(line, /^job [0-9a-f]{8}: (queued|active), \d\/3 tasks done$/);
+    for (const line of result.stderr.split('\n').filter(Boolean))
+      assert.match(line, /^job [0-9a-f]{8}: (queued|active), \d\/3 tasks done$/);
   });
 
   it('exits 1 when the job fails; --json prints the final job', async (t) => {
-    const m = await startTestManager(t, cluster, { failure: { max_workers_per_task: 1, blocklist_threshold: 3, job_fail_share: 0.1 } });
+    const m = await startTestManager(t, cluster, {
+      failure: { max_workers_per_task: 1, blocklist_threshold: 3, job_fail_share: 0.1 },
+    });
     const worker = await new ProtocolWorker(m, 'w1').register();
     const running = kiln(m, ['submit', 'echo-sleep', '--wait', '--json']);
     await work(worker, 1, 'fail');
@@ -166,10 +236,13 @@ describe('kiln submit --wait', () => {
   it('exits 2 when the job is canceled', async (t) => {
     const m = await startTestManager(t, cluster);
     const running = kiln(m, ['submit', 'echo-sleep', '--set', 'tasks=2', '--wait']);
-    const [job] = await waitFor(async () => {
-      const jobs = await jobsOf(m);
-      return jobs.length > 0 && jobs;
-    }, { what: 'the submitted job' });
+    const [job] = await waitFor(
+      async () => {
+        const jobs = await jobsOf(m);
+        return jobs.length > 0 && jobs;
+      },
+      { what: 'the submitted job' },
+    );
     const canceled = await kiln(m, ['jobs', 'cancel', job!.id.slice(0, 6)]);
     assert.equal(canceled.code, 0, canceled.stderr);
     const result = await running;

@@ -1,10 +1,24 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { ApiError, isRetryable, type ApiClient, type Job, type JobTypeDetail, type SubmitJob } from '../../client/index.js';
+import {
+  ApiError,
+  isRetryable,
+  type ApiClient,
+  type Job,
+  type JobTypeDetail,
+  type SubmitJob,
+} from '../../client/index.js';
 import { UserError } from '../../util/errors.js';
 import { MINUTE, SECOND } from '../../util/time.js';
 import { action } from '../run.js';
-import { followChanges, withInterrupt, withManager, withManagerOptions, type CliClient, type ManagerFlags } from '../client.js';
+import {
+  followChanges,
+  withInterrupt,
+  withManager,
+  withManagerOptions,
+  type CliClient,
+  type ManagerFlags,
+} from '../client.js';
 import type { ProgressReporter, StorageMode } from '../storage/prepare.js';
 import type { JobStorage } from '../../storage/job-storage.js';
 import { formatDuration, jobLabel, jobProgress, plural, printJson, shortId } from '../format.js';
@@ -57,7 +71,10 @@ export function parseSetting(text: string): [string, unknown] {
   if (equals === -1) throw new UserError(`--set takes key=value, got "${text}"`, { field: 'set' });
   const key = text.slice(0, equals).trim();
   if (!/^[A-Za-z_][\w-]*$/.test(key)) {
-    throw new UserError(`--set ${JSON.stringify(text)}: "${key}" is not a setting name (letters, digits, "_" and "-")`, { field: 'set' });
+    throw new UserError(
+      `--set ${JSON.stringify(text)}: "${key}" is not a setting name (letters, digits, "_" and "-")`,
+      { field: 'set' },
+    );
   }
   const raw = text.slice(equals + 1);
   try {
@@ -69,7 +86,10 @@ export function parseSetting(text: string): [string, unknown] {
 
 /** Checks the command line's strings and turns them into SubmitOptions. */
 export function parseSubmitOptions(type: string, flags: SubmitFlags, now = new Date()): SubmitOptions {
-  if (!type.trim()) throw new UserError('give a job type, e.g. `kiln submit echo-sleep` (see the list with `kiln job-types`)', { field: 'type' });
+  if (!type.trim())
+    throw new UserError('give a job type, e.g. `kiln submit echo-sleep` (see the list with `kiln job-types`)', {
+      field: 'type',
+    });
   const name = flags.name?.trim();
   if (flags.name !== undefined && !name) throw new UserError('--name must not be empty', { field: 'name' });
   if (flags.tag !== undefined && !flags.tag.trim()) throw new UserError('--tag must not be empty', { field: 'tag' });
@@ -96,8 +116,17 @@ export function defaultJobName(type: string, now = new Date()): string {
  * The request body of POST /jobs, for the job type as the manager described it (its etag
  * included); `storage` is what shared storage prepared for the job's files, when it has any.
  */
-export function buildSubmission(options: SubmitOptions, jobType: Pick<JobTypeDetail, 'name' | 'etag'>, storage?: SubmitJob['storage']): SubmitJob {
-  const body: SubmitJob = { name: options.name, type: jobType.name, typeEtag: jobType.etag, settings: options.settings };
+export function buildSubmission(
+  options: SubmitOptions,
+  jobType: Pick<JobTypeDetail, 'name' | 'etag'>,
+  storage?: SubmitJob['storage'],
+): SubmitJob {
+  const body: SubmitJob = {
+    name: options.name,
+    type: jobType.name,
+    typeEtag: jobType.etag,
+    settings: options.settings,
+  };
   if (options.frames !== undefined) body.frames = options.frames;
   if (options.chunkSize !== undefined) body.chunkSize = options.chunkSize;
   if (options.priority !== undefined) body.priority = options.priority;
@@ -113,16 +142,27 @@ export async function fetchJobType(api: ApiClient, name: string): Promise<JobTyp
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 404 || error.code === 'no_such_endpoint') throw error;
     const known = (await api.listJobTypes()).jobTypes.map((type) => type.name).sort();
-    throw new UserError(`unknown job type "${name}"; known types: ${known.join(', ') || 'none'}`, { field: 'type', code: 'unknown_job_type' });
+    throw new UserError(`unknown job type "${name}"; known types: ${known.join(', ') || 'none'}`, {
+      field: 'type',
+      code: 'unknown_job_type',
+    });
   }
 }
 
-const OPTION_OF_FIELD: Readonly<Record<string, string>> = { frames: '--frames', chunkSize: '--chunk', priority: '--priority', tag: '--tag', name: '--name', type: 'TYPE' };
+const OPTION_OF_FIELD: Readonly<Record<string, string>> = {
+  frames: '--frames',
+  chunkSize: '--chunk',
+  priority: '--priority',
+  tag: '--tag',
+  name: '--name',
+  type: 'TYPE',
+};
 
 /** Which command-line option an API field of the submission came from. */
 export function submitFieldHint(field: string): string | undefined {
   if (field === 'typeEtag') return 'the job type changed while submitting; run the command again';
-  if (field.startsWith('settings.')) return `field ${field}, from --set ${field.slice('settings.'.length).split('.')[0]}`;
+  if (field.startsWith('settings.'))
+    return `field ${field}, from --set ${field.slice('settings.'.length).split('.')[0]}`;
   const option = OPTION_OF_FIELD[field];
   return option ? `field ${field}, from ${option}` : undefined;
 }
@@ -151,7 +191,8 @@ const LINE_GAP_MS = 2 * SECOND;
 /** ...and at least this often, so a log shows the wait is alive. */
 const LINE_HEARTBEAT_MS = 30 * SECOND;
 
-const describeState = (job: Job): string => (job.taskCounts.failed > 0 ? `${job.status}, ${job.taskCounts.failed} failed` : job.status);
+const describeState = (job: Job): string =>
+  job.taskCounts.failed > 0 ? `${job.status}, ${job.taskCounts.failed} failed` : job.status;
 
 export function makeProgressDisplay(job: Job, stream: NodeJS.WriteStream = process.stderr): ProgressDisplay {
   return stream.isTTY ? barDisplay(job, stream) : lineDisplay(stream);
@@ -159,7 +200,13 @@ export function makeProgressDisplay(job: Job, stream: NodeJS.WriteStream = proce
 
 function barDisplay(first: Job, stream: NodeJS.WriteStream): ProgressDisplay {
   const bar = new cliProgress.SingleBar(
-    { stream, format: `job ${shortId(first.id)} {bar} {value}/{total} tasks | {state}`, hideCursor: true, barsize: 30, clearOnComplete: false },
+    {
+      stream,
+      format: `job ${shortId(first.id)} {bar} {value}/{total} tasks | {state}`,
+      hideCursor: true,
+      barsize: 30,
+      clearOnComplete: false,
+    },
     cliProgress.Presets.shades_classic,
   );
   bar.start(first.taskCount, first.taskCounts.completed, { state: describeState(first) });
@@ -206,7 +253,12 @@ function lineDisplay(stream: NodeJS.WritableStream): ProgressDisplay {
  * (polled every second when the stream drops). An unreachable manager is retried for a while;
  * `signal` (Ctrl-C) stops the wait.
  */
-export async function followJob(api: ApiClient, jobId: string, display: ProgressDisplay, signal?: AbortSignal): Promise<Job> {
+export async function followJob(
+  api: ApiClient,
+  jobId: string,
+  display: ProgressDisplay,
+  signal?: AbortSignal,
+): Promise<Job> {
   let final: Job | undefined;
   let lostSince: number | undefined;
   const look = async (): Promise<boolean> => {
@@ -216,16 +268,22 @@ export async function followJob(api: ApiClient, jobId: string, display: Progress
     } catch (error) {
       if (signal?.aborted) return true;
       if (error instanceof ApiError && error.status === 404) {
-        throw new UserError(`job ${shortId(jobId)} was deleted while waiting for it`, { exitCode: WAIT_LOST_EXIT_CODE, code: 'not_found' });
+        throw new UserError(`job ${shortId(jobId)} was deleted while waiting for it`, {
+          exitCode: WAIT_LOST_EXIT_CODE,
+          code: 'not_found',
+        });
       }
       if (!isRetryable(error)) throw error;
       lostSince ??= Date.now();
       const lostFor = formatDuration(Date.now() - lostSince);
       if (Date.now() - lostSince > LOST_CONTACT_LIMIT_MS) {
-        throw new UserError(`gave up waiting: no answer from the manager for ${lostFor}; the job may go on (check with \`kiln jobs show ${shortId(jobId)}\`)`, {
-          exitCode: WAIT_LOST_EXIT_CODE,
-          code: 'unreachable',
-        });
+        throw new UserError(
+          `gave up waiting: no answer from the manager for ${lostFor}; the job may go on (check with \`kiln jobs show ${shortId(jobId)}\`)`,
+          {
+            exitCode: WAIT_LOST_EXIT_CODE,
+            code: 'unreachable',
+          },
+        );
       }
       display.note(`cannot reach the manager; retrying (${lostFor})`);
       return false;
@@ -236,26 +294,46 @@ export async function followJob(api: ApiClient, jobId: string, display: Progress
     final = job;
     return true;
   };
-  await followChanges(api, { job: jobId, wakeOn: (event) => event.event === 'job' || event.event === 'task', signal }, look);
-  if (!final) throw new UserError(`stopped waiting; the job goes on (see it with \`kiln jobs show ${shortId(jobId)}\`)`, { exitCode: INTERRUPTED_EXIT_CODE });
+  await followChanges(
+    api,
+    { job: jobId, wakeOn: (event) => event.event === 'job' || event.event === 'task', signal },
+    look,
+  );
+  if (!final)
+    throw new UserError(`stopped waiting; the job goes on (see it with \`kiln jobs show ${shortId(jobId)}\`)`, {
+      exitCode: INTERRUPTED_EXIT_CODE,
+    });
   return final;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 export function registerSubmitCommand(program: Command): void {
-  withManagerOptions(program.command('submit').argument('<type>', 'job type, e.g. render, transcode, command, echo-sleep'))
+  withManagerOptions(
+    program.command('submit').argument('<type>', 'job type, e.g. render, transcode, command, echo-sleep'),
+  )
     .description('submit a job to the farm')
-    .option('--set <key=value>', 'a job setting; repeat for more. The value is read as JSON when it is JSON (5, true, [1,2], "text"), else as text', collect)
+    .option(
+      '--set <key=value>',
+      'a job setting; repeat for more. The value is read as JSON when it is JSON (5, true, [1,2], "text"), else as text',
+      collect,
+    )
     .option('--frames <range>', 'frames to process, e.g. 1-250 or 1-10,20,30-40')
     .option('--chunk <n>', 'frames per task (1-100000)')
     .option('--priority <n>', 'priority 0-100, higher runs first (default 50)')
-    .option('--tag <tag>', 'only workers with this tag take the job\'s tasks')
+    .option('--tag <tag>', "only workers with this tag take the job's tasks")
     .option('--name <name>', 'job name (default: <type>-<yyyymmdd-hhmmss>)')
     .option('--wait', 'follow the job until it ends, with a progress bar on stderr; the exit status tells how it ended')
-    .option('--input <path>', "the job's input file or folder; relative settings (e.g. blendFile) are read from where it lands on shared storage")
+    .option(
+      '--input <path>',
+      "the job's input file or folder; relative settings (e.g. blendFile) are read from where it lands on shared storage",
+    )
     .option('--deps <path...>', 'more files or folders the input needs (textures, caches); copied or uploaded with it')
-    .option('--storage <mode>', 'auto | direct (use it in place on shared storage) | copy (a copy per job) | shaman (upload only what is new)', 'auto')
+    .option(
+      '--storage <mode>',
+      'auto | direct (use it in place on shared storage) | copy (a copy per job) | shaman (upload only what is new)',
+      'auto',
+    )
     .addHelpText(
       'after',
       [
@@ -269,40 +347,42 @@ export function registerSubmitCommand(program: Command): void {
         'With --json, stdout gets the job as JSON (the final job with --wait).',
       ].join('\n'),
     )
-    .action(action((type: string, flags: SubmitFlags) =>
-      withManager(
-        flags,
-        async (client) => {
-          const { api } = client;
-          const options = parseSubmitOptions(type, flags);
-          const jobType = await fetchJobType(api, options.type);
-          const storage = flags.input ? await sendInput(flags, options.name, client) : undefined;
-          const job = await api.submitJob(buildSubmission(options, jobType, storage as SubmitJob['storage']));
-          if (storage && !flags.json) console.log(describeStorage(storage));
-          if (!flags.wait) {
-            if (flags.json) printJson(job);
-            else console.log(describeSubmitted(job));
-            return 0;
-          }
-          if (!flags.json) console.log(describeSubmitted(job));
-          const started = Date.now();
-          const display = makeProgressDisplay(job);
-          let final: Job;
-          try {
-            final = await withInterrupt((signal) => followJob(api, job.id, display, signal));
-          } finally {
-            display.stop();
-          }
-          const summary = summarize(final, Date.now() - started);
-          if (flags.json) {
-            printJson(final);
-            process.stderr.write(`${summary}\n`);
-          } else console.log(summary);
-          return WAIT_EXIT_CODES[final.status as keyof typeof WAIT_EXIT_CODES];
-        },
-        submitFieldHint,
+    .action(
+      action((type: string, flags: SubmitFlags) =>
+        withManager(
+          flags,
+          async (client) => {
+            const { api } = client;
+            const options = parseSubmitOptions(type, flags);
+            const jobType = await fetchJobType(api, options.type);
+            const storage = flags.input ? await sendInput(flags, options.name, client) : undefined;
+            const job = await api.submitJob(buildSubmission(options, jobType, storage as SubmitJob['storage']));
+            if (storage && !flags.json) console.log(describeStorage(storage));
+            if (!flags.wait) {
+              if (flags.json) printJson(job);
+              else console.log(describeSubmitted(job));
+              return 0;
+            }
+            if (!flags.json) console.log(describeSubmitted(job));
+            const started = Date.now();
+            const display = makeProgressDisplay(job);
+            let final: Job;
+            try {
+              final = await withInterrupt((signal) => followJob(api, job.id, display, signal));
+            } finally {
+              display.stop();
+            }
+            const summary = summarize(final, Date.now() - started);
+            if (flags.json) {
+              printJson(final);
+              process.stderr.write(`${summary}\n`);
+            } else console.log(summary);
+            return WAIT_EXIT_CODES[final.status as keyof typeof WAIT_EXIT_CODES];
+          },
+          submitFieldHint,
+        ),
       ),
-    ));
+    );
 }
 
 const STORAGE_MODES = ['auto', 'direct', 'copy', 'shaman'] as const;
@@ -331,7 +411,11 @@ function barProgress(): ProgressReporter {
   return {
     start(label, total) {
       bar = new cliProgress.SingleBar(
-        { format: `  ${label.padEnd(9)} {bar} {percentage}% | {value_mib}/{total_mib} MiB`, hideCursor: true, stream: process.stderr },
+        {
+          format: `  ${label.padEnd(9)} {bar} {percentage}% | {value_mib}/{total_mib} MiB`,
+          hideCursor: true,
+          stream: process.stderr,
+        },
         cliProgress.Presets.shades_classic,
       );
       bar.start(total, 0, { value_mib: '0.0', total_mib: (total / 1048576).toFixed(1) });
@@ -348,6 +432,7 @@ function barProgress(): ProgressReporter {
 function describeStorage(storage: JobStorage): string {
   const mib = (bytes = 0): string => `${(bytes / 1048576).toFixed(1)} MiB`;
   if (storage.mode === 'direct') return `Input used in place: ${storage.effectivePath}`;
-  if (storage.mode === 'copy') return `Input copied (${storage.files} files, ${mib(storage.bytesUploaded)}) to ${storage.effectivePath}`;
+  if (storage.mode === 'copy')
+    return `Input copied (${storage.files} files, ${mib(storage.bytesUploaded)}) to ${storage.effectivePath}`;
   return `Input checked out via Shaman (${storage.files} files; hashed ${mib(storage.bytesHashed)}, uploaded ${mib(storage.bytesUploaded)}) at ${storage.effectivePath}`;
 }

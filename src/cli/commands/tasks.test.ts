@@ -20,11 +20,15 @@ after(async () => {
   for (const fn of cleanups.reverse()) await fn();
 });
 
-const kiln = (m: TestManager, args: string[]): Promise<CliResult> => runKiln(args, { env: { KILN_MANAGER: m.url, KILN_HOME: home, KILN_TOKEN: '' } });
+const kiln = (m: TestManager, args: string[]): Promise<CliResult> =>
+  runKiln(args, { env: { KILN_MANAGER: m.url, KILN_HOME: home, KILN_TOKEN: '' } });
 
 /** The CLI as a running process whose output the test reads as it comes. */
 function startKiln(m: TestManager, args: string[]): { output: () => string; done: Promise<number | null> } {
-  const child = spawn(process.execPath, [KILN_MAIN, ...args], { env: { ...process.env, KILN_MANAGER: m.url, KILN_HOME: home, KILN_TOKEN: '' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [KILN_MAIN, ...args], {
+    env: { ...process.env, KILN_MANAGER: m.url, KILN_HOME: home, KILN_TOKEN: '' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   return { output: () => stdout, done: new Promise((resolve) => child.on('close', resolve)) };
@@ -35,10 +39,11 @@ async function submit(m: TestManager, body: Record<string, unknown>): Promise<Jo
   assert.equal(response.status, 201, JSON.stringify(response.body));
   return response.body;
 }
-const tasksOf = async (m: TestManager, jobId: string): Promise<Task[]> => (await m.api('GET', `/jobs/${jobId}/tasks`)).body.tasks;
+const tasksOf = async (m: TestManager, jobId: string): Promise<Task[]> =>
+  (await m.api('GET', `/jobs/${jobId}/tasks`)).body.tasks;
 
 describe('kiln tasks', () => {
-  it('ls: the job\'s tasks with status, progress and worker; --status, --json', async (t) => {
+  it("ls: the job's tasks with status, progress and worker; --status, --json", async (t) => {
     const m = await startTestManager(t, cluster);
     const worker = await new ProtocolWorker(m, 'render-07').register();
     const job = await submit(m, { settings: { tasks: 3 } });
@@ -55,10 +60,16 @@ describe('kiln tasks', () => {
     const lines = table.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^ID\s+#\s+NAME\s+TYPE\s+STATUS\s+PROGRESS\s+WORKER\s+UPDATED\s+ACTIVITY$/);
     assert.equal(lines.length, 4);
-    assert.match(lines.find((line) => line.startsWith(first.id))!, /echo-sleep 1\s+misc\s+active\s+50%\s+render-07\s+\d+s\s+halfway there$/);
+    assert.match(
+      lines.find((line) => line.startsWith(first.id))!,
+      /echo-sleep 1\s+misc\s+active\s+50%\s+render-07\s+\d+s\s+halfway there$/,
+    );
     assert.match(active.stdout, new RegExp(`^${first.id}`, 'm'));
     assert.equal(active.stdout.trimEnd().split('\n').length, 2, active.stdout);
-    assert.deepEqual(JSON.parse(json.stdout).tasks.map((task: Task) => task.index), [0, 1, 2]);
+    assert.deepEqual(
+      JSON.parse(json.stdout).tasks.map((task: Task) => task.index),
+      [0, 1, 2],
+    );
   });
 
   it('log: whole, --tail, --json; --follow prints lines as they come and ends with the task', async (t) => {

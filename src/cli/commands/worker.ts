@@ -8,15 +8,23 @@ export function registerWorkerCommand(program: Command): void {
     .option('--manager <url>', 'the manager, e.g. http://farm:7780 (default: worker.yaml, KILN_MANAGER)')
     .option('--name <name>', 'worker name (default: this host name)')
     .option('--tags <a,b>', 'comma-separated tags; tagged jobs go only to workers with their tag')
-    .option('--secret <secret>', 'farm secret for the first registration (or KILN_WORKER_SECRET; see `kiln manager secret`)')
-    .action(action(async (flags: { home?: string; manager?: string; name?: string; tags?: string; secret?: string }) => {
-      const { runWorker } = await import('../../worker/main.js');
-      return runWorker({
-        home: flags.home,
-        managerUrl: flags.manager ?? process.env.KILN_MANAGER,
-        name: flags.name,
-        tags: flags.tags?.split(',').map((tag) => tag.trim()).filter(Boolean),
-        secret: flags.secret,
-      });
-    }));
+    .option(
+      '--secret <secret>',
+      'farm secret for the first registration (or KILN_WORKER_SECRET; see `kiln manager secret`)',
+    )
+    .action(
+      action(async (flags: { home?: string; manager?: string; name?: string; tags?: string; secret?: string }) => {
+        const { runWorker } = await import('../../worker/main.js');
+        return runWorker({
+          home: flags.home,
+          managerUrl: flags.manager ?? process.env.KILN_MANAGER,
+          name: flags.name,
+          tags: flags.tags
+            ?.split(',')
+            .map((tag) => tag.trim())
+            .filter(Boolean),
+          secret: flags.secret,
+        });
+      }),
+    );
 }

@@ -3,10 +3,23 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../../util/errors.js';
 import {
-  assertNotUncPath, hashFiles, HashCache, listTree, platformOf, toStoredPath, type HashedFile, type TwoWayVariable,
+  assertNotUncPath,
+  hashFiles,
+  HashCache,
+  listTree,
+  platformOf,
+  toStoredPath,
+  type HashedFile,
+  type TwoWayVariable,
 } from '../../storage/index.js';
 import { isInsideFolder, type JobStorage } from '../../storage/job-storage.js';
-import { fetchStorageInfo, missingFiles, uploadFiles, createShamanCheckout, type ManagerEndpoint } from './shaman-upload.js';
+import {
+  fetchStorageInfo,
+  missingFiles,
+  uploadFiles,
+  createShamanCheckout,
+  type ManagerEndpoint,
+} from './shaman-upload.js';
 
 export type StorageMode = 'auto' | 'direct' | 'copy' | 'shaman';
 
@@ -33,7 +46,11 @@ const isInside = (path: string, folder: string): boolean => isInsideFolder(path,
 /** `2026-11-22T10-15-03-shot-010`: sorts by time, safe on every file system. */
 export function jobFolderName(jobName: string, now = new Date()): string {
   const stamp = now.toISOString().slice(0, 19).replaceAll(':', '-');
-  const safe = jobName.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'job';
+  const safe =
+    jobName
+      .replace(/[^A-Za-z0-9._-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 80) || 'job';
   return `${stamp}-${safe}`;
 }
 
@@ -64,11 +81,20 @@ export async function prepareStorage(options: PrepareOptions): Promise<JobStorag
   const inShared = shared !== undefined && [input, ...deps].every((path) => isInside(path, shared));
   let mode = options.mode;
   if (mode === 'auto') mode = inShared ? 'direct' : info.shaman.enabled ? 'shaman' : 'copy';
-  if (!shared) throw new UserError('the manager has no shared storage (manager.shared_storage_path); set it to submit files', { field: 'storage' });
+  if (!shared)
+    throw new UserError('the manager has no shared storage (manager.shared_storage_path); set it to submit files', {
+      field: 'storage',
+    });
   if (mode === 'direct' && !inShared) {
-    throw new UserError(`--storage direct needs the input on shared storage (${shared}); ${input} is not. Use --storage copy or shaman`, { field: 'storage' });
+    throw new UserError(
+      `--storage direct needs the input on shared storage (${shared}); ${input} is not. Use --storage copy or shaman`,
+      { field: 'storage' },
+    );
   }
-  if (mode === 'shaman' && !info.shaman.enabled) throw new UserError('--storage shaman: Shaman is not enabled on the manager (manager.shaman.enabled)', { field: 'storage' });
+  if (mode === 'shaman' && !info.shaman.enabled)
+    throw new UserError('--storage shaman: Shaman is not enabled on the manager (manager.shaman.enabled)', {
+      field: 'storage',
+    });
 
   if (mode === 'direct') {
     return { mode, input: stored(input), effectivePath: stored(root) };
@@ -78,8 +104,21 @@ export async function prepareStorage(options: PrepareOptions): Promise<JobStorag
   if (mode === 'copy') {
     const bytes = files.reduce((sum, f) => sum + f.size, 0);
     const target = join(shared, 'jobs', folder);
-    await copyAtomically(root, files.map((f) => f.path), target, options.progress, bytes);
-    return { mode, input: stored(join(target, relative(root, input))), effectivePath: stored(target), files: files.length, bytesHashed: 0, bytesUploaded: bytes };
+    await copyAtomically(
+      root,
+      files.map((f) => f.path),
+      target,
+      options.progress,
+      bytes,
+    );
+    return {
+      mode,
+      input: stored(join(target, relative(root, input))),
+      effectivePath: stored(target),
+      files: files.length,
+      bytesHashed: 0,
+      bytesUploaded: bytes,
+    };
   }
 
   // Shaman: hash (with the cache), ask what is missing, upload only that, check out.
@@ -100,18 +139,29 @@ export async function prepareStorage(options: PrepareOptions): Promise<JobStorag
   const missing = await missingFiles(options.endpoint, hashed.files);
   const toUpload = missing.reduce((sum, f) => sum + f.size, 0);
   options.progress?.start('uploading', toUpload, 'bytes');
-  const uploaded = await uploadFiles(options.endpoint, root, missing, { onUploaded: (n) => options.progress?.advance(n) });
+  const uploaded = await uploadFiles(options.endpoint, root, missing, {
+    onUploaded: (n) => options.progress?.advance(n),
+  });
   options.progress?.stop();
   const checkout = await createShamanCheckout(options.endpoint, folder, hashed.files as HashedFile[]);
   const target = join(shared, 'jobs', ...checkout.checkoutPath.split('/'));
   return {
-    mode, input: stored(join(target, relative(root, input))), effectivePath: stored(target), checkout: checkout.checkoutPath,
-    files: hashed.files.length, bytesHashed: hashed.bytesHashed, bytesUploaded: uploaded,
+    mode,
+    input: stored(join(target, relative(root, input))),
+    effectivePath: stored(target),
+    checkout: checkout.checkoutPath,
+    files: hashed.files.length,
+    bytesHashed: hashed.bytesHashed,
+    bytesUploaded: uploaded,
   };
 }
 
 /** The files to send: everything under a folder input, the input file, and each dep (file or folder). */
-async function filesOf(root: string, input: string, deps: string[]): Promise<Array<{ path: string; size: number; mtimeMs: number }>> {
+async function filesOf(
+  root: string,
+  input: string,
+  deps: string[],
+): Promise<Array<{ path: string; size: number; mtimeMs: number }>> {
   const out = new Map<string, { path: string; size: number; mtimeMs: number }>();
   for (const path of [input, ...deps]) {
     const info = await stat(path);
@@ -130,7 +180,13 @@ async function filesOf(root: string, input: string, deps: string[]): Promise<Arr
 }
 
 /** Copies into a hidden temp folder beside the target and renames it into place: no half job folder. */
-async function copyAtomically(root: string, paths: string[], target: string, progress: ProgressReporter | undefined, bytes: number): Promise<void> {
+async function copyAtomically(
+  root: string,
+  paths: string[],
+  target: string,
+  progress: ProgressReporter | undefined,
+  bytes: number,
+): Promise<void> {
   const temp = join(dirname(target), `.kiln-copy-${basename(target)}-${randomBytes(4).toString('hex')}`);
   progress?.start('copying', bytes, 'bytes');
   try {

@@ -14,7 +14,8 @@ function blobsOnDisk(storedDir: string): string[] {
   const out: string[] = [];
   if (!existsSync(storedDir)) return out;
   for (const head of readdirSync(storedDir)) {
-    for (const rest of readdirSync(join(storedDir, head))) for (const name of readdirSync(join(storedDir, head, rest))) out.push(join(head, rest, name));
+    for (const rest of readdirSync(join(storedDir, head)))
+      for (const name of readdirSync(join(storedDir, head, rest))) out.push(join(head, rest, name));
   }
   return out.sort();
 }
@@ -24,12 +25,22 @@ test('kiln shaman gc removes only old blobs no job folder links to; --dry-run re
   const root = makeTempDir(t);
   const shared = join(root, 'shared');
   mkdirSync(shared);
-  const m = await startTestManager(t, cluster, { shared_storage_path: shared, shaman: { enabled: true, gc: { period: 3600, max_age: 3600 } } });
+  const m = await startTestManager(t, cluster, {
+    shared_storage_path: shared,
+    shaman: { enabled: true, gc: { period: 3600, max_age: 3600 } },
+  });
   const submitTree = async (name: string, content: string) => {
     const dir = join(root, name);
     mkdirSync(dir);
     writeFileSync(join(dir, 'scene.txt'), content);
-    const storage = await prepareStorage({ endpoint: { baseUrl: m.url }, input: dir, deps: [], mode: 'shaman', jobName: name, home: root });
+    const storage = await prepareStorage({
+      endpoint: { baseUrl: m.url },
+      input: dir,
+      deps: [],
+      mode: 'shaman',
+      jobName: name,
+      home: root,
+    });
     const job = await m.api('POST', '/jobs', { name, type: 'echo-sleep', settings: {}, storage });
     assert.equal(job.status, 201);
     return { storage, jobId: job.body.id as string };
@@ -65,5 +76,8 @@ test('kiln shaman gc removes only old blobs no job folder links to; --dry-run re
   const after = JSON.parse((await runKiln([...base, '--dry-run'])).stdout);
   assert.equal(after.blobsRemoved, 0);
   assert.equal(after.blobsScanned, 1, 'the referenced blob stays');
-  assert.match((await import('node:fs')).readFileSync(join(kept.storage.effectivePath, 'scene.txt'), 'utf8'), /still used/);
+  assert.match(
+    (await import('node:fs')).readFileSync(join(kept.storage.effectivePath, 'scene.txt'), 'utf8'),
+    /still used/,
+  );
 });

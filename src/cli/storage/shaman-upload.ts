@@ -9,7 +9,13 @@ export interface ManagerEndpoint {
   token?: string;
 }
 
-async function call<T>(endpoint: ManagerEndpoint, method: string, path: string, body?: unknown, init: RequestInit = {}): Promise<T> {
+async function call<T>(
+  endpoint: ManagerEndpoint,
+  method: string,
+  path: string,
+  body?: unknown,
+  init: RequestInit = {},
+): Promise<T> {
   let response: Response;
   try {
     response = await fetch(`${endpoint.baseUrl}/api/v1${path}`, {
@@ -29,7 +35,10 @@ async function call<T>(endpoint: ManagerEndpoint, method: string, path: string, 
   const parsed = text ? (JSON.parse(text) as unknown) : undefined;
   if (!response.ok) {
     const error = (parsed as { error?: { message?: string; code?: string; field?: string } } | undefined)?.error;
-    throw new UserError(`${error?.message ?? `${method} ${path} failed with ${response.status}`}`, { code: error?.code, field: error?.field });
+    throw new UserError(`${error?.message ?? `${method} ${path} failed with ${response.status}`}`, {
+      code: error?.code,
+      field: error?.field,
+    });
   }
   return parsed as T;
 }
@@ -45,9 +54,14 @@ export const fetchStorageInfo = (endpoint: ManagerEndpoint, platform: string): P
   call(endpoint, 'GET', `/storage?platform=${platform}`);
 
 export async function missingFiles(endpoint: ManagerEndpoint, files: readonly HashedFile[]): Promise<HashedFile[]> {
-  const answer = await call<{ missing: Array<{ sha256: string; size: number; path: string }> }>(endpoint, 'POST', '/shaman/checkout/requirements', {
-    files: files.map(({ sha256, size, path }) => ({ sha256, size, path })),
-  });
+  const answer = await call<{ missing: Array<{ sha256: string; size: number; path: string }> }>(
+    endpoint,
+    'POST',
+    '/shaman/checkout/requirements',
+    {
+      files: files.map(({ sha256, size, path }) => ({ sha256, size, path })),
+    },
+  );
   const byPath = new Map(files.map((file) => [file.path, file]));
   return answer.missing.map((m) => byPath.get(m.path)!).filter(Boolean);
 }
@@ -68,12 +82,20 @@ export async function uploadFiles(
   let uploaded = 0;
   const runOne = async (): Promise<void> => {
     for (let file = queue.shift(); file; file = queue.shift()) {
-      const body = Readable.toWeb(createReadStream(join(root, file.path), { highWaterMark: 1024 * 1024 })) as unknown as NonNullable<RequestInit['body']>;
-      const answer = await call<{ result: string }>(endpoint, 'PUT', `/shaman/files/${file.sha256}/${file.size}`, undefined, {
-        headers: { 'content-type': 'application/octet-stream', 'x-shaman-can-defer-upload': 'true' },
-        body,
-        duplex: 'half',
-      } as RequestInit);
+      const body = Readable.toWeb(
+        createReadStream(join(root, file.path), { highWaterMark: 1024 * 1024 }),
+      ) as unknown as NonNullable<RequestInit['body']>;
+      const answer = await call<{ result: string }>(
+        endpoint,
+        'PUT',
+        `/shaman/files/${file.sha256}/${file.size}`,
+        undefined,
+        {
+          headers: { 'content-type': 'application/octet-stream', 'x-shaman-can-defer-upload': 'true' },
+          body,
+          duplex: 'half',
+        } as RequestInit,
+      );
       if (answer.result === 'stored') {
         uploaded += file.size;
         options.onUploaded?.(file.size);

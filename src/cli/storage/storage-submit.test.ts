@@ -20,13 +20,24 @@ async function farmWithStorage(t: T, shaman = false) {
   const root = makeTempDir(t);
   const shared = join(root, 'shared');
   mkdirSync(shared);
-  const m = await startTestManager(t, fileCluster(), { shared_storage_path: shared, shaman: { enabled: shaman, gc: { period: 3600, max_age: 3600 } } });
+  const m = await startTestManager(t, fileCluster(), {
+    shared_storage_path: shared,
+    shaman: { enabled: shaman, gc: { period: 3600, max_age: 3600 } },
+  });
   return { root, shared, m };
 }
 
 function startWorker(t: T, m: TestManager, root: string): void {
   const stop = new AbortController();
-  const done = runWorker({ home: join(root, 'worker'), managerUrl: m.url, secret: m.farmSecret, name: 'storage-worker', signal: stop.signal, handleSignals: false, logger: pino({ level: 'silent' }) });
+  const done = runWorker({
+    home: join(root, 'worker'),
+    managerUrl: m.url,
+    secret: m.farmSecret,
+    name: 'storage-worker',
+    signal: stop.signal,
+    handleSignals: false,
+    logger: pino({ level: 'silent' }),
+  });
   t.after(async () => {
     stop.abort();
     await done;
@@ -36,7 +47,12 @@ function startWorker(t: T, m: TestManager, root: string): void {
 /** A job that copies `file` (relative to the job folder) to `out`, and records the inode it read. */
 async function readerJob(m: TestManager, storage: object, file: string, out: string): Promise<string> {
   const script = `const fs=require('fs');fs.writeFileSync(${JSON.stringify(out)}, fs.readFileSync(${JSON.stringify(file)},'utf8')+'\\n'+fs.statSync(${JSON.stringify(file)}).ino)`;
-  const response = await m.api('POST', '/jobs', { name: 'reader', type: 'command', settings: { argv: [process.execPath, '-e', script], cwd: '.' }, storage });
+  const response = await m.api('POST', '/jobs', {
+    name: 'reader',
+    type: 'command',
+    settings: { argv: [process.execPath, '-e', script], cwd: '.' },
+    storage,
+  });
   assert.equal(response.status, 201, JSON.stringify(response.body));
   return response.body.id;
 }
@@ -55,10 +71,13 @@ function filesUnder(dir: string, prefix = ''): string[] {
 }
 
 const finished = (m: TestManager, id: string) =>
-  waitFor(async () => {
-    const job = (await m.api('GET', `/jobs/${id}`)).body;
-    return ['completed', 'failed', 'canceled'].includes(job.status) && job;
-  }, { timeoutMs: 30_000, what: 'the job to finish' });
+  waitFor(
+    async () => {
+      const job = (await m.api('GET', `/jobs/${id}`)).body;
+      return ['completed', 'failed', 'canceled'].includes(job.status) && job;
+    },
+    { timeoutMs: 30_000, what: 'the job to finish' },
+  );
 
 describe('shared storage, three ways', () => {
   it('direct: an input under the shared path is used in place (same inode, nothing copied)', async (t) => {
@@ -66,7 +85,14 @@ describe('shared storage, three ways', () => {
     const project = join(shared, 'projects', 'shot-010');
     mkdirSync(project, { recursive: true });
     writeFileSync(join(project, 'scene.txt'), 'in place');
-    const storage = await prepareStorage({ endpoint: endpoint(m), input: project, deps: [], mode: 'auto', jobName: 'direct', home: root });
+    const storage = await prepareStorage({
+      endpoint: endpoint(m),
+      input: project,
+      deps: [],
+      mode: 'auto',
+      jobName: 'direct',
+      home: root,
+    });
     assert.equal(storage.mode, 'direct');
     assert.equal(storage.effectivePath, project);
     startWorker(t, m, root);
@@ -89,11 +115,25 @@ describe('shared storage, three ways', () => {
     mkdirSync(join(work, 'textures'));
     writeFileSync(join(work, 'shot', 'scene.txt'), 'version 1');
     writeFileSync(join(work, 'textures', 'wood.txt'), 'grain');
-    const storage = await prepareStorage({ endpoint: endpoint(m), input: join(work, 'shot', 'scene.txt'), deps: [join(work, 'textures')], mode: 'auto', jobName: 'copy me', home: root });
+    const storage = await prepareStorage({
+      endpoint: endpoint(m),
+      input: join(work, 'shot', 'scene.txt'),
+      deps: [join(work, 'textures')],
+      mode: 'auto',
+      jobName: 'copy me',
+      home: root,
+    });
     assert.equal(storage.mode, 'copy');
     assert.equal(storage.files, 2);
-    assert.match(storage.effectivePath, new RegExp(`^${shared}/jobs/\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\d-copy-me$`));
-    assert.equal(readFileSync(join(storage.effectivePath, 'textures', 'wood.txt'), 'utf8'), 'grain', 'relative layout kept');
+    assert.match(
+      storage.effectivePath,
+      new RegExp(`^${shared}/jobs/\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\d-copy-me$`),
+    );
+    assert.equal(
+      readFileSync(join(storage.effectivePath, 'textures', 'wood.txt'), 'utf8'),
+      'grain',
+      'relative layout kept',
+    );
     writeFileSync(join(work, 'shot', 'scene.txt'), 'version 2, edited after submitting');
     startWorker(t, m, root);
     const out = join(root, 'out.txt');
@@ -110,9 +150,25 @@ describe('shared storage, three ways', () => {
     const { root, m } = await farmWithStorage(t);
     const outside = join(root, 'outside');
     mkdirSync(outside);
-    await assert.rejects(prepareStorage({ endpoint: endpoint(m), input: outside, deps: [], mode: 'direct', jobName: 'x', home: root }), /needs the input on shared storage/);
-    await assert.rejects(prepareStorage({ endpoint: endpoint(m), input: outside, deps: [], mode: 'shaman', jobName: 'x', home: root }), /Shaman is not enabled/);
-    await assert.rejects(prepareStorage({ endpoint: endpoint(m), input: '\\\\server\\share\\shot', deps: [], mode: 'auto', jobName: 'x', home: root }), /map a drive letter/);
+    await assert.rejects(
+      prepareStorage({ endpoint: endpoint(m), input: outside, deps: [], mode: 'direct', jobName: 'x', home: root }),
+      /needs the input on shared storage/,
+    );
+    await assert.rejects(
+      prepareStorage({ endpoint: endpoint(m), input: outside, deps: [], mode: 'shaman', jobName: 'x', home: root }),
+      /Shaman is not enabled/,
+    );
+    await assert.rejects(
+      prepareStorage({
+        endpoint: endpoint(m),
+        input: '\\\\server\\share\\shot',
+        deps: [],
+        mode: 'auto',
+        jobName: 'x',
+        home: root,
+      }),
+      /map a drive letter/,
+    );
   });
 
   it('Shaman: a 1,000-file tree submitted twice uploads nothing the second time; each content is stored once', async (t) => {
@@ -124,11 +180,25 @@ describe('shared storage, three ways', () => {
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, `f${i}.bin`), `payload ${i % distinct}`.repeat(50));
     }
-    const first = await prepareStorage({ endpoint: endpoint(m), input: tree, deps: [], mode: 'auto', jobName: 'tree', home: root });
+    const first = await prepareStorage({
+      endpoint: endpoint(m),
+      input: tree,
+      deps: [],
+      mode: 'auto',
+      jobName: 'tree',
+      home: root,
+    });
     assert.equal(first.mode, 'shaman');
     assert.equal(first.files, 1000);
     assert.ok(first.bytesUploaded! > 0);
-    const second = await prepareStorage({ endpoint: endpoint(m), input: tree, deps: [], mode: 'auto', jobName: 'tree', home: root });
+    const second = await prepareStorage({
+      endpoint: endpoint(m),
+      input: tree,
+      deps: [],
+      mode: 'auto',
+      jobName: 'tree',
+      home: root,
+    });
     assert.equal(second.bytesUploaded, 0);
     assert.equal(second.bytesHashed, 0, 'unchanged files are not hashed again');
     assert.notEqual(second.checkout, first.checkout);
@@ -143,7 +213,11 @@ describe('shared storage, three ways', () => {
     assert.equal(sourceFiles.length, 1000);
     assert.deepEqual(filesUnder(first.effectivePath), sourceFiles, 'first checkout lists the source files');
     assert.deepEqual(filesUnder(second.effectivePath), sourceFiles, 'second checkout lists the source files');
-    assert.deepEqual(filesUnder(second.effectivePath), filesUnder(first.effectivePath), 'both checkouts list the same files');
+    assert.deepEqual(
+      filesUnder(second.effectivePath),
+      filesUnder(first.effectivePath),
+      'both checkouts list the same files',
+    );
     for (const name of sourceFiles) {
       const source = readFileSync(join(tree, name));
       for (const checkout of [first.effectivePath, second.effectivePath]) {
@@ -153,7 +227,8 @@ describe('shared storage, three ways', () => {
     }
     let blobs = 0;
     const stored = join(shared, 'shaman', 'stored');
-    for (const a of readdirSync(stored)) for (const b of readdirSync(join(stored, a))) blobs += readdirSync(join(stored, a, b)).length;
+    for (const a of readdirSync(stored))
+      for (const b of readdirSync(join(stored, a))) blobs += readdirSync(join(stored, a, b)).length;
     assert.equal(blobs, distinct);
   });
 
@@ -162,7 +237,11 @@ describe('shared storage, three ways', () => {
     const data = Buffer.from('frame data');
     const sha = createHash('sha256').update(data).digest('hex');
     const put = (hash: string, size: number, body: Buffer) =>
-      fetch(`${m.url}/api/v1/shaman/files/${hash}/${size}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body });
+      fetch(`${m.url}/api/v1/shaman/files/${hash}/${size}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/octet-stream' },
+        body,
+      });
     const storedDir = join(shared, 'shaman', 'stored');
     const countStored = () => (existsSync(storedDir) ? readdirSync(storedDir).length : 0);
     assert.equal((await put('0'.repeat(64), data.length, data)).status, 417);
@@ -171,7 +250,8 @@ describe('shared storage, three ways', () => {
     assert.equal((await put(sha, data.length, data)).status, 200);
     const file = { sha256: sha, size: data.length, path: 'a/frame.exr' };
     const missing = { sha256: 'f'.repeat(64), size: 3, path: 'b/other.exr' };
-    const create = (checkoutPath: string, files: object[]) => m.api('POST', '/shaman/checkout/create', { checkoutPath, files });
+    const create = (checkoutPath: string, files: object[]) =>
+      m.api('POST', '/shaman/checkout/create', { checkoutPath, files });
     const refused = await create('job-missing', [file, missing]);
     assert.equal(refused.status, 424);
     assert.equal(existsSync(join(shared, 'jobs', 'job-missing')), false);

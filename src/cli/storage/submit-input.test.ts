@@ -23,7 +23,11 @@ function storedBlobs(storedDir: string): Array<{ sha: string; size: number }> {
         const path = join(storedDir, head, rest, name);
         const size = Number(name.replace('.blob', ''));
         assert.equal(statSync(path).size, size, `whole blob ${path}`);
-        assert.equal(createHash('sha256').update(readFileSync(path)).digest('hex'), head + rest, `verified blob ${path}`);
+        assert.equal(
+          createHash('sha256').update(readFileSync(path)).digest('hex'),
+          head + rest,
+          `verified blob ${path}`,
+        );
         blobs.push({ sha: head + rest, size });
       }
     }
@@ -36,7 +40,10 @@ describe('kiln submit --input', () => {
     const root = makeTempDir(t);
     const shared = join(root, 'shared');
     mkdirSync(shared);
-    const m = await startTestManager(t, fileCluster(), { shared_storage_path: shared, shaman: { enabled: true, gc: { period: 3600, max_age: 3600 } } });
+    const m = await startTestManager(t, fileCluster(), {
+      shared_storage_path: shared,
+      shaman: { enabled: true, gc: { period: 3600, max_age: 3600 } },
+    });
     const project = join(root, 'project');
     mkdirSync(project);
     writeFileSync(join(project, 'scene.txt'), 'hello');
@@ -81,27 +88,49 @@ describe('kiln submit --input', () => {
     const root = makeTempDir(t);
     const shared = join(root, 'shared');
     mkdirSync(shared);
-    const m = await startTestManager(t, fileCluster(), { shared_storage_path: shared, shaman: { enabled: true, gc: { period: 3600, max_age: 3600 } } });
+    const m = await startTestManager(t, fileCluster(), {
+      shared_storage_path: shared,
+      shaman: { enabled: true, gc: { period: 3600, max_age: 3600 } },
+    });
     const tree = join(root, 'plates');
     mkdirSync(tree);
     const count = 60;
     const size = 1024 * 1024;
     for (let i = 0; i < count; i++) writeFileSync(join(tree, `plate-${i}.exr`), randomBytes(size));
     const storedDir = join(shared, 'shaman', 'stored');
-    const args = ['submit', 'echo-sleep', '--manager', m.url, '--home', join(root, 'home'), '--input', tree, '--storage', 'shaman', '--json'];
+    const args = [
+      'submit',
+      'echo-sleep',
+      '--manager',
+      m.url,
+      '--home',
+      join(root, 'home'),
+      '--input',
+      tree,
+      '--storage',
+      'shaman',
+      '--json',
+    ];
 
     first = startKiln(args);
-    await waitFor(() => existsSync(storedDir) && readdirSync(storedDir).length >= 5, { intervalMs: 5, timeoutMs: 60_000, what: 'some uploads' });
+    await waitFor(() => existsSync(storedDir) && readdirSync(storedDir).length >= 5, {
+      intervalMs: 5,
+      timeoutMs: 60_000,
+      what: 'some uploads',
+    });
     await first.kill('SIGKILL');
     // An upload whose bytes had all left the client may still be finishing on the manager.
     let settled = -1;
-    await waitFor(async () => {
-      const now = storedBlobs(storedDir).length;
-      const same = now === settled;
-      settled = now;
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      return same;
-    }, { timeoutMs: 10_000, what: 'the manager to finish what it received' });
+    await waitFor(
+      async () => {
+        const now = storedBlobs(storedDir).length;
+        const same = now === settled;
+        settled = now;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return same;
+      },
+      { timeoutMs: 10_000, what: 'the manager to finish what it received' },
+    );
     const before = storedBlobs(storedDir);
     assert.ok(before.length < count, `killed mid-upload (${before.length} of ${count} stored)`);
 

@@ -100,5 +100,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const table of ['job_blocklist', 'task_dependency', 'task', 'worker', 'job']) await db.schema.dropTable(table).execute();
+  for (const table of ['job_blocklist', 'task_dependency', 'task', 'worker', 'job'])
+    await db.schema.dropTable(table).execute();
 }

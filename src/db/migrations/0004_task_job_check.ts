@@ -39,5 +39,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`DROP TRIGGER task_job_id_check ON task`.execute(db);
   await sql`DROP FUNCTION kiln_tasks_have_jobs()`.execute(db);
   await sql`DELETE FROM task t WHERE NOT EXISTS (SELECT 1 FROM job j WHERE j.id = t.job_id)`.execute(db);
-  await sql`ALTER TABLE task ADD CONSTRAINT task_job_id_fkey FOREIGN KEY (job_id) REFERENCES job(id) ON DELETE CASCADE`.execute(db);
+  await sql`ALTER TABLE task ADD CONSTRAINT task_job_id_fkey FOREIGN KEY (job_id) REFERENCES job(id) ON DELETE CASCADE`.execute(
+    db,
+  );
 }

@@ -11,11 +11,16 @@ export const CommandSettings = Type.Object(
   {
     argv: Type.Array(Type.String(), {
       minItems: 1,
-      description: 'program and arguments, run without a shell; {frame}, {first}, {last} (optionally zero-padded: {frame:4}) and {frames} are replaced',
+      description:
+        'program and arguments, run without a shell; {frame}, {first}, {last} (optionally zero-padded: {frame:4}) and {frames} are replaced',
     }),
     cwd: Type.Optional(Type.String({ minLength: 1, description: 'working directory on the worker' })),
     env: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'extra environment variables' })),
-    taskType: Type.String({ pattern: '^[a-z][a-z0-9_-]*$', default: TaskType.misc, description: 'a lower-case task type name; only workers that declare it run these tasks' }),
+    taskType: Type.String({
+      pattern: '^[a-z][a-z0-9_-]*$',
+      default: TaskType.misc,
+      description: 'a lower-case task type name; only workers that declare it run these tasks',
+    }),
   },
   { additionalProperties: false },
 );
@@ -39,7 +44,8 @@ type Placeholder = 'frame' | 'first' | 'last' | 'frames';
 export const commandJobType = defineJobType({
   name: 'command',
   label: 'Command',
-  description: 'Runs a program (no shell) for each chunk of frames, with {frame}, {first}, {last} and {frames} in its arguments.',
+  description:
+    'Runs a program (no shell) for each chunk of frames, with {frame}, {first}, {last} and {frames} in its arguments.',
   settingsSchema: CommandSettings,
   compile(job) {
     const { settings } = job;
@@ -54,16 +60,20 @@ export const commandJobType = defineJobType({
 
     if (!job.frames?.trim()) {
       if (used.size > 0) {
-        throw new UserError(`settings.argv uses {${[...used].join('}, {')}} but the job has no frames; give frames, e.g. 1-100`, {
-          field: 'frames',
-          code: 'invalid_frames',
-        });
+        throw new UserError(
+          `settings.argv uses {${[...used].join('}, {')}} but the job has no frames; give frames, e.g. 1-100`,
+          {
+            field: 'frames',
+            code: 'invalid_frames',
+          },
+        );
       }
       return [{ name: program, type: settings.taskType, commands: [exec(settings.argv)], dependsOn: [] }];
     }
 
     let chunks = chunkFrames(parseFrameRange(job.frames), job.chunkSize ?? DEFAULT_COMMAND_CHUNK_SIZE);
-    if ((used.has('first') || used.has('last')) && !used.has('frame') && !used.has('frames')) chunks = chunks.flatMap(splitRuns);
+    if ((used.has('first') || used.has('last')) && !used.has('frame') && !used.has('frames'))
+      chunks = chunks.flatMap(splitRuns);
 
     return chunks.map((chunk): CompiledTask => {
       const text = formatFrames(chunk);
@@ -97,7 +107,8 @@ export function expandArgv(argv: readonly string[], values: Values): string[] {
 
 function placeholdersIn(argv: readonly string[]): Set<Placeholder> {
   const used = new Set<Placeholder>();
-  for (const arg of argv) for (const match of arg.matchAll(PLACEHOLDER)) used.add((match[1] ?? match[3]) as Placeholder);
+  for (const arg of argv)
+    for (const match of arg.matchAll(PLACEHOLDER)) used.add((match[1] ?? match[3]) as Placeholder);
   return used;
 }
 

@@ -16,7 +16,12 @@ export const EchoSleepSettings = Type.Object(
     message: Type.String({ default: 'hello', description: 'printed to the task log' }),
     sleepSeconds: Type.Number({ minimum: 0, maximum: 86400, default: 0, description: 'then wait this long' }),
     fail: Type.Optional(Type.Boolean({ description: 'then fail the task, by running a program that does not exist' })),
-    tasks: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1, description: 'number of tasks when the job has no frames' }),
+    tasks: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 1,
+      description: 'number of tasks when the job has no frames',
+    }),
   },
   { additionalProperties: false },
 );
@@ -41,7 +46,9 @@ export const echoSleepJobType = defineJobType({
       ...(settings.fail ? [makeCommand('exec', { argv: [FAIL_PROGRAM] })] : []),
     ];
     const names = job.frames?.trim()
-      ? chunkFrames(parseFrameRange(job.frames), job.chunkSize ?? DEFAULT_ECHO_SLEEP_CHUNK_SIZE).map((chunk) => `echo-sleep ${formatFrames(chunk)}`)
+      ? chunkFrames(parseFrameRange(job.frames), job.chunkSize ?? DEFAULT_ECHO_SLEEP_CHUNK_SIZE).map(
+          (chunk) => `echo-sleep ${formatFrames(chunk)}`,
+        )
       : Array.from({ length: settings.tasks }, (_, index) => `echo-sleep ${index + 1}`);
     return names.map((name) => ({ name, type: TaskType.misc, commands: commands(), dependsOn: [] }));
   },

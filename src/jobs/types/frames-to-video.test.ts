@@ -17,16 +17,34 @@ const job = (overrides: Partial<JobToCompile> = {}): JobToCompile => ({
 test('frames-to-video compiles to one video task', () => {
   const tasks = framesToVideoJobType.compile(job({ frames: '1-48' }));
   checkCompiledTasks('frames-to-video', tasks);
-  assert.deepEqual(tasks.map((task) => [task.name, task.type, task.dependsOn]), [['frames-to-video', 'video', []]]);
+  assert.deepEqual(
+    tasks.map((task) => [task.name, task.type, task.dependsOn]),
+    [['frames-to-video', 'video', []]],
+  );
   const [mkdir, ffmpeg] = tasks[0]!.commands;
   assert.deepEqual(mkdir, { name: 'make-directory', parameters: { path: '/farm/review' } });
   assert.equal(ffmpeg?.name, 'ffmpeg');
   if (ffmpeg?.name !== 'ffmpeg') return;
   assert.deepEqual(ffmpeg.parameters.args, [
-    '-nostdin', '-hide_banner', '-y',
-    '-framerate', '24', '-start_number', '1', '-i', '/farm/out/frames/frame_%04d.png', '-frames:v', '48',
-    '-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2',
-    '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', '+faststart',
+    '-nostdin',
+    '-hide_banner',
+    '-y',
+    '-framerate',
+    '24',
+    '-start_number',
+    '1',
+    '-i',
+    '/farm/out/frames/frame_%04d.png',
+    '-frames:v',
+    '48',
+    '-vf',
+    'pad=ceil(iw/2)*2:ceil(ih/2)*2',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    '-movflags',
+    '+faststart',
     '/farm/review/shot.mp4',
   ]);
   assert.equal(ffmpeg.parameters.durationSeconds, 2);
@@ -34,8 +52,16 @@ test('frames-to-video compiles to one video task', () => {
 
 test('input patterns, codecs and relative paths', () => {
   const cases: Array<[Record<string, unknown>, string, string[]]> = [
-    [{ input: 'shots/a_####.exr', output: 'a.mov', codec: 'h265', crf: 20 }, '/farm/jobs/j/shots/a_%04d.exr', ['-c:v', 'libx265', '-pix_fmt', 'yuv420p', '-crf', '20', '-tag:v', 'hvc1']],
-    [{ input: '/x/f.%05d.png', output: '/x/v.webm', codec: 'vp9', fps: 30 }, '/x/f.%05d.png', ['-c:v', 'libvpx-vp9', '-pix_fmt', 'yuv420p', '-b:v', '0', '-crf', '31']],
+    [
+      { input: 'shots/a_####.exr', output: 'a.mov', codec: 'h265', crf: 20 },
+      '/farm/jobs/j/shots/a_%04d.exr',
+      ['-c:v', 'libx265', '-pix_fmt', 'yuv420p', '-crf', '20', '-tag:v', 'hvc1'],
+    ],
+    [
+      { input: '/x/f.%05d.png', output: '/x/v.webm', codec: 'vp9', fps: 30 },
+      '/x/f.%05d.png',
+      ['-c:v', 'libvpx-vp9', '-pix_fmt', 'yuv420p', '-b:v', '0', '-crf', '31'],
+    ],
   ];
   for (const [settings, input, codec] of cases) {
     const tasks = framesToVideoJobType.compile(job({ settings, storage: { effectivePath: '/farm/jobs/j' } }));
@@ -58,6 +84,10 @@ test('frames-to-video settings errors', () => {
     [{ input: '/i', output: '/o.mp4', fps: -1 }, 'settings.fps', /greater than 0/],
   ];
   for (const [settings, field, message] of cases) {
-    assert.throws(() => framesToVideoJobType.compile(job({ settings })), (error: unknown) => error instanceof UserError && error.field === field && message.test(error.message), field);
+    assert.throws(
+      () => framesToVideoJobType.compile(job({ settings })),
+      (error: unknown) => error instanceof UserError && error.field === field && message.test(error.message),
+      field,
+    );
   }
 });

@@ -10,12 +10,25 @@ export const FramesToVideoSettings = Type.Object(
   {
     input: Type.String({
       minLength: 1,
-      description: "image sequence: a pattern ('/out/frames/frame_####.png' or '/out/frames/frame_%04d.png') or a directory of Kiln's frame_####.png files",
+      description:
+        "image sequence: a pattern ('/out/frames/frame_####.png' or '/out/frames/frame_%04d.png') or a directory of Kiln's frame_####.png files",
     }),
-    output: Type.String({ minLength: 1, description: 'video file; the extension picks the container (.mp4, .mov, .mkv, .webm)' }),
+    output: Type.String({
+      minLength: 1,
+      description: 'video file; the extension picks the container (.mp4, .mov, .mkv, .webm)',
+    }),
     fps: Type.Number({ exclusiveMinimum: 0, maximum: 1000, default: 24, description: 'frame rate of the video' }),
-    codec: Type.Union([Type.Literal('h264'), Type.Literal('h265'), Type.Literal('vp9')], { default: 'h264', description: 'video encoder (vp9 for .webm files)' }),
-    crf: Type.Optional(Type.Integer({ minimum: 0, maximum: 63, description: 'constant quality, lower is better (h264/h265 0-51, vp9 0-63)' })),
+    codec: Type.Union([Type.Literal('h264'), Type.Literal('h265'), Type.Literal('vp9')], {
+      default: 'h264',
+      description: 'video encoder (vp9 for .webm files)',
+    }),
+    crf: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 63,
+        description: 'constant quality, lower is better (h264/h265 0-51, vp9 0-63)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -33,7 +46,10 @@ export const framesToVideoJobType = defineJobType({
   settingsSchema: FramesToVideoSettings,
   checkSettings(settings) {
     if (settings.crf !== undefined && settings.codec !== 'vp9' && settings.crf > 51) {
-      throw settingsError('settings.crf', `settings.crf must be at most 51 with codec ${settings.codec}, got ${settings.crf}`);
+      throw settingsError(
+        'settings.crf',
+        `settings.crf must be at most 51 with codec ${settings.codec}, got ${settings.crf}`,
+      );
     }
   },
   compile(job) {

@@ -4,7 +4,14 @@ import { defineJobType } from '../define.js';
 import { FRAME_FILE_PATTERN, sequenceToVideoCommand, toFfmpegPattern } from '../ffmpeg.js';
 import { chunkFrames, formatFrames, parseFrameRange } from '../frame-range.js';
 import { joinPath, resolveJobPath, sanitiseFileName } from '../paths.js';
-import { MAX_RENDER_FRAME, makeCommand, TaskType, type CompiledTask, type Command, type JobToCompile } from '../types.js';
+import {
+  MAX_RENDER_FRAME,
+  makeCommand,
+  TaskType,
+  type CompiledTask,
+  type Command,
+  type JobToCompile,
+} from '../types.js';
 
 export const DEFAULT_RENDER_CHUNK_SIZE = 4;
 
@@ -16,22 +23,45 @@ export const RenderSettings = Type.Object(
   {
     renderer: Type.Union([Type.Literal('builtin'), Type.Literal('blender')], {
       default: 'builtin',
-      description: "what draws the frames: Kiln's built-in renderer (builtin: a procedural test scene, no external program) or Blender (blender: renders blendFile)",
+      description:
+        "what draws the frames: Kiln's built-in renderer (builtin: a procedural test scene, no external program) or Blender (blender: renders blendFile)",
     }),
     blendFile: Type.Optional(
       Type.String({
         minLength: 1,
         ...withBlender,
         requiredWhen: { renderer: ['blender'] },
-        description: "the Blender scene file (.blend) to render; a relative path is read from the job's input folder (kiln submit --input)",
+        description:
+          "the Blender scene file (.blend) to render; a relative path is read from the job's input folder (kiln submit --input)",
       }),
     ),
-    output: Type.String({ minLength: 1, description: 'directory; frames go to <output>/frames/frame_####.png, the video to <output>/<job name>.mp4' }),
-    width: Type.Integer({ minimum: 1, maximum: 16384, default: 1280, ...withBuiltin, description: 'image width in pixels (Blender renders use the resolution saved in the .blend file)' }),
-    height: Type.Integer({ minimum: 1, maximum: 16384, default: 720, ...withBuiltin, description: 'image height in pixels (Blender renders use the resolution saved in the .blend file)' }),
+    output: Type.String({
+      minLength: 1,
+      description: 'directory; frames go to <output>/frames/frame_####.png, the video to <output>/<job name>.mp4',
+    }),
+    width: Type.Integer({
+      minimum: 1,
+      maximum: 16384,
+      default: 1280,
+      ...withBuiltin,
+      description: 'image width in pixels (Blender renders use the resolution saved in the .blend file)',
+    }),
+    height: Type.Integer({
+      minimum: 1,
+      maximum: 16384,
+      default: 720,
+      ...withBuiltin,
+      description: 'image height in pixels (Blender renders use the resolution saved in the .blend file)',
+    }),
     fps: Type.Number({ exclusiveMinimum: 0, maximum: 1000, default: 24, description: 'frame rate of the video' }),
     video: Type.Boolean({ default: true, description: 'also make an H.264 MP4 of the rendered frames' }),
-    scene: Type.Optional(Type.String({ minLength: 1, description: "scene to render: a scene of the .blend file (Blender's -S), or the built-in renderer's scene name" })),
+    scene: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "scene to render: a scene of the .blend file (Blender's -S), or the built-in renderer's scene name",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -45,7 +75,8 @@ export const RenderSettings = Type.Object(
 export const renderJobType = defineJobType({
   name: 'render',
   label: 'Render',
-  description: "Renders a frame range with Kiln's built-in renderer or Blender, in chunks, then makes an MP4 of the frames.",
+  description:
+    "Renders a frame range with Kiln's built-in renderer or Blender, in chunks, then makes an MP4 of the frames.",
   settingsSchema: RenderSettings,
   compile(job) {
     const settings = job.settings;
@@ -54,10 +85,13 @@ export const renderJobType = defineJobType({
     }
     const frames = parseFrameRange(job.frames);
     if (frames.at(-1)! > MAX_RENDER_FRAME) {
-      throw new UserError(`frame ${frames.at(-1)} is past ${MAX_RENDER_FRAME}, the last frame Blender and Kiln's renderer can render`, {
-        field: 'frames',
-        code: 'invalid_frames',
-      });
+      throw new UserError(
+        `frame ${frames.at(-1)} is past ${MAX_RENDER_FRAME}, the last frame Blender and Kiln's renderer can render`,
+        {
+          field: 'frames',
+          code: 'invalid_frames',
+        },
+      );
     }
     const chunks = chunkFrames(frames, job.chunkSize ?? DEFAULT_RENDER_CHUNK_SIZE);
     const output = resolveJobPath(job, settings.output, 'settings.output');

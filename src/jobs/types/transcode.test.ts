@@ -5,12 +5,21 @@ import { checkCompiledTasks } from '../compiled-tasks.js';
 import type { JobToCompile } from '../types.js';
 import { transcodeJobType } from './transcode.js';
 
-const job = (settings: Record<string, unknown>): JobToCompile => ({ id: 'job-3', name: 'proxy', type: 'transcode', priority: 50, settings });
+const job = (settings: Record<string, unknown>): JobToCompile => ({
+  id: 'job-3',
+  name: 'proxy',
+  type: 'transcode',
+  priority: 50,
+  settings,
+});
 
 const argsOf = (settings: Record<string, unknown>): string[] => {
   const tasks = transcodeJobType.compile(job(settings));
   checkCompiledTasks('transcode', tasks);
-  assert.deepEqual(tasks.map((task) => [task.name, task.type, task.dependsOn]), [['transcode', 'video', []]]);
+  assert.deepEqual(
+    tasks.map((task) => [task.name, task.type, task.dependsOn]),
+    [['transcode', 'video', []]],
+  );
   const ffmpeg = tasks[0]!.commands.at(-1)!;
   assert.ok(ffmpeg.name === 'ffmpeg');
   return ffmpeg.name === 'ffmpeg' ? ffmpeg.parameters.args : [];
@@ -22,15 +31,55 @@ test('transcode builds one ffmpeg command', () => {
     [{}, ['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-c:a', 'aac', '/out/a.mp4']],
     [
       { crf: 20, preset: 'slow', width: 1280, audioBitrate: '192k' },
-      ['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-crf', '20', '-movflags', '+faststart', '-preset', 'slow', '-vf', 'scale=1280:-2', '-c:a', 'aac', '-b:a', '192k', '/out/a.mp4'],
+      [
+        '-c:v',
+        'libx264',
+        '-pix_fmt',
+        'yuv420p',
+        '-crf',
+        '20',
+        '-movflags',
+        '+faststart',
+        '-preset',
+        'slow',
+        '-vf',
+        'scale=1280:-2',
+        '-c:a',
+        'aac',
+        '-b:a',
+        '192k',
+        '/out/a.mp4',
+      ],
     ],
     [{ videoCodec: 'copy', audioCodec: 'none' }, ['-c:v', 'copy', '-an', '/out/a.mp4']],
     [{ videoCodec: 'none', audioCodec: 'opus', output: '/out/a.opus' }, ['-vn', '-c:a', 'libopus', '/out/a.opus']],
-    [{ videoCodec: 'prores', audioCodec: 'copy', output: '/out/a.mov', height: 540 }, ['-c:v', 'prores_ks', '-profile:v', '3', '-pix_fmt', 'yuv422p10le', '-vf', 'scale=-2:540', '-c:a', 'copy', '/out/a.mov']],
-    [{ extraArgs: ['-t', '10'], audioCodec: 'none', output: '/out/a.mkv' }, ['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-an', '-t', '10', '/out/a.mkv']],
+    [
+      { videoCodec: 'prores', audioCodec: 'copy', output: '/out/a.mov', height: 540 },
+      [
+        '-c:v',
+        'prores_ks',
+        '-profile:v',
+        '3',
+        '-pix_fmt',
+        'yuv422p10le',
+        '-vf',
+        'scale=-2:540',
+        '-c:a',
+        'copy',
+        '/out/a.mov',
+      ],
+    ],
+    [
+      { extraArgs: ['-t', '10'], audioCodec: 'none', output: '/out/a.mkv' },
+      ['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-an', '-t', '10', '/out/a.mkv'],
+    ],
   ];
   for (const [settings, tail] of cases) {
-    assert.deepEqual(argsOf({ input: '/in/a.mov', output: '/out/a.mp4', ...settings }), [...head, ...tail], JSON.stringify(settings));
+    assert.deepEqual(
+      argsOf({ input: '/in/a.mov', output: '/out/a.mp4', ...settings }),
+      [...head, ...tail],
+      JSON.stringify(settings),
+    );
   }
 });
 
@@ -52,6 +101,10 @@ test('transcode refuses settings that contradict each other', () => {
     [{ videoCodec: 'mpeg2' }, 'settings.videoCodec', /must be one of h264, h265, vp9, prores, copy, none/],
   ];
   for (const [settings, field, message] of cases) {
-    assert.throws(() => transcodeJobType.compile(job({ ...base, ...settings })), (error: unknown) => error instanceof UserError && error.field === field && message.test(error.message), field);
+    assert.throws(
+      () => transcodeJobType.compile(job({ ...base, ...settings })),
+      (error: unknown) => error instanceof UserError && error.field === field && message.test(error.message),
+      field,
+    );
   }
 });

@@ -31,20 +31,44 @@ describe('bad input gets a 4xx naming the field, never a 5xx', () => {
   });
 
   it('malformed JSON', async () => {
-    assertError(await m.api('POST', '/jobs', '{"name": "x",', { authorization: `Bearer ${token}` }), 400, 'body', /not valid JSON/);
+    assertError(
+      await m.api('POST', '/jobs', '{"name": "x",', { authorization: `Bearer ${token}` }),
+      400,
+      'body',
+      /not valid JSON/,
+    );
   });
 
   it('unknown job type, missing and mistyped settings', async () => {
     assertError(await submit({ ...render, type: 'nope' }), 400, 'type', /unknown job type "nope"/);
-    assertError(await submit({ name: 'r', type: 'render', settings: {}, frames: '1-2' }), 400, 'settings.output', /required/);
-    assertError(await submit({ ...render, frames: '1', settings: { ...render.settings, width: 'wide' } }), 400, 'settings.width');
+    assertError(
+      await submit({ name: 'r', type: 'render', settings: {}, frames: '1-2' }),
+      400,
+      'settings.output',
+      /required/,
+    );
+    assertError(
+      await submit({ ...render, frames: '1', settings: { ...render.settings, width: 'wide' } }),
+      400,
+      'settings.width',
+    );
     assertError(await submit({ type: 'render' }), 400, 'name', /required/);
-    assertError(await submit({ ...render, frames: '1', settings: { output: 'renders/shot1' } }), 400, 'settings.output', /relative path/);
+    assertError(
+      await submit({ ...render, frames: '1', settings: { output: 'renders/shot1' } }),
+      400,
+      'settings.output',
+      /relative path/,
+    );
   });
 
   it('NUL characters and absurdly deep nesting are refused, not passed to the database', async () => {
     assertError(await submit({ ...render, name: 'a\u0000b', frames: '1' }), 400, 'name', /NUL character/);
-    assertError(await submit({ ...render, frames: '1', settings: { ...render.settings, output: '/tmp/x\u0000' } }), 400, 'settings.output', /NUL/);
+    assertError(
+      await submit({ ...render, frames: '1', settings: { ...render.settings, output: '/tmp/x\u0000' } }),
+      400,
+      'settings.output',
+      /NUL/,
+    );
     // Raw text: the test's own JSON.stringify could not build something this deep.
     const deep = `{"name":"r","type":"render","frames":"1","settings":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`;
     assertError(await submit(deep), 400, ['settings', ...Array<string>(31).fill('a')].join('.'), /deeper than 32/);
@@ -77,14 +101,29 @@ describe('bad input gets a 4xx naming the field, never a 5xx', () => {
 
   it('worker calls without credentials get 401; previews over 25 MiB get 413, other types 415', async () => {
     assertError(await m.api('POST', '/worker/task'), 401);
-    assertError(await m.api('POST', '/worker/register', { secret: 'wrong', name: 'x', platform: 'linux', supportedTaskTypes: ['render'] }), 401, 'secret');
+    assertError(
+      await m.api('POST', '/worker/register', {
+        secret: 'wrong',
+        name: 'x',
+        platform: 'linux',
+        supportedTaskTypes: ['render'],
+      }),
+      401,
+      'secret',
+    );
     const worker = await new ProtocolWorker(m, 'previewer').register();
     const { id: jobId } = (await submit({ name: 'e', type: 'echo-sleep', settings: {} })).body;
     const held = (await worker.next())!;
     assert.equal(held.jobId, jobId);
     const post = (body: Buffer | string, type: string) =>
-      fetch(`${m.url}/api/v1/worker/tasks/${held.id}/preview`, { method: 'POST', headers: { ...worker.auth, 'content-type': type }, body });
-    const png = await sharp({ create: { width: 64, height: 36, channels: 3, background: '#336699' } }).png().toBuffer();
+      fetch(`${m.url}/api/v1/worker/tasks/${held.id}/preview`, {
+        method: 'POST',
+        headers: { ...worker.auth, 'content-type': type },
+        body,
+      });
+    const png = await sharp({ create: { width: 64, height: 36, channels: 3, background: '#336699' } })
+      .png()
+      .toBuffer();
     assert.equal((await post(png, 'image/png')).status, 204);
     const preview = await fetch(`${m.url}/api/v1/jobs/${jobId}/preview?size=small`);
     assert.equal(preview.headers.get('content-type'), 'image/jpeg');

@@ -35,7 +35,9 @@ export async function buildApp(ctx: ManagerContext): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setErrorHandler(makeErrorHandler(ctx.log));
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send({ error: { code: 'no_such_endpoint', message: `no endpoint ${request.method} ${request.url.split('?')[0]}` } });
+    void reply.status(404).send({
+      error: { code: 'no_such_endpoint', message: `no endpoint ${request.method} ${request.url.split('?')[0]}` },
+    });
   });
   // Checked before schema validation, which recurses, and before anything reaches PostgreSQL.
   app.addHook('preValidation', async (request) => {
@@ -45,13 +47,23 @@ export async function buildApp(ctx: ManagerContext): Promise<App> {
     checkRequestInput(request.body, '');
   });
   // Previews arrive as raw image bytes.
-  app.addContentTypeParser(['image/png', 'image/jpeg'], { parseAs: 'buffer', bodyLimit: MAX_PREVIEW_BYTES }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser(
+    ['image/png', 'image/jpeg'],
+    { parseAs: 'buffer', bodyLimit: MAX_PREVIEW_BYTES },
+    (_request, body, done) => done(null, body),
+  );
 
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'Kiln manager API', version: ctx.version, description: 'Jobs, tasks, workers and the worker protocol of a Kiln render farm.' },
-      components: { securitySchemes: { apiToken: { type: 'http', scheme: 'bearer' }, worker: { type: 'http', scheme: 'basic' } } },
+      info: {
+        title: 'Kiln manager API',
+        version: ctx.version,
+        description: 'Jobs, tasks, workers and the worker protocol of a Kiln render farm.',
+      },
+      components: {
+        securitySchemes: { apiToken: { type: 'http', scheme: 'bearer' }, worker: { type: 'http', scheme: 'basic' } },
+      },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/api/v1/docs' });
@@ -63,7 +75,11 @@ export async function buildApp(ctx: ManagerContext): Promise<App> {
     const token = header.startsWith('Bearer ') ? header.slice(7) : '';
     const hashes = await ctx.apiTokenHashes();
     if (!token || !hashes.some((hash) => tokenMatches(token, hash))) {
-      throw new ApiError(401, 'unauthorized', 'this action needs an API token (`kiln manager token`), sent as "Authorization: Bearer <token>"');
+      throw new ApiError(
+        401,
+        'unauthorized',
+        'this action needs an API token (`kiln manager token`), sent as "Authorization: Bearer <token>"',
+      );
     }
   });
 

@@ -9,11 +9,23 @@ import { STATUS_CODES } from 'node:http';
 export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const path = (request.raw.url ?? '').split('?')[0]!.slice(0, 200);
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    void reply.status(414).send({ error: { code: 'too_long', message: `a path parameter of ${path} is longer than the API accepts`, field: 'path' } });
+    void reply.status(414).send({
+      error: {
+        code: 'too_long',
+        message: `a path parameter of ${path} is longer than the API accepts`,
+        field: 'path',
+      },
+    });
     return;
   }
   if (error.code === 'FST_ERR_BAD_URL') {
-    void reply.status(400).send({ error: { code: 'bad_url', message: `the URL ${path} is not valid: it holds a malformed escape (%..) or one that is not UTF-8 text`, field: 'url' } });
+    void reply.status(400).send({
+      error: {
+        code: 'bad_url',
+        message: `the URL ${path} is not valid: it holds a malformed escape (%..) or one that is not UTF-8 text`,
+        field: 'url',
+      },
+    });
     return;
   }
   void reply.status(400).send({ error: { code: 'bad_request', message: error.message, field: 'url' } });
@@ -31,10 +43,17 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
       ? [408, 'timeout', 'the request did not arrive in time', undefined]
       : error.code === 'HPE_HEADER_OVERFLOW'
         ? [431, 'too_large', 'the request headers are too large', 'headers']
-        : [400, 'malformed_request', `the request is not valid HTTP (${error.code ?? 'parse error'})`, headerish(error.code) ? 'headers' : 'request'];
+        : [
+            400,
+            'malformed_request',
+            `the request is not valid HTTP (${error.code ?? 'parse error'})`,
+            headerish(error.code) ? 'headers' : 'request',
+          ];
   const body = JSON.stringify({ error: { code, message, ...(field ? { field } : {}) } });
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy(error);
 }

@@ -22,13 +22,22 @@ export function checkRequestInput(value: unknown, root: string): void {
       continue;
     }
     if (typeof current === 'number') {
-      if (!Number.isFinite(current)) throw new ApiError(400, 'invalid_request', `${path || 'body'} is a number too large to represent`, path || 'body');
+      if (!Number.isFinite(current))
+        throw new ApiError(
+          400,
+          'invalid_request',
+          `${path || 'body'} is a number too large to represent`,
+          path || 'body',
+        );
       continue;
     }
     // Only parsed JSON and query objects; streamed bodies (uploads) and buffers pass as they are.
     if (!isPlainData(current)) continue;
-    if (depth >= MAX_JSON_DEPTH) throw new ApiError(400, 'invalid_request', `${path} is nested deeper than ${MAX_JSON_DEPTH} levels`, path);
-    const entries = Array.isArray(current) ? current.map((item, index) => [String(index), item] as const) : Object.entries(current);
+    if (depth >= MAX_JSON_DEPTH)
+      throw new ApiError(400, 'invalid_request', `${path} is nested deeper than ${MAX_JSON_DEPTH} levels`, path);
+    const entries = Array.isArray(current)
+      ? current.map((item, index) => [String(index), item] as const)
+      : Object.entries(current);
     for (const [key, item] of entries) {
       checkText(key, `${path || 'body'} has a key that`, path);
       stack.push({ value: item, path: path ? `${path}.${key}` : key, depth: depth + 1 });
@@ -39,8 +48,20 @@ export function checkRequestInput(value: unknown, root: string): void {
 /** The same rules for one piece of text (a header value, a credential); `subject` starts the message. */
 export function checkText(text: string, subject: string, field: string): void {
   const what = subject || 'body';
-  if (text.includes('\u0000')) throw new ApiError(400, 'invalid_request', `${what} contains a NUL character (\\u0000), which cannot be stored`, field || 'body');
-  if (LONE_SURROGATE.test(text)) throw new ApiError(400, 'invalid_request', `${what} contains a lone UTF-16 surrogate, which is not valid text`, field || 'body');
+  if (text.includes('\u0000'))
+    throw new ApiError(
+      400,
+      'invalid_request',
+      `${what} contains a NUL character (\\u0000), which cannot be stored`,
+      field || 'body',
+    );
+  if (LONE_SURROGATE.test(text))
+    throw new ApiError(
+      400,
+      'invalid_request',
+      `${what} contains a lone UTF-16 surrogate, which is not valid text`,
+      field || 'body',
+    );
 }
 
 /**
@@ -73,7 +94,12 @@ export function checkQueryEscapes(url: string): void {
       } catch {
         // the name itself does not decode
       }
-      throw new ApiError(400, 'bad_url', `the query parameter ${field} holds a malformed escape (%..) or one that is not UTF-8 text`, field);
+      throw new ApiError(
+        400,
+        'bad_url',
+        `the query parameter ${field} holds a malformed escape (%..) or one that is not UTF-8 text`,
+        field,
+      );
     }
   }
 }

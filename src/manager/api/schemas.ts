@@ -7,7 +7,9 @@ import { SettingInfo } from '../../jobs/setting-info.js';
  * generate /api/v1/openapi.json, and give the CLI and worker their types.
  */
 const literals = <T extends readonly string[]>(values: T, options: object = {}) =>
-  Type.Union(values.map((value) => Type.Literal(value)) as never, options) as unknown as TSchema & { static: T[number] };
+  Type.Union(values.map((value) => Type.Literal(value)) as never, options) as unknown as TSchema & {
+    static: T[number];
+  };
 
 export const Uuid = Type.String({ format: 'uuid' });
 export const JobStatusSchema = literals(JOB_STATUSES);
@@ -33,11 +35,18 @@ export const IdParams = Type.Object({ id: Uuid });
 export const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) });
 
 // ---- job types
-export const JobTypeSummary = Type.Object({ name: Type.String(), label: Type.String(), description: Type.String(), etag: Type.String() });
+export const JobTypeSummary = Type.Object({
+  name: Type.String(),
+  label: Type.String(),
+  description: Type.String(),
+  etag: Type.String(),
+});
 export const JobTypeDetail = Type.Composite([
   JobTypeSummary,
   Type.Object({
-    settingsSchema: Type.Unknown({ description: "the job type's settings as JSON Schema; its etag is computed from it" }),
+    settingsSchema: Type.Unknown({
+      description: "the job type's settings as JSON Schema; its etag is computed from it",
+    }),
     settings: Type.Array(SettingInfo, { description: 'each setting described from settingsSchema, in its order' }),
   }),
 ]);
@@ -63,8 +72,13 @@ export const SubmitJob = Type.Object(
 export type SubmitJob = Static<typeof SubmitJob>;
 
 export const TaskCountsSchema = Type.Object({
-  queued: Type.Integer(), active: Type.Integer(), 'soft-failed': Type.Integer(), failed: Type.Integer(),
-  completed: Type.Integer(), canceled: Type.Integer(), paused: Type.Integer(),
+  queued: Type.Integer(),
+  active: Type.Integer(),
+  'soft-failed': Type.Integer(),
+  failed: Type.Integer(),
+  completed: Type.Integer(),
+  canceled: Type.Integer(),
+  paused: Type.Integer(),
 });
 
 export const Job = Type.Object({
@@ -103,19 +117,40 @@ export const JobListQuery = Type.Object({
 });
 export const JobList = Type.Object({ jobs: Type.Array(Job), total: Type.Integer() });
 
-export const JobAction = Type.Union([Type.Literal('pause'), Type.Literal('resume'), Type.Literal('cancel'), Type.Literal('requeue')]);
+export const JobAction = Type.Union([
+  Type.Literal('pause'),
+  Type.Literal('resume'),
+  Type.Literal('cancel'),
+  Type.Literal('requeue'),
+]);
 export const SetJobStatus = Type.Object(
   {
     action: JobAction,
     reason: Type.Optional(Type.String({ maxLength: 500 })),
-    now: Type.Optional(Type.Boolean({ description: 'pause only: stop running tasks at once instead of letting them finish' })),
+    now: Type.Optional(
+      Type.Boolean({ description: 'pause only: stop running tasks at once instead of letting them finish' }),
+    ),
   },
   { additionalProperties: false },
 );
-export const BlocklistEntry = Type.Object({ workerId: Uuid, workerName: Type.String(), taskType: Type.String(), since: Type.String() });
+export const BlocklistEntry = Type.Object({
+  workerId: Uuid,
+  workerName: Type.String(),
+  taskType: Type.String(),
+  since: Type.String(),
+});
 export const Blocklist = Type.Object({ blocklist: Type.Array(BlocklistEntry) });
 export const Unblock = Type.Object(
-  { workerId: Uuid, taskType: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'only this task type; all of the worker\'s entries when absent' })) },
+  {
+    workerId: Uuid,
+    taskType: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 100,
+        description: "only this task type; all of the worker's entries when absent",
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 export const SetPriority = Type.Object({ priority: Priority }, { additionalProperties: false });
@@ -141,8 +176,13 @@ export const Task = Type.Object({
 });
 export type Task = Static<typeof Task>;
 export const TaskList = Type.Object({ tasks: Type.Array(Task), total: Type.Integer() });
-export const TaskAction = Type.Object({ action: Type.Union([Type.Literal('requeue'), Type.Literal('cancel')]) }, { additionalProperties: false });
-export const LogTailQuery = Type.Object({ lines: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, default: 100 })) });
+export const TaskAction = Type.Object(
+  { action: Type.Union([Type.Literal('requeue'), Type.Literal('cancel')]) },
+  { additionalProperties: false },
+);
+export const LogTailQuery = Type.Object({
+  lines: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, default: 100 })),
+});
 export const LogTail = Type.Object({ lines: Type.Array(Type.String()) });
 
 // ---- workers (user side)
@@ -174,12 +214,20 @@ export type Worker = Static<typeof Worker>;
 export const WorkerList = Type.Object({ workers: Type.Array(Worker), total: Type.Integer() });
 export const WorkerControl = Type.Object(
   {
-    action: Type.Union([Type.Literal('sleep'), Type.Literal('wake'), Type.Literal('shutdown'), Type.Literal('restart')]),
+    action: Type.Union([
+      Type.Literal('sleep'),
+      Type.Literal('wake'),
+      Type.Literal('shutdown'),
+      Type.Literal('restart'),
+    ]),
     when: Type.Optional(Type.Union([Type.Literal('after-task'), Type.Literal('now')], { default: 'after-task' })),
   },
   { additionalProperties: false },
 );
-export const WorkerTags = Type.Object({ tags: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 }) }, { additionalProperties: false });
+export const WorkerTags = Type.Object(
+  { tags: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 }) },
+  { additionalProperties: false },
+);
 
 // ---- worker protocol
 export const RegisterWorker = Type.Object(
@@ -203,8 +251,13 @@ export const SignOn = Type.Object(
   },
   { additionalProperties: false },
 );
-export const WorkerStateAnswer = Type.Object({ statusRequested: Type.Union([WorkerStatusSchema, Type.Null()]), lazy: Type.Boolean() });
-export const TaskRequestQuery = Type.Object({ waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60000, default: 30000 })) });
+export const WorkerStateAnswer = Type.Object({
+  statusRequested: Type.Union([WorkerStatusSchema, Type.Null()]),
+  lazy: Type.Boolean(),
+});
+export const TaskRequestQuery = Type.Object({
+  waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60000, default: 30000 })),
+});
 export const AssignedTask = Type.Object({
   id: Uuid,
   jobId: Uuid,
@@ -218,7 +271,9 @@ export const AssignedTask = Type.Object({
 export type AssignedTask = Static<typeof AssignedTask>;
 export const TaskUpdate = Type.Object(
   {
-    status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('completed'), Type.Literal('failed'), Type.Literal('queued')])),
+    status: Type.Optional(
+      Type.Union([Type.Literal('active'), Type.Literal('completed'), Type.Literal('failed'), Type.Literal('queued')]),
+    ),
     progress: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     activity: Type.Optional(Type.String({ maxLength: 1000 })),
     log: Type.Optional(Type.Array(Type.String({ maxLength: 65536 }), { maxItems: 10000 })),
@@ -228,6 +283,10 @@ export const TaskUpdate = Type.Object(
   { additionalProperties: false },
 );
 export type TaskUpdate = Static<typeof TaskUpdate>;
-export const MayKeepRunning = Type.Object({ mayKeepRunning: Type.Boolean(), reason: Type.String(), statusRequested: Type.Union([WorkerStatusSchema, Type.Null()]) });
+export const MayKeepRunning = Type.Object({
+  mayKeepRunning: Type.Boolean(),
+  reason: Type.String(),
+  statusRequested: Type.Union([WorkerStatusSchema, Type.Null()]),
+});
 
 export const Version = Type.Object({ name: Type.String(), version: Type.String(), apiVersion: Type.Integer() });

@@ -33,7 +33,9 @@ function assertError(response: { status: number; body: any }, status: number, fi
 
 const echo = { name: 'e', type: 'echo-sleep', settings: {} };
 const jobCount = async (): Promise<number> => (await m.api('GET', '/jobs?limit=1')).body.total;
-const basic = (text: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(text).toString('base64')}` });
+const basic = (text: string): Record<string, string> => ({
+  authorization: `Basic ${Buffer.from(text).toString('base64')}`,
+});
 
 /** One raw HTTP exchange, for what fetch refuses to send; returns the status line's code and the body. */
 function raw(text: string): Promise<{ status: number; body: any }> {
@@ -53,8 +55,17 @@ describe('identifiers that are not ids', () => {
   it('worker credentials that are not a UUID and token are 401, not 500', async () => {
     assertError(await m.api('POST', '/worker/task', undefined, basic('nope:x')), 401, 'authorization', 'unauthorized');
     assertError(await m.api('POST', '/worker/task', undefined, basic('\ud800:x')), 401, 'authorization');
-    assertError(await m.api('POST', '/worker/task', undefined, { authorization: `Basic ${Buffer.from([0xff, 0x3a, 0x78]).toString('base64')}` }), 401);
-    assertError(await m.api('POST', '/worker/task', undefined, basic('00000000-0000-4000-8000-000000000000:bad token!')), 401, 'authorization');
+    assertError(
+      await m.api('POST', '/worker/task', undefined, {
+        authorization: `Basic ${Buffer.from([0xff, 0x3a, 0x78]).toString('base64')}`,
+      }),
+      401,
+    );
+    assertError(
+      await m.api('POST', '/worker/task', undefined, basic('00000000-0000-4000-8000-000000000000:bad token!')),
+      401,
+      'authorization',
+    );
   });
   it('path parameters: not a UUID, not decodable, too long', async () => {
     assertError(await m.api('GET', '/tasks/12'), 400, 'id', 'invalid_request');
@@ -77,8 +88,16 @@ describe('integers out of range and not integers', () => {
   });
   it('bodies: integers beyond the column, numbers JSON overflows to Infinity', async () => {
     const worker = await new ProtocolWorker(m, 'ranges').register();
-    assertError(await worker.call('POST', '/worker/tasks/00000000-0000-4000-8000-000000000000/update', { seq: 1e20 }), 400, 'seq');
-    assertError(await m.api('POST', '/jobs', '{"name":"a","type":"echo-sleep","settings":{"x":1e400}}'), 400, 'settings.x');
+    assertError(
+      await worker.call('POST', '/worker/tasks/00000000-0000-4000-8000-000000000000/update', { seq: 1e20 }),
+      400,
+      'seq',
+    );
+    assertError(
+      await m.api('POST', '/jobs', '{"name":"a","type":"echo-sleep","settings":{"x":1e400}}'),
+      400,
+      'settings.x',
+    );
     assertError(await m.api('POST', '/jobs', { ...echo, chunkSize: 1e20 }), 400, 'chunkSize');
   });
 });
@@ -87,22 +106,38 @@ describe('NUL and lone surrogates anywhere', () => {
   it('in bodies (values and keys), query strings and header-borne credentials', async () => {
     const before = await jobCount();
     assertError(await m.api('POST', '/jobs', { ...echo, name: 'a\ud800b' }), 400, 'name', 'invalid_request');
-    assertError(await m.api('POST', '/jobs', '{"name":"a","type":"echo-sleep","settings":{"\\udc00":1}}'), 400, 'settings');
+    assertError(
+      await m.api('POST', '/jobs', '{"name":"a","type":"echo-sleep","settings":{"\\udc00":1}}'),
+      400,
+      'settings',
+    );
     assertError(await m.api('POST', '/jobs', { ...echo, metadata: { shot: 'x\u0000' } }), 400, 'metadata.shot');
     assertError(await m.api('GET', '/jobs?type=%00'), 400, 'type');
     assertError(await m.api('GET', '/jobs?tag=a%ED%A0%80'), 400);
     assert.equal(await jobCount(), before, 'nothing stored');
   });
-  it('in headers: a control character is refused by the parser, in Kiln\'s shape', async () => {
-    const answer = await raw('GET /api/v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \u0001\r\nConnection: close\r\n\r\n');
+  it("in headers: a control character is refused by the parser, in Kiln's shape", async () => {
+    const answer = await raw(
+      'GET /api/v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \u0001\r\nConnection: close\r\n\r\n',
+    );
     assertError(answer, 400, 'headers', 'malformed_request');
   });
 });
 
 describe("Fastify's and Node's own refusals in Kiln's shape", () => {
   it('oversized headers are 431 too_large; a bad URL is 400 bad_url', async () => {
-    assertError(await raw(`GET /api/v1/jobs HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\nConnection: close\r\n\r\n`), 431, 'headers', 'too_large');
-    assertError(await raw('GET /api/v1/jobs/%ZZ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), 400, 'url', 'bad_url');
+    assertError(
+      await raw(`GET /api/v1/jobs HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\nConnection: close\r\n\r\n`),
+      431,
+      'headers',
+      'too_large',
+    );
+    assertError(
+      await raw('GET /api/v1/jobs/%ZZ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+      400,
+      'url',
+      'bad_url',
+    );
   });
 });
 
@@ -119,7 +154,16 @@ describe('no type coercion in bodies', () => {
     assertError(await m.api('POST', `/jobs/${job.id}/priority`, { priority: '70' }), 400, 'priority');
     const worker = await new ProtocolWorker(m, 'coerce').register();
     assertError(await m.api('PUT', `/workers/${worker.id}/tags`, { tags: 'x' }), 400, 'tags');
-    assertError(await m.api('PUT', `/workers/${worker.id}/sleep-schedule`, { enabled: 'true', days: [], start: '01:00', end: '02:00' }), 400, 'enabled');
+    assertError(
+      await m.api('PUT', `/workers/${worker.id}/sleep-schedule`, {
+        enabled: 'true',
+        days: [],
+        start: '01:00',
+        end: '02:00',
+      }),
+      400,
+      'enabled',
+    );
     assert.equal((await m.api('GET', `/jobs/${job.id}`)).body.priority, 50, 'unchanged');
   });
 });
@@ -127,8 +171,10 @@ describe('no type coercion in bodies', () => {
 describe('frame ranges through the API', () => {
   const command = { name: 'c', type: 'command', settings: { argv: ['echo', '{frame}'] } };
   it('malformed lists are 400 on frames; 1-10, 1..10 and "1-4, 9" work', async () => {
-    for (const frames of ['1,,2', '1 2', '1,2,', '1-10\n', '1,\n2']) assertError(await m.api('POST', '/jobs/check', { ...command, frames }), 400, 'frames', 'invalid_frames');
-    for (const frames of ['1-10', '1..10', '1-4, 9', ' 1 - 3 , 10 ']) assert.equal((await m.api('POST', '/jobs/check', { ...command, frames })).status, 200, frames);
+    for (const frames of ['1,,2', '1 2', '1,2,', '1-10\n', '1,\n2'])
+      assertError(await m.api('POST', '/jobs/check', { ...command, frames }), 400, 'frames', 'invalid_frames');
+    for (const frames of ['1-10', '1..10', '1-4, 9', ' 1 - 3 , 10 '])
+      assert.equal((await m.api('POST', '/jobs/check', { ...command, frames })).status, 200, frames);
   });
 });
 
@@ -137,23 +183,61 @@ describe('sizes', () => {
     const before = await jobCount();
     const long = (n: number) => 'x'.repeat(n);
     const command = { name: 'c', type: 'command', frames: '1' };
-    assertError(await m.api('POST', '/jobs', { ...command, settings: { argv: ['echo', long(SUBMISSION_LIMITS.settingsString + 1)] } }), 413, 'settings.argv.1', 'too_large');
+    assertError(
+      await m.api('POST', '/jobs', {
+        ...command,
+        settings: { argv: ['echo', long(SUBMISSION_LIMITS.settingsString + 1)] },
+      }),
+      413,
+      'settings.argv.1',
+      'too_large',
+    );
     const many = Array.from({ length: 40 }, () => long(SUBMISSION_LIMITS.settingsString - 10));
-    assertError(await m.api('POST', '/jobs', { ...command, settings: { argv: ['echo', ...many] } }), 413, 'settings', 'too_large');
-    assertError(await m.api('POST', '/jobs', { ...echo, metadata: { note: long(SUBMISSION_LIMITS.metadataValue + 1) } }), 413, 'metadata.note', 'too_large');
-    assertError(await m.api('POST', '/jobs', { ...echo, metadata: { [long(SUBMISSION_LIMITS.metadataKey + 1)]: 'x' } }), 413, 'metadata', 'too_large');
+    assertError(
+      await m.api('POST', '/jobs', { ...command, settings: { argv: ['echo', ...many] } }),
+      413,
+      'settings',
+      'too_large',
+    );
+    assertError(
+      await m.api('POST', '/jobs', { ...echo, metadata: { note: long(SUBMISSION_LIMITS.metadataValue + 1) } }),
+      413,
+      'metadata.note',
+      'too_large',
+    );
+    assertError(
+      await m.api('POST', '/jobs', { ...echo, metadata: { [long(SUBMISSION_LIMITS.metadataKey + 1)]: 'x' } }),
+      413,
+      'metadata',
+      'too_large',
+    );
     const wide = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, long(4000)]));
     assertError(await m.api('POST', '/jobs', { ...echo, metadata: wide }), 413, 'metadata', 'too_large');
     assertError(await m.api('POST', '/jobs/check', { ...echo, metadata: wide }), 413, 'metadata', 'too_large');
     assert.equal(await jobCount(), before);
-    assert.equal((await m.api('POST', '/jobs', { ...echo, metadata: { note: long(SUBMISSION_LIMITS.metadataValue) } })).status, 201, 'at the limit is fine');
+    assert.equal(
+      (await m.api('POST', '/jobs', { ...echo, metadata: { note: long(SUBMISSION_LIMITS.metadataValue) } })).status,
+      201,
+      'at the limit is fine',
+    );
   });
 
   it('lists page and stay small: jobs, tasks of a job, workers', async () => {
-    const job = (await m.api('POST', '/jobs', { name: 'c', type: 'command', settings: { argv: ['echo'] }, frames: '1-12', chunkSize: 1 })).body;
+    const job = (
+      await m.api('POST', '/jobs', {
+        name: 'c',
+        type: 'command',
+        settings: { argv: ['echo'] },
+        frames: '1-12',
+        chunkSize: 1,
+      })
+    ).body;
     const page = await m.api('GET', `/jobs/${job.id}/tasks?limit=5&offset=10`);
     assert.equal(page.status, 200);
-    assert.deepEqual(page.body.tasks.map((task: { index: number }) => task.index), [10, 11]);
+    assert.deepEqual(
+      page.body.tasks.map((task: { index: number }) => task.index),
+      [10, 11],
+    );
     assert.equal(page.body.total, 12);
     assertError(await m.api('GET', `/jobs/${job.id}/tasks?limit=1001`), 400, 'limit');
     await new ProtocolWorker(m, 'pager-1').register();

@@ -39,10 +39,18 @@ function checkSettings(settings: Record<string, unknown>): void {
   while (stack.length) {
     const { value, path } = stack.pop()!;
     if (typeof value === 'string') {
-      if (value.length > limit) throw tooLarge(`${path} is ${value.length.toLocaleString('en-US')} characters long; a setting may have at most ${limit.toLocaleString('en-US')}`, path);
+      if (value.length > limit)
+        throw tooLarge(
+          `${path} is ${value.length.toLocaleString('en-US')} characters long; a setting may have at most ${limit.toLocaleString('en-US')}`,
+          path,
+        );
     } else if (value !== null && typeof value === 'object') {
       for (const [key, item] of Object.entries(value)) {
-        if (key.length > limit) throw tooLarge(`${path} has a key of ${key.length.toLocaleString('en-US')} characters; at most ${limit.toLocaleString('en-US')}`, path);
+        if (key.length > limit)
+          throw tooLarge(
+            `${path} has a key of ${key.length.toLocaleString('en-US')} characters; at most ${limit.toLocaleString('en-US')}`,
+            path,
+          );
         stack.push({ value: item, path: `${path}.${key}` });
       }
     }
@@ -52,9 +60,16 @@ function checkSettings(settings: Record<string, unknown>): void {
 
 function checkMetadata(metadata: Record<string, string>): void {
   for (const [key, value] of Object.entries(metadata)) {
-    if (key.length > SUBMISSION_LIMITS.metadataKey) throw tooLarge(`metadata has a key of ${key.length} characters; at most ${SUBMISSION_LIMITS.metadataKey}`, 'metadata');
+    if (key.length > SUBMISSION_LIMITS.metadataKey)
+      throw tooLarge(
+        `metadata has a key of ${key.length} characters; at most ${SUBMISSION_LIMITS.metadataKey}`,
+        'metadata',
+      );
     if (value.length > SUBMISSION_LIMITS.metadataValue) {
-      throw tooLarge(`metadata.${key} is ${value.length.toLocaleString('en-US')} characters long; a metadata value may have at most ${SUBMISSION_LIMITS.metadataValue.toLocaleString('en-US')}`, `metadata.${key}`);
+      throw tooLarge(
+        `metadata.${key} is ${value.length.toLocaleString('en-US')} characters long; a metadata value may have at most ${SUBMISSION_LIMITS.metadataValue.toLocaleString('en-US')}`,
+        `metadata.${key}`,
+      );
     }
   }
   checkTotal(metadata, 'metadata', SUBMISSION_LIMITS.metadataBytes);
@@ -62,5 +77,9 @@ function checkMetadata(metadata: Record<string, string>): void {
 
 function checkTotal(value: unknown, field: string, limit: number): void {
   const bytes = Buffer.byteLength(JSON.stringify(value));
-  if (bytes > limit) throw tooLarge(`${field} is ${bytes.toLocaleString('en-US')} bytes as JSON; at most ${limit.toLocaleString('en-US')}`, field);
+  if (bytes > limit)
+    throw tooLarge(
+      `${field} is ${bytes.toLocaleString('en-US')} bytes as JSON; at most ${limit.toLocaleString('en-US')}`,
+      field,
+    );
 }

@@ -3,7 +3,10 @@ import { AjvCompiler } from '@fastify/ajv-compiler';
 /** Fastify's validator factory signature (the part of it Kiln uses). */
 type RouteSchema = { schema: Record<string, unknown>; method: string; url: string; httpPart?: string };
 type Validate = ((data: unknown) => boolean | Promise<unknown>) & { errors?: unknown[] | null };
-type BuildValidator = (externalSchemas: unknown, options: { customOptions?: Record<string, unknown> }) => (route: RouteSchema) => Validate;
+type BuildValidator = (
+  externalSchemas: unknown,
+  options: { customOptions?: Record<string, unknown> },
+) => (route: RouteSchema) => Validate;
 
 /** Decimal digits only: `0x10`, `1e3`, ` 5` and `5.0` are not numbers a query string should mean. */
 const INTEGER_TEXT = /^-?\d{1,16}$/;

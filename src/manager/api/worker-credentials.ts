@@ -12,10 +12,27 @@ export function parseWorkerCredentials(header: string | undefined): { id: string
   const value = header ?? '';
   const decoded = value.startsWith('Basic ') ? Buffer.from(value.slice(6), 'base64').toString('utf8') : '';
   const colon = decoded.indexOf(':');
-  if (colon < 1) throw new ApiError(401, 'unauthorized', "worker endpoints need the worker's credentials (Authorization: Basic id:token); register first");
+  if (colon < 1)
+    throw new ApiError(
+      401,
+      'unauthorized',
+      "worker endpoints need the worker's credentials (Authorization: Basic id:token); register first",
+    );
   const id = decoded.slice(0, colon);
   const token = decoded.slice(colon + 1);
-  if (!UUID.test(id)) throw new ApiError(401, 'unauthorized', 'worker credentials refused: the worker id is not a UUID; register again', 'authorization');
-  if (!TOKEN.test(token)) throw new ApiError(401, 'unauthorized', 'worker credentials refused: malformed worker token; register again', 'authorization');
+  if (!UUID.test(id))
+    throw new ApiError(
+      401,
+      'unauthorized',
+      'worker credentials refused: the worker id is not a UUID; register again',
+      'authorization',
+    );
+  if (!TOKEN.test(token))
+    throw new ApiError(
+      401,
+      'unauthorized',
+      'worker credentials refused: malformed worker token; register again',
+      'authorization',
+    );
   return { id, token };
 }

@@ -18,7 +18,9 @@ async function readSetting<T>(db: Db, key: string): Promise<T | undefined> {
 
 /** The farm secret workers register with; made once, at the first start. */
 export async function ensureFarmSecret(db: Db): Promise<string> {
-  await sql`INSERT INTO kiln_setting (key, value) VALUES ('farm_secret', ${JSON.stringify(newToken())}::jsonb) ON CONFLICT (key) DO NOTHING`.execute(db);
+  await sql`INSERT INTO kiln_setting (key, value) VALUES ('farm_secret', ${JSON.stringify(newToken())}::jsonb) ON CONFLICT (key) DO NOTHING`.execute(
+    db,
+  );
   return (await readSetting<string>(db, 'farm_secret'))!;
 }
 

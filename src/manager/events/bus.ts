@@ -2,7 +2,15 @@ import { EventEmitter } from 'node:events';
 
 export type FarmEvent =
   | { type: 'job'; jobId: string; status: string; change: string }
-  | { type: 'task'; jobId: string; taskId: string; status: string; workerId: string | null; progress?: number; activity?: string }
+  | {
+      type: 'task';
+      jobId: string;
+      taskId: string;
+      status: string;
+      workerId: string | null;
+      progress?: number;
+      activity?: string;
+    }
   | { type: 'worker'; workerId: string; status: string; change: string }
   | { type: 'log'; jobId: string; taskId: string; lines: string[] };
 

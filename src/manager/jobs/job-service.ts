@@ -36,7 +36,12 @@ export class EtagMismatchError extends Error {
 /** The job actions that change its status (POST /jobs/:id/status). */
 export type StatusAction = Exclude<JobAction, 'delete' | 'priority'>;
 
-const PAST: Record<StatusAction, string> = { pause: 'paused', resume: 'resumed', cancel: 'canceled', requeue: 'requeued' };
+const PAST: Record<StatusAction, string> = {
+  pause: 'paused',
+  resume: 'resumed',
+  cancel: 'canceled',
+  requeue: 'requeued',
+};
 
 const ANALYZE_AFTER_TASKS = 5_000;
 
@@ -62,7 +67,10 @@ export class JobService {
   }
 
   /** Validates and compiles a submission without storing it. */
-  compile(submission: SubmitJob, id = randomUUID()): { tasks: CompiledTask[]; settings: Record<string, unknown>; etag: string } {
+  compile(
+    submission: SubmitJob,
+    id = randomUUID(),
+  ): { tasks: CompiledTask[]; settings: Record<string, unknown>; etag: string } {
     const { registry } = this.deps;
     const type = registry.require(submission.type);
     const etag = registry.etag(type.name);
@@ -70,8 +78,14 @@ export class JobService {
     const validated = registry.validateSettings(type, submission.settings ?? {});
     if (!validated.ok) throw validated.error;
     const tasks = registry.compile({
-      id, name: submission.name, type: type.name, priority: submission.priority ?? 50, settings: validated.settings,
-      frames: submission.frames, chunkSize: submission.chunkSize, storage: submission.storage as { effectivePath?: string } | undefined,
+      id,
+      name: submission.name,
+      type: type.name,
+      priority: submission.priority ?? 50,
+      settings: validated.settings,
+      frames: submission.frames,
+      chunkSize: submission.chunkSize,
+      storage: submission.storage as { effectivePath?: string } | undefined,
     });
     if (tasks.length === 0) throw new UserError('the job compiles to no tasks', { field: 'frames', code: 'empty_job' });
     return { tasks, settings: validated.settings, etag };
@@ -81,11 +95,23 @@ export class JobService {
     const id = randomUUID();
     const { tasks, settings, etag } = this.compile(submission, id);
     const row = await withTransaction(this.deps.db, (trx) =>
-      insertJobWithTasks(trx, {
-        id, name: submission.name, type: submission.type, typeEtag: etag, priority: submission.priority ?? 50, settings,
-        metadata: submission.metadata ?? {}, tag: submission.tag ?? null, frames: submission.frames ?? null,
-        chunkSize: submission.chunkSize ?? null, storage: submission.storage ?? null,
-      }, tasks),
+      insertJobWithTasks(
+        trx,
+        {
+          id,
+          name: submission.name,
+          type: submission.type,
+          typeEtag: etag,
+          priority: submission.priority ?? 50,
+          settings,
+          metadata: submission.metadata ?? {},
+          tag: submission.tag ?? null,
+          frames: submission.frames ?? null,
+          chunkSize: submission.chunkSize ?? null,
+          storage: submission.storage ?? null,
+        },
+        tasks,
+      ),
     );
     this.#remember(id, row.name, row.type);
     this.deps.bus.publish({ type: 'job', jobId: id, status: row.status, change: 'submitted' });
@@ -107,14 +133,32 @@ export class JobService {
       assertActionAllowed(JOB_ACTION_FROM, 'job', action, job.status);
       const note = options.reason ? `: ${options.reason}` : '';
       const result: SyncResult = { jobs: [], tasks: [] };
-      if (action === 'requeue') return mergeSync(mergeSync(result, await requeueJob(trx, job, `requeued${note}`)), await syncJobs(trx, [id], this.deps.policy));
+      if (action === 'requeue')
+        return mergeSync(
+          mergeSync(result, await requeueJob(trx, job, `requeued${note}`)),
+          await syncJobs(trx, [id], this.deps.policy),
+        );
       if (action === 'pause') {
-        result.tasks.push(...(await updateTasks(trx, { jobId: id, statuses: ['queued', 'soft-failed'] }, { status: 'paused' })));
+        result.tasks.push(
+          ...(await updateTasks(trx, { jobId: id, statuses: ['queued', 'soft-failed'] }, { status: 'paused' })),
+        );
         if (options.now) {
-          result.tasks.push(...(await updateTasks(trx, { jobId: id, statuses: ['active'] }, { status: 'paused', workerId: null, clearTouch: true, activity: 'paused with its job (stopped at once)' })));
+          result.tasks.push(
+            ...(await updateTasks(
+              trx,
+              { jobId: id, statuses: ['active'] },
+              { status: 'paused', workerId: null, clearTouch: true, activity: 'paused with its job (stopped at once)' },
+            )),
+          );
         }
       } else if (action === 'cancel') {
-        result.tasks.push(...(await updateTasks(trx, { jobId: id, statuses: ['queued', 'soft-failed', 'paused'] }, { status: 'canceled' })));
+        result.tasks.push(
+          ...(await updateTasks(
+            trx,
+            { jobId: id, statuses: ['queued', 'soft-failed', 'paused'] },
+            { status: 'canceled' },
+          )),
+        );
       } else {
         result.tasks.push(...(await updateTasks(trx, { jobId: id, statuses: ['paused'] }, { status: 'queued' })));
       }
@@ -153,10 +197,18 @@ export class JobService {
       const job = await fetchJob(trx, id, { forUpdate: true });
       const removed = await removeFromBlocklist(trx, job.id, workerId, taskType);
       if (removed === 0) {
-        throw new UserError(`worker ${workerId} is not on job ${id}'s blocklist${taskType ? ` for ${taskType} tasks` : ''}`, { field: 'workerId', code: 'not_blocklisted' });
+        throw new UserError(
+          `worker ${workerId} is not on job ${id}'s blocklist${taskType ? ` for ${taskType} tasks` : ''}`,
+          { field: 'workerId', code: 'not_blocklisted' },
+        );
       }
     });
-    this.deps.bus.publish({ type: 'job', jobId: id, status: 'blocklist', change: `worker ${workerId} taken off the blocklist` });
+    this.deps.bus.publish({
+      type: 'job',
+      jobId: id,
+      status: 'blocklist',
+      change: `worker ${workerId} taken off the blocklist`,
+    });
     this.deps.onWorkReady();
     return blocklistOf(this.deps.db, id);
   }
@@ -166,7 +218,8 @@ export class JobService {
       const row = await fetchJob(trx, id, { forUpdate: true });
       assertActionAllowed(JOB_ACTION_FROM, 'job', 'delete', row.status);
       // A canceled or paused job may still wait for a task its worker is stopping.
-      if (row.count_active > 0) throw new ConflictError(`job ${id} has ${row.count_active} active tasks; wait for them to stop`, 'job_active');
+      if (row.count_active > 0)
+        throw new ConflictError(`job ${id} has ${row.count_active} active tasks; wait for them to stop`, 'job_active');
       await deleteJob(trx, id);
       return row;
     });

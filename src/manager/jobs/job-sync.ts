@@ -25,7 +25,12 @@ export interface SyncResult {
  * (deriveJobStatus). A job that fails cancels what is left of it. `current` holds job rows
  * this transaction already locked and holds up to date (as applyCountChanges returns them).
  */
-export async function syncJobs(trx: Trx, jobIds: Iterable<string>, policy: FailurePolicy, current?: ReadonlyMap<string, JobRow>): Promise<SyncResult> {
+export async function syncJobs(
+  trx: Trx,
+  jobIds: Iterable<string>,
+  policy: FailurePolicy,
+  current?: ReadonlyMap<string, JobRow>,
+): Promise<SyncResult> {
   const result: SyncResult = { jobs: [], tasks: [] };
   for (const jobId of [...new Set(jobIds)].sort()) {
     const job = current?.get(jobId) ?? (await fetchJob(trx, jobId, { forUpdate: true }));
@@ -58,9 +63,16 @@ export async function failJob(trx: Trx, jobId: string, reason: string): Promise<
  * `requeueing` on its way back to `queued`, as the transition table asks.
  */
 export async function requeueJob(trx: Trx, job: JobRow, activity: string): Promise<SyncResult> {
-  const statuses = job.status === 'completed' ? (['completed', 'failed', 'canceled', 'soft-failed', 'paused', 'queued'] as const) : (['failed', 'canceled', 'soft-failed', 'paused', 'queued'] as const);
+  const statuses =
+    job.status === 'completed'
+      ? (['completed', 'failed', 'canceled', 'soft-failed', 'paused', 'queued'] as const)
+      : (['failed', 'canceled', 'soft-failed', 'paused', 'queued'] as const);
   await moveJob(trx, job.id, job.status, 'requeueing', 'requeueing');
-  const tasks = await updateTasks(trx, { jobId: job.id, statuses }, { status: 'queued', workerId: null, clearFailedBy: true, progress: 0, activity: '' });
+  const tasks = await updateTasks(
+    trx,
+    { jobId: job.id, statuses },
+    { status: 'queued', workerId: null, clearFailedBy: true, progress: 0, activity: '' },
+  );
   await recountPendingDependencies(trx, job.id);
   await clearBlocklist(trx, job.id);
   await moveJob(trx, job.id, 'requeueing', 'queued', activity);

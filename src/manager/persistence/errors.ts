@@ -1,13 +1,19 @@
 /** Errors the store raises, already translated from the driver; the API maps them to HTTP codes. */
 export class NotFoundError extends Error {
-  constructor(readonly entity: 'job' | 'task' | 'worker' | 'job type', readonly id: string) {
+  constructor(
+    readonly entity: 'job' | 'task' | 'worker' | 'job type',
+    readonly id: string,
+  ) {
     super(`no ${entity} ${id}`);
     this.name = 'NotFoundError';
   }
 }
 
 export class ConflictError extends Error {
-  constructor(message: string, readonly code = 'conflict') {
+  constructor(
+    message: string,
+    readonly code = 'conflict',
+  ) {
     super(message);
     this.name = 'ConflictError';
   }

@@ -32,10 +32,20 @@ export async function insertJobWithTasks(trx: Trx, job: NewJob, tasks: CompiledT
   const inserted = await trx
     .insertInto('job')
     .values({
-      id: job.id, name: job.name, type: job.type, type_etag: job.typeEtag, priority: job.priority, status: 'queued',
-      settings: JSON.stringify(job.settings), metadata: JSON.stringify(job.metadata), tag: job.tag, frames: job.frames,
-      chunk_size: job.chunkSize, storage: job.storage ? JSON.stringify(job.storage) : null,
-      task_count: tasks.length, count_queued: tasks.length,
+      id: job.id,
+      name: job.name,
+      type: job.type,
+      type_etag: job.typeEtag,
+      priority: job.priority,
+      status: 'queued',
+      settings: JSON.stringify(job.settings),
+      metadata: JSON.stringify(job.metadata),
+      tag: job.tag,
+      frames: job.frames,
+      chunk_size: job.chunkSize,
+      storage: job.storage ? JSON.stringify(job.storage) : null,
+      task_count: tasks.length,
+      count_queued: tasks.length,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -47,7 +57,13 @@ export async function insertJobWithTasks(trx: Trx, job: NewJob, tasks: CompiledT
   for (let start = 0; start < tasks.length; start += BATCH) {
     const rows = JSON.stringify(
       tasks.slice(start, start + BATCH).map((task, i) => ({
-        id: ids[start + i], idx: start + i, name: task.name, type: task.type, priority: task.priority ?? 50, commands: task.commands, deps: task.dependsOn.length,
+        id: ids[start + i],
+        idx: start + i,
+        name: task.name,
+        type: task.type,
+        priority: task.priority ?? 50,
+        commands: task.commands,
+        deps: task.dependsOn.length,
       })),
     );
     await storing;
@@ -55,7 +71,9 @@ export async function insertJobWithTasks(trx: Trx, job: NewJob, tasks: CompiledT
       INSERT INTO task (id, job_id, idx, name, type, priority, status, commands, pending_deps, job_priority, job_created_at, job_tag)
       SELECT t.id, ${job.id}::uuid, t.idx, t.name, t.type, t.priority, 'queued', t.commands, t.deps,
              ${job.priority}::int, ${inserted.created_at}::timestamptz, ${job.tag}::text
-      FROM json_to_recordset(${rows}::json) AS t(id uuid, idx int, name text, type text, priority int, commands json, deps int)`.execute(trx);
+      FROM json_to_recordset(${rows}::json) AS t(id uuid, idx int, name text, type text, priority int, commands json, deps int)`.execute(
+      trx,
+    );
   }
   await storing;
   const edges: Array<[string, string]> = [];
@@ -115,7 +133,11 @@ export async function moveJob(trx: Trx, id: string, from: JobStatus, to: JobStat
 
 /** Changes a job's priority, and the copy of it every task keeps for the scheduler. */
 export async function setJobPriority(trx: Trx, id: string, priority: number): Promise<void> {
-  await trx.updateTable('job').set({ priority, updated_at: sql`now()` } as never).where('id', '=', id).execute();
+  await trx
+    .updateTable('job')
+    .set({ priority, updated_at: sql`now()` } as never)
+    .where('id', '=', id)
+    .execute();
   await trx.updateTable('task').set({ job_priority: priority }).where('job_id', '=', id).execute();
 }
 

@@ -11,7 +11,8 @@ export interface WaitingWorker {
 }
 
 /** Workers with the same key compete for the same tasks (before per-worker exclusions). */
-export const capabilityKey = (worker: WaitingWorker): string => `${[...worker.supportedTaskTypes].sort().join(',')}|${[...worker.tags].sort().join(',')}`;
+export const capabilityKey = (worker: WaitingWorker): string =>
+  `${[...worker.supportedTaskTypes].sort().join(',')}|${[...worker.tags].sort().join(',')}`;
 
 /** A task eligible for workers that support `types` and carry `tags`, best first. */
 const READY = sql`status IN ('queued', 'soft-failed') AND pending_deps = 0`;
@@ -45,7 +46,9 @@ export async function pickTasks(trx: Trx, workers: WaitingWorker[]): Promise<Map
       ORDER BY ${ORDER} LIMIT ${limit} FOR UPDATE OF t SKIP LOCKED`.execute(trx);
     const leftovers: WaitingWorker[] = [];
     for (const worker of group) {
-      const task = candidates.find((c) => !taken.has(c.id) && !c.failed_by_workers.includes(worker.id) && !c.blocked_workers.includes(worker.id));
+      const task = candidates.find(
+        (c) => !taken.has(c.id) && !c.failed_by_workers.includes(worker.id) && !c.blocked_workers.includes(worker.id),
+      );
       if (task) {
         const { blocked_workers: _blocked, ...row } = task;
         taken.add(task.id);
@@ -71,7 +74,10 @@ export async function pickTasks(trx: Trx, workers: WaitingWorker[]): Promise<Map
 }
 
 /** Marks picked tasks active for their workers (one statement), and their queued jobs active. */
-export async function assignTasks(trx: Trx, assignments: Map<string, TaskRow>): Promise<{ changes: TaskChange[]; activatedJobs: string[] }> {
+export async function assignTasks(
+  trx: Trx,
+  assignments: Map<string, TaskRow>,
+): Promise<{ changes: TaskChange[]; activatedJobs: string[] }> {
   if (assignments.size === 0) return { changes: [], activatedJobs: [] };
   const workerIds = [...assignments.keys()];
   const taskIds = workerIds.map((id) => assignments.get(id)!.id);
@@ -82,7 +88,14 @@ export async function assignTasks(trx: Trx, assignments: Map<string, TaskRow>): 
                       last_update_seq = NULL
     FROM a, old WHERE t.id = a.task_id AND old.id = t.id
     RETURNING t.id, t.job_id, t.type, t.worker_id, old.status AS from_status`.execute(trx);
-  const changes: TaskChange[] = rows.map((r) => ({ id: r.id, jobId: r.job_id, type: r.type, from: r.from_status, to: 'active', workerId: r.worker_id }));
+  const changes: TaskChange[] = rows.map((r) => ({
+    id: r.id,
+    jobId: r.job_id,
+    type: r.type,
+    from: r.from_status,
+    to: 'active',
+    workerId: r.worker_id,
+  }));
   // Picked rows are runnable (READY), so each move is one the task table allows; checked all the same.
   for (const change of changes) assertTaskTransition(change.from, 'active');
   const counted = await applyCountChanges(trx, changes, { activateQueued: true });

@@ -45,7 +45,12 @@ export interface TaskSet {
  * counters of their jobs in the same transaction, so a job's status can be derived from
  * its counters without counting 100,000 rows.
  */
-export async function updateTasks(trx: Trx, filter: TaskFilter, set: TaskSet, options: { deferCounts?: boolean } = {}): Promise<TaskChange[]> {
+export async function updateTasks(
+  trx: Trx,
+  filter: TaskFilter,
+  set: TaskSet,
+  options: { deferCounts?: boolean } = {},
+): Promise<TaskChange[]> {
   const where: RawBuilder<unknown>[] = [];
   if (filter.ids) where.push(sql`id = ANY(${filter.ids}::uuid[])`);
   if (filter.jobId) where.push(sql`job_id = ${filter.jobId}`);
@@ -68,16 +73,34 @@ export async function updateTasks(trx: Trx, filter: TaskFilter, set: TaskSet, op
   if (set.progress !== undefined) sets.push(sql`progress = ${set.progress}`);
   if (set.touch) sets.push(sql`last_touched_at = now()`);
   if (set.clearTouch) sets.push(sql`last_touched_at = NULL`);
-  if (set.addFailedBy) sets.push(sql`failed_by_workers = array_append(array_remove(t.failed_by_workers, ${set.addFailedBy}::uuid), ${set.addFailedBy}::uuid)`);
-  if (set.removeFailedBy) sets.push(sql`failed_by_workers = array_remove(t.failed_by_workers, ${set.removeFailedBy}::uuid)`);
+  if (set.addFailedBy)
+    sets.push(
+      sql`failed_by_workers = array_append(array_remove(t.failed_by_workers, ${set.addFailedBy}::uuid), ${set.addFailedBy}::uuid)`,
+    );
+  if (set.removeFailedBy)
+    sets.push(sql`failed_by_workers = array_remove(t.failed_by_workers, ${set.removeFailedBy}::uuid)`);
   if (set.clearFailedBy) sets.push(sql`failed_by_workers = '{}'`);
 
-  const { rows } = await sql<{ id: string; job_id: string; type: string; from_status: TaskStatus; to_status: TaskStatus; worker_id: string | null }>`
+  const { rows } = await sql<{
+    id: string;
+    job_id: string;
+    type: string;
+    from_status: TaskStatus;
+    to_status: TaskStatus;
+    worker_id: string | null;
+  }>`
     WITH old AS (SELECT id, status FROM task WHERE ${sql.join(where, sql` AND `)} ORDER BY id FOR UPDATE)
     UPDATE task t SET ${sql.join(sets, sql`, `)}
     FROM old WHERE t.id = old.id
     RETURNING t.id, t.job_id, t.type, old.status AS from_status, t.status AS to_status, t.worker_id`.execute(trx);
-  const changes = rows.map((row) => ({ id: row.id, jobId: row.job_id, type: row.type, from: row.from_status, to: row.to_status, workerId: row.worker_id }));
+  const changes = rows.map((row) => ({
+    id: row.id,
+    jobId: row.job_id,
+    type: row.type,
+    from: row.from_status,
+    to: row.to_status,
+    workerId: row.worker_id,
+  }));
   // Deferred: the caller applies the counts just before it commits, so the job row
   // (which every completion of the job touches) stays locked as briefly as possible.
   if (!options.deferCounts) await applyCountChanges(trx, changes);
@@ -90,8 +113,13 @@ assertJobTransition('queued', 'active');
 const ACTIVATE_QUEUED_JOB = sql`, status = CASE WHEN j.status = 'queued' THEN 'active' ELSE j.status END`;
 
 const COUNT_COLUMN: Record<TaskStatus, string> = {
-  queued: 'count_queued', active: 'count_active', 'soft-failed': 'count_soft_failed', failed: 'count_failed',
-  completed: 'count_completed', canceled: 'count_canceled', paused: 'count_paused',
+  queued: 'count_queued',
+  active: 'count_active',
+  'soft-failed': 'count_soft_failed',
+  failed: 'count_failed',
+  completed: 'count_completed',
+  canceled: 'count_canceled',
+  paused: 'count_paused',
 };
 
 /**
@@ -121,7 +149,10 @@ export async function applyCountChanges(
     const deltas = perJob.get(jobId)!;
     const sets = (Object.entries(deltas) as Array<[TaskStatus, number]>)
       .filter(([, delta]) => delta !== 0)
-      .map(([taskStatus, delta]) => sql`${sql.ref(COUNT_COLUMN[taskStatus])} = ${sql.ref(`j.${COUNT_COLUMN[taskStatus]}`)} + ${delta}`);
+      .map(
+        ([taskStatus, delta]) =>
+          sql`${sql.ref(COUNT_COLUMN[taskStatus])} = ${sql.ref(`j.${COUNT_COLUMN[taskStatus]}`)} + ${delta}`,
+      );
     if (sets.length === 0) continue;
     const { rows } = await sql<JobRow & { previous_status: JobRow['status'] }>`
       UPDATE job j SET ${sql.join(sets, sql`, `)}, updated_at = now() ${status}
@@ -133,10 +164,21 @@ export async function applyCountChanges(
 }
 
 export function countsOf(row: {
-  count_queued: number; count_active: number; count_soft_failed: number; count_failed: number; count_completed: number; count_canceled: number; count_paused: number;
+  count_queued: number;
+  count_active: number;
+  count_soft_failed: number;
+  count_failed: number;
+  count_completed: number;
+  count_canceled: number;
+  count_paused: number;
 }): ReturnType<typeof emptyCounts> {
   return {
-    queued: row.count_queued, active: row.count_active, 'soft-failed': row.count_soft_failed, failed: row.count_failed,
-    completed: row.count_completed, canceled: row.count_canceled, paused: row.count_paused,
+    queued: row.count_queued,
+    active: row.count_active,
+    'soft-failed': row.count_soft_failed,
+    failed: row.count_failed,
+    completed: row.count_completed,
+    canceled: row.count_canceled,
+    paused: row.count_paused,
   };
 }

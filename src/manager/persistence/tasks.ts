@@ -15,7 +15,13 @@ export async function fetchTask(db: Db | Trx, id: string, options: { forUpdate?:
 /** Several tasks, locked for this transaction in id order (the order every locker uses). */
 export async function fetchTasksForUpdate(trx: Trx, ids: string[]): Promise<Map<string, TaskRow>> {
   if (ids.length === 0) return new Map();
-  const rows = await trx.selectFrom('task').selectAll().where('id', 'in', [...new Set(ids)].sort()).orderBy('id').forUpdate().execute();
+  const rows = await trx
+    .selectFrom('task')
+    .selectAll()
+    .where('id', 'in', [...new Set(ids)].sort())
+    .orderBy('id')
+    .forUpdate()
+    .execute();
   return new Map(rows.map((row) => [row.id, row]));
 }
 
@@ -29,7 +35,10 @@ export async function recordUpdateSeqs(trx: Trx, seqs: Map<string, number>): Pro
 }
 
 /** Progress and activity of running tasks, many at once; marks them touched. */
-export async function touchTasks(trx: Trx, updates: Array<{ id: string; progress?: number; activity?: string }>): Promise<void> {
+export async function touchTasks(
+  trx: Trx,
+  updates: Array<{ id: string; progress?: number; activity?: string }>,
+): Promise<void> {
   if (updates.length === 0) return;
   await sql`
     UPDATE task SET progress = coalesce(u.progress, task.progress), activity = coalesce(u.activity, task.activity),
@@ -61,14 +70,23 @@ export interface Page {
 export async function dependenciesOf(db: Db | Trx, taskIds: string[]): Promise<Map<string, string[]>> {
   const map = new Map<string, string[]>();
   if (taskIds.length === 0) return map;
-  const rows = await db.selectFrom('task_dependency').select(['task_id', 'depends_on']).where('task_id', 'in', taskIds).execute();
+  const rows = await db
+    .selectFrom('task_dependency')
+    .select(['task_id', 'depends_on'])
+    .where('task_id', 'in', taskIds)
+    .execute();
   for (const row of rows) map.set(row.task_id, [...(map.get(row.task_id) ?? []), row.depends_on]);
   return map;
 }
 
 /** The active task a worker holds, if any. */
 export async function activeTaskOfWorker(db: Db | Trx, workerId: string): Promise<TaskRow | undefined> {
-  return db.selectFrom('task').selectAll().where('worker_id', '=', workerId).where('status', '=', 'active').executeTakeFirst();
+  return db
+    .selectFrom('task')
+    .selectAll()
+    .where('worker_id', '=', workerId)
+    .where('status', '=', 'active')
+    .executeTakeFirst();
 }
 
 /** worker id → the id of the task it runs, for every worker running one. */
@@ -97,9 +115,16 @@ export async function recountPendingDependencies(trx: Trx, jobId: string): Promi
 }
 
 /** How many tasks of one type in one job a worker has failed. */
-export async function countTasksFailedByWorker(trx: Trx, jobId: string, taskType: string, workerId: string): Promise<number> {
+export async function countTasksFailedByWorker(
+  trx: Trx,
+  jobId: string,
+  taskType: string,
+  workerId: string,
+): Promise<number> {
   const row = await sql<{ n: number }>`
-    SELECT count(*)::int AS n FROM task WHERE job_id = ${jobId} AND type = ${taskType} AND ${workerId}::uuid = ANY(failed_by_workers)`.execute(trx);
+    SELECT count(*)::int AS n FROM task WHERE job_id = ${jobId} AND type = ${taskType} AND ${workerId}::uuid = ANY(failed_by_workers)`.execute(
+    trx,
+  );
   return row.rows[0]?.n ?? 0;
 }
 

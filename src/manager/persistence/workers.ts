@@ -19,13 +19,25 @@ export interface WorkerWithHeldTask {
 
 /** Workers and the active task each holds (if any), in one round trip; unknown ids are absent. */
 export async function fetchWorkersWithHeldTasks(db: Db | Trx, ids: string[]): Promise<Map<string, WorkerWithHeldTask>> {
-  const { rows } = await sql<WorkerRow & { held: (Omit<TaskRow, 'created_at' | 'updated_at' | 'job_created_at' | 'last_touched_at'> & Record<string, unknown>) | null }>`
+  const { rows } = await sql<
+    WorkerRow & {
+      held:
+        | (Omit<TaskRow, 'created_at' | 'updated_at' | 'job_created_at' | 'last_touched_at'> & Record<string, unknown>)
+        | null;
+    }
+  >`
     SELECT w.*, (SELECT to_jsonb(t) FROM task t WHERE t.worker_id = w.id AND t.status = 'active' LIMIT 1) AS held
     FROM worker w WHERE w.id = ANY(${ids}::uuid[])`.execute(db);
   const found = new Map<string, WorkerWithHeldTask>();
   for (const { held, ...worker } of rows) {
     const task = held
-      ? ({ ...held, created_at: new Date(held.created_at as string), updated_at: new Date(held.updated_at as string), job_created_at: new Date(held.job_created_at as string), last_touched_at: held.last_touched_at ? new Date(held.last_touched_at as string) : null } as TaskRow)
+      ? ({
+          ...held,
+          created_at: new Date(held.created_at as string),
+          updated_at: new Date(held.updated_at as string),
+          job_created_at: new Date(held.job_created_at as string),
+          last_touched_at: held.last_touched_at ? new Date(held.last_touched_at as string) : null,
+        } as TaskRow)
       : undefined;
     found.set(worker.id, { worker: worker as WorkerRow, held: task });
   }
@@ -37,27 +49,57 @@ export async function listWorkers(db: Db): Promise<WorkerRow[]> {
 }
 
 /** One page of the workers by name, and how many there are (the API never sends them all at once). */
-export async function pageWorkers(db: Db, page: { limit: number; offset: number }): Promise<{ rows: WorkerRow[]; total: number }> {
+export async function pageWorkers(
+  db: Db,
+  page: { limit: number; offset: number },
+): Promise<{ rows: WorkerRow[]; total: number }> {
   const [rows, total] = await Promise.all([
     db.selectFrom('worker').selectAll().orderBy('name').orderBy('id').limit(page.limit).offset(page.offset).execute(),
-    db.selectFrom('worker').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+    db
+      .selectFrom('worker')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow(),
   ]);
   return { rows, total: Number(total.n) };
 }
 
-export async function insertWorker(db: Db, worker: { id: string; name: string; secretHash: string; platform: string; supportedTaskTypes: string[]; tags: string[] }): Promise<void> {
+export async function insertWorker(
+  db: Db,
+  worker: {
+    id: string;
+    name: string;
+    secretHash: string;
+    platform: string;
+    supportedTaskTypes: string[];
+    tags: string[];
+  },
+): Promise<void> {
   await db
     .insertInto('worker')
     .values({
-      id: worker.id, name: worker.name, secret_hash: worker.secretHash, platform: worker.platform,
-      supported_task_types: worker.supportedTaskTypes, tags: worker.tags, status: 'offline',
+      id: worker.id,
+      name: worker.name,
+      secret_hash: worker.secretHash,
+      platform: worker.platform,
+      supported_task_types: worker.supportedTaskTypes,
+      tags: worker.tags,
+      status: 'offline',
     })
     .execute();
 }
 
 type WorkerFields = Partial<{
-  name: string; platform: string; supportedTaskTypes: string[]; tags: string[]; tagsSetByUser: boolean;
-  statusRequested: WorkerStatus | null; lazy: boolean; address: string; softwareVersion: string; sleepSchedule: SleepSchedule | null; seen: boolean;
+  name: string;
+  platform: string;
+  supportedTaskTypes: string[];
+  tags: string[];
+  tagsSetByUser: boolean;
+  statusRequested: WorkerStatus | null;
+  lazy: boolean;
+  address: string;
+  softwareVersion: string;
+  sleepSchedule: SleepSchedule | null;
+  seen: boolean;
 }>;
 
 function workerValues(set: WorkerFields): Record<string, unknown> {
@@ -71,7 +113,8 @@ function workerValues(set: WorkerFields): Record<string, unknown> {
   if (set.lazy !== undefined) values.lazy_status_request = set.lazy;
   if (set.address !== undefined) values.address = set.address;
   if (set.softwareVersion !== undefined) values.software_version = set.softwareVersion;
-  if (set.sleepSchedule !== undefined) values.sleep_schedule = set.sleepSchedule === null ? null : JSON.stringify(set.sleepSchedule);
+  if (set.sleepSchedule !== undefined)
+    values.sleep_schedule = set.sleepSchedule === null ? null : JSON.stringify(set.sleepSchedule);
   if (set.seen) values.last_seen_at = sql`now()`;
   return values;
 }
@@ -80,7 +123,11 @@ function workerValues(set: WorkerFields): Record<string, unknown> {
 export async function updateWorker(db: Db | Trx, id: string, set: WorkerFields): Promise<void> {
   const values = workerValues(set);
   if (Object.keys(values).length === 0) return;
-  const result = await db.updateTable('worker').set(values as never).where('id', '=', id).executeTakeFirst();
+  const result = await db
+    .updateTable('worker')
+    .set(values as never)
+    .where('id', '=', id)
+    .executeTakeFirst();
   if (result.numUpdatedRows === 0n) throw new NotFoundError('worker', id);
 }
 
@@ -89,10 +136,21 @@ export async function updateWorker(db: Db | Trx, id: string, set: WorkerFields):
  * transition table allows, with other fields in the same statement. A worker whose status
  * changed meanwhile is refused, not overwritten.
  */
-export async function moveWorker(db: Db | Trx, id: string, from: WorkerStatus, to: WorkerStatus, set: WorkerFields = {}): Promise<void> {
+export async function moveWorker(
+  db: Db | Trx,
+  id: string,
+  from: WorkerStatus,
+  to: WorkerStatus,
+  set: WorkerFields = {},
+): Promise<void> {
   assertWorkerTransition(from, to);
   const values = { ...workerValues(set), status: to };
-  const result = await db.updateTable('worker').set(values as never).where('id', '=', id).where('status', '=', from).executeTakeFirst();
+  const result = await db
+    .updateTable('worker')
+    .set(values as never)
+    .where('id', '=', id)
+    .where('status', '=', from)
+    .executeTakeFirst();
   if (result.numUpdatedRows === 0n) {
     await fetchWorker(db, id);
     throw new InvalidTransitionError(`worker ${id} is no longer ${from}`);
@@ -111,16 +169,30 @@ export async function deleteWorker(db: Db | Trx, id: string): Promise<void> {
 
 /** Signed-on workers that have a sleep schedule. */
 export async function listScheduledWorkers(db: Db): Promise<WorkerRow[]> {
-  return db.selectFrom('worker').selectAll().where('sleep_schedule', 'is not', null).where('status', 'in', ['awake', 'asleep']).execute();
+  return db
+    .selectFrom('worker')
+    .selectAll()
+    .where('sleep_schedule', 'is not', null)
+    .where('status', 'in', ['awake', 'asleep'])
+    .execute();
 }
 
 /** Awake or asleep workers not heard from since `cutoff`. */
 export async function workersUnseenSince(db: Db, cutoff: Date): Promise<WorkerRow[]> {
-  return db.selectFrom('worker').selectAll().where('status', 'in', ['awake', 'asleep']).where('last_seen_at', '<', cutoff).execute();
+  return db
+    .selectFrom('worker')
+    .selectAll()
+    .where('status', 'in', ['awake', 'asleep'])
+    .where('last_seen_at', '<', cutoff)
+    .execute();
 }
 
 export async function addToBlocklist(trx: Trx, jobId: string, workerId: string, taskType: string): Promise<void> {
-  await trx.insertInto('job_blocklist').values({ job_id: jobId, worker_id: workerId, task_type: taskType }).onConflict((oc) => oc.doNothing()).execute();
+  await trx
+    .insertInto('job_blocklist')
+    .values({ job_id: jobId, worker_id: workerId, task_type: taskType })
+    .onConflict((oc) => oc.doNothing())
+    .execute();
 }
 
 export async function clearBlocklist(trx: Trx, jobId: string): Promise<void> {
@@ -144,11 +216,21 @@ export async function blocklistOf(db: Db | Trx, jobId: string): Promise<Blocklis
     .orderBy('b.created_at')
     .orderBy('w.name')
     .execute();
-  return rows.map((row) => ({ workerId: row.worker_id, workerName: row.name, taskType: row.task_type, since: row.created_at }));
+  return rows.map((row) => ({
+    workerId: row.worker_id,
+    workerName: row.name,
+    taskType: row.task_type,
+    since: row.created_at,
+  }));
 }
 
 /** Takes a worker off a job's blocklist (for one task type, or all); returns how many entries went. */
-export async function removeFromBlocklist(trx: Trx, jobId: string, workerId: string, taskType?: string): Promise<number> {
+export async function removeFromBlocklist(
+  trx: Trx,
+  jobId: string,
+  workerId: string,
+  taskType?: string,
+): Promise<number> {
   let query = trx.deleteFrom('job_blocklist').where('job_id', '=', jobId).where('worker_id', '=', workerId);
   if (taskType !== undefined) query = query.where('task_type', '=', taskType);
   const result = await query.executeTakeFirst();
@@ -159,13 +241,21 @@ export async function removeFromBlocklist(trx: Trx, jobId: string, workerId: str
  * Workers that could still run tasks of this type for this job (not blocklisted, right type and
  * tag), leaving out `excluded` (e.g. the workers that already failed one task).
  */
-export async function countCapableWorkers(trx: Trx, jobId: string, taskType: string, jobTag: string | null, excluded: readonly string[] = []): Promise<number> {
+export async function countCapableWorkers(
+  trx: Trx,
+  jobId: string,
+  taskType: string,
+  jobTag: string | null,
+  excluded: readonly string[] = [],
+): Promise<number> {
   const row = await sql<{ n: number }>`
     SELECT count(*)::int AS n FROM worker w
     WHERE ${taskType} = ANY(w.supported_task_types)
       AND (${jobTag}::text IS NULL OR ${jobTag}::text = ANY(w.tags))
       AND NOT (w.id = ANY(${[...excluded]}::uuid[]))
-      AND NOT EXISTS (SELECT 1 FROM job_blocklist b WHERE b.job_id = ${jobId} AND b.worker_id = w.id AND b.task_type = ${taskType})`.execute(trx);
+      AND NOT EXISTS (SELECT 1 FROM job_blocklist b WHERE b.job_id = ${jobId} AND b.worker_id = w.id AND b.task_type = ${taskType})`.execute(
+    trx,
+  );
   return row.rows[0]?.n ?? 0;
 }
 

@@ -53,7 +53,13 @@ export class Dispatcher {
         if (this.#waiters.get(worker.id) === waiter) this.#waiters.delete(worker.id);
         resolve(task);
       };
-      const waiter: Waiter = { worker, resolve: finish, reject, timer: setTimeout(() => finish(undefined), waitMs), since: Date.now() };
+      const waiter: Waiter = {
+        worker,
+        resolve: finish,
+        reject,
+        timer: setTimeout(() => finish(undefined), waitMs),
+        since: Date.now(),
+      };
       this.#waiters.set(worker.id, waiter);
       signal?.addEventListener('abort', () => finish(undefined), { once: true });
       if (!this.#idleGroups.has(capabilityKey(worker))) this.#schedule();
@@ -96,9 +102,23 @@ export class Dispatcher {
     let assigned: Map<string, TaskRow>;
     try {
       const { picked, sync } = await withTransaction(this.deps.db, async (trx) => {
-        const picked = await pickTasks(trx, waiters.map((w) => w.worker));
+        const picked = await pickTasks(
+          trx,
+          waiters.map((w) => w.worker),
+        );
         const { changes, activatedJobs } = await assignTasks(trx, picked);
-        return { picked, sync: { tasks: changes, jobs: activatedJobs.map((jobId) => ({ jobId, from: 'queued' as const, to: 'active' as const, activity: '' })) } };
+        return {
+          picked,
+          sync: {
+            tasks: changes,
+            jobs: activatedJobs.map((jobId) => ({
+              jobId,
+              from: 'queued' as const,
+              to: 'active' as const,
+              activity: '',
+            })),
+          },
+        };
       });
       assigned = picked;
       publishSync(this.deps.bus, sync);

@@ -27,7 +27,11 @@ export const JOB_ACTION_FROM: Readonly<Record<JobAction, readonly JobStatus[]>> 
  * (deriveJobStatus then makes a resumed job with finished tasks active, and so on).
  * `now` (pause only): running tasks stop at once instead of finishing.
  */
-export function jobStatusAfterAction(action: Exclude<JobAction, 'delete' | 'priority'>, counts: Pick<TaskCounts, 'active'>, options: { now?: boolean } = {}): JobStatus {
+export function jobStatusAfterAction(
+  action: Exclude<JobAction, 'delete' | 'priority'>,
+  counts: Pick<TaskCounts, 'active'>,
+  options: { now?: boolean } = {},
+): JobStatus {
   const running = counts.active > 0;
   switch (action) {
     case 'pause':
@@ -63,10 +67,20 @@ export const WORKER_ACTION_FROM: Readonly<Record<WorkerAction, readonly WorkerSt
 };
 
 /** The status each worker action asks the worker for. */
-export const WORKER_ACTION_REQUESTS: Readonly<Record<WorkerAction, WorkerStatus>> = { sleep: 'asleep', wake: 'awake', shutdown: 'offline', restart: 'restart' };
+export const WORKER_ACTION_REQUESTS: Readonly<Record<WorkerAction, WorkerStatus>> = {
+  sleep: 'asleep',
+  wake: 'awake',
+  shutdown: 'offline',
+  restart: 'restart',
+};
 
 /** Refuses an action the table does not allow from `status`. */
-export function assertActionAllowed<A extends string, S extends string>(table: Readonly<Record<A, readonly S[]>>, what: string, action: A, status: S): void {
+export function assertActionAllowed<A extends string, S extends string>(
+  table: Readonly<Record<A, readonly S[]>>,
+  what: string,
+  action: A,
+  status: S,
+): void {
   const allowed = table[action];
   if (allowed.includes(status)) return;
   throw new InvalidTransitionError(`cannot ${action} a ${what} that is ${status} (only when ${allowed.join(', ')})`);

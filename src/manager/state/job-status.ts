@@ -13,7 +13,11 @@ export interface FailurePolicy {
  * A job's status from its tasks' counts: the one place that decides when a job is
  * active, completed, failed, paused or canceled. Pure, so it is tested as a table.
  */
-export function deriveJobStatus(current: JobStatus, counts: TaskCounts, policy: Pick<FailurePolicy, 'jobFailShare'>): JobStatus {
+export function deriveJobStatus(
+  current: JobStatus,
+  counts: TaskCounts,
+  policy: Pick<FailurePolicy, 'jobFailShare'>,
+): JobStatus {
   const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
   if (total === 0) return current;
   // Requests resolve once nothing runs any more.
@@ -34,10 +38,16 @@ export function deriveJobStatus(current: JobStatus, counts: TaskCounts, policy: 
 }
 
 /** What a task failure by one worker leads to (the counts are after this failure). */
-export function taskStatusAfterFailure(distinctWorkersFailed: number, policy: Pick<FailurePolicy, 'maxWorkersPerTask'>): 'soft-failed' | 'failed' {
+export function taskStatusAfterFailure(
+  distinctWorkersFailed: number,
+  policy: Pick<FailurePolicy, 'maxWorkersPerTask'>,
+): 'soft-failed' | 'failed' {
   return distinctWorkersFailed >= policy.maxWorkersPerTask ? 'failed' : 'soft-failed';
 }
 
-export function shouldBlocklist(tasksOfTypeFailedByWorker: number, policy: Pick<FailurePolicy, 'blocklistThreshold'>): boolean {
+export function shouldBlocklist(
+  tasksOfTypeFailedByWorker: number,
+  policy: Pick<FailurePolicy, 'blocklistThreshold'>,
+): boolean {
   return tasksOfTypeFailedByWorker >= policy.blocklistThreshold;
 }

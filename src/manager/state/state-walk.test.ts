@@ -4,8 +4,26 @@ import { randomBytes } from 'node:crypto';
 import { useFileCluster } from '../../testing/cluster.js';
 import { startTestManager, ProtocolWorker, type TestManager } from '../../testing/farm.js';
 import { waitFor } from '../../util/time.js';
-import { JOB_STATUSES, TASK_STATUSES, TRANSIENT_JOB_STATUSES, WORKER_STATUSES, type JobStatus, type TaskStatus, type WorkerStatus } from './statuses.js';
-import { JOB_ACTIONS, JOB_ACTION_FROM, TASK_ACTIONS, TASK_ACTION_FROM, WORKER_ACTIONS, WORKER_ACTION_FROM, type JobAction, type TaskAction, type WorkerAction } from './actions.js';
+import {
+  JOB_STATUSES,
+  TASK_STATUSES,
+  TRANSIENT_JOB_STATUSES,
+  WORKER_STATUSES,
+  type JobStatus,
+  type TaskStatus,
+  type WorkerStatus,
+} from './statuses.js';
+import {
+  JOB_ACTIONS,
+  JOB_ACTION_FROM,
+  TASK_ACTIONS,
+  TASK_ACTION_FROM,
+  WORKER_ACTIONS,
+  WORKER_ACTION_FROM,
+  type JobAction,
+  type TaskAction,
+  type WorkerAction,
+} from './actions.js';
 import { canJobTransition, canTaskTransition, canWorkerTransition } from './transitions.js';
 
 /**
@@ -31,7 +49,14 @@ class Scenario {
   }
 
   async submit(tasks = 3): Promise<string> {
-    const response = await this.m.api('POST', '/jobs', { name: this.tag, type: 'echo-sleep', settings: { message: 'hi' }, frames: `1-${tasks}`, chunkSize: 1, tag: this.tag });
+    const response = await this.m.api('POST', '/jobs', {
+      name: this.tag,
+      type: 'echo-sleep',
+      settings: { message: 'hi' },
+      frames: `1-${tasks}`,
+      chunkSize: 1,
+      tag: this.tag,
+    });
     assert.equal(response.status, 201, JSON.stringify(response.body));
     return response.body.id;
   }
@@ -94,9 +119,15 @@ const JOB_SETUPS: Record<VisibleJobStatus, (s: Scenario) => Promise<string>> = {
 };
 
 type JobRequest = JobAction | 'pause now';
-const JOB_REQUESTS: Record<JobRequest, { action: JobAction; send: (s: Scenario, id: string) => Promise<{ status: number; body: any }> }> = {
+const JOB_REQUESTS: Record<
+  JobRequest,
+  { action: JobAction; send: (s: Scenario, id: string) => Promise<{ status: number; body: any }> }
+> = {
   pause: { action: 'pause', send: (s, id) => s.m.api('POST', `/jobs/${id}/status`, { action: 'pause' }) },
-  'pause now': { action: 'pause', send: (s, id) => s.m.api('POST', `/jobs/${id}/status`, { action: 'pause', now: true }) },
+  'pause now': {
+    action: 'pause',
+    send: (s, id) => s.m.api('POST', `/jobs/${id}/status`, { action: 'pause', now: true }),
+  },
   resume: { action: 'resume', send: (s, id) => s.m.api('POST', `/jobs/${id}/status`, { action: 'resume' }) },
   cancel: { action: 'cancel', send: (s, id) => s.m.api('POST', `/jobs/${id}/status`, { action: 'cancel' }) },
   requeue: { action: 'requeue', send: (s, id) => s.m.api('POST', `/jobs/${id}/status`, { action: 'requeue' }) },
@@ -114,8 +145,14 @@ const JOB_EXPECTED: Record<JobRequest, Partial<Record<VisibleJobStatus, JobStatu
   requeue: { active: 'active', paused: 'queued', canceled: 'queued', completed: 'queued', failed: 'queued' },
   delete: { queued: 'deleted', paused: 'deleted', canceled: 'deleted', completed: 'deleted', failed: 'deleted' },
   priority: {
-    queued: 'queued', active: 'active', 'pause-requested': 'pause-requested', paused: 'paused', 'cancel-requested': 'cancel-requested',
-    canceled: 'canceled', completed: 'completed', failed: 'failed',
+    queued: 'queued',
+    active: 'active',
+    'pause-requested': 'pause-requested',
+    paused: 'paused',
+    'cancel-requested': 'cancel-requested',
+    canceled: 'canceled',
+    completed: 'completed',
+    failed: 'failed',
   },
 };
 
@@ -203,14 +240,22 @@ const timedOut = new Map<TestManager, ProtocolWorker[]>();
 async function timeOutWorkers(m: TestManager, count: number): Promise<void> {
   const s = new Scenario(m);
   const workers = await Promise.all(Array.from({ length: count }, (_, i) => s.worker(`e${i}`)));
-  await waitFor(async () => {
-    const rows = await Promise.all(workers.map((w) => workerRow(s, w)));
-    return rows.every((row) => row.status === 'error');
-  }, { what: 'the workers to time out', timeoutMs: 30_000 });
+  await waitFor(
+    async () => {
+      const rows = await Promise.all(workers.map((w) => workerRow(s, w)));
+      return rows.every((row) => row.status === 'error');
+    },
+    { what: 'the workers to time out', timeoutMs: 30_000 },
+  );
   timedOut.set(m, workers);
 }
 
-async function control(s: Scenario, w: ProtocolWorker, action: WorkerAction, when: 'now' | 'after-task'): Promise<{ status: number; body: any }> {
+async function control(
+  s: Scenario,
+  w: ProtocolWorker,
+  action: WorkerAction,
+  when: 'now' | 'after-task',
+): Promise<{ status: number; body: any }> {
   return s.m.api('POST', `/workers/${w.id}/status`, { action, when });
 }
 
@@ -235,7 +280,8 @@ const PROTOCOL_EXPECTED: Record<ProtocolStep, Record<WorkerStatus, WorkerStatus 
   'report awake': { awake: 'awake', asleep: 'awake', offline: 409, error: 409, restart: 409 },
 };
 const PROTOCOL_STEPS: Record<ProtocolStep, (w: ProtocolWorker) => Promise<{ status: number; body: any }>> = {
-  'sign on': (w) => w.call('POST', '/worker/sign-on', { name: w.name, platform: 'linux', supportedTaskTypes: ['misc'] }),
+  'sign on': (w) =>
+    w.call('POST', '/worker/sign-on', { name: w.name, platform: 'linux', supportedTaskTypes: ['misc'] }),
   'sign off': (w) => w.call('POST', '/worker/sign-off'),
   'report asleep': (w) => w.call('POST', '/worker/state', { status: 'asleep' }),
   'report awake': (w) => w.call('POST', '/worker/state', { status: 'awake' }),
@@ -249,24 +295,51 @@ function assertRefused(response: { status: number; body: any }, what: string): v
 
 describe('every (status, action) pair, through the public API', () => {
   it('the walk covers every status and action of the tables, and expects exactly the allowed pairs', () => {
-    assert.deepEqual(sorted([...sortedKeys(JOB_SETUPS), ...TRANSIENT_JOB_STATUSES]), sorted(JOB_STATUSES), 'every job status is set up (or is transient)');
+    assert.deepEqual(
+      sorted([...sortedKeys(JOB_SETUPS), ...TRANSIENT_JOB_STATUSES]),
+      sorted(JOB_STATUSES),
+      'every job status is set up (or is transient)',
+    );
     assert.deepEqual(sortedKeys(TASK_SETUPS), sorted(TASK_STATUSES));
     assert.deepEqual(sortedKeys(WORKER_SETUPS), sorted(WORKER_STATUSES));
-    assert.deepEqual(sorted(Object.values(JOB_REQUESTS).map((r) => r.action).filter((a, i, all) => all.indexOf(a) === i)), sorted(JOB_ACTIONS));
+    assert.deepEqual(
+      sorted(
+        Object.values(JOB_REQUESTS)
+          .map((r) => r.action)
+          .filter((a, i, all) => all.indexOf(a) === i),
+      ),
+      sorted(JOB_ACTIONS),
+    );
     for (const [request, { action }] of Object.entries(JOB_REQUESTS) as Array<[JobRequest, { action: JobAction }]>) {
-      const visible = JOB_ACTION_FROM[action].filter((status) => !(TRANSIENT_JOB_STATUSES as readonly JobStatus[]).includes(status));
+      const visible = JOB_ACTION_FROM[action].filter(
+        (status) => !(TRANSIENT_JOB_STATUSES as readonly JobStatus[]).includes(status),
+      );
       assert.deepEqual(sortedKeys(JOB_EXPECTED[request]), sorted(visible), `expectations for job ${request}`);
     }
     assert.deepEqual(sortedKeys(TASK_EXPECTED), sorted(TASK_ACTIONS));
-    for (const action of TASK_ACTIONS) assert.deepEqual(sortedKeys(TASK_EXPECTED[action]), sorted(TASK_ACTION_FROM[action]), `expectations for task ${action}`);
+    for (const action of TASK_ACTIONS)
+      assert.deepEqual(
+        sortedKeys(TASK_EXPECTED[action]),
+        sorted(TASK_ACTION_FROM[action]),
+        `expectations for task ${action}`,
+      );
     assert.deepEqual(sortedKeys(WORKER_EXPECTED), sorted(WORKER_ACTIONS));
-    for (const action of WORKER_ACTIONS) assert.deepEqual(sortedKeys(WORKER_EXPECTED[action]), sorted(WORKER_ACTION_FROM[action]), `expectations for worker ${action}`);
+    for (const action of WORKER_ACTIONS)
+      assert.deepEqual(
+        sortedKeys(WORKER_EXPECTED[action]),
+        sorted(WORKER_ACTION_FROM[action]),
+        `expectations for worker ${action}`,
+      );
   });
 
   it('jobs: each action is done or refused as JOB_ACTION_FROM says, with the expected outcome', async (t) => {
     const m = await startTestManager(t, fileCluster());
-    for (const [from, setUp] of Object.entries(JOB_SETUPS) as Array<[VisibleJobStatus, (s: Scenario) => Promise<string>]>) {
-      for (const [request, { action, send }] of Object.entries(JOB_REQUESTS) as Array<[JobRequest, (typeof JOB_REQUESTS)[JobRequest]]>) {
+    for (const [from, setUp] of Object.entries(JOB_SETUPS) as Array<
+      [VisibleJobStatus, (s: Scenario) => Promise<string>]
+    >) {
+      for (const [request, { action, send }] of Object.entries(JOB_REQUESTS) as Array<
+        [JobRequest, (typeof JOB_REQUESTS)[JobRequest]]
+      >) {
         const s = new Scenario(m);
         const id = await setUp(s);
         const before = (await s.job(id)).body;
@@ -277,10 +350,17 @@ describe('every (status, action) pair, through the public API', () => {
         if (!JOB_ACTION_FROM[action].includes(from)) {
           assertRefused(response, what);
           const after = (await s.job(id)).body;
-          assert.deepEqual([after.status, after.priority, after.taskCounts], [before.status, before.priority, before.taskCounts], `${what}: nothing changed`);
+          assert.deepEqual(
+            [after.status, after.priority, after.taskCounts],
+            [before.status, before.priority, before.taskCounts],
+            `${what}: nothing changed`,
+          );
           continue;
         }
-        assert.ok(response.status === 200 || response.status === 204, `${what}: ${response.status} ${JSON.stringify(response.body)}`);
+        assert.ok(
+          response.status === 200 || response.status === 204,
+          `${what}: ${response.status} ${JSON.stringify(response.body)}`,
+        );
         if (expected === 'deleted') {
           assert.equal((await s.job(id)).status, 404, what);
           continue;
@@ -288,8 +368,14 @@ describe('every (status, action) pair, through the public API', () => {
         const after = (await s.job(id)).body;
         assert.equal(after.status, expected, what);
         const direct = canJobTransition(from, after.status);
-        const throughRequeueing = canJobTransition(from, 'requeueing') && canJobTransition('requeueing', 'queued') && canJobTransition('queued', after.status);
-        assert.ok(direct || (action === 'requeue' && throughRequeueing), `${what}: ${from} -> ${after.status} is in the transition table`);
+        const throughRequeueing =
+          canJobTransition(from, 'requeueing') &&
+          canJobTransition('requeueing', 'queued') &&
+          canJobTransition('queued', after.status);
+        assert.ok(
+          direct || (action === 'requeue' && throughRequeueing),
+          `${what}: ${from} -> ${after.status} is in the transition table`,
+        );
         if (action === 'priority') assert.equal(after.priority, 77, what);
       }
     }
@@ -314,7 +400,8 @@ describe('every (status, action) pair, through the public API', () => {
         assert.equal(after.status, TASK_EXPECTED[action][from], what);
         assert.ok(canTaskTransition(from, after.status), `${what}: in the transition table`);
         const job = (await m.api('GET', `/jobs/${after.jobId}`)).body;
-        if (action === 'requeue') assert.ok(['queued', 'active'].includes(job.status), `${what}: its job runs again (${job.status})`);
+        if (action === 'requeue')
+          assert.ok(['queued', 'active'].includes(job.status), `${what}: its job runs again (${job.status})`);
       }
     }
   });
@@ -322,9 +409,14 @@ describe('every (status, action) pair, through the public API', () => {
   it('workers: user requests and the worker protocol are done or refused as the tables say', async (t) => {
     const m = await startTestManager(t, fileCluster());
     // Its workers time out after 2 s: plenty for one step, short enough to wait for once.
-    const timingOutManager = await startTestManager(t, fileCluster(), { worker_timeout: 2, timeout_check_interval: 0.2 });
+    const timingOutManager = await startTestManager(t, fileCluster(), {
+      worker_timeout: 2,
+      timeout_check_interval: 0.2,
+    });
     await timeOutWorkers(timingOutManager, WORKER_ACTIONS.length * 2 + Object.keys(PROTOCOL_EXPECTED).length);
-    for (const [from, setUp] of Object.entries(WORKER_SETUPS) as Array<[WorkerStatus, (s: Scenario, timingOut: Scenario) => Promise<ProtocolWorker>]>) {
+    for (const [from, setUp] of Object.entries(WORKER_SETUPS) as Array<
+      [WorkerStatus, (s: Scenario, timingOut: Scenario) => Promise<ProtocolWorker>]
+    >) {
       for (const action of WORKER_ACTIONS) {
         for (const when of ['after-task', 'now'] as const) {
           const s = new Scenario(m);
@@ -344,7 +436,9 @@ describe('every (status, action) pair, through the public API', () => {
           assert.equal(after.statusRequested, WORKER_EXPECTED[action][from], what);
         }
       }
-      for (const [step, expected] of Object.entries(PROTOCOL_EXPECTED) as Array<[ProtocolStep, Record<WorkerStatus, WorkerStatus | 409>]>) {
+      for (const [step, expected] of Object.entries(PROTOCOL_EXPECTED) as Array<
+        [ProtocolStep, Record<WorkerStatus, WorkerStatus | 409>]
+      >) {
         const s = new Scenario(m);
         const timingOut = new Scenario(timingOutManager);
         const w = await setUp(s, timingOut);
@@ -358,7 +452,10 @@ describe('every (status, action) pair, through the public API', () => {
           assert.equal(after.status, from, `${what}: unchanged`);
           continue;
         }
-        assert.ok(response.status === 200 || response.status === 204, `${what}: ${response.status} ${JSON.stringify(response.body)}`);
+        assert.ok(
+          response.status === 200 || response.status === 204,
+          `${what}: ${response.status} ${JSON.stringify(response.body)}`,
+        );
         assert.equal(after.status, expected[from], what);
         assert.ok(canWorkerTransition(from, after.status), `${what}: in the transition table`);
       }

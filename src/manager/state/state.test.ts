@@ -1,7 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deriveJobStatus, taskStatusAfterFailure, shouldBlocklist } from './job-status.js';
-import { canJobTransition, canTaskTransition, canWorkerTransition, JOB_TRANSITIONS, TASK_TRANSITIONS } from './transitions.js';
+import {
+  canJobTransition,
+  canTaskTransition,
+  canWorkerTransition,
+  JOB_TRANSITIONS,
+  TASK_TRANSITIONS,
+} from './transitions.js';
 import { emptyCounts, JOB_STATUSES, TASK_STATUSES, type JobStatus, type TaskCounts } from './statuses.js';
 
 const counts = (partial: Partial<TaskCounts>): TaskCounts => ({ ...emptyCounts(), ...partial });
@@ -27,13 +33,20 @@ test('a job status derives from its task counts', () => {
     ['completed', { completed: 3 }, 'completed', 'final'],
     ['queued', {}, 'queued', 'no tasks: unchanged'],
   ];
-  for (const [current, partial, expected, why] of table) assert.equal(deriveJobStatus(current, counts(partial), policy), expected, why);
+  for (const [current, partial, expected, why] of table)
+    assert.equal(deriveJobStatus(current, counts(partial), policy), expected, why);
 });
 
 test('failure policy: soft-fail until enough distinct workers failed; blocklist at the threshold', () => {
   const rules = { maxWorkersPerTask: 3, blocklistThreshold: 3 };
-  assert.deepEqual([1, 2, 3, 4].map((n) => taskStatusAfterFailure(n, rules)), ['soft-failed', 'soft-failed', 'failed', 'failed']);
-  assert.deepEqual([1, 2, 3].map((n) => shouldBlocklist(n, rules)), [false, false, true]);
+  assert.deepEqual(
+    [1, 2, 3, 4].map((n) => taskStatusAfterFailure(n, rules)),
+    ['soft-failed', 'soft-failed', 'failed', 'failed'],
+  );
+  assert.deepEqual(
+    [1, 2, 3].map((n) => shouldBlocklist(n, rules)),
+    [false, false, true],
+  );
 });
 
 test('transition tables cover every status and allow only sensible moves', () => {

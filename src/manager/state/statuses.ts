@@ -4,7 +4,17 @@
  * (job) and `starting` (worker) are never reached and are not listed: a status here is one the
  * farm can really be in.
  */
-export const JOB_STATUSES = ['queued', 'active', 'paused', 'pause-requested', 'canceled', 'cancel-requested', 'completed', 'failed', 'requeueing'] as const;
+export const JOB_STATUSES = [
+  'queued',
+  'active',
+  'paused',
+  'pause-requested',
+  'canceled',
+  'cancel-requested',
+  'completed',
+  'failed',
+  'requeueing',
+] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
 export const TASK_STATUSES = ['queued', 'active', 'soft-failed', 'failed', 'completed', 'canceled', 'paused'] as const;
@@ -29,4 +39,12 @@ export const WORKING_STATUSES: readonly WorkerStatus[] = ['awake'];
 
 export type TaskCounts = Record<TaskStatus, number>;
 
-export const emptyCounts = (): TaskCounts => ({ queued: 0, active: 0, 'soft-failed': 0, failed: 0, completed: 0, canceled: 0, paused: 0 });
+export const emptyCounts = (): TaskCounts => ({
+  queued: 0,
+  active: 0,
+  'soft-failed': 0,
+  failed: 0,
+  completed: 0,
+  canceled: 0,
+  paused: 0,
+});

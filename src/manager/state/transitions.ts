@@ -51,13 +51,18 @@ export function canTransition<S extends string>(table: Readonly<Record<S, readon
 }
 
 export const canJobTransition = (from: JobStatus, to: JobStatus): boolean => canTransition(JOB_TRANSITIONS, from, to);
-export const canTaskTransition = (from: TaskStatus, to: TaskStatus): boolean => canTransition(TASK_TRANSITIONS, from, to);
-export const canWorkerTransition = (from: WorkerStatus, to: WorkerStatus): boolean => canTransition(WORKER_TRANSITIONS, from, to);
+export const canTaskTransition = (from: TaskStatus, to: TaskStatus): boolean =>
+  canTransition(TASK_TRANSITIONS, from, to);
+export const canWorkerTransition = (from: WorkerStatus, to: WorkerStatus): boolean =>
+  canTransition(WORKER_TRANSITIONS, from, to);
 
 function check<S extends string>(table: Readonly<Record<S, readonly S[]>>, what: string, from: S, to: S): void {
-  if (!canTransition(table, from, to)) throw new InvalidTransitionError(`a ${what} that is ${from} cannot become ${to}`);
+  if (!canTransition(table, from, to))
+    throw new InvalidTransitionError(`a ${what} that is ${from} cannot become ${to}`);
 }
 
 export const assertJobTransition = (from: JobStatus, to: JobStatus): void => check(JOB_TRANSITIONS, 'job', from, to);
-export const assertTaskTransition = (from: TaskStatus, to: TaskStatus): void => check(TASK_TRANSITIONS, 'task', from, to);
-export const assertWorkerTransition = (from: WorkerStatus, to: WorkerStatus): void => check(WORKER_TRANSITIONS, 'worker', from, to);
+export const assertTaskTransition = (from: TaskStatus, to: TaskStatus): void =>
+  check(TASK_TRANSITIONS, 'task', from, to);
+export const assertWorkerTransition = (from: WorkerStatus, to: WorkerStatus): void =>
+  check(WORKER_TRANSITIONS, 'worker', from, to);

@@ -32,7 +32,10 @@ const farm = (extra: Record<string, string> = {}) => ({
  * ends, pass or fail: the process is killed if still running, any database it made is
  * destroyed (server stopped), then the home is removed.
  */
-function managerRun(t: TestContext): { home: string; run: (env: NodeJS.ProcessEnv, timeoutMs?: number) => Promise<CliResult> } {
+function managerRun(t: TestContext): {
+  home: string;
+  run: (env: NodeJS.ProcessEnv, timeoutMs?: number) => Promise<CliResult>;
+} {
   let proc: KilnProcess | undefined;
   const home = makeTempDir(t, 'kiln-home-', async () => {
     await proc?.kill('SIGKILL');
@@ -40,7 +43,11 @@ function managerRun(t: TestContext): { home: string; run: (env: NodeJS.ProcessEn
   });
   const run = async (env: NodeJS.ProcessEnv, timeoutMs = 20 * SECOND): Promise<CliResult> => {
     const [port, dbPort] = [await freePort(), await freePort()];
-    const started = startKiln(['manager', '--home', home, '--listen', `127.0.0.1:${port}`], { KILN_DB_PORT: String(dbPort), KILN_DB_LISTEN: '127.0.0.1', ...env });
+    const started = startKiln(['manager', '--home', home, '--listen', `127.0.0.1:${port}`], {
+      KILN_DB_PORT: String(dbPort),
+      KILN_DB_LISTEN: '127.0.0.1',
+      ...env,
+    });
     proc = started;
     let stdout = '';
     let stderr = '';
@@ -62,12 +69,18 @@ function managerRun(t: TestContext): { home: string; run: (env: NodeJS.ProcessEn
 
 describe('shared storage settings', () => {
   it('a UNC shared path or a cloud-synced folder stops the manager, saying why', async (t) => {
-    await assert.rejects(SharedStorage.open({ ...MANAGER_DEFAULTS, shared_storage_path: '\\\\fileserver\\projects' }), /map a drive letter/);
+    await assert.rejects(
+      SharedStorage.open({ ...MANAGER_DEFAULTS, shared_storage_path: '\\\\fileserver\\projects' }),
+      /map a drive letter/,
+    );
     const dir = makeTempDir(t);
     const dropbox = join(dir, 'Dropbox');
     mkdirSync(join(dropbox, '.dropbox.cache'), { recursive: true });
     mkdirSync(join(dropbox, 'farm'));
-    await assert.rejects(SharedStorage.open({ ...MANAGER_DEFAULTS, shared_storage_path: join(dropbox, 'farm') }), /Dropbox.*does not make one host's writes visible/);
+    await assert.rejects(
+      SharedStorage.open({ ...MANAGER_DEFAULTS, shared_storage_path: join(dropbox, 'farm') }),
+      /Dropbox.*does not make one host's writes visible/,
+    );
 
     // The same through the command, as a user meets it: one line, non-zero exit, nothing started.
     const cloud = managerRun(t);
@@ -95,7 +108,10 @@ describe('shared storage settings', () => {
     const linux = await new ProtocolWorker(m, 'penguin', { platform: 'linux' }).register();
     const windows = await new ProtocolWorker(m, 'window', { platform: 'windows' }).register();
     const submitted = await m.api('POST', '/jobs', {
-      name: 'paths', type: 'command', frames: '1-2', chunkSize: 1,
+      name: 'paths',
+      type: 'command',
+      frames: '1-2',
+      chunkSize: 1,
       settings: { argv: ['render', '{farm}/proj/shot.blend', '{frame}'], cwd: 'shots' },
       storage: { mode: 'direct', input: '{farm}/proj/shot.blend', effectivePath: '{farm}/proj' },
     });

@@ -2,8 +2,17 @@ import { rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { UserError } from '../../util/errors.js';
 import {
-  assertNotUncPath, checkVariables, findCloudSyncMarker, platformOf, toPlatformPath, toStoredPath,
-  CLOUD_SYNC_LABELS, ShamanStore, deleteCheckout, type Platform, type TwoWayVariable,
+  assertNotUncPath,
+  checkVariables,
+  findCloudSyncMarker,
+  platformOf,
+  toPlatformPath,
+  toStoredPath,
+  CLOUD_SYNC_LABELS,
+  ShamanStore,
+  deleteCheckout,
+  type Platform,
+  type TwoWayVariable,
 } from '../../storage/index.js';
 import type { ManagerConfig } from '../config.js';
 import type { JobStorage } from '../../storage/job-storage.js';
@@ -43,9 +52,16 @@ export class SharedStorage {
         );
       }
       const info = await stat(path).catch(() => undefined);
-      if (!info?.isDirectory()) throw new UserError(`manager.shared_storage_path ${path} is not a folder on this host; create or mount it first`, { field: 'manager.shared_storage_path' });
+      if (!info?.isDirectory())
+        throw new UserError(
+          `manager.shared_storage_path ${path} is not a folder on this host; create or mount it first`,
+          { field: 'manager.shared_storage_path' },
+        );
     }
-    if (config.shaman.enabled && !path) throw new UserError('manager.shaman.enabled needs manager.shared_storage_path', { field: 'manager.shaman.enabled' });
+    if (config.shaman.enabled && !path)
+      throw new UserError('manager.shaman.enabled needs manager.shared_storage_path', {
+        field: 'manager.shaman.enabled',
+      });
     return new SharedStorage(config);
   }
 
@@ -77,7 +93,8 @@ export class SharedStorage {
         return match && names.has(match[1]!) ? this.forPlatform(value, platform) : value;
       }
       if (Array.isArray(value)) return value.map(visit);
-      if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, visit(v)]));
+      if (value && typeof value === 'object')
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, visit(v)]));
       return value;
     };
     return visit(commands) as T;

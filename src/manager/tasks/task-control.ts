@@ -30,11 +30,24 @@ export class TaskControl {
       const task = await fetchTask(trx, id, { forUpdate: true });
       assertActionAllowed(TASK_ACTION_FROM, 'task', 'requeue', task.status);
       const job = await fetchJob(trx, task.job_id, { forUpdate: true });
-      if (job.status === 'cancel-requested') throw new InvalidTransitionError(`cannot requeue a task of a job that is being canceled; requeue the job once it is canceled`);
+      if (job.status === 'cancel-requested')
+        throw new InvalidTransitionError(
+          `cannot requeue a task of a job that is being canceled; requeue the job once it is canceled`,
+        );
       const paused = job.status === 'paused' || job.status === 'pause-requested';
       const result: SyncResult = { jobs: [], tasks: [] };
       result.tasks.push(
-        ...(await updateTasks(trx, { ids: [id], statuses: TASK_ACTION_FROM.requeue }, { status: paused ? 'paused' : 'queued', workerId: null, clearFailedBy: true, progress: 0, activity: 'requeued' })),
+        ...(await updateTasks(
+          trx,
+          { ids: [id], statuses: TASK_ACTION_FROM.requeue },
+          {
+            status: paused ? 'paused' : 'queued',
+            workerId: null,
+            clearFailedBy: true,
+            progress: 0,
+            activity: 'requeued',
+          },
+        )),
       );
       await recountPendingDependencies(trx, task.job_id);
       mergeSync(result, await reopenJob(trx, job, 'a task was requeued'));
@@ -49,7 +62,11 @@ export class TaskControl {
     const sync = await withTransaction(this.deps.db, async (trx) => {
       const task = await fetchTask(trx, id, { forUpdate: true });
       assertActionAllowed(TASK_ACTION_FROM, 'task', 'cancel', task.status);
-      const tasks = await updateTasks(trx, { ids: [id], statuses: TASK_ACTION_FROM.cancel }, { status: 'canceled', activity: 'canceled by a user' });
+      const tasks = await updateTasks(
+        trx,
+        { ids: [id], statuses: TASK_ACTION_FROM.cancel },
+        { status: 'canceled', activity: 'canceled by a user' },
+      );
       return mergeSync({ jobs: [], tasks }, await syncJobs(trx, [task.job_id], this.deps.policy));
     });
     this.#after(sync);
@@ -61,19 +78,31 @@ export class TaskControl {
    * job is pausing or canceling, the task's new status is recorded here, since the worker
    * simply drops it.
    */
-  async mayKeepRunning(workerId: string, taskId: string): Promise<{ mayKeepRunning: boolean; reason: string; statusRequested: TaskRowStatusRequest }> {
+  async mayKeepRunning(
+    workerId: string,
+    taskId: string,
+  ): Promise<{ mayKeepRunning: boolean; reason: string; statusRequested: TaskRowStatusRequest }> {
     const worker = await fetchWorker(this.deps.db, workerId);
     const task = await fetchTask(this.deps.db, taskId);
     const statusRequested = worker.status_requested && !worker.lazy_status_request ? worker.status_requested : null;
     if (task.worker_id !== workerId || task.status !== 'active') {
-      return { mayKeepRunning: false, reason: `the task is ${task.status}${task.worker_id && task.worker_id !== workerId ? ' on another worker' : ''}`, statusRequested };
+      return {
+        mayKeepRunning: false,
+        reason: `the task is ${task.status}${task.worker_id && task.worker_id !== workerId ? ' on another worker' : ''}`,
+        statusRequested,
+      };
     }
-    if (statusRequested) return { mayKeepRunning: false, reason: `the worker is asked to become ${statusRequested} now`, statusRequested };
+    if (statusRequested)
+      return { mayKeepRunning: false, reason: `the worker is asked to become ${statusRequested} now`, statusRequested };
     const job = await fetchJob(this.deps.db, task.job_id);
     // A pausing job lets its running tasks finish (pause with "now" already took them back).
     if (job.status === 'cancel-requested') {
       const sync = await withTransaction(this.deps.db, async (trx) => {
-        const tasks = await updateTasks(trx, { ids: [taskId], workerId, statuses: ['active'] }, { status: 'canceled', workerId: null, clearTouch: true, activity: 'canceled with its job' });
+        const tasks = await updateTasks(
+          trx,
+          { ids: [taskId], workerId, statuses: ['active'] },
+          { status: 'canceled', workerId: null, clearTouch: true, activity: 'canceled with its job' },
+        );
         return mergeSync({ jobs: [], tasks }, await syncJobs(trx, [task.job_id], this.deps.policy));
       });
       this.#after(sync);

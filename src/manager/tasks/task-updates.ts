@@ -4,7 +4,13 @@ import { managerLogLine, type TaskLogs } from '../logs/task-logs.js';
 import type { FailurePolicy } from '../state/job-status.js';
 import { taskStatusAfterFailure, shouldBlocklist } from '../state/job-status.js';
 import { ConflictError, NotFoundError } from '../persistence/errors.js';
-import { fetchTasksForUpdate, touchTasks, recordUpdateSeqs, releaseDependents, countTasksFailedByWorker } from '../persistence/tasks.js';
+import {
+  fetchTasksForUpdate,
+  touchTasks,
+  recordUpdateSeqs,
+  releaseDependents,
+  countTasksFailedByWorker,
+} from '../persistence/tasks.js';
 import { addToBlocklist, countCapableWorkers, fetchWorker } from '../persistence/workers.js';
 import { fetchJob } from '../persistence/jobs.js';
 import { updateTasks, applyCountChanges, type Db, type Trx } from '../persistence/task-changes.js';
@@ -63,7 +69,14 @@ export class TaskUpdates {
     const outcomes = new Map<Pending, unknown>();
     let sync: SyncResult = { jobs: [], tasks: [] };
     const logs: Array<{ jobId: string; taskId: string; lines: string[] }> = [];
-    const progress: Array<{ jobId: string; taskId: string; status: string; workerId: string; progress?: number; activity?: string }> = [];
+    const progress: Array<{
+      jobId: string;
+      taskId: string;
+      status: string;
+      workerId: string;
+      progress?: number;
+      activity?: string;
+    }> = [];
     let workReady = false;
     try {
       sync = await withTransaction(this.deps.db, async (trx) => {
@@ -72,7 +85,10 @@ export class TaskUpdates {
         progress.length = 0;
         workReady = false;
         // One locking read for the whole batch, then one statement per kind of change.
-        const tasks = await fetchTasksForUpdate(trx, batch.map((item) => item.taskId));
+        const tasks = await fetchTasksForUpdate(
+          trx,
+          batch.map((item) => item.taskId),
+        );
         const touched: Array<{ id: string; progress?: number; activity?: string }> = [];
         const completed: string[] = [];
         const handedBack: string[] = [];
@@ -86,12 +102,21 @@ export class TaskUpdates {
           }
           const verdict = checkHolder(task, item);
           if (verdict !== 'holds') {
-            outcomes.set(item, verdict === 'replay' ? undefined : new ConflictError(`task ${item.taskId} is not assigned to this worker (${describe(task)})`, 'not_your_task'));
+            outcomes.set(
+              item,
+              verdict === 'replay'
+                ? undefined
+                : new ConflictError(
+                    `task ${item.taskId} is not assigned to this worker (${describe(task)})`,
+                    'not_your_task',
+                  ),
+            );
             continue;
           }
           // A worker replaying its queue after an outage may send an update that already applied.
           const seq = item.update.seq;
-          const applied = seqs.get(task.id) ?? (task.last_update_seq === null ? undefined : Number(task.last_update_seq));
+          const applied =
+            seqs.get(task.id) ?? (task.last_update_seq === null ? undefined : Number(task.last_update_seq));
           if (seq !== undefined && applied !== undefined && seq <= applied) {
             outcomes.set(item, undefined);
             continue;
@@ -103,11 +128,23 @@ export class TaskUpdates {
           else if (update.status === 'queued') handedBack.push(task.id);
           else {
             touched.push({ id: task.id, progress: update.progress, activity: update.activity });
-            progress.push({ jobId: task.job_id, taskId: task.id, status: 'active', workerId: item.workerId, progress: update.progress, activity: update.activity });
+            progress.push({
+              jobId: task.job_id,
+              taskId: task.id,
+              status: 'active',
+              workerId: item.workerId,
+              progress: update.progress,
+              activity: update.activity,
+            });
           }
           if (seq !== undefined) seqs.set(task.id, seq);
           // Later updates of this task in the same batch see its new state.
-          if (update.status && update.status !== 'active') tasks.set(task.id, { ...task, status: update.status === 'failed' ? 'soft-failed' : update.status, worker_id: update.status === 'completed' ? task.worker_id : null });
+          if (update.status && update.status !== 'active')
+            tasks.set(task.id, {
+              ...task,
+              status: update.status === 'failed' ? 'soft-failed' : update.status,
+              worker_id: update.status === 'completed' ? task.worker_id : null,
+            });
           outcomes.set(item, undefined);
         }
         const result: SyncResult = { jobs: [], tasks: [] };
@@ -115,12 +152,26 @@ export class TaskUpdates {
         await touchTasks(trx, touched);
         await recordUpdateSeqs(trx, seqs);
         if (completed.length) {
-          result.tasks.push(...(await updateTasks(trx, { ids: completed, statuses: ['active'] }, { status: 'completed', progress: 1, activity: 'completed', clearTouch: true }, deferred)));
+          result.tasks.push(
+            ...(await updateTasks(
+              trx,
+              { ids: completed, statuses: ['active'] },
+              { status: 'completed', progress: 1, activity: 'completed', clearTouch: true },
+              deferred,
+            )),
+          );
           if ((await releaseDependents(trx, completed)) > 0) workReady = true;
         }
         if (handedBack.length) {
           // The worker hands the task back (it is shutting down): run it elsewhere, no blame.
-          result.tasks.push(...(await updateTasks(trx, { ids: handedBack, statuses: ['active'] }, { status: 'queued', workerId: null, clearTouch: true, activity: 'handed back by its worker' }, deferred)));
+          result.tasks.push(
+            ...(await updateTasks(
+              trx,
+              { ids: handedBack, statuses: ['active'] },
+              { status: 'queued', workerId: null, clearTouch: true, activity: 'handed back by its worker' },
+              deferred,
+            )),
+          );
           workReady = true;
         }
         const counted = await applyCountChanges(trx, result.tasks);
@@ -132,7 +183,9 @@ export class TaskUpdates {
           counted.delete(task.job_id);
           workReady = true;
         }
-        const touchedJobs = new Set([...completed, ...handedBack, ...failed.map((f) => f.task.id)].map((id) => tasks.get(id)!.job_id));
+        const touchedJobs = new Set(
+          [...completed, ...handedBack, ...failed.map((f) => f.task.id)].map((id) => tasks.get(id)!.job_id),
+        );
         return mergeSync(result, await syncJobs(trx, touchedJobs, this.deps.policy, counted));
       });
     } catch (error) {
@@ -140,7 +193,9 @@ export class TaskUpdates {
       return;
     }
     // Committed: write logs, answer the workers, tell everyone.
-    await Promise.all(logs.map((entry) => this.deps.logs.append(entry.jobId, entry.taskId, entry.lines).catch(() => undefined)));
+    await Promise.all(
+      logs.map((entry) => this.deps.logs.append(entry.jobId, entry.taskId, entry.lines).catch(() => undefined)),
+    );
     for (const item of batch) {
       const outcome = outcomes.get(item);
       if (outcome === undefined) item.resolve();
@@ -157,7 +212,12 @@ export class TaskUpdates {
    * and a line for the task's log saying what happens next ("failed on w2; 2 more workers
    * may try"). A task no capable worker is left to try fails, and fails its job at once.
    */
-  async #fail(trx: Trx, task: TaskRow, workerId: string, activity?: string): Promise<{ sync: SyncResult; note: string }> {
+  async #fail(
+    trx: Trx,
+    task: TaskRow,
+    workerId: string,
+    activity?: string,
+  ): Promise<{ sync: SyncResult; note: string }> {
     const result: SyncResult = { jobs: [], tasks: [] };
     const failedBy = new Set([...task.failed_by_workers, workerId]);
     const job = await fetchJob(trx, task.job_id);
@@ -177,9 +237,18 @@ export class TaskUpdates {
       } else note = `${where}; ${mayTry} more worker${mayTry === 1 ? '' : 's'} may try`;
     } else note = `${where}; ${failedBy.size} workers failed it, the most the failure policy allows: the task fails`;
     const activityNote = activity ? `${activity} (${note})` : note;
-    result.tasks.push(...(await updateTasks(trx, { ids: [task.id], statuses: ['active'] }, { status, workerId: null, addFailedBy: workerId, clearTouch: true, activity: activityNote })));
+    result.tasks.push(
+      ...(await updateTasks(
+        trx,
+        { ids: [task.id], statuses: ['active'] },
+        { status, workerId: null, addFailedBy: workerId, clearTouch: true, activity: activityNote },
+      )),
+    );
     if (noneLeft) {
-      mergeSync(result, await failJob(trx, task.job_id, `failed: no worker is left that may run task ${task.name} (${task.type})`));
+      mergeSync(
+        result,
+        await failJob(trx, task.job_id, `failed: no worker is left that may run task ${task.name} (${task.type})`),
+      );
       return { sync: result, note };
     }
     const failedOfType = await countTasksFailedByWorker(trx, task.job_id, task.type, workerId);
@@ -188,10 +257,21 @@ export class TaskUpdates {
       note = `${note}; ${worker?.name ?? workerId} failed ${failedOfType} ${task.type} tasks of this job and is blocklisted for them`;
       // Its failures say more about the worker than the tasks: give them a fresh start elsewhere.
       result.tasks.push(
-        ...(await updateTasks(trx, { jobId: task.job_id, type: task.type, failedBy: workerId, statuses: ['soft-failed', 'failed'] }, { status: 'queued', removeFailedBy: workerId })),
+        ...(await updateTasks(
+          trx,
+          { jobId: task.job_id, type: task.type, failedBy: workerId, statuses: ['soft-failed', 'failed'] },
+          { status: 'queued', removeFailedBy: workerId },
+        )),
       );
       if ((await countCapableWorkers(trx, task.job_id, task.type, job.tag)) === 0) {
-        mergeSync(result, await failJob(trx, task.job_id, `failed: no worker left that may run its ${task.type} tasks (all blocklisted)`));
+        mergeSync(
+          result,
+          await failJob(
+            trx,
+            task.job_id,
+            `failed: no worker left that may run its ${task.type} tasks (all blocklisted)`,
+          ),
+        );
       }
     }
     return { sync: result, note };
@@ -203,8 +283,10 @@ function checkHolder(task: TaskRow, item: Pending): 'holds' | 'replay' | 'confli
   if (task.status === 'active' && task.worker_id === item.workerId) return 'holds';
   const wanted = item.update.status;
   if (wanted === 'completed' && task.status === 'completed' && task.worker_id === item.workerId) return 'replay';
-  if (wanted === 'failed' && task.failed_by_workers.includes(item.workerId) && task.worker_id !== item.workerId) return 'replay';
+  if (wanted === 'failed' && task.failed_by_workers.includes(item.workerId) && task.worker_id !== item.workerId)
+    return 'replay';
   return 'conflict';
 }
 
-const describe = (task: TaskRow): string => (task.worker_id ? `it is ${task.status}` : `it is ${task.status} and unassigned`);
+const describe = (task: TaskRow): string =>
+  task.worker_id ? `it is ${task.status}` : `it is ${task.status} and unassigned`;

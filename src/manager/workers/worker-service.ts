@@ -6,7 +6,16 @@ import type { FailurePolicy } from '../state/job-status.js';
 import type { WorkerStatus } from '../state/statuses.js';
 import { UserError } from '../../util/errors.js';
 import { hashToken, newToken, tokenMatches } from '../auth/secrets.js';
-import { fetchWorker, fetchWorkersWithHeldTasks, insertWorker, updateWorker, moveWorker, deleteWorker, touchWorkers, type WorkerWithHeldTask } from '../persistence/workers.js';
+import {
+  fetchWorker,
+  fetchWorkersWithHeldTasks,
+  insertWorker,
+  updateWorker,
+  moveWorker,
+  deleteWorker,
+  touchWorkers,
+  type WorkerWithHeldTask,
+} from '../persistence/workers.js';
 import { ConflictError, NotFoundError } from '../persistence/errors.js';
 import { assertActionAllowed, WORKER_ACTION_FROM, WORKER_ACTION_REQUESTS } from '../state/actions.js';
 import { WORKING_STATUSES } from '../state/statuses.js';
@@ -66,7 +75,12 @@ export class WorkerService {
     const id = randomUUID();
     const token = newToken();
     await insertWorker(this.deps.db, {
-      id, name: body.name, secretHash: hashToken(token), platform: body.platform, supportedTaskTypes: body.supportedTaskTypes, tags: body.tags ?? [],
+      id,
+      name: body.name,
+      secretHash: hashToken(token),
+      platform: body.platform,
+      supportedTaskTypes: body.supportedTaskTypes,
+      tags: body.tags ?? [],
     });
     await updateWorker(this.deps.db, id, { address });
     this.#credentials.set(id, hashToken(token));
@@ -101,13 +115,24 @@ export class WorkerService {
    */
   async signOn(id: string, body: Static<typeof SignOn>, address: string): Promise<WorkerRow> {
     const worker = await fetchWorker(this.deps.db, id);
-    const scheduled = worker.sleep_schedule ? scheduledStatus(worker.sleep_schedule as SleepSchedule, this.#now()) : undefined;
-    const sleeps = worker.status_requested === 'asleep' || (worker.status === 'asleep' && worker.status_requested !== 'awake') || (scheduled === 'asleep' && worker.status_requested !== 'awake');
+    const scheduled = worker.sleep_schedule
+      ? scheduledStatus(worker.sleep_schedule as SleepSchedule, this.#now())
+      : undefined;
+    const sleeps =
+      worker.status_requested === 'asleep' ||
+      (worker.status === 'asleep' && worker.status_requested !== 'awake') ||
+      (scheduled === 'asleep' && worker.status_requested !== 'awake');
     const status: WorkerStatus = sleeps ? 'asleep' : 'awake';
     await moveWorker(this.deps.db, id, worker.status, status, {
-      name: body.name, platform: body.platform, supportedTaskTypes: body.supportedTaskTypes,
+      name: body.name,
+      platform: body.platform,
+      supportedTaskTypes: body.supportedTaskTypes,
       ...(worker.tags_set_by_user ? {} : { tags: body.tags ?? worker.tags }),
-      softwareVersion: body.softwareVersion ?? '', address, seen: true, statusRequested: null, lazy: false,
+      softwareVersion: body.softwareVersion ?? '',
+      address,
+      seen: true,
+      statusRequested: null,
+      lazy: false,
     });
     this.deps.bus.publish({ type: 'worker', workerId: id, status, change: 'signed on' });
     this.deps.onWorkReady();
@@ -124,10 +149,21 @@ export class WorkerService {
     const sync = await withTransaction(this.deps.db, async (trx) => {
       const worker = await fetchWorker(trx, id);
       if (status === 'offline' && worker.status_requested === 'restart') to = 'restart';
-      const tasks = await updateTasks(trx, { workerId: id, statuses: ['active'] }, { status: 'queued', workerId: null, clearTouch: true, activity: `requeued: worker ${reason}` });
+      const tasks = await updateTasks(
+        trx,
+        { workerId: id, statuses: ['active'] },
+        { status: 'queued', workerId: null, clearTouch: true, activity: `requeued: worker ${reason}` },
+      );
       const rememberSleep = status === 'error' && worker.status === 'asleep';
       await moveWorker(trx, id, worker.status, to, { statusRequested: rememberSleep ? 'asleep' : null, lazy: false });
-      return mergeSync({ jobs: [], tasks }, await syncJobs(trx, tasks.map((t) => t.jobId), this.deps.policy));
+      return mergeSync(
+        { jobs: [], tasks },
+        await syncJobs(
+          trx,
+          tasks.map((t) => t.jobId),
+          this.deps.policy,
+        ),
+      );
     });
     publishSync(this.deps.bus, sync);
     this.deps.bus.publish({ type: 'worker', workerId: id, status: to, change: reason });
@@ -156,15 +192,31 @@ export class WorkerService {
       if (now) await this.#requeueHeldTask(id, `requeued: worker asked to ${body.action} now`);
     }
     this.deps.onControl?.(id);
-    this.deps.bus.publish({ type: 'worker', workerId: id, status: worker.status, change: `${body.action} requested (${now ? 'now' : 'after the current task'})` });
+    this.deps.bus.publish({
+      type: 'worker',
+      workerId: id,
+      status: worker.status,
+      change: `${body.action} requested (${now ? 'now' : 'after the current task'})`,
+    });
     return fetchWorker(this.deps.db, id);
   }
 
   /** The running task is aborted (may-I-keep-running says no) and requeued. */
   async #requeueHeldTask(id: string, activity: string): Promise<void> {
     const sync = await withTransaction(this.deps.db, async (trx) => {
-      const tasks = await updateTasks(trx, { workerId: id, statuses: ['active'] }, { status: 'queued', workerId: null, clearTouch: true, activity });
-      return mergeSync({ jobs: [], tasks }, await syncJobs(trx, tasks.map((t) => t.jobId), this.deps.policy));
+      const tasks = await updateTasks(
+        trx,
+        { workerId: id, statuses: ['active'] },
+        { status: 'queued', workerId: null, clearTouch: true, activity },
+      );
+      return mergeSync(
+        { jobs: [], tasks },
+        await syncJobs(
+          trx,
+          tasks.map((t) => t.jobId),
+          this.deps.policy,
+        ),
+      );
     });
     publishSync(this.deps.bus, sync);
     if (sync.tasks.length) this.deps.onWorkReady();
@@ -191,7 +243,8 @@ export class WorkerService {
 
   /** A new or changed schedule applies at once: a worker inside its sleep window is asked to sleep now. */
   async setSleepSchedule(id: string, schedule: Static<typeof SleepScheduleSchema>): Promise<WorkerRow> {
-    if (schedule.start === schedule.end) throw new UserError('the sleep schedule starts and ends at the same time', { field: 'end' });
+    if (schedule.start === schedule.end)
+      throw new UserError('the sleep schedule starts and ends at the same time', { field: 'end' });
     await updateWorker(this.deps.db, id, { sleepSchedule: schedule });
     await this.applySleepSchedule(await fetchWorker(this.deps.db, id));
     return fetchWorker(this.deps.db, id);
@@ -208,7 +261,12 @@ export class WorkerService {
     if (worker.status === wanted || worker.status_requested === wanted) return;
     await updateWorker(this.deps.db, worker.id, { statusRequested: wanted, lazy: true });
     this.deps.onControl?.(worker.id);
-    this.deps.bus.publish({ type: 'worker', workerId: worker.id, status: worker.status, change: `sleep schedule: ${wanted}` });
+    this.deps.bus.publish({
+      type: 'worker',
+      workerId: worker.id,
+      status: worker.status,
+      change: `sleep schedule: ${wanted}`,
+    });
   }
 
   async remove(id: string): Promise<void> {

@@ -7,7 +7,8 @@ import { waitFor } from '../../util/time.js';
 const fileCluster = useFileCluster({ before, after });
 
 const row = async (m: TestManager, w: ProtocolWorker) => (await m.api('GET', `/workers/${w.id}`)).body;
-const signOn = (w: ProtocolWorker, tags: string[]) => w.call('POST', '/worker/sign-on', { name: w.name, platform: 'linux', supportedTaskTypes: ['misc'], tags });
+const signOn = (w: ProtocolWorker, tags: string[]) =>
+  w.call('POST', '/worker/sign-on', { name: w.name, platform: 'linux', supportedTaskTypes: ['misc'], tags });
 
 describe('worker status and what it allows', () => {
   it('a worker in error (timed out, then back) gets no task until it signs on again', async (t) => {
@@ -19,7 +20,11 @@ describe('worker status and what it allows', () => {
     assert.equal(refused.status, 409, JSON.stringify(refused.body));
     assert.equal(refused.body.error.code, 'sign_on_required');
     assert.match(refused.body.error.message, /w1 is error: it must sign on again/);
-    assert.equal((await w.call('GET', '/worker/state')).body.error.code, 'sign_on_required', 'nor may it poll for its state');
+    assert.equal(
+      (await w.call('GET', '/worker/state')).body.error.code,
+      'sign_on_required',
+      'nor may it poll for its state',
+    );
     assert.equal((await row(m, w)).status, 'error', 'asking did not bring it back');
     assert.equal((await signOn(w, [])).status, 200);
     assert.equal((await row(m, w)).status, 'awake');
@@ -36,11 +41,15 @@ describe('worker status and what it allows', () => {
     assert.equal((await row(m, w)).status, 'asleep');
   });
 
-  it('tags set by a user survive sleep, wake, restart and signing on again; the worker\'s own apply until then', async (t) => {
+  it("tags set by a user survive sleep, wake, restart and signing on again; the worker's own apply until then", async (t) => {
     const m = await startTestManager(t, fileCluster());
     const w = await new ProtocolWorker(m, 'w1', { tags: ['own'] }).register();
     assert.equal((await signOn(w, ['own', 'changed-in-config'])).status, 200);
-    assert.deepEqual((await row(m, w)).tags, ['own', 'changed-in-config'], 'no user set tags yet: the worker\'s configuration decides');
+    assert.deepEqual(
+      (await row(m, w)).tags,
+      ['own', 'changed-in-config'],
+      "no user set tags yet: the worker's configuration decides",
+    );
     assert.equal((await m.api('PUT', `/workers/${w.id}/tags`, { tags: ['gpu', 'comp'] })).status, 200);
     const expectTags = async (why: string) => assert.deepEqual((await row(m, w)).tags, ['gpu', 'comp'], why);
     // Sleep, then wake: a woken worker signs on again with its own tags.
@@ -66,10 +75,16 @@ describe('worker status and what it allows', () => {
   it('a sleep schedule applies the moment it is set or changed, not at the next periodic check', async (t) => {
     const m = await startTestManager(t, fileCluster());
     const w = await new ProtocolWorker(m, 'w1').register();
-    const hhmm = (date: Date) => `${String(date.getHours()).padStart(2, '0')}:${String(date.getMinutes()).padStart(2, '0')}`;
+    const hhmm = (date: Date) =>
+      `${String(date.getHours()).padStart(2, '0')}:${String(date.getMinutes()).padStart(2, '0')}`;
     const now = Date.now();
     // A window around now (it may cross midnight; schedules handle that).
-    const around = { enabled: true, days: [], start: hhmm(new Date(now - 3600_000)), end: hhmm(new Date(now + 3600_000)) };
+    const around = {
+      enabled: true,
+      days: [],
+      start: hhmm(new Date(now - 3600_000)),
+      end: hhmm(new Date(now + 3600_000)),
+    };
     const set = await m.api('PUT', `/workers/${w.id}/sleep-schedule`, around);
     assert.equal(set.status, 200, JSON.stringify(set.body));
     assert.equal(set.body.statusRequested, 'asleep', 'inside its window: asked to sleep at once');
@@ -79,7 +94,12 @@ describe('worker status and what it allows', () => {
     assert.equal(answer.body.statusRequested, 'asleep');
     assert.equal((await w.call('POST', '/worker/state', { status: 'asleep' })).status, 204);
     // Changed to a window that excludes now: woken at once.
-    const away = { enabled: true, days: [], start: hhmm(new Date(now + 2 * 3600_000)), end: hhmm(new Date(now + 3 * 3600_000)) };
+    const away = {
+      enabled: true,
+      days: [],
+      start: hhmm(new Date(now + 2 * 3600_000)),
+      end: hhmm(new Date(now + 3 * 3600_000)),
+    };
     const changed = await m.api('PUT', `/workers/${w.id}/sleep-schedule`, away);
     assert.equal(changed.body.status, 'asleep');
     assert.equal(changed.body.statusRequested, 'awake', 'outside its window: asked to wake at once');

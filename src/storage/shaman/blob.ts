@@ -18,7 +18,10 @@ const SHA256 = /^[0-9a-f]{64}$/;
 export function checkBlobId(sha256: unknown, size: unknown, field = ''): string {
   const prefix = field ? `${field}.` : '';
   if (typeof sha256 !== 'string' || !SHA256.test(sha256.toLowerCase())) {
-    throw new InvalidBlobError(`checksum ${JSON.stringify(sha256)} is not a SHA-256 in hex (64 digits)`, `${prefix}sha256`);
+    throw new InvalidBlobError(
+      `checksum ${JSON.stringify(sha256)} is not a SHA-256 in hex (64 digits)`,
+      `${prefix}sha256`,
+    );
   }
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
     throw new InvalidBlobError(`size ${JSON.stringify(size)} is not a whole number of bytes`, `${prefix}size`);

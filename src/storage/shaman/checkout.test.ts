@@ -15,7 +15,11 @@ async function setUp(t: TestContext, contents: Record<string, string>) {
   const root = join(await makeTempDir(t), 'shaman');
   const store = new ShamanStore(root, { fsync: false });
   const checkoutRoot = join(root, 'checkout');
-  const files = Object.entries(contents).map(([path, data]) => ({ path, sha256: sha(data), size: Buffer.byteLength(data) }));
+  const files = Object.entries(contents).map(([path, data]) => ({
+    path,
+    sha256: sha(data),
+    size: Buffer.byteLength(data),
+  }));
   for (const [i, file] of files.entries()) {
     await store.receive(file.sha256, file.size, Readable.from([Buffer.from(Object.values(contents)[i] as string)]));
   }
@@ -71,18 +75,43 @@ describe('createCheckout', () => {
 
   test('refuses paths that are absolute or climb out, for the checkout and for files', async (t) => {
     const { store, checkoutRoot, files } = await setUp(t, contents);
-    const bad = ['../escape', 'a/../../b', '/etc/x', 'C:\\x', 'C:/x', 'a\\..\\b', '..', '.', '', 'a//b', './a', 'x\u0000y', '.kiln-tmp/x'];
+    const bad = [
+      '../escape',
+      'a/../../b',
+      '/etc/x',
+      'C:\\x',
+      'C:/x',
+      'a\\..\\b',
+      '..',
+      '.',
+      '',
+      'a//b',
+      './a',
+      'x\u0000y',
+      '.kiln-tmp/x',
+    ];
     for (const path of bad) {
-      await assert.rejects(createCheckout(store, checkoutRoot, path, files), (error: unknown) => error instanceof InvalidCheckoutPathError && error.httpStatus === 400, JSON.stringify(path));
+      await assert.rejects(
+        createCheckout(store, checkoutRoot, path, files),
+        (error: unknown) => error instanceof InvalidCheckoutPathError && error.httpStatus === 400,
+        JSON.stringify(path),
+      );
     }
     for (const path of ['../x', '/abs', 'a/../../x', 'a\\b', '']) {
       const file = { ...(files[0] as (typeof files)[0]), path };
-      await assert.rejects(createCheckout(store, checkoutRoot, 'job', [file]), (error: unknown) => error instanceof InvalidCheckoutPathError && error.field === 'files[0].path', JSON.stringify(path));
+      await assert.rejects(
+        createCheckout(store, checkoutRoot, 'job', [file]),
+        (error: unknown) => error instanceof InvalidCheckoutPathError && error.field === 'files[0].path',
+        JSON.stringify(path),
+      );
     }
-    await assert.rejects(createCheckout(store, checkoutRoot, 'job', [
-      { ...(files[0] as (typeof files)[0]), path: 'a' },
-      { ...(files[1] as (typeof files)[0]), path: 'a/b' },
-    ]), InvalidCheckoutPathError);
+    await assert.rejects(
+      createCheckout(store, checkoutRoot, 'job', [
+        { ...(files[0] as (typeof files)[0]), path: 'a' },
+        { ...(files[1] as (typeof files)[0]), path: 'a/b' },
+      ]),
+      InvalidCheckoutPathError,
+    );
     assert.deepEqual(await readdir(checkoutRoot).catch(() => []), []);
   });
 
@@ -101,12 +130,16 @@ describe('createCheckout', () => {
     const { store, checkoutRoot, files } = await setUp(t, contents);
     await createCheckout(store, checkoutRoot, 'shots/sh010', files);
     for (const inner of ['shots/sh010/inner', 'shots/sh010/textures/inner', 'shots/sh010/textures/new/inner']) {
-      await assert.rejects(createCheckout(store, checkoutRoot, inner, files), (error: unknown) => {
-        assert.ok(error instanceof InvalidCheckoutPathError, String(error));
-        assert.equal(error.field, 'checkoutPath');
-        assert.match(error.message, /inside the checkout "shots\/sh010(\/textures)?"/);
-        return true;
-      }, inner);
+      await assert.rejects(
+        createCheckout(store, checkoutRoot, inner, files),
+        (error: unknown) => {
+          assert.ok(error instanceof InvalidCheckoutPathError, String(error));
+          assert.equal(error.field, 'checkoutPath');
+          assert.match(error.message, /inside the checkout "shots\/sh010(\/textures)?"/);
+          return true;
+        },
+        inner,
+      );
     }
     assert.equal((await createCheckout(store, checkoutRoot, 'shots/sh020', files)).path, 'shots/sh020');
   });
@@ -120,7 +153,9 @@ describe('createCheckout', () => {
 
   test('concurrent checkouts of one path get distinct folders', async (t) => {
     const { store, checkoutRoot, files } = await setUp(t, contents);
-    const results = await Promise.all(Array.from({ length: 5 }, () => createCheckout(store, checkoutRoot, 'same', files)));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => createCheckout(store, checkoutRoot, 'same', files)),
+    );
     assert.deepEqual(results.map((result) => result.path).sort(), ['same', 'same-1', 'same-2', 'same-3', 'same-4']);
   });
 });
@@ -130,7 +165,10 @@ describe('deleteCheckout', () => {
     const { store, checkoutRoot, files } = await setUp(t, contents);
     await createCheckout(store, checkoutRoot, 'proj/job', files);
     assert.equal(await deleteCheckout(checkoutRoot, 'proj/job'), true);
-    assert.deepEqual((await readdir(checkoutRoot)).filter((name) => name !== CHECKOUT_TEMP_DIR), []);
+    assert.deepEqual(
+      (await readdir(checkoutRoot)).filter((name) => name !== CHECKOUT_TEMP_DIR),
+      [],
+    );
     for (const file of files) await stat(store.blobPath(file.sha256, file.size));
     assert.equal(await deleteCheckout(checkoutRoot, 'proj/job'), false);
   });

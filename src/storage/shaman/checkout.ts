@@ -137,10 +137,16 @@ async function refuseNestedCheckout(root: string, wanted: string): Promise<void>
   const segments = wanted.split('/');
   for (let depth = 1; depth < segments.length; depth++) {
     const above = segments.slice(0, depth).join('/');
-    const entries = await readdir(join(root, ...segments.slice(0, depth)), { withFileTypes: true }).catch(() => undefined);
+    const entries = await readdir(join(root, ...segments.slice(0, depth)), { withFileTypes: true }).catch(
+      () => undefined,
+    );
     if (!entries) return; // it does not exist, so nothing below it does either
     if (entries.some((entry) => entry.isSymbolicLink())) {
-      throw new InvalidCheckoutPathError(wanted, `it is inside the checkout "${above}"; a checkout cannot hold another`, 'checkoutPath');
+      throw new InvalidCheckoutPathError(
+        wanted,
+        `it is inside the checkout "${above}"; a checkout cannot hold another`,
+        'checkoutPath',
+      );
     }
   }
 }
@@ -190,7 +196,8 @@ async function makeFolders(base: string, entries: readonly CheckedFile[]): Promi
     }
   }
   for (const level of levels) {
-    if (level) await mapLimit(level, SHAMAN_DEFAULTS.fsConcurrency, (folder) => mkdir(join(base, ...folder.split('/'))));
+    if (level)
+      await mapLimit(level, SHAMAN_DEFAULTS.fsConcurrency, (folder) => mkdir(join(base, ...folder.split('/'))));
   }
 }
 
@@ -224,7 +231,12 @@ async function moveOnto(from: string, emptyTarget: string): Promise<void> {
   try {
     await rename(from, emptyTarget);
   } catch (error) {
-    if (!isErrnoException(error, 'EEXIST') && !isErrnoException(error, 'ENOTEMPTY') && !isErrnoException(error, 'EPERM')) throw error;
+    if (
+      !isErrnoException(error, 'EEXIST') &&
+      !isErrnoException(error, 'ENOTEMPTY') &&
+      !isErrnoException(error, 'EPERM')
+    )
+      throw error;
     await rmdir(emptyTarget);
     await rename(from, emptyTarget);
   }

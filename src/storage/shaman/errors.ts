@@ -64,8 +64,14 @@ export interface MissingBlob {
 export class MissingBlobsError extends ShamanError {
   readonly httpStatus = 424;
   constructor(readonly missing: readonly MissingBlob[]) {
-    const first = missing.slice(0, 3).map((file) => file.path).join(', ');
-    super(`${missing.length} file(s) of the checkout are not in the store (${first}${missing.length > 3 ? ', ...' : ''}); upload them first`, 'missing_blobs');
+    const first = missing
+      .slice(0, 3)
+      .map((file) => file.path)
+      .join(', ');
+    super(
+      `${missing.length} file(s) of the checkout are not in the store (${first}${missing.length > 3 ? ', ...' : ''}); upload them first`,
+      'missing_blobs',
+    );
   }
 }
 

@@ -11,7 +11,11 @@ import { collectGarbage } from './gc.js';
 import { ShamanStore } from './store.js';
 
 const sha = (data: string): string => createHash('sha256').update(data).digest('hex');
-const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false);
+const exists = (path: string): Promise<boolean> =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 test('GC removes only old unreferenced blobs and stale uploads; a dry run removes nothing', async (t) => {
   const root = join(await makeTempDir(t), 'shaman');
@@ -46,7 +50,8 @@ test('GC removes only old unreferenced blobs and stale uploads; a dry run remove
   assert.equal(dry.blobsRemoved, 2);
   assert.equal(dry.bytesRemoved, oldUnused.size + oldUnused2.size);
   assert.equal(dry.uploadsRemoved, 1);
-  for (const file of [oldUnused, oldUnused2, newUnused, used]) assert.ok(await exists(file.file), 'dry run kept everything');
+  for (const file of [oldUnused, oldUnused2, newUnused, used])
+    assert.ok(await exists(file.file), 'dry run kept everything');
   assert.ok(await exists(join(uploads, '5-dead.tmp')));
 
   const real = await collectGarbage(store, checkoutRoot, { maxAgeMs: 30 * DAY });
@@ -79,7 +84,10 @@ test('GC keeps blobs linked from checkouts still being assembled and refuses a b
   await utimes(file, new Date(Date.now() - 40 * DAY), new Date(Date.now() - 40 * DAY));
   const temp = join(root, 'checkout', '.kiln-tmp', 'abc', 'deeper');
   await mkdir(temp, { recursive: true });
-  await symlink(`../../../../stored/${sha(data).slice(0, 2)}/${sha(data).slice(2)}/${data.length}.blob`, join(temp, 'x'));
+  await symlink(
+    `../../../../stored/${sha(data).slice(0, 2)}/${sha(data).slice(2)}/${data.length}.blob`,
+    join(temp, 'x'),
+  );
   const report = await collectGarbage(store, join(root, 'checkout'), { maxAgeMs: 30 * DAY });
   assert.equal(report.blobsRemoved, 0);
   assert.ok(await exists(file));

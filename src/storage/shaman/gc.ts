@@ -46,7 +46,11 @@ interface FoundFile {
  * checkouts still being assembled count as references too. Each blob's age is checked again
  * right before it is removed, so one touched by a checkout meanwhile stays.
  */
-export async function collectGarbage(store: Pick<ShamanStore, 'storedDir' | 'uploadingDir'>, checkoutRoot: string, options: GcOptions): Promise<GcReport> {
+export async function collectGarbage(
+  store: Pick<ShamanStore, 'storedDir' | 'uploadingDir'>,
+  checkoutRoot: string,
+  options: GcOptions,
+): Promise<GcReport> {
   if (!(options.maxAgeMs > 0)) throw new RangeError(`maxAgeMs must be positive, got ${options.maxAgeMs}`);
   const dryRun = options.dryRun ?? false;
   const cutoff = (options.now ?? Date.now()) - options.maxAgeMs;
@@ -117,7 +121,11 @@ async function findReferencedBlobs(checkoutRoot: string, skip: ReadonlySet<strin
       if (key) keys.add(key);
     }
     const folders = entries.filter((entry) => entry.isDirectory()).map((entry) => join(dir, entry.name));
-    await mapLimit(folders.filter((folder) => !skip.has(folder)), 8, walk);
+    await mapLimit(
+      folders.filter((folder) => !skip.has(folder)),
+      8,
+      walk,
+    );
   };
   await walk(checkoutRoot);
   return keys;

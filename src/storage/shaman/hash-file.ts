@@ -12,7 +12,9 @@ export interface FileHash {
  * reused buffers: the next read runs in the thread pool while the current chunk is hashed.
  * Size and mtime come from the open file, so they describe what was read.
  */
-export function makeFileHasher(chunkBytes: number): (path: string, onBytes?: (bytes: number) => void) => Promise<FileHash> {
+export function makeFileHasher(
+  chunkBytes: number,
+): (path: string, onBytes?: (bytes: number) => void) => Promise<FileHash> {
   const buffers = [Buffer.allocUnsafe(chunkBytes), Buffer.allocUnsafe(chunkBytes)] as const;
   return async (path, onBytes) => {
     const handle = await open(path, 'r');

@@ -39,7 +39,13 @@ if (port) {
         results.push(await hashFile(path, progress));
       } catch (error) {
         const err = error as NodeJS.ErrnoException;
-        port.postMessage({ type: 'error', id: batch.id, path, message: err.message, code: err.code } satisfies HashWorkerMessage);
+        port.postMessage({
+          type: 'error',
+          id: batch.id,
+          path,
+          message: err.message,
+          code: err.code,
+        } satisfies HashWorkerMessage);
         return;
       }
     }

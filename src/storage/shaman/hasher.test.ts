@@ -20,7 +20,8 @@ test('hashFiles equals crypto.createHash on the same files, chunk edges included
   const total = sizes.reduce((a, b) => a + b, 0);
   const withSizes = paths.map((path, i) => ({ path, size: sizes[i] as number, mtimeMs: 0 }));
   const runs = {
-    'worker threads': () => hashFiles(paths, { chunkBytes: chunk, workers: 3, inlineBytes: 0, onProgress: (p) => progress.push(p) }),
+    'worker threads': () =>
+      hashFiles(paths, { chunkBytes: chunk, workers: 3, inlineBytes: 0, onProgress: (p) => progress.push(p) }),
     'calling thread': () => hashFiles(withSizes, { chunkBytes: chunk, onProgress: (p) => progress.push(p) }),
   };
   let progress: HashProgress[] = [];
@@ -31,7 +32,11 @@ test('hashFiles equals crypto.createHash on the same files, chunk edges included
       const data = await readFile(paths[i] as string);
       assert.equal(file.path, paths[i]);
       assert.equal(file.size, data.length);
-      assert.equal(file.sha256, createHash('sha256').update(data).digest('hex'), `${how}: file of ${data.length} bytes`);
+      assert.equal(
+        file.sha256,
+        createHash('sha256').update(data).digest('hex'),
+        `${how}: file of ${data.length} bytes`,
+      );
     }
     assert.equal(report.bytesHashed, total, how);
     assert.equal(report.filesHashed, sizes.length, how);
@@ -73,6 +78,9 @@ test('a damaged cache file is an empty cache; an unreadable file is a UserError'
   await writeFile(join(dir, 'cache.json'), '{ not json');
   const cache = await HashCache.load(join(dir, 'cache.json'));
   assert.equal(cache.size, 0);
-  await assert.rejects(hashFiles([join(dir, 'missing.bin')]), (error: unknown) => error instanceof UserError && /missing\.bin/.test(error.message));
+  await assert.rejects(
+    hashFiles([join(dir, 'missing.bin')]),
+    (error: unknown) => error instanceof UserError && /missing\.bin/.test(error.message),
+  );
   await assert.rejects(hashFiles([join(dir, 'missing.bin')], { cache }), UserError);
 });

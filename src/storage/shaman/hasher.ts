@@ -76,7 +76,10 @@ const INLINE_BYTES = 16 * 1024 * 1024;
  * chunks. With a cache, files whose size and mtime are unchanged are not read; new hashes are
  * added to the cache (the caller saves it). Unreadable files throw a UserError.
  */
-export async function hashFiles(inputs: readonly (string | HashInput)[], options: HashOptions = {}): Promise<HashReport> {
+export async function hashFiles(
+  inputs: readonly (string | HashInput)[],
+  options: HashOptions = {},
+): Promise<HashReport> {
   const baseDir = resolve(options.baseDir ?? '.');
   const cache = options.cache;
   // Sizes are needed for the cache, for balancing the workers and for the progress total.
@@ -100,8 +103,14 @@ export async function hashFiles(inputs: readonly (string | HashInput)[], options
     },
   );
   const items: Item[] = infos.map((info, i) => {
-    if (info instanceof Error) throw new UserError(`cannot hash ${absolutes[i]}: ${info.message}`, { code: 'unreadable' });
-    return { path: (given[i] as HashInput).path, absolute: absolutes[i] as string, size: info.size, mtimeMs: info.mtimeMs };
+    if (info instanceof Error)
+      throw new UserError(`cannot hash ${absolutes[i]}: ${info.message}`, { code: 'unreadable' });
+    return {
+      path: (given[i] as HashInput).path,
+      absolute: absolutes[i] as string,
+      size: info.size,
+      mtimeMs: info.mtimeMs,
+    };
   });
 
   const files = new Array<HashedFile>(items.length);
@@ -124,22 +133,33 @@ export async function hashFiles(inputs: readonly (string | HashInput)[], options
     todo.sort((a, b) => (items[b] as Item).size - (items[a] as Item).size);
     const batches = makeBatches(todo, (index) => (items[index] as Item).size);
     const run = progress.bytesToHash <= (options.inlineBytes ?? INLINE_BYTES) ? runInline : runPool;
-    await run(batches, items.map((item) => item.absolute), options, (indexes, results) => {
-      indexes.forEach((index, i) => {
-        const item = items[index];
-        const result = results[i];
-        if (!item || !result) return;
-        files[index] = { path: item.path, ...result };
-        cache?.set(item.absolute, result.size, result.mtimeMs, result.sha256);
-      });
-      progress.filesDone += indexes.length;
-      options.onProgress?.({ ...progress });
-    }, (bytes) => {
-      progress.bytesHashed += bytes;
-      options.onProgress?.({ ...progress });
-    });
+    await run(
+      batches,
+      items.map((item) => item.absolute),
+      options,
+      (indexes, results) => {
+        indexes.forEach((index, i) => {
+          const item = items[index];
+          const result = results[i];
+          if (!item || !result) return;
+          files[index] = { path: item.path, ...result };
+          cache?.set(item.absolute, result.size, result.mtimeMs, result.sha256);
+        });
+        progress.filesDone += indexes.length;
+        options.onProgress?.({ ...progress });
+      },
+      (bytes) => {
+        progress.bytesHashed += bytes;
+        options.onProgress?.({ ...progress });
+      },
+    );
   }
-  return { files, filesHashed: todo.length, bytesHashed: progress.bytesHashed, filesFromCache: items.length - todo.length };
+  return {
+    files,
+    filesHashed: todo.length,
+    bytesHashed: progress.bytesHashed,
+    filesFromCache: items.length - todo.length,
+  };
 }
 
 /** Groups file indexes into batches of up to BATCH_FILES files or BATCH_BYTES bytes. */
@@ -205,7 +225,9 @@ function runPool(
       if (settled) return;
       settled = true;
       options.signal?.removeEventListener('abort', onAbort);
-      void Promise.all(workers.map((worker) => worker.terminate())).finally(() => (error ? rejectPool(error) : resolvePool()));
+      void Promise.all(workers.map((worker) => worker.terminate())).finally(() =>
+        error ? rejectPool(error) : resolvePool(),
+      );
     };
     const onAbort = (): void => stop(new UserError('hashing was cancelled', { code: 'cancelled' }));
     if (options.signal?.aborted) return onAbort();

@@ -4,7 +4,11 @@ import { SHAMAN_DEFAULTS } from './defaults.js';
  * Runs `fn` over `items` with at most `limit` calls in flight and returns the results in order.
  * The first rejection stops new calls and is rethrown once the running ones settle.
  */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   let failure: { error: unknown } | undefined;
@@ -31,7 +35,11 @@ export type Callback<R> = (error: NodeJS.ErrnoException | null, result?: R) => v
  * operations that is tens of milliseconds. Many stay in flight at once, which hides the latency
  * of network file systems. `start` may turn an error into a result by calling back without it.
  */
-export function mapCallbacks<T, R>(items: readonly T[], limit: number, start: (item: T, index: number, done: Callback<R>) => void): Promise<R[]> {
+export function mapCallbacks<T, R>(
+  items: readonly T[],
+  limit: number,
+  start: (item: T, index: number, done: Callback<R>) => void,
+): Promise<R[]> {
   return new Promise((resolve, reject) => {
     const results = new Array<R>(items.length);
     let next = 0;
@@ -105,7 +113,11 @@ export async function runFsBatch<T, R>(
     if (first && elapsed / (index - sliceFrom) > slowCallMs) {
       const rest = items.slice(index);
       const offset = index;
-      const tail = await mapCallbacks<T, R>(rest, options.concurrency ?? SHAMAN_DEFAULTS.fsConcurrency, (item, i, done) => async(item, offset + i, done));
+      const tail = await mapCallbacks<T, R>(
+        rest,
+        options.concurrency ?? SHAMAN_DEFAULTS.fsConcurrency,
+        (item, i, done) => async(item, offset + i, done),
+      );
       tail.forEach((result, i) => (results[offset + i] = result));
       break;
     }

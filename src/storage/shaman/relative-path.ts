@@ -33,6 +33,7 @@ export function checkRelativePath(path: unknown, field = 'path'): string {
 /** Like checkRelativePath, and also refuses the names Kiln reserves at the top of the checkout folder. */
 export function checkCheckoutPath(path: unknown, field = 'checkoutPath'): string {
   const checked = checkRelativePath(path, field);
-  if (checked.startsWith(RESERVED_PREFIX)) throw new InvalidCheckoutPathError(checked, `names starting with "${RESERVED_PREFIX}" are reserved`, field);
+  if (checked.startsWith(RESERVED_PREFIX))
+    throw new InvalidCheckoutPathError(checked, `names starting with "${RESERVED_PREFIX}" are reserved`, field);
   return checked;
 }

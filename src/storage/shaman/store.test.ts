@@ -13,13 +13,19 @@ const sha = (data: Buffer | string): string => createHash('sha256').update(data)
 /** Every file under a folder, relative. */
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath ?? entry.path, entry.name).slice(dir.length + 1)).sort();
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath ?? entry.path, entry.name).slice(dir.length + 1))
+    .sort();
 }
 
 /** A stream of `data` in chunks of `chunk` bytes. */
-const chunked = (data: Buffer, chunk = 7): Readable => Readable.from((function* () {
-  for (let i = 0; i < data.length; i += chunk) yield data.subarray(i, i + chunk);
-})());
+const chunked = (data: Buffer, chunk = 7): Readable =>
+  Readable.from(
+    (function* () {
+      for (let i = 0; i < data.length; i += chunk) yield data.subarray(i, i + chunk);
+    })(),
+  );
 
 async function makeStore(t: import('node:test').TestContext): Promise<ShamanStore> {
   return new ShamanStore(join(await makeTempDir(t), 'shaman'));
@@ -68,7 +74,10 @@ describe('ShamanStore', () => {
     const store = await makeStore(t);
     const data = Buffer.alloc(100_000, 7);
     for (const announced of [data.length - 1, data.length + 1]) {
-      await assert.rejects(store.receive(sha(data), announced, chunked(data, 4096)), (error: unknown) => error instanceof BlobMismatchError && error.code === 'size_mismatch');
+      await assert.rejects(
+        store.receive(sha(data), announced, chunked(data, 4096)),
+        (error: unknown) => error instanceof BlobMismatchError && error.code === 'size_mismatch',
+      );
     }
     assert.deepEqual(await filesUnder(store.storedDir), []);
     assert.deepEqual(await filesUnder(store.uploadingDir), []);
@@ -86,9 +95,15 @@ describe('ShamanStore', () => {
 
   test('bad ids are refused before anything is read', async (t) => {
     const store = await makeStore(t);
-    await assert.rejects(store.receive('abc', 1, Readable.from([])), (error: unknown) => error instanceof InvalidBlobError && error.httpStatus === 400);
+    await assert.rejects(
+      store.receive('abc', 1, Readable.from([])),
+      (error: unknown) => error instanceof InvalidBlobError && error.httpStatus === 400,
+    );
     await assert.rejects(store.receive(sha('x'), -1, Readable.from([])), InvalidBlobError);
-    await assert.rejects(store.missing([{ sha256: sha('x'), size: 1.5, path: 'a' }]), (error: InvalidBlobError) => error.field === 'files[0].size');
+    await assert.rejects(
+      store.missing([{ sha256: sha('x'), size: 1.5, path: 'a' }]),
+      (error: InvalidBlobError) => error.field === 'files[0].size',
+    );
   });
 
   test('an already stored blob is drained and reported', async (t) => {
@@ -111,7 +126,10 @@ describe('ShamanStore', () => {
       { sha256: sha(a), size: 2, path: 'a-other-size.txt' },
       { sha256: sha(b), size: 1, path: 'b-copy.txt' },
     ];
-    assert.deepEqual((await store.missing(files)).map((file) => file.path), ['b.txt', 'a-other-size.txt', 'b-copy.txt']);
+    assert.deepEqual(
+      (await store.missing(files)).map((file) => file.path),
+      ['b.txt', 'a-other-size.txt', 'b-copy.txt'],
+    );
   });
 
   test('a second upload of a blob in progress is deferred without being read', async (t) => {
@@ -152,10 +170,14 @@ describe('ShamanStore', () => {
   test('concurrent uploads of one blob all succeed and leave one intact file', async (t) => {
     const store = await makeStore(t);
     const data = Buffer.from(Array.from({ length: 200_000 }, (_, i) => i % 251));
-    const results = await Promise.all(Array.from({ length: 8 }, () => store.receive(sha(data), data.length, chunked(data, 8192))));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => store.receive(sha(data), data.length, chunked(data, 8192))),
+    );
     assert.ok(results.every((result) => result === 'stored' || result === 'already-stored'));
     assert.deepEqual(await readFile(store.blobPath(sha(data), data.length)), data);
-    assert.deepEqual(await filesUnder(store.storedDir), [join(sha(data).slice(0, 2), sha(data).slice(2), `${data.length}.blob`)]);
+    assert.deepEqual(await filesUnder(store.storedDir), [
+      join(sha(data).slice(0, 2), sha(data).slice(2), `${data.length}.blob`),
+    ]);
     assert.deepEqual(await filesUnder(store.uploadingDir), []);
   });
 

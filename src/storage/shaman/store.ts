@@ -90,7 +90,12 @@ export class ShamanStore {
    * more than `size` bytes came, and the rest of `source` is left for the caller to drain or close.
    * Concurrent uploads of one blob are safe: each writes its own temp file, the renames are atomic.
    */
-  async receive(sha256: string, size: number, source: BlobSource, options: ReceiveOptions = {}): Promise<ReceiveResult> {
+  async receive(
+    sha256: string,
+    size: number,
+    source: BlobSource,
+    options: ReceiveOptions = {},
+  ): Promise<ReceiveResult> {
     const sha = checkBlobId(sha256, size);
     const target = this.blobPath(sha, size);
     if (await isFile(target)) {
@@ -126,7 +131,10 @@ export class ShamanStore {
    * short slices on a fast disk, in parallel on a slow network file system).
    */
   touchMany(blobs: readonly BlobId[], now = new Date()): Promise<boolean[]> {
-    const paths = blobs.map((blob, i) => `${this.storedDir}${sep}${blobSubpath(checkBlobId(blob.sha256, blob.size, `files[${i}]`), blob.size)}`);
+    const paths = blobs.map(
+      (blob, i) =>
+        `${this.storedDir}${sep}${blobSubpath(checkBlobId(blob.sha256, blob.size, `files[${i}]`), blob.size)}`,
+    );
     // ENOENT: not stored. EPERM/EACCES: owned by another account (several managers on one
     // storage): the age stays, but it is there if it can be statted.
     const outcome = (error: NodeJS.ErrnoException): 'missing' | 'check' => {
@@ -189,7 +197,10 @@ export class ShamanStore {
       let batch: Buffer[] = [];
       let batchBytes = 0;
       for await (const chunk of iterate(source)) {
-        const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        const bytes =
+          typeof chunk === 'string'
+            ? Buffer.from(chunk)
+            : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
         received += bytes.length;
         if (received > size) throw new BlobMismatchError('size_mismatch', { sha256: sha, size }, { size: received });
         hash.update(bytes);
@@ -204,7 +215,8 @@ export class ShamanStore {
       await writeAll(handle, batch);
       if (received !== size) throw new BlobMismatchError('size_mismatch', { sha256: sha, size }, { size: received });
       const digest = hash.digest('hex');
-      if (digest !== sha) throw new BlobMismatchError('checksum_mismatch', { sha256: sha, size }, { sha256: digest, size: received });
+      if (digest !== sha)
+        throw new BlobMismatchError('checksum_mismatch', { sha256: sha, size }, { sha256: digest, size: received });
       if (this.#fsync) await handle.sync();
       await handle.chmod(0o444);
       open_ = false;
@@ -242,7 +254,8 @@ async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
   while (pending.length > 0) {
     let { bytesWritten } = await handle.writev(pending);
     // A short write: drop what was written and go on with the rest.
-    while (pending.length > 0 && bytesWritten >= (pending[0] as Buffer).length) bytesWritten -= (pending.shift() as Buffer).length;
+    while (pending.length > 0 && bytesWritten >= (pending[0] as Buffer).length)
+      bytesWritten -= (pending.shift() as Buffer).length;
     if (bytesWritten > 0 && pending.length > 0) pending[0] = (pending[0] as Buffer).subarray(bytesWritten);
   }
 }

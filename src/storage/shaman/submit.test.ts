@@ -68,7 +68,8 @@ test('a 1,000-file tree submitted twice: the second round uploads nothing, each 
 
   let blobs = 0;
   for (const head of await readdir(store.storedDir)) {
-    for (const rest of await readdir(join(store.storedDir, head))) blobs += (await readdir(join(store.storedDir, head, rest))).length;
+    for (const rest of await readdir(join(store.storedDir, head)))
+      blobs += (await readdir(join(store.storedDir, head, rest))).length;
   }
   assert.equal(blobs, distinct, 'each distinct content stored once');
 

@@ -14,11 +14,14 @@ test('listTree lists regular files with sizes and mtimes, posix paths, sorted', 
   await writeFile(join(dir, 'tex', 'wood', 'oak.png'), '12345');
   await writeFile(join(dir, 'tex', 'a.png'), '');
   const listing = await listTree(dir);
-  assert.deepEqual(listing.files.map((file) => [file.path, file.size]), [
-    ['scene.blend', 3],
-    ['tex/a.png', 0],
-    ['tex/wood/oak.png', 5],
-  ]);
+  assert.deepEqual(
+    listing.files.map((file) => [file.path, file.size]),
+    [
+      ['scene.blend', 3],
+      ['tex/a.png', 0],
+      ['tex/wood/oak.png', 5],
+    ],
+  );
   assert.equal(listing.files[0]?.mtimeMs, (await stat(join(dir, 'scene.blend'))).mtimeMs);
   assert.deepEqual(listing.skipped, []);
 });
@@ -37,7 +40,10 @@ test('listTree follows symlinks inside the tree only', async (t) => {
   await symlink('..', join(dir, 'real', 'loop'));
   await symlink('nowhere', join(dir, 'broken'));
   const listing = await listTree(dir);
-  assert.deepEqual(listing.files.map((file) => file.path), ['alias/f.txt', 'f-link.txt', 'real/f.txt']);
+  assert.deepEqual(
+    listing.files.map((file) => file.path),
+    ['alias/f.txt', 'f-link.txt', 'real/f.txt'],
+  );
   assert.deepEqual(listing.skipped, [
     { path: 'alias/loop', reason: 'symlink loop' },
     { path: 'broken', reason: 'broken symlink' },
@@ -53,7 +59,10 @@ test('listTree honours ignore and refuses a missing folder', async (t) => {
   await writeFile(join(base, '.git', 'HEAD'), 'x');
   await writeFile(join(base, 'keep'), 'x');
   const listing = await listTree(base, { ignore: (path) => path === '.git' });
-  assert.deepEqual(listing.files.map((file) => file.path), ['keep']);
+  assert.deepEqual(
+    listing.files.map((file) => file.path),
+    ['keep'],
+  );
   await assert.rejects(listTree(join(base, 'nope')), UserError);
   await assert.rejects(listTree(join(base, 'keep')), UserError);
 });

@@ -43,7 +43,8 @@ export async function listTree(dir: string, options: ListTreeOptions = {}): Prom
     root = realpathSync(dir);
     if (!statSync(root).isDirectory()) throw new UserError(`${dir} is not a folder`, { code: 'not_a_folder' });
   } catch (error) {
-    if (isErrnoException(error)) throw new UserError(`cannot read folder ${dir}: ${error.message}`, { code: 'unreadable' });
+    if (isErrnoException(error))
+      throw new UserError(`cannot read folder ${dir}: ${error.message}`, { code: 'unreadable' });
     throw error;
   }
   const ignore = options.ignore ?? (() => false);
@@ -53,7 +54,9 @@ export async function listTree(dir: string, options: ListTreeOptions = {}): Prom
   const inside = (real: string): boolean => real === root || real.startsWith(rootPrefix);
 
   // Depth first with an explicit stack; `ancestors` are the real paths of the folders above, for loops.
-  const stack: Array<{ real: string; rel: string; ancestors: readonly string[] }> = [{ real: root, rel: '', ancestors: [root] }];
+  const stack: Array<{ real: string; rel: string; ancestors: readonly string[] }> = [
+    { real: root, rel: '', ancestors: [root] },
+  ];
   for (let folder = stack.pop(); folder; folder = stack.pop()) {
     let entries: Dirent[];
     try {

@@ -52,7 +52,9 @@ async function makeFake(dir: string): Promise<{ exe: string; env: Record<string,
   await writeFile(exe, `#!${process.execPath}\n${FAKE_BLENDER}`);
   await chmod(exe, 0o755);
   const png = join(dir, 'tiny.png');
-  await sharp({ create: { width: 4, height: 4, channels: 3, background: { r: 200, g: 60, b: 20 } } }).png().toFile(png);
+  await sharp({ create: { width: 4, height: 4, channels: 3, background: { r: 200, g: 60, b: 20 } } })
+    .png()
+    .toFile(png);
   return { exe, env: { KILN_FAKE_PNG: png, KILN_FAKE_ARGS: join(dir, 'args.json') } };
 }
 
@@ -73,14 +75,44 @@ describe('blender command (a stand-in Blender)', () => {
     const fake = await makeFake(dir);
     withEnv(fake.env, t);
     const { context, record } = recordingContext();
-    await runBlender({ exe: fake.exe, blendFile: join(dir, 'shot.blend'), frames: [1, 2, 3, 5], output: join(dir, 'out', 'frame_####'), format: 'PNG', args: ['-S', 'Scene'] }, context);
+    await runBlender(
+      {
+        exe: fake.exe,
+        blendFile: join(dir, 'shot.blend'),
+        frames: [1, 2, 3, 5],
+        output: join(dir, 'out', 'frame_####'),
+        format: 'PNG',
+        args: ['-S', 'Scene'],
+      },
+      context,
+    );
 
     const { readFile } = await import('node:fs/promises');
     const argv = JSON.parse(await readFile(fake.env.KILN_FAKE_ARGS as string, 'utf8')) as string[];
-    assert.deepEqual(argv, ['-b', join(dir, 'shot.blend'), '-S', 'Scene', '-o', join(dir, 'out', 'frame_####'), '-F', 'PNG', '-x', '1', '-f', '1..3,5']);
-    assert.deepEqual(record.previews, [1, 2, 3, 5].map((frame) => join(dir, 'out', `frame_000${frame}.png`)));
+    assert.deepEqual(argv, [
+      '-b',
+      join(dir, 'shot.blend'),
+      '-S',
+      'Scene',
+      '-o',
+      join(dir, 'out', 'frame_####'),
+      '-F',
+      'PNG',
+      '-x',
+      '1',
+      '-f',
+      '1..3,5',
+    ]);
+    assert.deepEqual(
+      record.previews,
+      [1, 2, 3, 5].map((frame) => join(dir, 'out', `frame_000${frame}.png`)),
+    );
     const progress = record.progress;
-    assert.deepEqual(progress, [...progress].sort((a, b) => a - b), 'progress only grows');
+    assert.deepEqual(
+      progress,
+      [...progress].sort((a, b) => a - b),
+      'progress only grows',
+    );
     assert.ok(progress.includes(0.125), 'half the samples of the first of four frames');
     assert.equal(progress.at(-1), 1);
   });
@@ -91,11 +123,29 @@ describe('blender command (a stand-in Blender)', () => {
     withEnv(fake.env, t);
     const { context } = recordingContext();
     await assert.rejects(
-      runBlender({ exe: fake.exe, blendFile: join(dir, 'broken.blend'), frames: [1], output: join(dir, 'o_####'), format: 'PNG' }, context),
+      runBlender(
+        {
+          exe: fake.exe,
+          blendFile: join(dir, 'broken.blend'),
+          frames: [1],
+          output: join(dir, 'o_####'),
+          format: 'PNG',
+        },
+        context,
+      ),
       (error: unknown) => error instanceof CommandError && /Cannot read file/.test(error.message),
     );
     await assert.rejects(
-      runBlender({ exe: join(dir, 'no-blender-here'), blendFile: join(dir, 'x.blend'), frames: [1], output: join(dir, 'o_####'), format: 'PNG' }, recordingContext().context),
+      runBlender(
+        {
+          exe: join(dir, 'no-blender-here'),
+          blendFile: join(dir, 'x.blend'),
+          frames: [1],
+          output: join(dir, 'o_####'),
+          format: 'PNG',
+        },
+        recordingContext().context,
+      ),
       (error: unknown) => error instanceof CommandError && /does not exist/.test(error.message),
     );
   });
@@ -124,13 +174,20 @@ scene.render.resolution_percentage = 100
 bpy.ops.wm.save_as_mainfile(filepath=path)
 `;
 
-describe('blender command (real Blender)', { skip: blender ? false : 'Blender is not installed; skipping the real Blender test', timeout: 300_000 }, () => {
+describe('blender command (real Blender)', {
+  skip: blender ? false : 'Blender is not installed; skipping the real Blender test',
+  timeout: 300_000,
+}, () => {
   let dir = '';
   let blendFile = '';
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'kiln-blender-cmd-real-'));
     blendFile = join(dir, 'tiny.blend');
-    const made = spawnSync(blender as string, ['-b', '--factory-startup', '--python-expr', MAKE_SCENE, '--', blendFile], { encoding: 'utf8' });
+    const made = spawnSync(
+      blender as string,
+      ['-b', '--factory-startup', '--python-expr', MAKE_SCENE, '--', blendFile],
+      { encoding: 'utf8' },
+    );
     assert.ok(existsSync(blendFile), `${made.stdout}\n${made.stderr}`);
   });
   after(() => rm(dir, { recursive: true, force: true }));

@@ -47,7 +47,10 @@ export const runBlender: CommandHandler<'blender'> = async (parameters, context)
       if (!parsed) return;
       switch (parsed.kind) {
         case 'frame':
-          report(saved / total, `Blender: frame ${parsed.frame} (${Math.min(saved + 1, total)} of ${total})${parsed.status ? `: ${parsed.status}` : ''}`);
+          report(
+            saved / total,
+            `Blender: frame ${parsed.frame} (${Math.min(saved + 1, total)} of ${total})${parsed.status ? `: ${parsed.status}` : ''}`,
+          );
           break;
         case 'progress':
           report((saved + parsed.fraction) / total);

@@ -15,12 +15,18 @@ export const runCopyFile: CommandHandler<'copy-file'> = async (parameters, conte
   throwIfAborted(context.signal);
   const { src } = parameters;
   const source = await stat(src).catch((error: NodeJS.ErrnoException) => {
-    throw new CommandError(error.code === 'ENOENT' ? `cannot copy ${src}: it does not exist` : `cannot copy ${src}: ${error.message}`);
+    throw new CommandError(
+      error.code === 'ENOENT' ? `cannot copy ${src}: it does not exist` : `cannot copy ${src}: ${error.message}`,
+    );
   });
   if (!source.isFile()) throw new CommandError(`cannot copy ${src}: it is not a file`);
 
-  const destIsFolder = await stat(parameters.dest).then((info) => info.isDirectory(), () => false);
-  const target = destIsFolder || /[\\/]$/.test(parameters.dest) ? join(parameters.dest, basename(src)) : parameters.dest;
+  const destIsFolder = await stat(parameters.dest).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
+  const target =
+    destIsFolder || /[\\/]$/.test(parameters.dest) ? join(parameters.dest, basename(src)) : parameters.dest;
   await mkdir(dirname(target), { recursive: true });
   const temp = join(dirname(target), `.${basename(target)}.${randomBytes(4).toString('hex')}.kiln-part`);
 
@@ -35,7 +41,9 @@ export const runCopyFile: CommandHandler<'copy-file'> = async (parameters, conte
     },
   });
   try {
-    await pipeline(createReadStream(src), counter, createWriteStream(temp, { mode: source.mode & 0o777 }), { signal: context.signal });
+    await pipeline(createReadStream(src), counter, createWriteStream(temp, { mode: source.mode & 0o777 }), {
+      signal: context.signal,
+    });
     await rename(temp, target);
   } catch (error) {
     await rm(temp, { force: true });

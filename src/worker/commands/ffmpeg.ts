@@ -59,7 +59,8 @@ export const runFfmpeg: CommandHandler<'ffmpeg'> = async (parameters, context) =
   if (lastStats !== undefined) context.log(lastStats);
   if (parameters.output !== undefined) {
     const written = await stat(parameters.output).catch(() => undefined);
-    if (!written || written.size === 0) throw new CommandError(`ffmpeg finished but wrote nothing to ${parameters.output}`);
+    if (!written || written.size === 0)
+      throw new CommandError(`ffmpeg finished but wrote nothing to ${parameters.output}`);
   }
   context.progress(1, 'ffmpeg: done');
 };

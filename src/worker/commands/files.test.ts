@@ -39,7 +39,10 @@ describe('copy-file command', () => {
 
   it('fails on a missing source and leaves nothing behind when stopped', async (t) => {
     const dir = await tempDir(t);
-    await assert.rejects(runCopyFile({ src: join(dir, 'missing'), dest: join(dir, 'x') }, recordingContext().context), (error: unknown) => error instanceof CommandError && /does not exist/.test(error.message));
+    await assert.rejects(
+      runCopyFile({ src: join(dir, 'missing'), dest: join(dir, 'x') }, recordingContext().context),
+      (error: unknown) => error instanceof CommandError && /does not exist/.test(error.message),
+    );
     await assert.rejects(runCopyFile({ src: dir, dest: join(dir, 'x') }, recordingContext().context), /not a file/);
 
     const src = join(dir, 'big.bin');
@@ -70,9 +73,15 @@ describe('move-directory command', () => {
 
   it('fails when the source is missing or not a folder', async (t) => {
     const dir = await tempDir(t);
-    await assert.rejects(runMoveDirectory({ src: join(dir, 'nope'), dest: join(dir, 'x') }, recordingContext().context), /does not exist/);
+    await assert.rejects(
+      runMoveDirectory({ src: join(dir, 'nope'), dest: join(dir, 'x') }, recordingContext().context),
+      /does not exist/,
+    );
     await writeFile(join(dir, 'file'), '');
-    await assert.rejects(runMoveDirectory({ src: join(dir, 'file'), dest: join(dir, 'x') }, recordingContext().context), /not a folder/);
+    await assert.rejects(
+      runMoveDirectory({ src: join(dir, 'file'), dest: join(dir, 'x') }, recordingContext().context),
+      /not a folder/,
+    );
   });
 });
 
@@ -83,8 +92,14 @@ describe('make-directory command', () => {
     assert.ok((await stat(join(dir, 'a', 'b', 'c'))).isDirectory());
     await runMakeDirectory({ path: join(dir, 'a', 'b', 'c') }, recordingContext().context);
     await writeFile(join(dir, 'file'), '');
-    await assert.rejects(runMakeDirectory({ path: join(dir, 'file') }, recordingContext().context), /a file is in the way/);
-    await assert.rejects(runMakeDirectory({ path: join(dir, 'file', 'sub') }, recordingContext().context), CommandError);
+    await assert.rejects(
+      runMakeDirectory({ path: join(dir, 'file') }, recordingContext().context),
+      /a file is in the way/,
+    );
+    await assert.rejects(
+      runMakeDirectory({ path: join(dir, 'file', 'sub') }, recordingContext().context),
+      CommandError,
+    );
   });
 });
 

@@ -41,7 +41,9 @@ export function checkCommand(value: unknown): Command {
   const member = CommandSchema.anyOf.find((schema) => schema.properties.name.const === name);
   const error = member ? Value.Errors(member, value).First() : undefined;
   const where = error?.path ? error.path.replace(/^\//, '').replaceAll('/', '.') : '';
-  throw new CommandError(`invalid ${name} command${where ? `: ${where}` : ''}: ${error?.message ?? 'does not match its schema'}`);
+  throw new CommandError(
+    `invalid ${name} command${where ? `: ${where}` : ''}: ${error?.message ?? 'does not match its schema'}`,
+  );
 }
 
 export async function runCommand(command: Command, context: CommandContext): Promise<void> {

@@ -10,7 +10,10 @@ export const runMakeDirectory: CommandHandler<'make-directory'> = async (paramet
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' || code === 'ENOTDIR') {
-      const isFile = await stat(parameters.path).then((info) => !info.isDirectory(), () => true);
+      const isFile = await stat(parameters.path).then(
+        (info) => !info.isDirectory(),
+        () => true,
+      );
       if (isFile) throw new CommandError(`cannot create folder ${parameters.path}: a file is in the way`);
     }
     throw new CommandError(`cannot create folder ${parameters.path}: ${(error as Error).message}`);

@@ -8,13 +8,23 @@ import { dirname } from 'node:path';
 import { CommandAbortedError, CommandError, throwIfAborted, type CommandHandler } from './types.js';
 
 function stamp(date: Date): string {
-  return date.toISOString().replace(/\.\d+Z$/, '').replaceAll(':', '-').replace('T', '_');
+  return date
+    .toISOString()
+    .replace(/\.\d+Z$/, '')
+    .replaceAll(':', '-')
+    .replace('T', '_');
 }
 
 async function freeName(base: string): Promise<string> {
   for (let index = 0; ; index++) {
     const candidate = index === 0 ? base : `${base}-${index}`;
-    if (!(await stat(candidate).then(() => true, () => false))) return candidate;
+    if (
+      !(await stat(candidate).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return candidate;
   }
 }
 
@@ -22,7 +32,9 @@ export const runMoveDirectory: CommandHandler<'move-directory'> = async (paramet
   throwIfAborted(context.signal);
   const { src, dest } = parameters;
   const source = await stat(src).catch((error: NodeJS.ErrnoException) => {
-    throw new CommandError(error.code === 'ENOENT' ? `cannot move ${src}: it does not exist` : `cannot move ${src}: ${error.message}`);
+    throw new CommandError(
+      error.code === 'ENOENT' ? `cannot move ${src}: it does not exist` : `cannot move ${src}: ${error.message}`,
+    );
   });
   if (!source.isDirectory()) throw new CommandError(`cannot move ${src}: it is not a folder`);
 
@@ -39,7 +51,8 @@ export const runMoveDirectory: CommandHandler<'move-directory'> = async (paramet
   try {
     await rename(src, dest);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw new CommandError(`cannot move ${src} to ${dest}: ${(error as Error).message}`);
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV')
+      throw new CommandError(`cannot move ${src} to ${dest}: ${(error as Error).message}`);
     // Another file system: copy, then remove the source.
     try {
       await cp(src, dest, { recursive: true, errorOnExist: true, force: false, preserveTimestamps: true });

@@ -42,7 +42,8 @@ const GROUP_KILL = process.platform !== 'win32';
 export function runProcess(options: RunProcessOptions): Promise<ProcessExit> {
   throwIfAborted(options.signal);
   const [program, ...args] = options.argv;
-  if (program === undefined || program === '') return Promise.reject(new CommandError('no program to run (empty argv)'));
+  if (program === undefined || program === '')
+    return Promise.reject(new CommandError('no program to run (empty argv)'));
 
   return new Promise<ProcessExit>((resolve, reject) => {
     let child: ChildProcess;
@@ -61,7 +62,8 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessExit> {
       return;
     }
     // Recorded at once (synchronously), before anything else can happen in this process.
-    const untrack = GROUP_KILL && child.pid !== undefined ? options.processGroups.track(child.pid, program) : () => undefined;
+    const untrack =
+      GROUP_KILL && child.pid !== undefined ? options.processGroups.track(child.pid, program) : () => undefined;
 
     const emit = (stream: 'stdout' | 'stderr') => (line: string) =>
       options.onLine(line.length > MAX_LINE_LENGTH ? `${line.slice(0, MAX_LINE_LENGTH)}… (line cut)` : line, stream);
@@ -107,7 +109,9 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessExit> {
       timers.push(
         setTimeout(() => {
           kill('SIGKILL');
-          timers.push(setTimeout(() => finish({ error: new CommandAbortedError(options.signal.reason) }, true), KILL_WAIT_MS));
+          timers.push(
+            setTimeout(() => finish({ error: new CommandAbortedError(options.signal.reason) }, true), KILL_WAIT_MS),
+          );
         }, options.killGraceMs),
       );
     }

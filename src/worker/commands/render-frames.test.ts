@@ -24,7 +24,10 @@ describe('render-frames command', () => {
   it('renders real PNGs in a child process, reports progress and each frame as a preview', async (t) => {
     const dir = await tempDir(t);
     const { context, record } = recordingContext();
-    await runRenderFrames({ frames: [3, 1, 2, 10], width: 96, height: 54, output: join(dir, 'frames', 'frame_####.png') }, context);
+    await runRenderFrames(
+      { frames: [3, 1, 2, 10], width: 96, height: 54, output: join(dir, 'frames', 'frame_####.png') },
+      context,
+    );
 
     const expected = [1, 2, 3, 10].map((frame) => join(dir, 'frames', `frame_${String(frame).padStart(4, '0')}.png`));
     // The renderer works on several frames at once, so they may finish in any order.
@@ -37,7 +40,11 @@ describe('render-frames command', () => {
     }
     const progress = record.progress;
     assert.equal(progress.at(-1), 1);
-    assert.deepEqual(progress, [...progress].sort((a, b) => a - b), 'progress only grows');
+    assert.deepEqual(
+      progress,
+      [...progress].sort((a, b) => a - b),
+      'progress only grows',
+    );
     assert.ok(progress.includes(0.5), 'two of four frames is half way');
     assert.ok(record.logs.some((line) => line.startsWith('Fra:10')));
     assert.ok(record.activities.some((text) => /rendering frame 10/.test(text)));
@@ -46,12 +53,18 @@ describe('render-frames command', () => {
   it('fails with the renderer’s exit code on a bad output pattern', async (t) => {
     const dir = await tempDir(t);
     const { context, record } = recordingContext();
-    await assert.rejects(runRenderFrames({ frames: [1], width: 8, height: 8, output: join(dir, 'frame_####.jpg') }, context), (error: unknown) => {
-      assert.ok(error instanceof CommandError);
-      assert.match(error.message, /exited with code 2/);
-      return true;
-    });
-    assert.ok(record.logs.some((line) => /PNG files only/.test(line)), record.logs.join('\n'));
+    await assert.rejects(
+      runRenderFrames({ frames: [1], width: 8, height: 8, output: join(dir, 'frame_####.jpg') }, context),
+      (error: unknown) => {
+        assert.ok(error instanceof CommandError);
+        assert.match(error.message, /exited with code 2/);
+        return true;
+      },
+    );
+    assert.ok(
+      record.logs.some((line) => /PNG files only/.test(line)),
+      record.logs.join('\n'),
+    );
   });
 
   it('stops within 2 s when aborted mid-render', async (t) => {

@@ -10,7 +10,10 @@ export const runSleep: CommandHandler<'sleep'> = async (parameters, context) => 
   await new Promise<void>((resolve, reject) => {
     const tick = setInterval(() => {
       const elapsed = Date.now() - started;
-      context.progress(Math.min(1, elapsed / total), `sleeping: ${Math.ceil(Math.max(0, total - elapsed) / SECOND)} s left`);
+      context.progress(
+        Math.min(1, elapsed / total),
+        `sleeping: ${Math.ceil(Math.max(0, total - elapsed) / SECOND)} s left`,
+      );
     }, SECOND);
     const done = setTimeout(finish, total);
     function finish(): void {

@@ -8,7 +8,11 @@ export interface Recorded {
   previews: string[];
 }
 
-export function recordingContext(overrides: Partial<CommandContext> = {}): { context: CommandContext; record: Recorded; controller: AbortController } {
+export function recordingContext(overrides: Partial<CommandContext> = {}): {
+  context: CommandContext;
+  record: Recorded;
+  controller: AbortController;
+} {
   const controller = new AbortController();
   const record: Recorded = { logs: [], progress: [], activities: [], previews: [] };
   const context: CommandContext = {

@@ -20,7 +20,10 @@ export interface CommandContext {
   processGroups: ProcessGroupTracker;
 }
 
-export type CommandHandler<N extends CommandName> = (parameters: CommandParameters<N>, context: CommandContext) => Promise<void>;
+export type CommandHandler<N extends CommandName> = (
+  parameters: CommandParameters<N>,
+  context: CommandContext,
+) => Promise<void>;
 
 /** The command failed; the message goes to the task log and the task fails. */
 export class CommandError extends Error {
@@ -31,7 +34,9 @@ export class CommandError extends Error {
 export class CommandAbortedError extends Error {
   override readonly name = 'CommandAbortedError';
   constructor(reason?: unknown) {
-    super(reason instanceof Error ? reason.message : reason === undefined ? 'stopped' : String(reason), { cause: reason });
+    super(reason instanceof Error ? reason.message : reason === undefined ? 'stopped' : String(reason), {
+      cause: reason,
+    });
   }
 }
 

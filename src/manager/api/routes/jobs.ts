@@ -2,7 +2,21 @@ import { Type } from '@sinclair/typebox';
 import type { App } from '../app.js';
 import type { ManagerContext } from '../../context.js';
 import { ApiError } from '../errors.js';
-import { Blocklist, ErrorBody, IdParams, Job, JobCheckResult, JobList, JobListQuery, PageQuery, SetJobStatus, SetPriority, SubmitJob, TaskList, Unblock } from '../schemas.js';
+import {
+  Blocklist,
+  ErrorBody,
+  IdParams,
+  Job,
+  JobCheckResult,
+  JobList,
+  JobListQuery,
+  PageQuery,
+  SetJobStatus,
+  SetPriority,
+  SubmitJob,
+  TaskList,
+  Unblock,
+} from '../schemas.js';
 import { checkSubmission } from '../submission-guard.js';
 import { fetchJob, listJobs, toJob } from '../../persistence/jobs.js';
 import { pageTasksOfJob, dependenciesOf, toTask } from '../../persistence/tasks.js';
@@ -14,63 +28,147 @@ const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 412: ErrorBody,
 export function registerJobRoutes(api: App, ctx: ManagerContext): void {
   const user = { preHandler: api.requireUser };
 
-  api.post('/jobs', { ...user, schema: { tags: ['jobs'], body: SubmitJob, response: { 201: Job, ...errors } } }, async (request, reply) => {
-    checkSubmission(request.body, ctx.storage);
-    const row = await ctx.jobs.submit(request.body);
-    return reply.status(201).send(toJob(row));
-  });
+  api.post(
+    '/jobs',
+    { ...user, schema: { tags: ['jobs'], body: SubmitJob, response: { 201: Job, ...errors } } },
+    async (request, reply) => {
+      checkSubmission(request.body, ctx.storage);
+      const row = await ctx.jobs.submit(request.body);
+      return reply.status(201).send(toJob(row));
+    },
+  );
 
-  api.post('/jobs/check', { schema: { tags: ['jobs'], body: SubmitJob, response: { 200: JobCheckResult, ...errors } } }, async (request) => {
-    checkSubmission(request.body, ctx.storage);
-    const { tasks } = ctx.jobs.compile(request.body);
-    return { ok: true, taskCount: tasks.length, tasks: tasks.slice(0, 1000).map((t) => ({ name: t.name, type: t.type, dependsOn: t.dependsOn })) };
-  });
+  api.post(
+    '/jobs/check',
+    { schema: { tags: ['jobs'], body: SubmitJob, response: { 200: JobCheckResult, ...errors } } },
+    async (request) => {
+      checkSubmission(request.body, ctx.storage);
+      const { tasks } = ctx.jobs.compile(request.body);
+      return {
+        ok: true,
+        taskCount: tasks.length,
+        tasks: tasks.slice(0, 1000).map((t) => ({ name: t.name, type: t.type, dependsOn: t.dependsOn })),
+      };
+    },
+  );
 
-  api.get('/jobs', { schema: { tags: ['jobs'], querystring: JobListQuery, response: { 200: JobList, 400: ErrorBody } } }, async (request) => {
-    const statuses = request.query.status?.split(',').map((s) => s.trim()).filter(Boolean);
-    const unknown = statuses?.find((s) => !(JOB_STATUSES as readonly string[]).includes(s));
-    if (unknown) throw new ApiError(400, 'invalid_request', `unknown job status "${unknown}"; known: ${JOB_STATUSES.join(', ')}`, 'status');
-    const { rows, total } = await listJobs(ctx.db, { statuses, type: request.query.type, tag: request.query.tag, limit: request.query.limit ?? 100, offset: request.query.offset ?? 0 });
-    return { jobs: rows.map(toJob), total };
-  });
+  api.get(
+    '/jobs',
+    { schema: { tags: ['jobs'], querystring: JobListQuery, response: { 200: JobList, 400: ErrorBody } } },
+    async (request) => {
+      const statuses = request.query.status
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const unknown = statuses?.find((s) => !(JOB_STATUSES as readonly string[]).includes(s));
+      if (unknown)
+        throw new ApiError(
+          400,
+          'invalid_request',
+          `unknown job status "${unknown}"; known: ${JOB_STATUSES.join(', ')}`,
+          'status',
+        );
+      const { rows, total } = await listJobs(ctx.db, {
+        statuses,
+        type: request.query.type,
+        tag: request.query.tag,
+        limit: request.query.limit ?? 100,
+        offset: request.query.offset ?? 0,
+      });
+      return { jobs: rows.map(toJob), total };
+    },
+  );
 
-  api.get('/jobs/:id', { schema: { tags: ['jobs'], params: IdParams, response: { 200: Job, 404: ErrorBody } } }, async (request) => toJob(await fetchJob(ctx.db, request.params.id)));
+  api.get(
+    '/jobs/:id',
+    { schema: { tags: ['jobs'], params: IdParams, response: { 200: Job, 404: ErrorBody } } },
+    async (request) => toJob(await fetchJob(ctx.db, request.params.id)),
+  );
 
-  api.post('/jobs/:id/status', { ...user, schema: { tags: ['jobs'], params: IdParams, body: SetJobStatus, response: { 200: Job, ...errors } } }, async (request) =>
-    toJob(await ctx.jobs.act(request.params.id, request.body.action, { reason: request.body.reason, now: request.body.now })),
+  api.post(
+    '/jobs/:id/status',
+    { ...user, schema: { tags: ['jobs'], params: IdParams, body: SetJobStatus, response: { 200: Job, ...errors } } },
+    async (request) =>
+      toJob(
+        await ctx.jobs.act(request.params.id, request.body.action, {
+          reason: request.body.reason,
+          now: request.body.now,
+        }),
+      ),
   );
 
   const presentBlocklist = (entries: Awaited<ReturnType<typeof ctx.jobs.blocklist>>) => ({
-    blocklist: entries.map((entry) => ({ workerId: entry.workerId, workerName: entry.workerName, taskType: entry.taskType, since: entry.since.toISOString() })),
-  });
-
-  api.get('/jobs/:id/blocklist', { schema: { tags: ['jobs'], params: IdParams, response: { 200: Blocklist, 404: ErrorBody } } }, async (request) =>
-    presentBlocklist(await ctx.jobs.blocklist(request.params.id)),
-  );
-
-  api.post('/jobs/:id/blocklist/remove', { ...user, schema: { tags: ['jobs'], params: IdParams, body: Unblock, response: { 200: Blocklist, ...errors } } }, async (request) =>
-    presentBlocklist(await ctx.jobs.unblock(request.params.id, request.body.workerId, request.body.taskType)),
-  );
-
-  api.post('/jobs/:id/priority', { ...user, schema: { tags: ['jobs'], params: IdParams, body: SetPriority, response: { 200: Job, ...errors } } }, async (request) =>
-    toJob(await ctx.jobs.setPriority(request.params.id, request.body.priority)),
-  );
-
-  api.delete('/jobs/:id', { ...user, schema: { tags: ['jobs'], params: IdParams, response: { 204: Type.Null(), ...errors } } }, async (request, reply) => {
-    await ctx.jobs.delete(request.params.id);
-    return reply.status(204).send(null);
-  });
-
-  api.get('/jobs/:id/tasks', { schema: { tags: ['tasks'], params: IdParams, querystring: PageQuery, response: { 200: TaskList, 400: ErrorBody, 404: ErrorBody } } }, async (request) => {
-    await fetchJob(ctx.db, request.params.id);
-    const { rows, total } = await pageTasksOfJob(ctx.db, request.params.id, { limit: request.query.limit ?? 1000, offset: request.query.offset ?? 0 });
-    const deps = await dependenciesOf(ctx.db, rows.map((r) => r.id));
-    return { tasks: rows.map((row) => toTask(row, deps.get(row.id))), total };
+    blocklist: entries.map((entry) => ({
+      workerId: entry.workerId,
+      workerName: entry.workerName,
+      taskType: entry.taskType,
+      since: entry.since.toISOString(),
+    })),
   });
 
   api.get(
+    '/jobs/:id/blocklist',
+    { schema: { tags: ['jobs'], params: IdParams, response: { 200: Blocklist, 404: ErrorBody } } },
+    async (request) => presentBlocklist(await ctx.jobs.blocklist(request.params.id)),
+  );
+
+  api.post(
+    '/jobs/:id/blocklist/remove',
+    { ...user, schema: { tags: ['jobs'], params: IdParams, body: Unblock, response: { 200: Blocklist, ...errors } } },
+    async (request) =>
+      presentBlocklist(await ctx.jobs.unblock(request.params.id, request.body.workerId, request.body.taskType)),
+  );
+
+  api.post(
+    '/jobs/:id/priority',
+    { ...user, schema: { tags: ['jobs'], params: IdParams, body: SetPriority, response: { 200: Job, ...errors } } },
+    async (request) => toJob(await ctx.jobs.setPriority(request.params.id, request.body.priority)),
+  );
+
+  api.delete(
+    '/jobs/:id',
+    { ...user, schema: { tags: ['jobs'], params: IdParams, response: { 204: Type.Null(), ...errors } } },
+    async (request, reply) => {
+      await ctx.jobs.delete(request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+
+  api.get(
+    '/jobs/:id/tasks',
+    {
+      schema: {
+        tags: ['tasks'],
+        params: IdParams,
+        querystring: PageQuery,
+        response: { 200: TaskList, 400: ErrorBody, 404: ErrorBody },
+      },
+    },
+    async (request) => {
+      await fetchJob(ctx.db, request.params.id);
+      const { rows, total } = await pageTasksOfJob(ctx.db, request.params.id, {
+        limit: request.query.limit ?? 1000,
+        offset: request.query.offset ?? 0,
+      });
+      const deps = await dependenciesOf(
+        ctx.db,
+        rows.map((r) => r.id),
+      );
+      return { tasks: rows.map((row) => toTask(row, deps.get(row.id))), total };
+    },
+  );
+
+  api.get(
     '/jobs/:id/preview',
-    { schema: { tags: ['jobs'], params: IdParams, querystring: Type.Object({ size: Type.Optional(Type.Union(Object.keys(PREVIEW_SIZES).map((s) => Type.Literal(s)))) }) } },
+    {
+      schema: {
+        tags: ['jobs'],
+        params: IdParams,
+        querystring: Type.Object({
+          size: Type.Optional(Type.Union(Object.keys(PREVIEW_SIZES).map((s) => Type.Literal(s)))),
+        }),
+      },
+    },
     async (request, reply) => {
       await fetchJob(ctx.db, request.params.id);
       const image = await ctx.previews.read(request.params.id, (request.query.size ?? 'medium') as PreviewSize);

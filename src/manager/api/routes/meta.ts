@@ -5,18 +5,28 @@ import { ApiError } from '../errors.js';
 import { ErrorBody, JobTypeDetail, JobTypeList, NameParams, Version } from '../schemas.js';
 
 export function registerMetaRoutes(api: App, ctx: ManagerContext): void {
-  api.get('/version', { schema: { tags: ['meta'], response: { 200: Version } } }, async () => ({ name: 'kiln', version: ctx.version, apiVersion: 1 }));
-
-  api.get('/job-types', { schema: { tags: ['job types'], response: { 200: JobTypeList } } }, async () => ({
-    jobTypes: ctx.registry.summaries().map(({ name, label, description, etag }) => ({ name, label, description, etag })),
+  api.get('/version', { schema: { tags: ['meta'], response: { 200: Version } } }, async () => ({
+    name: 'kiln',
+    version: ctx.version,
+    apiVersion: 1,
   }));
 
-  api.get('/job-types/:name', { schema: { tags: ['job types'], params: NameParams, response: { 200: JobTypeDetail, 404: ErrorBody } } }, async (request, reply) => {
-    const detail = ctx.registry.detail(request.params.name);
-    if (!detail) throw new ApiError(404, 'unknown_job_type', `unknown job type "${request.params.name}"`, 'name');
-    void reply.header('etag', `"${detail.etag}"`);
-    return detail;
-  });
+  api.get('/job-types', { schema: { tags: ['job types'], response: { 200: JobTypeList } } }, async () => ({
+    jobTypes: ctx.registry
+      .summaries()
+      .map(({ name, label, description, etag }) => ({ name, label, description, etag })),
+  }));
+
+  api.get(
+    '/job-types/:name',
+    { schema: { tags: ['job types'], params: NameParams, response: { 200: JobTypeDetail, 404: ErrorBody } } },
+    async (request, reply) => {
+      const detail = ctx.registry.detail(request.params.name);
+      if (!detail) throw new ApiError(404, 'unknown_job_type', `unknown job type "${request.params.name}"`, 'name');
+      void reply.header('etag', `"${detail.etag}"`);
+      return detail;
+    },
+  );
 }
 
 export const Empty = Type.Null();

@@ -8,7 +8,10 @@ import { collectGarbage, createCheckout, checkBlobId, PlatformSchema } from '../
 import { SECOND } from '../../../util/time.js';
 
 const BlobSize = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
-const ShamanFile = Type.Object({ sha256: Type.String({ maxLength: 64 }), size: BlobSize, path: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false });
+const ShamanFile = Type.Object(
+  { sha256: Type.String({ maxLength: 64 }), size: BlobSize, path: Type.String({ minLength: 1, maxLength: 4096 }) },
+  { additionalProperties: false },
+);
 const BlobParams = Type.Object({ sha256: Type.String({ maxLength: 64 }), size: BlobSize });
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
@@ -38,7 +41,9 @@ export function registerStorageRoutes(api: App, ctx: ManagerContext): void {
       },
     },
     async (request) => ({
-      sharedStoragePath: storage.storedPath ? storage.forPlatform(storage.storedPath, request.query.platform ?? storage.platform, 'users') : null,
+      sharedStoragePath: storage.storedPath
+        ? storage.forPlatform(storage.storedPath, request.query.platform ?? storage.platform, 'users')
+        : null,
       storedPath: storage.storedPath ?? null,
       variables: [...storage.variables],
       shaman: { enabled: Boolean(storage.shaman) },
@@ -46,35 +51,66 @@ export function registerStorageRoutes(api: App, ctx: ManagerContext): void {
   );
 
   const store = () => {
-    if (!storage.shaman) throw new ApiError(409, 'shaman_disabled', 'Shaman is not enabled on this manager (manager.shaman.enabled)');
+    if (!storage.shaman)
+      throw new ApiError(409, 'shaman_disabled', 'Shaman is not enabled on this manager (manager.shaman.enabled)');
     return storage.shaman;
   };
 
   api.post(
     '/shaman/checkout/requirements',
-    { schema: { tags: ['shaman'], body: Type.Object({ files: Type.Array(ShamanFile, { maxItems: 1_000_000 }) }, { additionalProperties: false }), response: { 200: Type.Object({ missing: Type.Array(ShamanFile) }), ...errors } } },
+    {
+      schema: {
+        tags: ['shaman'],
+        body: Type.Object({ files: Type.Array(ShamanFile, { maxItems: 1_000_000 }) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ missing: Type.Array(ShamanFile) }), ...errors },
+      },
+    },
     async (request) => {
       request.body.files.forEach((file, i) => checkBlobId(file.sha256, file.size, `files[${i}]`));
       return { missing: await store().missing(request.body.files) };
     },
   );
 
-  api.get('/shaman/files/:sha256/:size', { schema: { tags: ['shaman'], params: BlobParams, response: { 200: Type.Object({ status: Type.String() }), ...errors } } }, async (request) => {
-    checkBlobId(request.params.sha256, request.params.size);
-    return { status: await store().status(request.params.sha256, request.params.size) };
-  });
+  api.get(
+    '/shaman/files/:sha256/:size',
+    {
+      schema: {
+        tags: ['shaman'],
+        params: BlobParams,
+        response: { 200: Type.Object({ status: Type.String() }), ...errors },
+      },
+    },
+    async (request) => {
+      checkBlobId(request.params.sha256, request.params.size);
+      return { status: await store().status(request.params.sha256, request.params.size) };
+    },
+  );
 
   api.put(
     '/shaman/files/:sha256/:size',
-    { preHandler: api.requireUser, schema: { tags: ['shaman'], params: BlobParams, response: { 200: Type.Object({ result: Type.String() }), 417: ErrorBody, ...errors } } },
+    {
+      preHandler: api.requireUser,
+      schema: {
+        tags: ['shaman'],
+        params: BlobParams,
+        response: { 200: Type.Object({ result: Type.String() }), 417: ErrorBody, ...errors },
+      },
+    },
     async (request) => {
       checkBlobId(request.params.sha256, request.params.size);
       const source = request.body as Readable | undefined;
       if (!source || typeof (source as Readable).pipe !== 'function') {
-        throw new ApiError(415, 'unsupported_media_type', 'upload the file as application/octet-stream', 'content-type');
+        throw new ApiError(
+          415,
+          'unsupported_media_type',
+          'upload the file as application/octet-stream',
+          'content-type',
+        );
       }
       const defer = request.headers['x-shaman-can-defer-upload'] === 'true';
-      const result = await store().receive(request.params.sha256, request.params.size, source, { deferIfUploading: defer });
+      const result = await store().receive(request.params.sha256, request.params.size, source, {
+        deferIfUploading: defer,
+      });
       if (result !== 'stored') source.resume(); // not read: let the rest of the body go by
       return { result };
     },
@@ -86,8 +122,18 @@ export function registerStorageRoutes(api: App, ctx: ManagerContext): void {
       preHandler: api.requireUser,
       schema: {
         tags: ['shaman'],
-        body: Type.Object({ checkoutPath: Type.String({ minLength: 1, maxLength: 1024 }), files: Type.Array(ShamanFile, { maxItems: 1_000_000 }) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ checkoutPath: Type.String(), files: Type.Integer(), blobs: Type.Integer() }), 424: ErrorBody, ...errors },
+        body: Type.Object(
+          {
+            checkoutPath: Type.String({ minLength: 1, maxLength: 1024 }),
+            files: Type.Array(ShamanFile, { maxItems: 1_000_000 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ checkoutPath: Type.String(), files: Type.Integer(), blobs: Type.Integer() }),
+          424: ErrorBody,
+          ...errors,
+        },
       },
     },
     async (request) => {
@@ -98,8 +144,24 @@ export function registerStorageRoutes(api: App, ctx: ManagerContext): void {
 
   api.post(
     '/shaman/gc',
-    { preHandler: api.requireUser, schema: { tags: ['shaman'], body: Type.Object({ dryRun: Type.Optional(Type.Boolean()), maxAgeSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 * 365 * 86_400 })) }, { additionalProperties: false }), response: { 200: Type.Unknown(), ...errors } } },
+    {
+      preHandler: api.requireUser,
+      schema: {
+        tags: ['shaman'],
+        body: Type.Object(
+          {
+            dryRun: Type.Optional(Type.Boolean()),
+            maxAgeSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 * 365 * 86_400 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Unknown(), ...errors },
+      },
+    },
     async (request) =>
-      collectGarbage(store(), storage.jobsDir!, { maxAgeMs: (request.body.maxAgeSeconds ?? ctx.config.shaman.gc.max_age) * SECOND, dryRun: request.body.dryRun ?? false }),
+      collectGarbage(store(), storage.jobsDir!, {
+        maxAgeMs: (request.body.maxAgeSeconds ?? ctx.config.shaman.gc.max_age) * SECOND,
+        dryRun: request.body.dryRun ?? false,
+      }),
   );
 }
