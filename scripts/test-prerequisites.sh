@@ -4,8 +4,9 @@
 # elsewhere it says what is missing and the tests that need it skip with a reason.
 set -u
 need=()
-command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
-command -v blender >/dev/null 2>&1 || need+=(blender)
+uses=()
+command -v psql >/dev/null 2>&1 || { need+=(postgresql-client); uses+=("psql for the database client tests"); }
+command -v blender >/dev/null 2>&1 || { need+=(blender); uses+=("blender for the real render tests"); }
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing test prerequisites: ${need[*]}"
@@ -14,6 +15,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; }) ||
     echo "could not install ${need[*]}; tests that need them will skip"
 else
-  echo "missing test prerequisites: ${need[*]} (install them as root); tests that need them will skip"
+  why=$([ "$(id -u)" = 0 ] && echo "no apt-get here" || echo "not root, so not installing them")
+  joined=$(printf '%s; ' "${uses[@]}")
+  echo "missing test prerequisites: ${joined%; } (${why}: apt-get install -y ${need[*]} as root); the tests that need them skip, each saying why"
 fi
 exit 0

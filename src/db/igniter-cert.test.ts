@@ -5,10 +5,13 @@ import { join } from 'node:path';
 import { makeTempDir, freePort } from '../testing/temp.js';
 import { runKiln, assertOneLineError } from '../testing/cli.js';
 import { psql } from '../testing/pg-client.js';
+import { needsPsql } from '../testing/skips.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { createCertificateAuthority, issueUserCertificate } from './certs.js';
 
-test('cert mode: a user made by `user add` connects with verify-full; others are refused', async (t) => {
+test('cert mode: a user made by `user add` connects with verify-full; others are refused', {
+  skip: needsPsql,
+}, async (t) => {
   let home = '';
   home = makeTempDir(t, 'kiln-cert-', () => runKiln(['db', 'destroy', '--yes', '--home', home]));
   const port = await freePort();

@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import { makeTempDir, freePort } from '../testing/temp.js';
 import { runKiln } from '../testing/cli.js';
 import { psql } from '../testing/pg-client.js';
+import { needsPsql, rootOnly } from '../testing/skips.js';
+import { MIGRATIONS } from './migrations/index.js';
 import { waitFor } from '../util/time.js';
 import * as igniter from './igniter.js';
 
-test('trust mode: init, psql connects as kiln, status reports the server', async (t) => {
+test('trust mode: init, psql connects as kiln, status reports the server', { skip: needsPsql }, async (t) => {
   let home = '';
   home = makeTempDir(t, 'kiln-trust-', () => runKiln(['db', 'destroy', '--yes', '--home', home]));
   const port = await freePort();
@@ -49,7 +51,7 @@ test('trust mode: init, psql connects as kiln, status reports the server', async
 });
 
 test('Started as root, the postmaster runs as kiln_db', {
-  skip: process.getuid?.() !== 0 && 'needs root',
+  skip: rootOnly('checks the postmaster runs as kiln_db when Kiln is started as root'),
 }, async (t) => {
   let data = '';
   const home = makeTempDir(t, 'kiln-root-', () => igniter.destroy(data));
@@ -104,7 +106,7 @@ test('Started as root, the postmaster runs as kiln_db', {
   await checkPostmaster('after start');
 });
 
-test('SIGKILL of the postmaster, then start: recovers with committed rows intact', async (t) => {
+test('SIGKILL of the postmaster, then start: recovers with committed rows intact', { skip: needsPsql }, async (t) => {
   let data = '';
   const home = makeTempDir(t, 'kiln-crash-', () => igniter.destroy(data));
   data = join(home, 'db');
@@ -143,11 +145,14 @@ test('migrations: applied once, concurrently from several processes, version sho
   for (const run of runs) assert.equal(run.code, 0, run.stderr);
   assert.equal(runs.filter((run) => run.stdout.startsWith('Applied')).length, 1, runs.map((r) => r.stdout).join('\n'));
   const status = JSON.parse((await runKiln(['db', 'status', '--json', '--data', data])).stdout);
-  assert.equal(status.schemaVersion, 5);
+  // The newest migration's number (0006 when this was written), not a figure to update by hand.
+  const newest = Number.parseInt(Object.keys(MIGRATIONS).sort().at(-1)!, 10);
+  assert.ok(newest >= 5);
+  assert.equal(status.schemaVersion, newest);
 });
 
 test('run as root with a private home: data lives where kiln_db can reach it', {
-  skip: process.getuid?.() !== 0 && 'needs root',
+  skip: rootOnly('checks a cluster under a 0700 home is kept where kiln_db can reach it'),
 }, async (t) => {
   let data = '';
   const home = makeTempDir(t, 'kiln-private-', () => igniter.destroy(data));
