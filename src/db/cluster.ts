@@ -22,6 +22,12 @@ export interface ClusterMeta {
   /** Roles given certificates by `kiln db user add` (cert mode). */
   users: string[];
   createdAt: string;
+  /** max_connections chosen with `kiln db set` (or kept from a hand edit of kiln.conf); else Kiln's rule. */
+  maxConnections?: number;
+  /** What Kiln last wrote into kiln.conf, so that a hand edit there is noticed, not lost. */
+  confWritten?: { sha256: string; maxConnections: number | null };
+  /** Digest of the pg_hba.conf Kiln last wrote, so that `allow`/`deny` notice a hand edit. */
+  hbaWritten?: string;
 }
 
 export const META_FILE = 'kiln.json';
@@ -115,6 +121,18 @@ export function serverUserOf(meta: ClusterMeta): ServerUser | undefined {
   const user = lookupUser(meta.serverUser);
   if (!user) throw new UserError(`the cluster runs as ${meta.serverUser}, but that system user no longer exists`);
   return user;
+}
+
+export interface ClusterHandle {
+  paths: ClusterPaths;
+  meta: ClusterMeta;
+  user: ServerUser | undefined;
+}
+
+export function openCluster(data: string): ClusterHandle {
+  const paths = new ClusterPaths(resolve(data));
+  const meta = readMeta(paths);
+  return { paths, meta, user: serverUserOf(meta) };
 }
 
 export const clusterLabel = (paths: ClusterPaths): string => basename(paths.requested);

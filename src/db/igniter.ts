@@ -1,17 +1,8 @@
-import {
-  appendFileSync,
-  chownSync,
-  existsSync,
-  mkdirSync,
-  rmSync,
-  symlinkSync,
-  readFileSync,
-  chmodSync,
-} from 'node:fs';
+import { chownSync, existsSync, mkdirSync, rmSync, symlinkSync, readFileSync, chmodSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve, basename } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { ensureWritableDir, writeFileAtomic } from '../util/fs.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { locateServerBinaries } from './binaries.js';
 import {
   ensureServerUser,
@@ -20,28 +11,20 @@ import {
   SYSTEM_STATE_DIR,
   type ServerUser,
 } from './server-user.js';
-import {
-  defaultRules,
-  renderHba,
-  parseCidr,
-  checkRoleName,
-  withAllow,
-  withDeny,
-  type AccessRule,
-} from './access-rules.js';
-import { computeConnectionLimit, type ConnectionLimit } from './limits.js';
-import type { PemPair } from './certs.js';
-import { renderServerConfig } from './server-config.js';
-import { withAdminClient, quoteIdent, reloadConfiguration } from './admin.js';
+import { defaultRules, renderHba, parseCidr } from './access-rules.js';
+import type { ConnectionLimit } from './limits.js';
+import { writeServerConfig } from './server-config.js';
+import { preparePostgresqlConf } from './hand-settings.js';
+import { validateClients } from './settings.js';
+import { withAdminClient } from './admin.js';
 import { runAs, startServer, stopServer, readRunningState, checkPortFree, checkCanStart } from './server-process.js';
 import {
   ClusterPaths,
   clusterExists,
   isEmptyOrMissing,
   readMeta,
-  writeMeta,
   writeOwnedFile,
-  serverUserOf,
+  openCluster,
   clusterLabel,
   ADMIN_ROLE,
   APP_ROLE,
@@ -50,6 +33,12 @@ import {
   type ClusterMeta,
 } from './cluster.js';
 import type { AuthMode } from './config.js';
+
+// The igniter's other commands live in modules of their own; callers reach them all here.
+export { openCluster, type ClusterHandle } from './cluster.js';
+export { allow, deny, type RulesChange } from './rules.js';
+export { addUser, removeUser, type UserAddResult } from './users.js';
+export { setSetting, type SetResult } from './settings.js';
 
 export interface InitOptions {
   data: string;
@@ -142,8 +131,7 @@ export async function initCluster(options: InitOptions): Promise<InitResult> {
       createdAt: new Date().toISOString(),
     };
     if (options.auth === 'cert') await createClusterCertificates(real, meta, user);
-    appendFileSync(join(real.dataDir, 'postgresql.conf'), `\n# Kiln's settings\ninclude_if_exists = '${CONF_FILE}'\n`);
-    await writeClusterFiles(real, meta, user);
+    const written = await writeClusterFiles(real, meta, user);
 
     let pid: number | undefined;
     if (!options.noStart) {
@@ -152,8 +140,8 @@ export async function initCluster(options: InitOptions): Promise<InitResult> {
     }
     return {
       paths: real,
-      meta,
-      limit: computeConnectionLimit(meta.clients),
+      meta: written.meta,
+      limit: written.limit,
       started: !options.noStart,
       pid,
       relocatedTo: target !== paths.dataDir ? target : undefined,
@@ -205,10 +193,18 @@ async function createClusterCertificates(
   await writeOwnedFile(join(paths.dataDir, 'server.key'), server.key, 0o600, user);
 }
 
-async function writeClusterFiles(paths: ClusterPaths, meta: ClusterMeta, user: ServerUser | undefined): Promise<void> {
-  await writeOwnedFile(paths.conf, renderServerConfig(paths, meta), 0o600, user);
-  await writeOwnedFile(paths.hba, renderHba(meta.rules, meta.auth), 0o600, user);
-  await writeMeta(paths, meta, user);
+async function writeClusterFiles(paths: ClusterPaths, meta: ClusterMeta, user: ServerUser | undefined) {
+  const postgresqlConf = join(paths.dataDir, 'postgresql.conf');
+  await writeOwnedFile(
+    postgresqlConf,
+    preparePostgresqlConf(readFileSync(postgresqlConf, 'utf8'), CONF_FILE),
+    0o600,
+    user,
+  );
+  const hba = renderHba(meta.rules, meta.auth);
+  await writeOwnedFile(paths.hba, hba, 0o600, user);
+  const hbaWritten = createHash('sha256').update(hba).digest('hex');
+  return writeServerConfig(paths, { ...meta, hbaWritten }, user);
 }
 
 async function createApplicationRole(paths: ClusterPaths, meta: ClusterMeta): Promise<void> {
@@ -219,25 +215,15 @@ async function createApplicationRole(paths: ClusterPaths, meta: ClusterMeta): Pr
   });
 }
 
-export interface ClusterHandle {
-  paths: ClusterPaths;
-  meta: ClusterMeta;
-  user: ServerUser | undefined;
-}
-
-export function openCluster(data: string): ClusterHandle {
-  const paths = new ClusterPaths(resolve(data));
-  const meta = readMeta(paths);
-  return { paths, meta, user: serverUserOf(meta) };
-}
-
-export async function start(data: string): Promise<{ pid: number; meta: ClusterMeta }> {
+export async function start(
+  data: string,
+): Promise<{ pid: number; meta: ClusterMeta; limit: ConnectionLimit; notes: string[] }> {
   const { paths, meta, user } = openCluster(data);
   // A start that is refused (already running, port taken) must leave every file as it was.
   await checkCanStart(paths, meta);
   // Rewrite kiln.conf: the open-files limit of this start decides max_connections.
-  await writeOwnedFile(paths.conf, renderServerConfig(paths, meta), 0o600, user);
-  return { pid: await startServer(paths, meta, user), meta };
+  const written = await writeServerConfig(paths, meta, user);
+  return { pid: await startServer(paths, written.meta, user), ...written };
 }
 
 export async function stop(data: string): Promise<boolean> {
@@ -255,140 +241,9 @@ export async function destroy(data: string): Promise<void> {
   if (socketDir !== paths.dataDir) rmSync(socketDir, { recursive: true, force: true });
 }
 
-async function updateRules(
-  data: string,
-  change: (rules: AccessRule[]) => AccessRule[],
-): Promise<{ rules: AccessRule[]; reloaded: boolean }> {
-  const { paths, meta, user } = openCluster(data);
-  const next: ClusterMeta = { ...meta, rules: change(meta.rules) };
-  await writeOwnedFile(paths.hba, renderHba(next.rules, next.auth), 0o600, user);
-  await writeMeta(paths, next, user);
-  const running = readRunningState(paths).running;
-  if (running) await reloadConfiguration(paths, next);
-  return { rules: next.rules, reloaded: running };
-}
-
-export function allow(data: string, cidr: string, options: { user?: string; database?: string } = {}) {
-  const rule = {
-    cidr: parseCidr(cidr),
-    user: checkRoleName(options.user ?? 'all', 'user'),
-    database: checkRoleName(options.database ?? 'all', 'database'),
-  };
-  return updateRules(data, (rules) => withAllow(rules, rule));
-}
-
-export function deny(data: string, cidr: string) {
-  const network = parseCidr(cidr);
-  return updateRules(data, (rules) => withDeny(rules, network));
-}
-
-/** Changes max_connections; the server must restart for it, so a running one is restarted. */
-export async function setClients(
-  data: string,
-  clients: number,
-): Promise<{ limit: ConnectionLimit; restarted: boolean }> {
-  validateClients(clients);
-  const { paths, meta, user } = openCluster(data);
-  const next = { ...meta, clients };
-  await writeMeta(paths, next, user);
-  await writeOwnedFile(paths.conf, renderServerConfig(paths, next), 0o600, user);
-  const running = readRunningState(paths).running;
-  if (running) {
-    await stopServer(paths, next, user);
-    await startServer(paths, next, user);
-  }
-  return { limit: computeConnectionLimit(clients), restarted: running };
-}
-
-export interface UserAddResult {
-  role: string;
-  files: { cert: string; key: string; root: string };
-  /** The role was there already: it got a new certificate (and may log in again). */
-  existed: boolean;
-}
-
-/** cert mode: creates a login role and writes its client certificate where libpq looks. */
-export async function addUser(
-  data: string,
-  name: string,
-  outDir: string,
-  options: { force?: boolean } = {},
-): Promise<UserAddResult> {
-  checkRoleName(name, 'user');
-  if (name === 'all' || name === ADMIN_ROLE || name === APP_ROLE || name.toLowerCase().startsWith('pg_')) {
-    throw new UserError(
-      `"${name}" is reserved (kiln's own roles, all, and PostgreSQL's pg_ names); choose another user name`,
-      { field: 'user', code: 'reserved' },
-    );
-  }
-  const { paths, meta, user } = openCluster(data);
-  if (meta.auth !== 'cert') {
-    throw new UserError(
-      `user add needs a cluster in cert mode; this one uses trust (everyone connects as "${APP_ROLE}")`,
-      { field: 'auth', code: 'wrong_mode' },
-    );
-  }
-  if (!readRunningState(paths).running)
-    throw new UserError('the database is not running; start it with `kiln db start`', { code: 'not_running' });
-  const files = {
-    cert: join(outDir, 'postgresql.crt'),
-    key: join(outDir, 'postgresql.key'),
-    root: join(outDir, 'root.crt'),
-  };
-  if (!options.force && existsSync(files.key)) {
-    throw new UserError(
-      `${files.key} already exists (another identity?); pass --out DIR to write elsewhere, or --force to replace it`,
-      { field: 'out' },
-    );
-  }
-  // The role is made only once its files surely have a place to go.
-  ensureWritableDir(outDir, 'out', 0o700);
-  const ca: PemPair = { cert: readFileSync(paths.caCert, 'utf8'), key: readFileSync(paths.caKey, 'utf8') };
-  const { issueUserCertificate } = await import('./certs.js');
-  const issued = await issueUserCertificate(ca, name);
-  const existed = await withAdminClient(paths, meta, async (client) => {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
-    await client.query(`${rowCount ? 'ALTER' : 'CREATE'} ROLE ${quoteIdent(name)} LOGIN`);
-    await client.query(`GRANT ${APP_ROLE} TO ${quoteIdent(name)}`);
-    return Boolean(rowCount);
-  });
-  await writeFileAtomic(files.cert, issued.cert, 0o644);
-  await writeFileAtomic(files.key, issued.key, 0o600);
-  await writeFileAtomic(files.root, ca.cert, 0o644);
-  await writeMeta(paths, { ...meta, users: [...new Set([...meta.users, name])] }, user);
-  return { role: name, files, existed };
-}
-
-/** Revokes a user: it can no longer log in, and its open sessions end. */
-export async function removeUser(data: string, name: string): Promise<void> {
-  checkRoleName(name, 'user');
-  const { paths, meta, user } = openCluster(data);
-  if (meta.auth !== 'cert')
-    throw new UserError(`user remove needs a cluster in cert mode; this one uses trust`, {
-      field: 'auth',
-      code: 'wrong_mode',
-    });
-  if (!readRunningState(paths).running)
-    throw new UserError('the database is not running; start it with `kiln db start`', { code: 'not_running' });
-  await withAdminClient(paths, meta, async (client) => {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
-    if (!rowCount || !meta.users.includes(name))
-      throw new UserError(`no user "${name}" in this cluster`, { field: 'user', code: 'not_found' });
-    await client.query(`ALTER ROLE ${quoteIdent(name)} NOLOGIN`);
-    await client.query(`REVOKE ${APP_ROLE} FROM ${quoteIdent(name)}`);
-    await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [name]);
-  });
-  await writeMeta(paths, { ...meta, users: meta.users.filter((u) => u !== name) }, user);
-}
-
 export function validatePort(port: number): void {
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new UserError(`invalid port "${port}": must be an integer from 1 to 65535`, { field: 'port' });
-}
-
-function validateClients(clients: number): void {
-  if (!Number.isInteger(clients) || clients < 1 || clients > 10000)
-    throw new UserError(`invalid clients "${clients}": must be an integer from 1 to 10000`, { field: 'clients' });
 }
 
 function validateListenAddress(address: string): string {

@@ -1,9 +1,11 @@
-import { computeConnectionLimit, type ConnectionLimit } from './limits.js';
+import type { ConnectionLimit, ConnectionSource } from './limits.js';
 import { readRunningState } from './server-process.js';
 import { withAdminClient } from './admin.js';
-import { openCluster } from './igniter.js';
-import { APP_DATABASE, type ClusterMeta } from './cluster.js';
+import { APP_DATABASE, openCluster, type ClusterMeta } from './cluster.js';
 import type { AccessRule } from './access-rules.js';
+import { effectiveConnectionLimit } from './hand-settings.js';
+import { readEditedKilnConf } from './server-config.js';
+import { findHbaEdit } from './rules.js';
 
 export interface ClusterStatus {
   data: string;
@@ -19,14 +21,25 @@ export interface ClusterStatus {
   auth: ClusterMeta['auth'];
   rules: AccessRule[];
   users: string[];
-  connections: { inUse?: number; max: number; explanation: string; capped: boolean };
+  connections: {
+    inUse?: number;
+    max: number;
+    /** Where the configured figure comes from: Kiln's rule, `kiln db set`, or a file edited by hand. */
+    source: ConnectionSource;
+    explanation: string;
+    capped: boolean;
+    /** A figure set by hand above what the open-files limit leaves room for. */
+    overCeiling: boolean;
+  };
+  /** Files Kiln generates that were edited by hand since: what `start` or `allow` will do about it. */
+  handEdits: string[];
   schemaVersion?: number | null;
 }
 
 export async function clusterStatus(data: string): Promise<ClusterStatus> {
   const { paths, meta } = openCluster(data);
   const state = readRunningState(paths);
-  const limit: ConnectionLimit = computeConnectionLimit(meta.clients);
+  const limit: ConnectionLimit = effectiveConnectionLimit(paths.dataDir, meta);
   const status: ClusterStatus = {
     data: paths.requested,
     realData: paths.dataDir !== paths.requested ? paths.dataDir : undefined,
@@ -40,7 +53,8 @@ export async function clusterStatus(data: string): Promise<ClusterStatus> {
     auth: meta.auth,
     rules: meta.rules,
     users: meta.users,
-    connections: { max: limit.maxConnections, explanation: limit.explanation, capped: limit.capped },
+    connections: connectionsOf(limit),
+    handEdits: handEditsOf(paths, meta),
   };
   if (!state.running) return status;
   await withAdminClient(paths, meta, async (client) => {
@@ -51,6 +65,7 @@ export async function clusterStatus(data: string): Promise<ClusterStatus> {
     );
     const row = rows[0]!;
     status.connections = {
+      ...connectionsOf(limit),
       inUse: Number(row.in_use),
       max: Number(row.max),
       // The running server's figure wins; the explanation is for the configured one.
@@ -58,7 +73,6 @@ export async function clusterStatus(data: string): Promise<ClusterStatus> {
         Number(row.max) === limit.maxConnections
           ? limit.explanation
           : `max_connections ${row.max} (restart to apply: ${limit.explanation})`,
-      capped: limit.capped,
     };
     status.version = row.version;
   });
@@ -78,4 +92,26 @@ export async function clusterStatus(data: string): Promise<ClusterStatus> {
     APP_DATABASE,
   ).catch(() => null);
   return status;
+}
+
+function connectionsOf(limit: ConnectionLimit): ClusterStatus['connections'] {
+  return {
+    max: limit.maxConnections,
+    source: limit.source,
+    explanation: limit.explanation,
+    capped: limit.capped,
+    overCeiling: limit.overCeiling,
+  };
+}
+
+function handEditsOf(paths: ReturnType<typeof openCluster>['paths'], meta: ClusterMeta): string[] {
+  const edits: string[] = [];
+  if (readEditedKilnConf(paths, meta) !== undefined)
+    edits.push('kiln.conf: edited by hand; the next start keeps its max_connections and rewrites the rest');
+  const hba = findHbaEdit(paths, meta);
+  if (hba)
+    edits.push(
+      `pg_hba.conf: edited by hand (${hba.first}${hba.changed > 1 ? ` and ${hba.changed - 1} more` : ''}); \`kiln db allow|deny\` refuse until given --force`,
+    );
+  return edits;
 }

@@ -1,4 +1,3 @@
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
@@ -11,6 +10,8 @@ import { DbConfigSchema, DB_DEFAULTS, type DbConfig } from '../../db/config.js';
 import * as igniter from '../../db/igniter.js';
 import { clusterStatus, type ClusterStatus } from '../../db/status.js';
 import { describeRule, type AccessRule } from '../../db/access-rules.js';
+import type { ConnectionLimit } from '../../db/limits.js';
+import { SETTINGS } from '../../db/settings.js';
 
 interface DbFlags {
   home?: string;
@@ -42,7 +43,15 @@ export function registerDbCommands(program: Command): void {
       '--data <dir>',
       'data directory (default: <home>/db)',
     );
+  registerLifecycleCommands(sub);
+  registerAccessCommands(sub);
+  registerSettingCommands(sub);
+  registerUserCommands(db);
+}
 
+type Sub = (name: string, description: string) => Command;
+
+function registerLifecycleCommands(sub: Sub): void {
   sub('init', 'create the database cluster and start it')
     .option('--port <port>', 'TCP port (default 7533)')
     .option('--auth <mode>', 'trust (one shared role, no TLS) or cert (TLS and a certificate per user)')
@@ -60,35 +69,14 @@ export function registerDbCommands(program: Command): void {
           listen: config.listen,
           noStart: !flags.start,
         });
-        const { meta, limit } = result;
-        console.log(
-          `Created database cluster in ${data} (PostgreSQL ${meta.binaries.version}, binaries: ${meta.binaries.source}, ${meta.binaries.bindir})`,
-        );
-        if (result.relocatedTo) {
-          console.log(
-            `  data kept in ${result.relocatedTo} (linked from ${data}): ${meta.serverUser} cannot enter ${result.blockedBy}`,
-          );
-        }
-        if (meta.serverUser) console.log(`  server runs as system user ${meta.serverUser}`);
-        console.log(
-          meta.auth === 'trust'
-            ? '  auth: trust: one role "kiln", no TLS, any host allowed (change with `kiln db allow|deny`)'
-            : '  auth: cert: TLS required, one certificate per user (`kiln db user add NAME`); only local subnets allowed',
-        );
-        console.log(`  ${limit.explanation}`);
-        if (limit.capped)
-          console.log(`  warning: the open-files limit caps connections below the ${limit.wanted} wanted`);
-        if (result.started) {
-          console.log(`Running on port ${meta.port} (pid ${result.pid}).`);
-          const host = meta.listen.includes('*') || meta.listen.includes('localhost') ? '127.0.0.1' : meta.listen[0];
-          if (meta.auth === 'trust') console.log(`  psql "host=${host} port=${meta.port} user=kiln dbname=kiln"`);
-        } else console.log('Stopped; start it with `kiln db start`.');
+        printInitResult(result, data);
       }),
     );
 
   sub('start', 'start the database server').action(
     action(async (flags: DbFlags) => {
-      const { pid, meta } = await igniter.start(dataOf(flags));
+      const { pid, meta, notes } = await igniter.start(dataOf(flags));
+      for (const note of notes) console.log(`note: ${note}`);
       console.log(`Database running on port ${meta.port} (pid ${pid}).`);
     }),
   );
@@ -103,7 +91,8 @@ export function registerDbCommands(program: Command): void {
     action(async (flags: DbFlags) => {
       const data = dataOf(flags);
       await igniter.stop(data);
-      const { pid, meta } = await igniter.start(data);
+      const { pid, meta, notes } = await igniter.start(data);
+      for (const note of notes) console.log(`note: ${note}`);
       console.log(`Database restarted on port ${meta.port} (pid ${pid}).`);
     }),
   );
@@ -129,24 +118,26 @@ export function registerDbCommands(program: Command): void {
         console.log(`Database cluster in ${data} destroyed.`);
       }),
     );
+}
 
+function registerAccessCommands(sub: Sub): void {
   sub('allow', 'allow connections from a network (applies at once)')
     .argument('<cidr>', 'address or network, e.g. 192.168.1.0/24')
     .option('--user <role>', 'only this role (default all)')
     .option('--database <name>', 'only this database (default all)')
+    .option('--force', 'replace a pg_hba.conf edited by hand (a copy of it is kept beside it)')
     .action(
-      action(async (cidr: string, flags: DbFlags & { user?: string; database?: string }) => {
-        const { rules, reloaded } = await igniter.allow(dataOf(flags), cidr, flags);
-        printRules(rules, reloaded);
+      action(async (cidr: string, flags: DbFlags & { user?: string; database?: string; force?: boolean }) => {
+        printRulesChange(await igniter.allow(dataOf(flags), cidr, flags));
       }),
     );
 
   sub('deny', 'refuse connections from a network (applies at once)')
     .argument('<cidr>', 'address or network')
+    .option('--force', 'replace a pg_hba.conf edited by hand (a copy of it is kept beside it)')
     .action(
-      action(async (cidr: string, flags: DbFlags) => {
-        const { rules, reloaded } = await igniter.deny(dataOf(flags), cidr);
-        printRules(rules, reloaded);
+      action(async (cidr: string, flags: DbFlags & { force?: boolean }) => {
+        printRulesChange(await igniter.deny(dataOf(flags), cidr, flags));
       }),
     );
 
@@ -159,16 +150,23 @@ export function registerDbCommands(program: Command): void {
         else printRules(meta.rules);
       }),
     );
+}
 
-  sub('set-clients', 'change the expected number of client hosts (restarts a running server)')
+function registerSettingCommands(sub: Sub): void {
+  sub('set', `change a setting: ${SETTINGS.join(', ')} (restarts a running server)`)
+    .argument('<name>', 'clients (expected client hosts) or max_connections (a number, or auto for 7 + 10 x clients)')
+    .argument('<value>', 'the new value')
+    .action(
+      action(async (name: string, value: string, flags: DbFlags) => {
+        printSetResult(await igniter.setSetting(dataOf(flags), name, value));
+      }),
+    );
+
+  sub('set-clients', 'change the expected number of client hosts (same as `set clients N`)')
     .argument('<n>', 'client hosts')
     .action(
       action(async (n: string, flags: DbFlags) => {
-        const { limit, restarted } = await igniter.setClients(dataOf(flags), parseInteger(n, 'clients'));
-        console.log(limit.explanation);
-        if (limit.capped)
-          console.log(`warning: the open-files limit caps connections below the ${limit.wanted} wanted`);
-        if (restarted) console.log('Database restarted to apply it.');
+        printSetResult(await igniter.setSetting(dataOf(flags), 'clients', n));
       }),
     );
 
@@ -195,21 +193,27 @@ export function registerDbCommands(program: Command): void {
         }
       }),
     );
+}
 
+function registerUserCommands(db: Command): void {
   const user = db.command('user').description('cert mode: database users and their certificates');
   withCommonOptions(user.command('add'))
     .description('create a user and write its certificate and key where psql looks for them')
     .argument('<name>', 'role name (the certificate CN)')
     .option('--data <dir>', 'data directory (default: <home>/db)')
-    .option('--out <dir>', 'where to write postgresql.crt, postgresql.key, root.crt (default ~/.postgresql)')
+    .option(
+      '--out <dir>',
+      "where to write postgresql.crt, postgresql.key, root.crt (default ~/.postgresql; run as root, the system user NAME's)",
+    )
     .option('--force', 'replace an existing key in the output folder')
     .action(
       action(async (name: string, flags: DbFlags & { out?: string; force?: boolean }) => {
-        const out = resolve(flags.out ?? join(homedir(), '.postgresql'));
-        const result = await igniter.addUser(dataOf(flags), name, out, { force: flags.force });
+        const result = await igniter.addUser(dataOf(flags), name, { out: flags.out, force: flags.force });
+        const owner = result.owner ? `, owned by ${result.owner}` : '';
         console.log(
-          `User ${result.role} ${result.existed ? 'already existed: certificate reissued' : 'created'}. Certificate ${result.files.cert}, key ${result.files.key} (0600), CA ${result.files.root}.`,
+          `User ${result.role} ${result.existed ? 'already existed: certificate reissued' : 'created'}. Certificate ${result.files.cert}, key ${result.files.key} (0600${owner}), CA ${result.files.root}.`,
         );
+        if (result.note) console.log(`note: ${result.note}`);
       }),
     );
   withCommonOptions(user.command('remove'))
@@ -224,9 +228,53 @@ export function registerDbCommands(program: Command): void {
     );
 }
 
-function parseInteger(text: string, field: string): number {
-  if (!/^\d+$/.test(text.trim())) throw new UserError(`invalid ${field} "${text}": must be a whole number`, { field });
-  return Number(text);
+/** What init made, where, how the connection figure was chosen, and how to connect. */
+function printInitResult(result: igniter.InitResult, data: string): void {
+  const { meta, limit } = result;
+  console.log(
+    `Created database cluster in ${data} (PostgreSQL ${meta.binaries.version}, binaries: ${meta.binaries.source}, ${meta.binaries.bindir})`,
+  );
+  if (result.relocatedTo) {
+    console.log(
+      `  data kept in ${result.relocatedTo} (linked from ${data}): ${meta.serverUser} cannot enter ${result.blockedBy}`,
+    );
+  }
+  if (meta.serverUser) console.log(`  server runs as system user ${meta.serverUser}`);
+  console.log(
+    meta.auth === 'trust'
+      ? '  auth: trust: one role "kiln", no TLS, any host allowed (change with `kiln db allow|deny`)'
+      : '  auth: cert: TLS required, one certificate per user (`kiln db user add NAME`); only local subnets allowed',
+  );
+  printLimit(limit, '  ');
+  if (result.started) {
+    console.log(`Running on port ${meta.port} (pid ${result.pid}).`);
+    const host = meta.listen.includes('*') || meta.listen.includes('localhost') ? '127.0.0.1' : meta.listen[0];
+    if (meta.auth === 'trust') console.log(`  psql "host=${host} port=${meta.port} user=kiln dbname=kiln"`);
+  } else console.log('Stopped; start it with `kiln db start`.');
+}
+
+/** The figure, how it was chosen, and a warning when the open-files limit bites or is overrun. */
+function printLimit(limit: ConnectionLimit, indent = ''): void {
+  console.log(`${indent}${limit.explanation}`);
+  if (limit.capped)
+    console.log(
+      `${indent}warning: the open-files limit caps connections at ${limit.maxConnections}, below the ${limit.wanted} wanted; raise it (ulimit -n, LimitNOFILE= for a service) and run \`kiln db restart\``,
+    );
+  if (limit.overCeiling)
+    console.log(
+      `${indent}warning: max_connections ${limit.maxConnections} leaves the server too few files; raise ulimit -n`,
+    );
+}
+
+function printSetResult(result: igniter.SetResult): void {
+  for (const note of result.notes) console.log(`note: ${note}`);
+  printLimit(result.limit);
+  if (result.restarted) console.log('Database restarted to apply it.');
+}
+
+function printRulesChange(change: igniter.RulesChange): void {
+  if (change.savedEdit) console.log(`The hand-edited pg_hba.conf was kept as ${change.savedEdit}.`);
+  printRules(change.rules, change.reloaded);
 }
 
 async function confirmDestroy(data: string): Promise<void> {
@@ -256,12 +304,21 @@ function printStatus(status: ClusterStatus): void {
     `binaries:     ${status.binaries.source}: ${status.binaries.bindir}`,
     `server user:  ${status.serverUser ?? 'the invoking user'}`,
     `auth:         ${status.auth}${status.auth === 'cert' ? ` (users: ${status.users.join(', ') || 'none yet'})` : ''}`,
-    `connections:  ${status.connections.inUse ?? '-'} in use of ${status.connections.max}`,
+    `connections:  ${status.connections.inUse ?? '-'} in use of ${status.connections.max} (from ${describeSource(status.connections.source)})`,
     `              ${status.connections.explanation}`,
     `schema:       ${status.schemaVersion ? `version ${status.schemaVersion}` : 'not migrated'}`,
     'rules:',
     ...status.rules.map((rule) => `  ${describeRule(rule)}`),
   ];
   if (status.connections.capped) lines.splice(9, 0, '              warning: capped by the open-files limit');
+  if (status.connections.overCeiling)
+    lines.splice(9, 0, '              warning: above what the open-files limit leaves room for');
+  for (const edit of status.handEdits) lines.push(`hand edit:    ${edit}`);
   console.log(lines.join('\n'));
+}
+
+function describeSource(source: ClusterStatus['connections']['source']): string {
+  if (source === 'rule') return "Kiln's rule";
+  if (source === 'kiln db set') return '`kiln db set`';
+  return `${source}, set by hand`;
 }
