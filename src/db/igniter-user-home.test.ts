@@ -20,7 +20,12 @@ function makeSystemUser(t: { after: (fn: () => unknown) => void }): {
   const name = `kt_${randomBytes(4).toString('hex')}`;
   const made = spawnSync('useradd', ['--create-home', '--shell', '/bin/sh', name], { encoding: 'utf8' });
   assert.equal(made.status, 0, made.stderr);
-  t.after(() => spawnSync('userdel', ['--remove', name], { stdio: 'ignore' }));
+  t.after(() => {
+    // userdel leaves a home it does not own (a test may hand it to root): remove it by path too.
+    const home = lookupAccount(name)?.home;
+    spawnSync('userdel', ['--remove', name], { stdio: 'ignore' });
+    if (home?.includes(name)) rmSync(home, { recursive: true, force: true });
+  });
   const account = lookupAccount(name);
   assert.ok(account?.home, `${name} has a home`);
   return account;
