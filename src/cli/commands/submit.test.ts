@@ -182,7 +182,7 @@ describe('kiln submit', () => {
       [['echo-sleep', '--set', '=x'], /not a setting name/],
     ];
     const results = await Promise.all(cases.map(([args]) => kiln(shared, ['submit', ...args])));
-    results.forEach((result, index) => assertOneLineError(result, cases[index]![1]));
+    for (const [index, result] of results.entries()) assertOneLineError(result, cases[index]![1]);
     assert.equal((await jobsOf(shared)).length, before);
   });
 
