@@ -7,14 +7,8 @@ import { freePort } from '../../testing/temp.js';
 import { waitFor } from '../../util/time.js';
 import { ApiClient, type Job } from '../../client/index.js';
 import { startTinyServer, sendError, sendJson } from '../../client/testing.js';
-import {
-  buildSubmission,
-  defaultJobName,
-  followJob,
-  parseSetting,
-  parseSubmitOptions,
-  type ProgressDisplay,
-} from './submit.js';
+import { buildSubmission, defaultJobName, parseSetting, parseSubmitOptions } from './submit.js';
+import { followJob, type ProgressDisplay } from './submit-wait.js';
 
 /** One PostgreSQL and a shared manager for the file; the waiting tests get a manager each, so their workers see only their job. */
 let cluster: TestCluster;
