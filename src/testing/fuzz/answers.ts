@@ -10,14 +10,14 @@ export function checkAnswer(
   if (status >= 500) return `status ${status}`;
   if (status < 400 || answers.includes(status)) return undefined;
   if (!contentType?.startsWith('application/json')) return `error ${status} is ${contentType ?? 'untyped'}, not JSON`;
-  let body: any;
+  let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
     return `error ${status} body is not JSON`;
   }
-  const error = body?.error;
-  if (!error || typeof error !== 'object' || Object.keys(body).length !== 1)
+  const error = isObject(body) ? body.error : undefined;
+  if (!isObject(body) || !isObject(error) || Object.keys(body).length !== 1)
     return `error ${status} is not { error: {...} }`;
   if (typeof error.code !== 'string' || !/^[a-z_]+$/.test(error.code))
     return `error.code ${JSON.stringify(error.code)} is not a Kiln code`;
@@ -32,6 +32,8 @@ export function checkAnswer(
   }
   return undefined;
 }
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
 
 /** Sends one request; the answer's status and what is wrong with it. */
 export async function send(
