@@ -76,6 +76,11 @@ describe('building a submission', () => {
       storage: { mode: 'direct' },
     });
   });
+
+  it('refuses --deps without --input before anything is sent (they would go nowhere)', () => {
+    assert.throws(() => parseSubmitOptions('echo-sleep', { deps: ['tex/'] }), /--deps needs --input/);
+    assert.doesNotThrow(() => parseSubmitOptions('echo-sleep', { deps: ['tex/'], input: 'shot.blend' }));
+  });
 });
 
 describe('following a job', () => {

@@ -68,6 +68,8 @@ export function parseSubmitOptions(type: string, flags: SubmitFlags, now = new D
   const name = flags.name?.trim();
   if (flags.name !== undefined && !name) throw new UserError('--name must not be empty', { field: 'name' });
   if (flags.tag !== undefined && !flags.tag.trim()) throw new UserError('--tag must not be empty', { field: 'tag' });
+  // Without --input the dependencies would go nowhere: refused before anything is sent.
+  if (flags.deps?.length && !flags.input) throw new UserError('--deps needs --input', { field: 'deps' });
   return {
     type: type.trim(),
     name: name ?? defaultJobName(type.trim(), now),
@@ -219,7 +221,6 @@ async function sendInput(input: string, flags: SubmitFlags, jobName: string, cli
   if (!(STORAGE_MODES as readonly string[]).includes(mode)) {
     throw new UserError(`--storage must be one of ${STORAGE_MODES.join(', ')}, got "${mode}"`, { field: 'storage' });
   }
-  if (flags.deps?.length && !flags.input) throw new UserError('--deps needs --input', { field: 'deps' });
   const { prepareStorage } = await import('../storage/prepare.js');
   return prepareStorage({
     endpoint: { baseUrl: client.url, token: client.token?.token },
