@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { JobTypeRegistry } from '../jobs/index.js';
 import type { EventBus } from './events/bus.js';
 import type { TaskLogs } from './logs/task-logs.js';
-import type { Db } from './persistence/task-changes.js';
+import type { Db } from './persistence/schema/database.js';
 import type { FailurePolicy } from './state/job-status.js';
 import type { Dispatcher } from './scheduler/dispatcher.js';
 import type { JobService } from './jobs/job-service.js';

@@ -8,7 +8,7 @@ import { DB_DEFAULTS, DbConfigSchema } from '../db/config.js';
 import { loadConfig } from '../config/load.js';
 import { SECOND } from '../util/time.js';
 import { parseListen, type ManagerConfig } from './config.js';
-import type { Database } from './persistence/tables.js';
+import type { Database } from './persistence/schema/tables.js';
 import { EventBus } from './events/bus.js';
 import { TaskLogs } from './logs/task-logs.js';
 import { Previews } from './previews.js';

@@ -5,7 +5,7 @@ import { managerLogLine, type TaskLogs } from './logs/task-logs.js';
 import type { TaskUpdates } from './tasks/task-updates.js';
 import type { WorkerService } from './workers/worker-service.js';
 import { workersUnseenSince } from './persistence/workers.js';
-import type { Db } from './persistence/task-changes.js';
+import type { Db } from './persistence/schema/database.js';
 import { SECOND } from '../util/time.js';
 
 export interface TimeoutDeps {

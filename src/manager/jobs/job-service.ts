@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { JobTypeRegistry, CompiledTask } from '../../jobs/index.js';
 import { UserError } from '../../util/errors.js';
-import type { SubmitJob } from '../api/schemas.js';
+import type { SubmitJob } from '../../contract/index.js';
 import type { EventBus } from '../events/bus.js';
 import type { TaskLogs } from '../logs/task-logs.js';
 import type { FailurePolicy } from '../state/job-status.js';
@@ -10,9 +10,10 @@ import { assertActionAllowed, jobStatusAfterAction, JOB_ACTION_FROM, type JobAct
 import { ConflictError } from '../persistence/errors.js';
 import { insertJobWithTasks, fetchJob, moveJob, setJobPriority, deleteJob } from '../persistence/jobs.js';
 import { blocklistOf, removeFromBlocklist, type BlocklistEntry } from '../persistence/workers.js';
-import { updateTasks, type Db } from '../persistence/task-changes.js';
+import type { Db } from '../persistence/schema/database.js';
+import { updateTasks } from '../persistence/task-changes.js';
 import { withTransaction } from '../persistence/transaction.js';
-import type { JobRow } from '../persistence/tables.js';
+import type { JobRow } from '../persistence/schema/tables.js';
 import { syncJobs, mergeSync, requeueJob, type SyncResult } from './job-sync.js';
 import { publishSync } from './publish.js';
 

@@ -1,12 +1,13 @@
 import { deriveJobStatus, type FailurePolicy } from '../state/job-status.js';
 import type { JobStatus } from '../state/statuses.js';
-import { countsOf, updateTasks, type TaskChange, type Trx } from '../persistence/task-changes.js';
+import type { Trx } from '../persistence/schema/database.js';
+import { countsOf, updateTasks, type TaskChange } from '../persistence/task-changes.js';
 import { fetchJob, moveJob } from '../persistence/jobs.js';
 import { recountPendingDependencies } from '../persistence/tasks.js';
 import { clearBlocklist } from '../persistence/workers.js';
 import { canJobTransition } from '../state/transitions.js';
 import { FINAL_JOB_STATUSES } from '../state/statuses.js';
-import type { JobRow } from '../persistence/tables.js';
+import type { JobRow } from '../persistence/schema/tables.js';
 
 export interface JobChange {
   jobId: string;

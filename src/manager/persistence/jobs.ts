@@ -3,10 +3,11 @@ import { timeOrderedUuids } from '../../util/ids.js';
 import type { CompiledTask } from '../../jobs/index.js';
 import type { JobStatus } from '../state/statuses.js';
 import { assertJobTransition, InvalidTransitionError } from '../state/transitions.js';
-import type { Job } from '../api/schemas.js';
-import type { JobRow } from './tables.js';
+import type { Job } from '../../contract/index.js';
+import type { JobRow } from './schema/tables.js';
 import { NotFoundError } from './errors.js';
-import { countsOf, type Db, type Trx } from './task-changes.js';
+import type { Db, Trx } from './schema/database.js';
+import { countsOf } from './task-changes.js';
 
 export interface NewJob {
   id: string;

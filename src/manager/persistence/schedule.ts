@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
-import type { TaskRow } from './tables.js';
-import { applyCountChanges, type Trx, type TaskChange } from './task-changes.js';
+import type { TaskRow } from './schema/tables.js';
+import type { Trx } from './schema/database.js';
+import { applyCountChanges, type TaskChange } from './task-changes.js';
 import type { TaskStatus } from '../state/statuses.js';
 import { assertTaskTransition } from '../state/transitions.js';
 

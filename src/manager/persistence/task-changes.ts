@@ -1,10 +1,8 @@
-import { sql, type Kysely, type Transaction, type RawBuilder } from 'kysely';
-import type { Database, JobRow } from './tables.js';
+import { sql, type RawBuilder } from 'kysely';
+import type { JobRow } from './schema/tables.js';
+import type { Trx } from './schema/database.js';
 import { emptyCounts, type TaskStatus } from '../state/statuses.js';
 import { assertJobTransition, assertTaskTransition } from '../state/transitions.js';
-
-export type Trx = Transaction<Database>;
-export type Db = Kysely<Database>;
 
 /** One task's status change, as the transaction made it. */
 export interface TaskChange {

@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
-import type { Task } from '../api/schemas.js';
-import type { TaskRow } from './tables.js';
+import type { Task } from '../../contract/index.js';
+import type { TaskRow } from './schema/tables.js';
 import { NotFoundError } from './errors.js';
-import type { Db, Trx } from './task-changes.js';
+import type { Db, Trx } from './schema/database.js';
 
 export async function fetchTask(db: Db | Trx, id: string, options: { forUpdate?: boolean } = {}): Promise<TaskRow> {
   let query = db.selectFrom('task').selectAll().where('id', '=', id);

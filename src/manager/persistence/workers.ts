@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
-import type { Worker } from '../api/schemas.js';
+import type { Worker } from '../../contract/index.js';
 import type { WorkerStatus } from '../state/statuses.js';
-import type { WorkerRow, SleepSchedule, TaskRow } from './tables.js';
+import type { WorkerRow, SleepSchedule, TaskRow } from './schema/tables.js';
 import { NotFoundError } from './errors.js';
 import { assertWorkerTransition, InvalidTransitionError } from '../state/transitions.js';
-import type { Db, Trx } from './task-changes.js';
+import type { Db, Trx } from './schema/database.js';
 
 export async function fetchWorker(db: Db | Trx, id: string): Promise<WorkerRow> {
   const row = await db.selectFrom('worker').selectAll().where('id', '=', id).executeTakeFirst();

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/bus.js';
-import type { TaskRow } from '../persistence/tables.js';
+import type { TaskRow } from '../persistence/schema/tables.js';
 import { pickTasks, assignTasks, capabilityKey, type WaitingWorker } from '../persistence/schedule.js';
 import { withTransaction } from '../persistence/transaction.js';
-import type { Db } from '../persistence/task-changes.js';
+import type { Db } from '../persistence/schema/database.js';
 import { publishSync } from '../jobs/publish.js';
 
 interface Waiter {

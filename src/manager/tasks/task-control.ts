@@ -6,11 +6,12 @@ import { fetchJob } from '../persistence/jobs.js';
 import { assertActionAllowed, TASK_ACTION_FROM } from '../state/actions.js';
 import { InvalidTransitionError } from '../state/transitions.js';
 import { fetchWorker } from '../persistence/workers.js';
-import { updateTasks, type Db } from '../persistence/task-changes.js';
+import type { Db } from '../persistence/schema/database.js';
+import { updateTasks } from '../persistence/task-changes.js';
 import { withTransaction } from '../persistence/transaction.js';
 import { syncJobs, mergeSync, reopenJob, type SyncResult } from '../jobs/job-sync.js';
 import { publishSync } from '../jobs/publish.js';
-import type { TaskRow } from '../persistence/tables.js';
+import type { TaskRow } from '../persistence/schema/tables.js';
 
 export interface TaskControlDeps {
   db: Db;

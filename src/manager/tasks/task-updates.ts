@@ -1,4 +1,4 @@
-import type { TaskUpdate } from '../api/schemas.js';
+import type { TaskUpdate } from '../../contract/index.js';
 import type { EventBus } from '../events/bus.js';
 import { managerLogLine, type TaskLogs } from '../logs/task-logs.js';
 import type { FailurePolicy } from '../state/job-status.js';
@@ -13,11 +13,12 @@ import {
 } from '../persistence/tasks.js';
 import { addToBlocklist, countCapableWorkers, fetchWorker } from '../persistence/workers.js';
 import { fetchJob } from '../persistence/jobs.js';
-import { updateTasks, applyCountChanges, type Db, type Trx } from '../persistence/task-changes.js';
+import type { Db, Trx } from '../persistence/schema/database.js';
+import { updateTasks, applyCountChanges } from '../persistence/task-changes.js';
 import { withTransaction } from '../persistence/transaction.js';
 import { syncJobs, failJob, mergeSync, type SyncResult } from '../jobs/job-sync.js';
 import { publishSync } from '../jobs/publish.js';
-import type { TaskRow } from '../persistence/tables.js';
+import type { TaskRow } from '../persistence/schema/tables.js';
 
 interface Pending {
   workerId: string;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
-import type { RegisterWorker, SignOn, WorkerControl, SleepScheduleSchema } from '../api/schemas.js';
+import type { RegisterWorker, SignOn, WorkerControl, SleepScheduleSchema } from '../../contract/index.js';
 import type { EventBus } from '../events/bus.js';
 import type { FailurePolicy } from '../state/job-status.js';
 import type { WorkerStatus } from '../state/statuses.js';
@@ -21,11 +21,12 @@ import { assertActionAllowed, WORKER_ACTION_FROM, WORKER_ACTION_REQUESTS } from 
 import { WORKING_STATUSES } from '../state/statuses.js';
 import { scheduledStatus } from './sleep-schedule.js';
 import { BatchLoader } from '../../util/batch-loader.js';
-import { updateTasks, type Db } from '../persistence/task-changes.js';
+import type { Db } from '../persistence/schema/database.js';
+import { updateTasks } from '../persistence/task-changes.js';
 import { withTransaction } from '../persistence/transaction.js';
 import { syncJobs, mergeSync, type SyncResult } from '../jobs/job-sync.js';
 import { publishSync } from '../jobs/publish.js';
-import type { SleepSchedule, WorkerRow } from '../persistence/tables.js';
+import type { SleepSchedule, WorkerRow } from '../persistence/schema/tables.js';
 
 export class AuthError extends Error {}
 

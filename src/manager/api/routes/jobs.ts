@@ -16,7 +16,7 @@ import {
   SubmitJob,
   TaskList,
   Unblock,
-} from '../schemas.js';
+} from '../../../contract/index.js';
 import { checkSubmission } from '../submission-guard.js';
 import { fetchJob, listJobs, toJob } from '../../persistence/jobs.js';
 import { pageTasksOfJob, dependenciesOf, toTask } from '../../persistence/tasks.js';

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { App } from '../app.js';
 import type { ManagerContext } from '../../context.js';
 import { ApiError } from '../errors.js';
-import { ErrorBody, JobTypeDetail, JobTypeList, NameParams, Version } from '../schemas.js';
+import { ErrorBody, JobTypeDetail, JobTypeList, NameParams, Version } from '../../../contract/index.js';
 
 export function registerMetaRoutes(api: App, ctx: ManagerContext): void {
   api.get('/version', { schema: { tags: ['meta'], response: { 200: Version } } }, async () => ({

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { App } from '../app.js';
 import type { ManagerContext } from '../../context.js';
 import { ApiError } from '../errors.js';
-import { ErrorBody } from '../schemas.js';
+import { ErrorBody } from '../../../contract/index.js';
 import { collectGarbage, createCheckout, checkBlobId, PlatformSchema } from '../../../storage/index.js';
 import { SECOND } from '../../../util/time.js';
 

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../app.js';
 import type { ManagerContext } from '../../context.js';
-import { ErrorBody, IdParams, LogTail, LogTailQuery, Task, TaskAction } from '../schemas.js';
+import { ErrorBody, IdParams, LogTail, LogTailQuery, Task, TaskAction } from '../../../contract/index.js';
 import { fetchTask, dependenciesOf, toTask } from '../../persistence/tasks.js';
 
 export function registerTaskRoutes(api: App, ctx: ManagerContext): void {

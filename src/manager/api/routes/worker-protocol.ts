@@ -16,11 +16,11 @@ import {
   TaskRequestQuery,
   TaskUpdate,
   WorkerStateAnswer,
-} from '../schemas.js';
+} from '../../../contract/index.js';
 import { fetchWorker } from '../../persistence/workers.js';
 import { fetchTask } from '../../persistence/tasks.js';
 import { InvalidImageError, PREVIEW_TYPES } from '../../previews.js';
-import type { TaskRow, WorkerRow } from '../../persistence/tables.js';
+import type { TaskRow, WorkerRow } from '../../persistence/schema/tables.js';
 import type { WorkerStatus } from '../../state/statuses.js';
 import type { Platform } from '../../../storage/index.js';
 

@@ -10,10 +10,10 @@ import {
   WorkerControl,
   WorkerList,
   WorkerTags,
-} from '../schemas.js';
+} from '../../../contract/index.js';
 import { fetchWorker, pageWorkers, toWorker } from '../../persistence/workers.js';
 import { activeTaskOfWorker, activeTaskIdsByWorker } from '../../persistence/tasks.js';
-import type { WorkerRow } from '../../persistence/tables.js';
+import type { WorkerRow } from '../../persistence/schema/tables.js';
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 

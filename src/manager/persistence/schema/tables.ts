@@ -1,5 +1,5 @@
 import type { ColumnType, Generated, Selectable, Insertable } from 'kysely';
-import type { JobStatus, TaskStatus, WorkerStatus } from '../state/statuses.js';
+import type { JobStatus, TaskStatus, WorkerStatus } from '../../state/statuses.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json<T> = ColumnType<T, string | T, string | T>;
