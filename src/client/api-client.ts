@@ -32,6 +32,7 @@ import type {
   WorkerControl,
   WorkerList,
   WorkerStateAnswer,
+  WorkerStateChange,
 } from './types.js';
 
 export const API_PREFIX = '/api/v1';
@@ -212,13 +213,19 @@ export class ApiClient {
 
   // ---- tasks
 
-  listTasks(jobId: string, options?: CallOptions): Promise<TaskList> {
+  /** One page of a job's tasks in index order (the manager's default page is 1,000). */
+  listTasks(
+    jobId: string,
+    options: CallOptions & { limit?: number | undefined; offset?: number | undefined } = {},
+  ): Promise<TaskList> {
+    const { limit, offset, ...call } = options;
     return this.#http.json({
       method: 'GET',
       path: `/jobs/${segment(jobId)}/tasks`,
+      query: { limit, offset },
       auth: 'user',
       expect: ['tasks'],
-      ...options,
+      ...call,
     });
   }
 
@@ -338,13 +345,15 @@ export class ApiClient {
     await this.#http.call({ method: 'POST', path: '/worker/sign-off', auth: 'worker', ...options });
   }
 
+  /** The status the manager asks of this worker; reading it changes nothing. */
   workerState(options?: CallOptions): Promise<WorkerStateAnswer> {
     return this.#http.json({ method: 'GET', path: '/worker/state', auth: 'worker', ...options });
   }
 
   /** Tells the manager the worker acted on a requested status (went to sleep, woke up). */
-  async acknowledgeState(status: 'asleep' | 'awake', options?: CallOptions): Promise<void> {
-    await this.#http.call({ method: 'POST', path: '/worker/state', json: { status }, auth: 'worker', ...options });
+  async acknowledgeState(status: WorkerStateChange['status'], options?: CallOptions): Promise<void> {
+    const json: WorkerStateChange = { status };
+    await this.#http.call({ method: 'POST', path: '/worker/state', json, auth: 'worker', ...options });
   }
 
   /** The long poll: a task at once when there is one, else after up to `waitMs` nothing. */

@@ -15,6 +15,10 @@ export class EventBus {
   publish(event: FarmEvent): void {
     this.#emitter.emit('event', event);
   }
+  /** How many listeners there are (one per open event stream, and the manager's own). */
+  get subscribers(): number {
+    return this.#emitter.listenerCount('event');
+  }
   subscribe(listener: (event: FarmEvent) => void): () => void {
     this.#emitter.on('event', listener);
     return () => this.#emitter.off('event', listener);

@@ -1,7 +1,8 @@
 import { deriveJobStatus, type FailurePolicy } from '../state/job-status.js';
 import type { JobStatus } from '../state/statuses.js';
 import type { Trx } from '../persistence/schema/database.js';
-import { countsOf, updateTasks, type TaskChange } from '../persistence/task-changes.js';
+import { updateTasks, type TaskChange } from '../persistence/task-changes.js';
+import { countsOf } from '../persistence/schema/tables.js';
 import { fetchJob, moveJob } from '../persistence/jobs.js';
 import { recountPendingDependencies } from '../persistence/tasks.js';
 import { clearBlocklist } from '../persistence/workers.js';

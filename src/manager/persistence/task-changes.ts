@@ -29,7 +29,6 @@ export interface TaskSet {
   workerId?: string | null;
   activity?: string;
   progress?: number;
-  touch?: boolean;
   clearTouch?: boolean;
   /** Appends a worker to failed_by_workers (distinct). */
   addFailedBy?: string;
@@ -69,7 +68,6 @@ export async function updateTasks(
   if (set.workerId !== undefined) sets.push(sql`worker_id = ${set.workerId}`);
   if (set.activity !== undefined) sets.push(sql`activity = ${set.activity}`);
   if (set.progress !== undefined) sets.push(sql`progress = ${set.progress}`);
-  if (set.touch) sets.push(sql`last_touched_at = now()`);
   if (set.clearTouch) sets.push(sql`last_touched_at = NULL`);
   if (set.addFailedBy)
     sets.push(
@@ -159,24 +157,4 @@ export async function applyCountChanges(
     if (rows[0]) updated.set(jobId, rows[0]);
   }
   return updated;
-}
-
-export function countsOf(row: {
-  count_queued: number;
-  count_active: number;
-  count_soft_failed: number;
-  count_failed: number;
-  count_completed: number;
-  count_canceled: number;
-  count_paused: number;
-}): ReturnType<typeof emptyCounts> {
-  return {
-    queued: row.count_queued,
-    active: row.count_active,
-    'soft-failed': row.count_soft_failed,
-    failed: row.count_failed,
-    completed: row.count_completed,
-    canceled: row.count_canceled,
-    paused: row.count_paused,
-  };
 }

@@ -1,4 +1,5 @@
 import type { TaskUpdate } from '../../contract/index.js';
+import type { Clock } from '../../util/clock.js';
 import type { EventBus } from '../events/bus.js';
 import { managerLogLine, type TaskLogs } from '../logs/task-logs.js';
 import type { FailurePolicy } from '../state/job-status.js';
@@ -35,6 +36,8 @@ export interface TaskUpdateDeps {
   policy: FailurePolicy;
   /** Called when work may have become ready (a dependency completed, tasks requeued). */
   onWorkReady: () => void;
+  /** Stamps the tasks' last report (task_timeout is measured from it). */
+  now: Clock;
 }
 
 /**
@@ -150,7 +153,7 @@ export class TaskUpdates {
         }
         const result: SyncResult = { jobs: [], tasks: [] };
         const deferred = { deferCounts: true };
-        await touchTasks(trx, touched);
+        await touchTasks(trx, touched, this.deps.now());
         await recordUpdateSeqs(trx, seqs);
         if (completed.length) {
           result.tasks.push(
