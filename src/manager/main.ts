@@ -7,7 +7,7 @@ import { parseListen, type ManagerConfig } from './config.js';
 import { openFarmDatabase } from './open-database.js';
 import { buildServices, type ManagerServices } from './services.js';
 import { acceptsApiToken, ensureFarmSecret } from './auth/secrets.js';
-import { startTimeoutChecker } from './timeouts.js';
+import { checkTimeouts, startTimeoutChecker, type TimeoutDeps } from './timeouts.js';
 import { startSleepScheduler } from './workers/sleep-scheduler.js';
 import { buildApp, type App } from './api/app.js';
 import { SharedStorage } from './storage/shared-storage.js';
@@ -20,6 +20,8 @@ export interface RunningManager {
   /** What the manager runs on (for tests, benchmarks and the demo's messages). */
   services: ManagerServices;
   farmSecret: string;
+  /** Runs one timeout check now (they also run every timeout_check_interval). */
+  checkTimeouts: () => Promise<{ tasks: number; workers: number }>;
   close: () => Promise<void>;
 }
 
@@ -62,7 +64,8 @@ export async function startManager(options: {
     await stopEmbedded?.();
     throw error;
   }
-  const stopDuties = startDuties(services, config, storage, log, now);
+  const timeouts = timeoutDeps(services, config, log, now);
+  const stopDuties = startDuties(services, config, storage, timeouts, log, now);
   log.info({ url }, 'manager listening');
 
   let closing: Promise<void> | undefined;
@@ -76,7 +79,7 @@ export async function startManager(options: {
       await stopEmbedded?.();
       log.info('manager stopped');
     })());
-  return { url, app, services, farmSecret, close };
+  return { url, app, services, farmSecret, checkTimeouts: () => checkTimeouts(timeouts), close };
 }
 
 /** Listens; the answer is the URL clients reach it at. Closes the app when it cannot. */
@@ -101,30 +104,33 @@ async function listen(app: App, host: string, port: number, listenSetting: strin
   return address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]');
 }
 
+function timeoutDeps(services: ManagerServices, config: ManagerConfig, log: Logger, now: Clock): TimeoutDeps {
+  const { db, logs, dispatcher, taskUpdates, workers, auth } = services;
+  return {
+    db,
+    logs,
+    log,
+    taskUpdates,
+    workers,
+    auth,
+    waitingWorkerIds: () => dispatcher.waitingWorkerIds(),
+    taskTimeoutMs: config.task_timeout * SECOND,
+    workerTimeoutMs: config.worker_timeout * SECOND,
+    now,
+  };
+}
+
 /** The periodic duties: timeouts, sleep schedules, Shaman garbage, heartbeats. Returns their stop. */
 function startDuties(
   services: ManagerServices,
   config: ManagerConfig,
   storage: SharedStorage,
+  timeouts: TimeoutDeps,
   log: Logger,
   now: Clock,
 ): () => void {
-  const { db, logs, dispatcher, taskUpdates, workers, auth } = services;
-  const stopTimeouts = startTimeoutChecker(
-    {
-      db,
-      logs,
-      log,
-      taskUpdates,
-      workers,
-      auth,
-      waitingWorkerIds: () => dispatcher.waitingWorkerIds(),
-      taskTimeoutMs: config.task_timeout * SECOND,
-      workerTimeoutMs: config.worker_timeout * SECOND,
-      now,
-    },
-    config.timeout_check_interval * SECOND,
-  );
+  const { db, dispatcher, workers, auth } = services;
+  const stopTimeouts = startTimeoutChecker(timeouts, config.timeout_check_interval * SECOND);
   const stopSleep = startSleepScheduler({ db, workers, log }, 30 * SECOND);
   const shaman = storage.shaman;
   const gc = shaman
