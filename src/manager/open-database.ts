@@ -1,7 +1,14 @@
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Kysely } from 'kysely';
-import { createKysely, createPool, localDatabaseTarget, migrateToLatest, urlDatabaseTarget } from '../db/database.js';
+import {
+  createKysely,
+  createPool,
+  localDatabaseTarget,
+  migrateToLatest,
+  urlDatabaseTarget,
+  type DatabaseTarget,
+} from '../db/database.js';
 import { ensureRunning, stop as stopDatabase } from '../db/igniter.js';
 import { DB_DEFAULTS, DbConfigSchema } from '../db/config.js';
 import { loadConfig } from '../config/load.js';
@@ -23,9 +30,7 @@ export interface FarmDatabase {
  */
 export async function openFarmDatabase(home: string, config: ManagerConfig, log: Logger): Promise<FarmDatabase> {
   let stopEmbedded: (() => Promise<unknown>) | undefined;
-  let target;
-  if (config.database_url) target = urlDatabaseTarget(config.database_url, 20);
-  else {
+  const embedded = async (): Promise<DatabaseTarget> => {
     const dbConfig = loadConfig('db', DbConfigSchema, DB_DEFAULTS, { home });
     const data = resolve(dbConfig.data ?? join(home, 'db'));
     const { created, started } = await ensureRunning({
@@ -37,8 +42,9 @@ export async function openFarmDatabase(home: string, config: ManagerConfig, log:
     });
     if (created) log.info({ data }, 'created the database cluster');
     if (started) stopEmbedded = () => stopDatabase(data);
-    target = localDatabaseTarget(data, 20);
-  }
+    return localDatabaseTarget(data, 20);
+  };
+  const target = config.database_url ? urlDatabaseTarget(config.database_url, 20) : await embedded();
   const pool = createPool(target);
   // An idle connection dropping (database restart) must not crash the manager.
   pool.on('error', (error) =>

@@ -139,7 +139,8 @@ export async function activeTasksUntouchedSince(
     .where('status', '=', 'active')
     .where('last_touched_at', '<', cutoff)
     .execute();
-  return rows.map((row) => ({ id: row.id, job_id: row.job_id, worker_id: row.worker_id! }));
+  // An active task always has its worker; the filter only tells the type so.
+  return rows.flatMap((row) => (row.worker_id ? [{ id: row.id, job_id: row.job_id, worker_id: row.worker_id }] : []));
 }
 
 /** Fresh planner statistics for the task table (after a large job changed its shape at once). */

@@ -96,6 +96,14 @@ export function registerJobRoutes(api: App, deps: JobRouteDeps): void {
     async (request) => toJob(await deps.jobs.get(request.params.id)),
   );
 
+  registerJobControlRoutes(api, deps);
+  registerJobOutputRoutes(api, deps);
+}
+
+/** A user's actions on a job: its status, blocklist, priority, deletion. */
+function registerJobControlRoutes(api: App, deps: JobRouteDeps): void {
+  const user = { preHandler: api.requireUser };
+
   api.post(
     '/jobs/:id/status',
     { ...user, schema: { tags: ['jobs'], params: IdParams, body: SetJobStatus, response: { 200: Job, ...errors } } },
@@ -135,7 +143,10 @@ export function registerJobRoutes(api: App, deps: JobRouteDeps): void {
       return reply.status(204).send(null);
     },
   );
+}
 
+/** What a job is made of and what it made: its tasks, page by page, and its latest preview. */
+function registerJobOutputRoutes(api: App, deps: JobRouteDeps): void {
   api.get(
     '/jobs/:id/tasks',
     {

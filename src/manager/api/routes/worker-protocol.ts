@@ -53,8 +53,15 @@ export function registerWorkerProtocolRoutes(api: App, deps: WorkerProtocolRoute
     request.workerId = id;
   };
   const worker = { preHandler: authenticate };
-  const idOf = (request: FastifyRequest): string => request.workerId!;
+  registerSessionRoutes(api, deps, worker);
+  registerTaskRoutes(api, deps, worker);
+}
 
+type WorkerOnly = { preHandler: (request: FastifyRequest) => Promise<void> };
+const idOf = (request: FastifyRequest): string => request.workerId!;
+
+/** Joining the farm, signing on and off, and the status the manager asks of the worker. */
+function registerSessionRoutes(api: App, deps: WorkerProtocolRouteDeps, worker: WorkerOnly): void {
   api.post(
     '/worker/register',
     { schema: { tags: ['worker protocol'], body: RegisterWorker, response: { 201: RegisteredWorker, ...errors } } },
@@ -102,7 +109,10 @@ export function registerWorkerProtocolRoutes(api: App, deps: WorkerProtocolRoute
       return reply.status(204).send(null);
     },
   );
+}
 
+/** Asking for work, and reporting on it: progress, logs, the right to keep running, previews. */
+function registerTaskRoutes(api: App, deps: WorkerProtocolRouteDeps, worker: WorkerOnly): void {
   api.post(
     '/worker/task',
     {
