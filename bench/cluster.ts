@@ -58,11 +58,14 @@ export async function withBenchCluster<T>(fn: (cluster: BenchCluster) => Promise
     // clients: 30 → max_connections 307: the manager's pool, the peers' pools, the benchmark's.
     const init = await igniter.initCluster({ data, port, auth: 'trust', clients: 30, listen: ['127.0.0.1'] });
     // The superuser: DROP ... WITH (FORCE) must be able to end any backend (autovacuum's too).
+    const { pid } = init;
+    if (pid === undefined)
+      throw new Error('the benchmark cluster was initialised but its server did not start (no pid)');
     const admin = () => new pg.Client({ host: '127.0.0.1', port, user: ADMIN_ROLE, database: 'postgres' });
     const cluster: BenchCluster = {
       home,
       port,
-      pid: init.pid!,
+      pid,
       async createDatabase(name) {
         const client = admin();
         await client.connect();
@@ -82,7 +85,7 @@ export async function withBenchCluster<T>(fn: (cluster: BenchCluster) => Promise
           await client.end();
         }
       },
-      cpuSeconds: () => postgresCpuSeconds(init.pid!),
+      cpuSeconds: () => postgresCpuSeconds(pid),
     };
     return await fn(cluster);
   } finally {

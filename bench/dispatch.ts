@@ -12,6 +12,86 @@ import {
 } from './peers.js';
 import { median, percentile } from './stats.js';
 
+const BUDGET_MS = 300_000;
+const WORKERS = 100;
+const KILN_TRICKLE = 300;
+const GRAPHILE_TRICKLE = 300;
+const PGBOSS_TRICKLE = 20;
+
+const GRAPHILE_DEFAULTS: GraphileSettings = {
+  label: 'graphile-worker 0.17.3, defaults, concurrency 100 (pool 10)',
+  processes: 1,
+  concurrency: 100,
+};
+const GRAPHILE_TUNED: GraphileSettings = {
+  label: 'graphile-worker 0.17.3, batch-tuned: 2 proc x conc 24, pool 25, localQueue 500, complete/failJobBatchDelay 0',
+  processes: 2,
+  concurrency: 24,
+  maxPoolSize: 25,
+  localQueueSize: 500,
+  completeJobBatchDelay: 0,
+};
+const PGBOSS_100: PgBossSettings = {
+  label: 'pg-boss 10.4.2, 10 work() x batchSize 10 = 100 in flight, poll 0.5 s',
+  loops: 10,
+  batchSize: 10,
+  pollingIntervalSeconds: 0.5,
+  window: 2000,
+};
+const PGBOSS_BATCH: PgBossSettings = {
+  label: 'pg-boss 10.4.2, 10 work() x batchSize 100 = 1,000 in flight, poll 0.5 s',
+  loops: 10,
+  batchSize: 100,
+  pollingIntervalSeconds: 0.5,
+};
+
+type SystemKey = 'kiln' | 'graphile' | 'graphile-tuned' | 'pgboss' | 'pgboss-batch';
+
+const SHORT: Record<SystemKey, string> = {
+  kiln: 'Kiln',
+  graphile: 'graphile-worker defaults',
+  'graphile-tuned': 'graphile-worker tuned',
+  pgboss: 'pg-boss, 100 in flight',
+  'pgboss-batch': 'pg-boss, 1,000 in flight',
+};
+
+interface Sample {
+  rate: number;
+  p50?: number;
+  p99?: number;
+  /** CPU ms per task: [workers' or manager's process(es), benchmark client, PostgreSQL]. */
+  cpu: [number | undefined, number | undefined, number];
+  note?: string;
+}
+
+interface Latency {
+  p50: number;
+  p99: number;
+  sendP50: number;
+}
+
+/** What the runs collect, by system, for the table at the end. */
+interface Results {
+  tasks: number;
+  samples: Map<SystemKey, Sample[]>;
+  latencies: Map<SystemKey, Latency[]>;
+  problems: string[];
+}
+
+interface System {
+  key: SystemKey;
+  label: string;
+  /** One run; returns its line of the progress log. */
+  run: (cluster: BenchCluster) => Promise<string>;
+}
+
+const push = <T>(map: Map<SystemKey, T[]>, key: SystemKey, value: T): void =>
+  void map.set(key, [...(map.get(key) ?? []), value]);
+
+/** The values that are there. */
+const present = (values: ReadonlyArray<number | undefined>): number[] =>
+  values.filter((value): value is number => value !== undefined);
+
 /**
  * `npm run bench -- dispatch`: tasks per second through the real worker protocol, against
  * graphile-worker 0.17.3 and pg-boss 10.4.2 on the same PostgreSQL cluster (each system in its
@@ -38,159 +118,49 @@ import { median, percentile } from './stats.js';
 export async function benchDispatch(): Promise<void> {
   // Rounds: KILN_BENCH_ROUNDS, else 2, and a third when the first two left time in ~5 minutes.
   const fixedRounds = process.env.KILN_BENCH_ROUNDS ? Number(process.env.KILN_BENCH_ROUNDS) : undefined;
-  const BUDGET_MS = 300_000;
-  let rounds = 0;
-  const TASKS = Number(process.env.KILN_BENCH_TASKS ?? 20_000);
-  const WORKERS = 100;
-  const KILN_TRICKLE = 300;
-  const GRAPHILE_TRICKLE = 300;
-  const PGBOSS_TRICKLE = 20;
-
-  const graphileDefaults: GraphileSettings = {
-    label: 'graphile-worker 0.17.3, defaults, concurrency 100 (pool 10)',
-    processes: 1,
-    concurrency: 100,
+  const results: Results = {
+    tasks: Number(process.env.KILN_BENCH_TASKS ?? 20_000),
+    samples: new Map(),
+    latencies: new Map(),
+    problems: [],
   };
-  const graphileTuned: GraphileSettings = {
-    label:
-      'graphile-worker 0.17.3, batch-tuned: 2 proc x conc 24, pool 25, localQueue 500, complete/failJobBatchDelay 0',
-    processes: 2,
-    concurrency: 24,
-    maxPoolSize: 25,
-    localQueueSize: 500,
-    completeJobBatchDelay: 0,
-  };
-  const pgBoss100: PgBossSettings = {
-    label: 'pg-boss 10.4.2, 10 work() x batchSize 10 = 100 in flight, poll 0.5 s',
-    loops: 10,
-    batchSize: 10,
-    pollingIntervalSeconds: 0.5,
-    window: 2000,
-  };
-  const pgBossBatch: PgBossSettings = {
-    label: 'pg-boss 10.4.2, 10 work() x batchSize 100 = 1,000 in flight, poll 0.5 s',
-    loops: 10,
-    batchSize: 100,
-    pollingIntervalSeconds: 0.5,
-  };
+  const systems = chooseSystems(results);
+  const started = performance.now();
+  const load0 = loadAverage();
+  const rounds = await runRounds(results, systems, fixedRounds, started);
+  console.log(
+    `\ndispatch results: medians of ${rounds} runs (${((performance.now() - started) / 1000).toFixed(0)} s in all; load average before ${load0}, after ${loadAverage()})`,
+  );
+  printTable(results, systems);
+  printDetails(results, systems);
+}
 
-  interface Sample {
-    rate: number;
-    p50?: number;
-    p99?: number;
-    /** CPU ms per task: [workers' or manager's process(es), benchmark client, PostgreSQL]. */
-    cpu: [number | undefined, number | undefined, number];
-    note?: string;
-  }
-  const samples = new Map<string, Sample[]>();
-  const latencies = new Map<string, Array<{ p50: number; p99: number; sendP50: number }>>();
-  const push = <T>(map: Map<string, T[]>, key: string, value: T): void =>
-    void map.set(key, [...(map.get(key) ?? []), value]);
-  const problems: string[] = [];
-
-  const kiln = async (cluster: BenchCluster): Promise<string> => {
-    const manager = await startManagerProcess(cluster, { maxSockets: 1000 });
-    try {
-      const { workers } = await registerWorkers(manager, WORKERS);
-      const job = await submitFrames(manager, `1-${TASKS}`, 'dispatch');
-      const before = {
-        manager: processCpuSeconds(manager.pid),
-        client: process.cpuUsage(),
-        pg: cluster.cpuSeconds(),
-        stats: await manager.stats(),
-      };
-      let after: { manager: number; client: NodeJS.CpuUsage; pg: number } | undefined;
-      const result = await drain(workers, TASKS, {
-        waitMs: 2000,
-        onTarget: () =>
-          (after = {
-            manager: processCpuSeconds(manager.pid),
-            client: process.cpuUsage(before.client),
-            pg: cluster.cpuSeconds(),
-          }),
-      });
-      const stats = await manager.stats();
-      if (result.errors.length) problems.push(`Kiln drain: ${result.errors.length} errors, e.g. ${result.errors[0]}`);
-      const rate = TASKS / result.seconds;
-      const perTask = (seconds: number): number => (seconds * 1000) / TASKS;
-      const rounds = stats.rounds - before.stats.rounds;
-      const sample: Sample = {
-        rate,
-        p50: percentile(result.requestToTaskMs, 50),
-        p99: percentile(result.requestToTaskMs, 99),
-        cpu: [
-          perTask(after!.manager - before.manager),
-          perTask((after!.client.user + after!.client.system) / 1e6),
-          perTask(after!.pg - before.pg),
-        ],
-        note: `submit ${Math.round(job.ms)} ms; ${rounds} scheduling rounds, ${(TASKS / rounds).toFixed(1)} tasks/round`,
-      };
-      push(samples, 'kiln', sample);
-      const tr = await trickle(manager, workers, KILN_TRICKLE);
-      if (tr.errors.length) problems.push(`Kiln trickle: ${tr.errors.length} errors, e.g. ${tr.errors[0]}`);
-      push(latencies, 'kiln', {
-        p50: percentile(tr.ackToTaskMs, 50),
-        p99: percentile(tr.ackToTaskMs, 99),
-        sendP50: percentile(tr.sendToTaskMs, 50),
-      });
-      const logged = manager.problems();
-      if (logged.length)
-        problems.push(`Kiln manager logged ${logged.length} warnings/errors, first: ${logged[0]!.slice(0, 400)}`);
-      return `${fmt(rate)} tasks/s, queued request→task p50 ${ms(sample.p50!)} p99 ${ms(sample.p99!)}; trickle ack→task p50 ${ms(percentile(tr.ackToTaskMs, 50))} p99 ${ms(percentile(tr.ackToTaskMs, 99))}; ${sample.note}`;
-    } finally {
-      await manager.close();
-    }
-  };
-
-  const graphile =
-    (settings: GraphileSettings, key: string) =>
-    async (cluster: BenchCluster): Promise<string> => {
-      const run = await graphileDrain(cluster, settings, TASKS);
-      if (run.errors.length) problems.push(`${settings.label}: ${run.errors[0]}`);
-      push(samples, key, {
-        rate: run.jobsPerSecond,
-        cpu: [(run.workerCpuSeconds * 1000) / run.jobs, undefined, (run.postgresCpuSeconds * 1000) / run.jobs],
-      });
-      let text = `${fmt(run.jobsPerSecond)} jobs/s`;
-      if (key === 'graphile') {
-        const latency = await graphileTrickle(cluster, settings.concurrency, GRAPHILE_TRICKLE);
-        push(latencies, key, summarize(latency));
-        text += `; trickle add-ack→start p50 ${ms(summarize(latency).p50)} p99 ${ms(summarize(latency).p99)}`;
-      }
-      return text;
-    };
-
-  const pgBoss =
-    (settings: PgBossSettings, key: string) =>
-    async (cluster: BenchCluster): Promise<string> => {
-      const run = await pgBossDrain(cluster, settings, TASKS);
-      if (run.errors.length) problems.push(`${settings.label}: ${run.errors[0]}`);
-      push(samples, key, {
-        rate: run.jobsPerSecond,
-        cpu: [(run.workerCpuSeconds * 1000) / run.jobs, undefined, (run.postgresCpuSeconds * 1000) / run.jobs],
-      });
-      return `${fmt(run.jobsPerSecond)} jobs/s${settings.window ? ` (over the first ${fmt(run.jobs)} jobs of ${fmt(TASKS)} queued)` : ''}`;
-    };
-
-  const systems: Array<[string, string, (cluster: BenchCluster) => Promise<string>]> = [
-    ['kiln', 'Kiln (manager in a child process, 100 HTTP workers)', kiln],
-    ['graphile', graphileDefaults.label, graphile(graphileDefaults, 'graphile')],
-    ['graphile-tuned', graphileTuned.label, graphile(graphileTuned, 'graphile-tuned')],
-    ['pgboss', pgBoss100.label, pgBoss(pgBoss100, 'pgboss')],
-    ['pgboss-batch', pgBossBatch.label, pgBoss(pgBossBatch, 'pgboss-batch')],
+/** Every system, or those of KILN_BENCH_ONLY=kiln,graphile (for profiling); the table shows what ran. */
+function chooseSystems(results: Results): System[] {
+  const systems: System[] = [
+    { key: 'kiln', label: 'Kiln (manager in a child process, 100 HTTP workers)', run: (c) => runKiln(results, c) },
+    { key: 'graphile', label: GRAPHILE_DEFAULTS.label, run: graphileRun(results, GRAPHILE_DEFAULTS, 'graphile') },
+    { key: 'graphile-tuned', label: GRAPHILE_TUNED.label, run: graphileRun(results, GRAPHILE_TUNED, 'graphile-tuned') },
+    { key: 'pgboss', label: PGBOSS_100.label, run: pgBossRun(results, PGBOSS_100, 'pgboss') },
+    { key: 'pgboss-batch', label: PGBOSS_BATCH.label, run: pgBossRun(results, PGBOSS_BATCH, 'pgboss-batch') },
   ];
-  // KILN_BENCH_ONLY=kiln,graphile runs a subset (for profiling); the table shows what ran.
   const only = process.env.KILN_BENCH_ONLY?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  if (only?.length) systems.splice(0, systems.length, ...systems.filter(([key]) => only.includes(key)));
-  const labels = new Map(systems.map(([key, label]) => [key, label]));
+  return only?.length ? systems.filter(({ key }) => only.includes(key)) : systems;
+}
 
-  const started = performance.now();
-  const load0 = loadAverage();
+/** Runs the systems round by round, alternating their order; returns how many rounds ran. */
+async function runRounds(
+  results: Results,
+  systems: System[],
+  fixedRounds: number | undefined,
+  started: number,
+): Promise<number> {
+  let rounds = 0;
   await withBenchCluster(async (cluster) => {
     console.log(
-      `dispatch: ${fmt(TASKS)} no-op tasks queued first, ${WORKERS} workers (or the peer's equivalent); systems alternating, round by round`,
+      `dispatch: ${fmt(results.tasks)} no-op tasks queued first, ${WORKERS} workers (or the peer's equivalent); systems alternating, round by round`,
     );
     for (let round = 0; ; round++) {
       const elapsed = performance.now() - started;
@@ -202,23 +172,115 @@ export async function benchDispatch(): Promise<void> {
         break;
       rounds = round + 1;
       const order = round % 2 === 0 ? systems : [...systems].reverse();
-      for (const [key, , run] of order) {
+      for (const { key, run } of order) {
         const text = await run(cluster);
         console.log(`  round ${round + 1}  ${key.padEnd(15)} ${text}`);
       }
     }
-    if (labels.has('pgboss')) {
-      const boss = await pgBossTrickle(cluster, pgBoss100, PGBOSS_TRICKLE);
-      push(latencies, 'pgboss', summarize(boss));
+    if (systems.some(({ key }) => key === 'pgboss')) {
+      const boss = await pgBossTrickle(cluster, PGBOSS_100, PGBOSS_TRICKLE);
+      push(results.latencies, 'pgboss', summarize(boss));
     }
   });
+  return rounds;
+}
 
-  // The table: throughput medians; latency medians, each row saying what its latency is.
-  const rate = (key: string): number => median((samples.get(key) ?? []).map((s) => s.rate));
+/** One Kiln run: drain the queued tasks, then the trickle; returns its line of the progress log. */
+async function runKiln(results: Results, cluster: BenchCluster): Promise<string> {
+  const { tasks, problems } = results;
+  const manager = await startManagerProcess(cluster, { maxSockets: 1000 });
+  try {
+    const { workers } = await registerWorkers(manager, WORKERS);
+    const job = await submitFrames(manager, `1-${tasks}`, 'dispatch');
+    const before = {
+      manager: processCpuSeconds(manager.pid),
+      client: process.cpuUsage(),
+      pg: cluster.cpuSeconds(),
+      stats: await manager.stats(),
+    };
+    let after: { manager: number; client: NodeJS.CpuUsage; pg: number } | undefined;
+    const result = await drain(workers, tasks, {
+      waitMs: 2000,
+      onTarget: () =>
+        (after = {
+          manager: processCpuSeconds(manager.pid),
+          client: process.cpuUsage(before.client),
+          pg: cluster.cpuSeconds(),
+        }),
+    });
+    const stats = await manager.stats();
+    if (result.errors.length) problems.push(`Kiln drain: ${result.errors.length} errors, e.g. ${result.errors[0]}`);
+    if (!after) throw new Error(`Kiln drain ended before ${tasks} tasks were completed, so its CPU was not measured`);
+    const rate = tasks / result.seconds;
+    const perTask = (seconds: number): number => (seconds * 1000) / tasks;
+    const rounds = stats.rounds - before.stats.rounds;
+    const p50 = percentile(result.requestToTaskMs, 50);
+    const p99 = percentile(result.requestToTaskMs, 99);
+    const note = `submit ${Math.round(job.ms)} ms; ${rounds} scheduling rounds, ${(tasks / rounds).toFixed(1)} tasks/round`;
+    push(results.samples, 'kiln', {
+      rate,
+      p50,
+      p99,
+      cpu: [
+        perTask(after.manager - before.manager),
+        perTask((after.client.user + after.client.system) / 1e6),
+        perTask(after.pg - before.pg),
+      ],
+      note,
+    });
+    const tr = await trickle(manager, workers, KILN_TRICKLE);
+    if (tr.errors.length) problems.push(`Kiln trickle: ${tr.errors.length} errors, e.g. ${tr.errors[0]}`);
+    push(results.latencies, 'kiln', {
+      p50: percentile(tr.ackToTaskMs, 50),
+      p99: percentile(tr.ackToTaskMs, 99),
+      sendP50: percentile(tr.sendToTaskMs, 50),
+    });
+    const logged = manager.problems();
+    const [firstLogged] = logged;
+    if (firstLogged !== undefined)
+      problems.push(`Kiln manager logged ${logged.length} warnings/errors, first: ${firstLogged.slice(0, 400)}`);
+    return `${fmt(rate)} tasks/s, queued request→task p50 ${ms(p50)} p99 ${ms(p99)}; trickle ack→task p50 ${ms(percentile(tr.ackToTaskMs, 50))} p99 ${ms(percentile(tr.ackToTaskMs, 99))}; ${note}`;
+  } finally {
+    await manager.close();
+  }
+}
+
+function graphileRun(results: Results, settings: GraphileSettings, key: SystemKey): System['run'] {
+  return async (cluster) => {
+    const run = await graphileDrain(cluster, settings, results.tasks);
+    if (run.errors.length) results.problems.push(`${settings.label}: ${run.errors[0]}`);
+    push(results.samples, key, {
+      rate: run.jobsPerSecond,
+      cpu: [(run.workerCpuSeconds * 1000) / run.jobs, undefined, (run.postgresCpuSeconds * 1000) / run.jobs],
+    });
+    let text = `${fmt(run.jobsPerSecond)} jobs/s`;
+    if (key === 'graphile') {
+      const latency = await graphileTrickle(cluster, settings.concurrency, GRAPHILE_TRICKLE);
+      push(results.latencies, key, summarize(latency));
+      text += `; trickle add-ack→start p50 ${ms(summarize(latency).p50)} p99 ${ms(summarize(latency).p99)}`;
+    }
+    return text;
+  };
+}
+
+function pgBossRun(results: Results, settings: PgBossSettings, key: SystemKey): System['run'] {
+  return async (cluster) => {
+    const run = await pgBossDrain(cluster, settings, results.tasks);
+    if (run.errors.length) results.problems.push(`${settings.label}: ${run.errors[0]}`);
+    push(results.samples, key, {
+      rate: run.jobsPerSecond,
+      cpu: [(run.workerCpuSeconds * 1000) / run.jobs, undefined, (run.postgresCpuSeconds * 1000) / run.jobs],
+    });
+    return `${fmt(run.jobsPerSecond)} jobs/s${settings.window ? ` (over the first ${fmt(run.jobs)} jobs of ${fmt(results.tasks)} queued)` : ''}`;
+  };
+}
+
+const rateOf = (results: Results, key: SystemKey): number =>
+  median((results.samples.get(key) ?? []).map((s) => s.rate));
+
+/** The table: throughput medians; latency medians, each row saying what its latency is. */
+function printTable(results: Results, systems: System[]): void {
   const line = '-'.repeat(132);
-  console.log(
-    `\ndispatch results: medians of ${rounds} runs (${((performance.now() - started) / 1000).toFixed(0)} s in all; load average before ${load0}, after ${loadAverage()})`,
-  );
   console.log(line);
   console.log(
     `${'system'.padEnd(26)} ${'jobs/s'.padStart(8)} ${'p50'.padStart(10)} ${'p99'.padStart(10)}   latency is`,
@@ -226,17 +288,18 @@ export async function benchDispatch(): Promise<void> {
   console.log(line);
   const row = (name: string, jobs: string, p50: string, p99: string, what: string): void =>
     console.log(`${name.padEnd(26)} ${jobs.padStart(8)} ${p50.padStart(10)} ${p99.padStart(10)}   ${what}`);
-  for (const [key] of systems) {
-    const runs = samples.get(key) ?? [];
-    const lat = latencies.get(key);
-    const name = SHORT[key]!;
+  for (const { key } of systems) {
+    const runs = results.samples.get(key) ?? [];
+    const lat = results.latencies.get(key);
+    const name = SHORT[key];
+    const rate = fmt(rateOf(results, key));
     if (key === 'kiln') {
       row(
         name,
-        fmt(rate(key)),
-        ms(median(runs.map((s) => s.p50!))),
-        ms(median(runs.map((s) => s.p99!))),
-        `queued: worker's request sent → task received, ${fmt(TASKS)} tasks queued`,
+        rate,
+        ms(median(present(runs.map((s) => s.p50)))),
+        ms(median(present(runs.map((s) => s.p99)))),
+        `queued: worker's request sent → task received, ${fmt(results.tasks)} tasks queued`,
       );
       if (lat)
         row(
@@ -249,52 +312,53 @@ export async function benchDispatch(): Promise<void> {
     } else if (lat) {
       row(
         name,
-        fmt(rate(key)),
+        rate,
         ms(median(lat.map((l) => l.p50))),
         ms(median(lat.map((l) => l.p99))),
         `trickle: add acknowledged → handler started, idle workers (${key === 'pgboss' ? `${PGBOSS_TRICKLE}, once` : `${GRAPHILE_TRICKLE}/run`})`,
       );
-    } else row(name, fmt(rate(key)), '-', '-', '(throughput only)');
+    } else row(name, rate, '-', '-', '(throughput only)');
   }
   console.log(line);
-  for (const [key, label] of systems) {
-    const runs = samples.get(key) ?? [];
-    const lat = latencies.get(key);
-    console.log(`${SHORT[key]!.padEnd(26)} ${label}`);
+}
+
+/** Under the table: each system's runs, Kiln's ratio to each peer, CPU per task, problems seen. */
+function printDetails(results: Results, systems: System[]): void {
+  for (const { key, label } of systems) {
+    const runs = results.samples.get(key) ?? [];
+    const lat = results.latencies.get(key);
+    console.log(`${SHORT[key].padEnd(26)} ${label}`);
     console.log(
       `${''.padEnd(26)} runs: ${runs.map((s) => fmt(s.rate)).join(', ')} jobs/s${lat ? `; trickle p50 measured from the send instead of the ack: ${ms(median(lat.map((l) => l.sendP50)))}` : ''}`,
     );
   }
   console.log('Kiln ratio to each peer (jobs/s medians):');
-  for (const [key, label] of systems.filter(([key]) => key !== 'kiln'))
-    console.log(`  ${(rate('kiln') / rate(key)).toFixed(2)}x  ${label}`);
+  for (const { key, label } of systems.filter(({ key }) => key !== 'kiln'))
+    console.log(`  ${(rateOf(results, 'kiln') / rateOf(results, key)).toFixed(2)}x  ${label}`);
   console.log('CPU ms per task (medians): system process(es) / benchmark client / PostgreSQL');
-  for (const [key] of systems) {
-    const runs = samples.get(key) ?? [];
-    const part = (i: 0 | 1 | 2): string =>
-      runs[0]?.cpu[i] === undefined ? '-' : median(runs.map((s) => s.cpu[i]!)).toFixed(3);
+  for (const { key } of systems) {
+    const runs = results.samples.get(key) ?? [];
+    const part = (i: 0 | 1 | 2): string => {
+      const values = present(runs.map((s) => s.cpu[i]));
+      return values.length === 0 ? '-' : median(values).toFixed(3);
+    };
     console.log(
-      `  ${SHORT[key]!.padEnd(26)} ${part(0)} / ${part(1)} / ${part(2)}${key === 'kiln' ? `   (${runs.map((s) => s.note).join('; ')})` : ''}`,
+      `  ${SHORT[key].padEnd(26)} ${part(0)} / ${part(1)} / ${part(2)}${key === 'kiln' ? `   (${runs.map((s) => s.note).join('; ')})` : ''}`,
     );
   }
-  if (problems.length) {
+  if (results.problems.length) {
     console.log('Problems seen:');
-    for (const problem of problems) console.log(`  ${problem}`);
+    for (const problem of results.problems) console.log(`  ${problem}`);
   } else console.log('Problems seen: none (no request errors, nothing logged at warn or above by the manager)');
 }
 
-const SHORT: Record<string, string> = {
-  kiln: 'Kiln',
-  graphile: 'graphile-worker defaults',
-  'graphile-tuned': 'graphile-worker tuned',
-  pgboss: 'pg-boss, 100 in flight',
-  'pgboss-batch': 'pg-boss, 1,000 in flight',
+/** The 1-minute load average: this machine is shared, and it shows. */
+export const loadAverage = (): string => {
+  const [oneMinute = 0] = loadavg();
+  return oneMinute.toFixed(1);
 };
 
-/** The 1-minute load average: this machine is shared, and it shows. */
-export const loadAverage = (): string => loadavg()[0]!.toFixed(1);
-
-function summarize(latency: PeerLatency): { p50: number; p99: number; sendP50: number } {
+function summarize(latency: PeerLatency): Latency {
   return {
     p50: percentile(latency.ackToStartMs, 50),
     p99: percentile(latency.ackToStartMs, 99),

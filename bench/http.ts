@@ -28,6 +28,7 @@ export class HttpClient {
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
+    // biome-ignore lint/suspicious/noExplicitAny: the manager's JSON answer, unvalidated; callers read the fields they asked for
   ): Promise<{ status: number; body: any }> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
@@ -107,6 +108,7 @@ export class SimWorker {
     if (response.status !== 200) throw new Error(`sign-on: ${response.status} ${JSON.stringify(response.body)}`);
   }
 
+  // biome-ignore lint/suspicious/noExplicitAny: the manager's JSON answer, as request() gives it
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
     return this.client.request(method, `/api/v1${path}`, body, this.#auth);
   }
@@ -131,13 +133,11 @@ export async function eachLimit<T>(
   limit: number,
   fn: (item: T, index: number) => Promise<void>,
 ): Promise<void> {
-  let next = 0;
+  // One iterator shared by the lanes: each takes the next item when it is free.
+  const queue = items.entries();
   await Promise.all(
     Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        await fn(items[index]!, index);
-      }
+      for (const [index, item] of queue) await fn(item, index);
     }),
   );
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ManagerConfig } from '../src/manager/config.js';
-import { HttpClient, SimWorker, eachLimit } from './http.js';
+import { HttpClient, SimWorker, eachLimit, type AssignedTask } from './http.js';
 import { onCleanup, processRss, type BenchCluster } from './cluster.js';
 
 export interface ManagerStats {
@@ -56,6 +56,7 @@ export async function startManagerProcess(
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const running = child;
+    // biome-ignore lint/suspicious/noExplicitAny: whatever the child answered; ask<T> names what each request gets back
     const pending = new Map<number, { resolve: (value: any) => void; reject: (error: Error) => void }>();
     let nextId = 0;
     running.on('message', (message: { id: number; error?: string }) => {
@@ -82,14 +83,16 @@ export async function startManagerProcess(
       logFile,
       overrides: options.overrides,
     });
+    const { pid } = running;
+    if (pid === undefined) throw new Error('the manager process answered but has no pid');
     const client = new HttpClient(started.url, { maxSockets: options.maxSockets });
     return {
       url: started.url,
       farmSecret: started.farmSecret,
-      pid: running.pid!,
+      pid,
       client,
       stats: () => ask<ManagerStats>({ type: 'stats' }),
-      rss: () => processRss(running.pid!),
+      rss: () => processRss(pid),
       problems: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter(Boolean) : []),
       async close() {
         if (closed) return;
@@ -182,7 +185,7 @@ export async function drain(
     workers.map(async (worker) => {
       while (assigned < target) {
         const sent = performance.now();
-        let task;
+        let task: AssignedTask | undefined;
         try {
           task = await worker.next(waitMs);
         } catch (error) {
@@ -244,7 +247,7 @@ export async function trickle(manager: ManagerProcess, workers: SimWorker[], sam
   };
   const loops = workers.map(async (worker) => {
     while (!stopped) {
-      let task;
+      let task: AssignedTask | undefined;
       try {
         task = await worker.next(30_000);
       } catch (error) {
@@ -275,8 +278,10 @@ export async function trickle(manager: ManagerProcess, workers: SimWorker[], sam
       const { id } = await submitFrames(manager, '1', `trickle-${i}`);
       const acked = performance.now();
       await until(() => arrivals.has(id) && completions === i + 1);
-      ackToTaskMs.push(arrivals.get(id)! - acked);
-      sendToTaskMs.push(arrivals.get(id)! - sent);
+      const arrived = arrivals.get(id);
+      if (arrived === undefined) throw new Error(`trickle: task of job ${id} counted as arrived but has no time`);
+      ackToTaskMs.push(arrived - acked);
+      sendToTaskMs.push(arrived - sent);
     }
   } finally {
     stopped = true;

@@ -21,4 +21,8 @@ if (unknown.length) {
   );
   process.exit(2);
 }
-for (const name of names.length ? names : Object.keys(BENCHMARKS)) await BENCHMARKS[name]!();
+for (const name of names.length ? names : Object.keys(BENCHMARKS)) {
+  const run = BENCHMARKS[name];
+  if (!run) throw new Error(`kiln bench: no benchmark ${name}`);
+  await run();
+}

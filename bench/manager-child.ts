@@ -21,7 +21,10 @@ type Message =
   | { id: number; type: 'close' };
 
 let manager: RunningManager | undefined;
-const reply = (id: number, body: Record<string, unknown>): void => void process.send!({ id, ...body });
+const reply = (id: number, body: Record<string, unknown>): void => {
+  if (!process.send) throw new Error('manager-child runs forked by bench/kiln.ts, with an IPC channel');
+  process.send({ id, ...body });
+};
 
 process.on('message', (message: Message) => {
   void (async () => {

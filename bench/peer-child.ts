@@ -42,7 +42,10 @@ export type PeerMessage =
   | { type: 'error'; message: string };
 
 const clock = (): number => performance.timeOrigin + performance.now();
-const send = (message: PeerMessage): void => void process.send!(message);
+const send = (message: PeerMessage): void => {
+  if (!process.send) throw new Error('peer-child runs forked by bench/peers.ts, with an IPC channel');
+  process.send(message);
+};
 const silent = new Logger(() => () => undefined);
 
 let count = 0;
@@ -77,12 +80,14 @@ async function trickleSamples(
     await add(i);
     const acked = clock();
     const deadline = Date.now() + 10_000;
-    while (!started.has(i)) {
+    let startedAt = started.get(i);
+    while (startedAt === undefined) {
       if (Date.now() > deadline) throw new Error(`trickle job ${i} never started`);
       await new Promise((resolve) => setTimeout(resolve, 0.2));
+      startedAt = started.get(i);
     }
-    ackToStartMs.push(started.get(i)! - acked);
-    sendToStartMs.push(started.get(i)! - sent);
+    ackToStartMs.push(startedAt - acked);
+    sendToStartMs.push(startedAt - sent);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
   send({ type: 'latency', ackToStartMs, sendToStartMs });
@@ -127,8 +132,9 @@ async function handle(command: PeerCommand): Promise<void> {
     };
     send({ type: 'ready' });
     if (command.type === 'graphile-trickle') {
-      utils = await makeWorkerUtils({ connectionString: command.connectionString, logger: silent });
-      await trickleSamples(command.samples, (i) => utils!.addJob('noop', { i }), started);
+      const workerUtils = await makeWorkerUtils({ connectionString: command.connectionString, logger: silent });
+      utils = workerUtils;
+      await trickleSamples(command.samples, (i) => workerUtils.addJob('noop', { i }), started);
     }
   } else {
     const boss = new PgBoss({ connectionString: command.connectionString });

@@ -119,7 +119,11 @@ async function withRemaining<T>(
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    return await fn(async () => (await client.query<{ n: number }>(sql, params)).rows[0]!.n);
+    return await fn(async () => {
+      const [row] = (await client.query<{ n: number }>(sql, params)).rows;
+      if (!row) throw new Error(`the count query returned no row: ${sql}`);
+      return row.n;
+    });
   } finally {
     await client.end();
   }

@@ -30,13 +30,16 @@ export interface Column<T> {
 /** An aligned table: a header line, then one line per row; columns two spaces apart. */
 export function formatTable<T>(columns: Array<Column<T>>, rows: readonly T[]): string {
   const cells = rows.map((row) => columns.map((column) => truncate(oneLine(column.value(row)), column.max)));
-  const widths = columns.map((column, index) =>
-    Math.max(column.header.length, ...cells.map((line) => line[index]!.length)),
-  );
+  // Every line has one cell per column; a missing one would print as empty.
+  const cell = (line: readonly string[], index: number): string => line[index] ?? '';
+  const layout = columns.map((column, index) => ({
+    align: column.align,
+    width: Math.max(column.header.length, ...cells.map((line) => cell(line, index).length)),
+  }));
   const render = (values: string[]): string =>
-    values
-      .map((value, index) =>
-        columns[index]!.align === 'right' ? value.padStart(widths[index]!) : value.padEnd(widths[index]!),
+    layout
+      .map(({ align, width }, index) =>
+        align === 'right' ? cell(values, index).padStart(width) : cell(values, index).padEnd(width),
       )
       .join('  ')
       .trimEnd();

@@ -26,7 +26,8 @@ export async function resolveJobId(api: ApiClient, given: string): Promise<strin
     matches.push(...jobs.filter((job) => job.id.startsWith(text)));
     if (jobs.length < PAGE || offset + PAGE >= total) break;
   }
-  if (matches.length === 1) return matches[0]!.id;
+  const match = onlyOne(matches);
+  if (match) return match.id;
   if (matches.length === 0)
     throw new UserError(`no job with an id starting with "${given}"`, { field: 'id', code: 'not_found' });
   const shown = matches
@@ -48,7 +49,8 @@ export async function resolveWorkerId(api: ApiClient, given: string): Promise<st
   if (isUuid(text)) return text.toLowerCase();
   const { workers } = await api.listWorkers();
   const named = workers.filter((worker) => worker.name === text);
-  if (named.length === 1) return named[0]!.id;
+  const byName = onlyOne(named);
+  if (byName) return byName.id;
   const list = (matches: Worker[]): string =>
     matches
       .slice(0, 10)
@@ -63,11 +65,17 @@ export async function resolveWorkerId(api: ApiClient, given: string): Promise<st
     );
   }
   const matches = workers.filter((worker) => worker.id.startsWith(text.toLowerCase()));
-  if (matches.length === 1) return matches[0]!.id;
+  const match = onlyOne(matches);
+  if (match) return match.id;
   if (matches.length === 0)
     throw new UserError(`no worker named "${text}" or with an id starting with it`, { field: 'id', code: 'not_found' });
   throw new UserError(
     `worker id "${text}" is ambiguous: ${matches.length} workers match (${list(matches)}); give more characters`,
     { field: 'id' },
   );
+}
+
+/** The one item of a list of exactly one, or undefined. */
+function onlyOne<T>(items: readonly T[]): T | undefined {
+  return items.length === 1 ? items[0] : undefined;
 }

@@ -4,7 +4,9 @@ import { UserError } from '../util/errors.js';
  * Wraps a command's action: a UserError becomes one line on stderr and a non-zero exit;
  * anything else is a bug, reported in one line too (with the stack when KILN_DEBUG is set).
  */
-export function action<A extends unknown[]>(fn: (...args: A) => Promise<void | number> | void | number) {
+export function action<A extends unknown[]>(
+  fn: (...args: A) => Promise<void> | Promise<number | undefined> | number | undefined,
+) {
   return async (...args: A): Promise<void> => {
     try {
       const code = await fn(...args);

@@ -18,11 +18,11 @@ const BLANK = /^[ \t]*$/;
 export function parseFrameRange(text: string): number[] {
   const source = String(text ?? '');
   if (BLANK.test(source)) throw invalid('no frames given; use a range like 1-250, 1..250 or a list like 1,5,10-20');
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: input validation; these are the characters refused
   if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(source))
     throw invalid('frames must be on one line, without control characters; separate items with commas');
   const items = source.split(',').map((item) => item.replace(/[ \t]*(-|\.\.)[ \t]*/g, '$1').trim());
-  const empty = items.findIndex((item) => item === '');
+  const empty = items.indexOf('');
   if (empty >= 0)
     throw invalid(`"${source.trim().slice(0, 60)}" has an empty item (item ${empty + 1}); remove the extra comma`);
   const spaced = items.find((item) => /[ \t]/.test(item));
@@ -67,10 +67,12 @@ function parseItem(item: string): [number, number] {
     if (/^-\d/.test(item) || /(-|\.\.)-\d/.test(item)) throw invalid(`"${item}": frame numbers cannot be negative`);
     throw invalid(`"${item}" is not a frame or a range; use forms like 5, 1-10, 1..10 or 1-10,20`);
   }
-  const first = toFrame(match[1]!, item);
-  if (match[3] === undefined) return [first, first];
-  const last = toFrame(match[3], item);
-  if (last < first) throw invalid(`range ${item} runs backwards; write ${last}${match[2]}${first}`);
+  const [, firstDigits, separator, lastDigits] = match;
+  if (firstDigits === undefined) throw new Error(`the frame pattern matched "${item}" without its first number`);
+  const first = toFrame(firstDigits, item);
+  if (lastDigits === undefined) return [first, first];
+  const last = toFrame(lastDigits, item);
+  if (last < first) throw invalid(`range ${item} runs backwards; write ${last}${separator}${first}`);
   return [first, last];
 }
 
@@ -87,9 +89,9 @@ function toFrame(digits: string, item: string): number {
 export function formatFrames(frames: readonly number[]): string {
   const parts: string[] = [];
   for (const run of splitRuns(frames)) {
-    const first = run[0]!;
-    const last = run.at(-1)!;
-    if (run.length >= 3) parts.push(`${first}-${last}`);
+    const first = run[0];
+    const last = run.at(-1);
+    if (run.length >= 3 && first !== undefined && last !== undefined) parts.push(`${first}-${last}`);
     else parts.push(...run.map(String));
   }
   return parts.join(',');
@@ -103,7 +105,8 @@ export function splitRuns(frames: readonly number[]): number[][] {
   const runs: number[][] = [];
   let current: number[] = [];
   for (const frame of frames) {
-    if (current.length > 0 && frame !== current.at(-1)! + 1) {
+    const previous = current.at(-1);
+    if (previous !== undefined && frame !== previous + 1) {
       runs.push(current);
       current = [];
     }

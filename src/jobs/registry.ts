@@ -149,7 +149,7 @@ export class JobTypeRegistry {
         fromThisFolder.set(type.name, name);
         report.loaded.push({ file, name: type.name, replaced });
       } catch (error) {
-        report.problems.push({ file, message: toError(error).message.split('\n')[0]! });
+        report.problems.push({ file, message: toError(error).message.split('\n')[0] ?? '' });
       }
     }
     return report;
@@ -165,6 +165,10 @@ export class JobTypeRegistry {
 
   /** The job type, or a UserError (field `type`, code `unknown_job_type`) listing the known ones. */
   require(name: string): JobType {
+    return this.#require(name).type;
+  }
+
+  #require(name: string) {
     const entry = this.#types.get(name);
     if (!entry) {
       throw new UserError(
@@ -175,7 +179,7 @@ export class JobTypeRegistry {
         },
       );
     }
-    return entry.type;
+    return entry;
   }
 
   list(): JobType[] {
@@ -209,8 +213,7 @@ export class JobTypeRegistry {
 
   /** The etag of a registered job type (see `etag`). */
   etag(name: string): string {
-    this.require(name);
-    return this.#types.get(name)!.etag;
+    return this.#require(name).etag;
   }
 
   /** Defaults applied, or a UserError naming the setting; see settings.ts. */

@@ -166,7 +166,7 @@ function typeOf(schema: TSchema): { type: string; items?: string; allowed?: Cond
   const options = (schema.anyOf ?? schema.oneOf) as TSchema[] | undefined;
   if (Array.isArray(options)) {
     const parts = options.map(typeOf);
-    const allowed = parts.every((part) => part.allowed) ? parts.flatMap((part) => part.allowed!) : undefined;
+    const allowed = parts.every((part) => part.allowed) ? parts.flatMap((part) => part.allowed ?? []) : undefined;
     return { type: joinTypes(parts.map((part) => part.type)), ...(allowed ? { allowed } : {}) };
   }
   if (schema.type === 'array') {

@@ -38,11 +38,10 @@ function wholeNumber(value: string | undefined, option: string): number {
   return Number(value.trim());
 }
 
-/** Parses the command line; throws UserError with a one-line message on anything wrong. */
-export function parseRenderFramesArgs(argv: string[]): RenderFramesArgs | 'help' {
-  let parsed;
+/** The command line's options, as node:util's parseArgs reads them; its errors as one-line UserErrors. */
+function readOptions(argv: string[]) {
   try {
-    parsed = parseArgs({
+    return parseArgs({
       args: argv,
       options: {
         frames: { type: 'string' },
@@ -69,7 +68,11 @@ export function parseRenderFramesArgs(argv: string[]): RenderFramesArgs | 'help'
     }
     throw new UserError((message.split('\n')[0] ?? message).replace(/^Option /, 'option '));
   }
-  const { values } = parsed;
+}
+
+/** Parses the command line; throws UserError with a one-line message on anything wrong. */
+export function parseRenderFramesArgs(argv: string[]): RenderFramesArgs | 'help' {
+  const { values } = readOptions(argv);
   if (values.help) return 'help';
   if (values.frames === undefined) throw new UserError('missing --frames', { field: 'frames' });
   if (values.output === undefined || values.output === '') throw new UserError('missing --output', { field: 'output' });

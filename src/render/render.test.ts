@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../util/errors.js';
-import { frameOutputPath, parseFrameList, renderFrame, renderFrames, type RenderEvent } from './render.js';
+import {
+  frameOutputPath,
+  parseFrameList,
+  renderFrame,
+  renderFrames,
+  type RenderEvent,
+  type RenderFramesResult,
+} from './render.js';
 import { createPrng, hashString } from './prng.js';
 
 async function tempDir(t: TestContext): Promise<string> {
@@ -95,7 +102,7 @@ describe('renderFrames', () => {
         await new Promise((resolve) => setImmediate(resolve));
       }
     })();
-    let result;
+    let result: RenderFramesResult;
     try {
       result = await renderFrames(
         { frames, width: 640, height: 360, output: join(outDir, 'frame_####.png') },

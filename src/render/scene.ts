@@ -6,6 +6,7 @@
  * No text is drawn with fonts (fonts differ between hosts); the frame counter is made of
  * seven-segment shapes.
  */
+import { hsl, mod, n, polygonPoints, sevenSegment } from './drawing.js';
 import { createPrng, hashString, type Prng } from './prng.js';
 
 /** Frames per second the scene's motion is designed for (frame 24 is one second in). */
@@ -124,103 +125,26 @@ function shape(rng: Prng, hue: number): Shape {
   };
 }
 
-/** Formats a coordinate with two decimals (keeps the SVG small and its text stable). */
-function n(value: number): string {
-  const fixed = value.toFixed(2);
-  return fixed === '-0.00' ? '0.00' : fixed;
-}
-
-function hsl(hueDegrees: number, saturation: number, lightness: number): string {
-  const h = (((hueDegrees % 360) + 360) % 360) / 360;
-  const s = Math.min(1, Math.max(0, saturation));
-  const l = Math.min(1, Math.max(0, lightness));
-  const q = l < 0.5 ? l * (1 + s) : l + s - l * s;
-  const p = 2 * l - q;
-  const channel = (t: number): string => {
-    let x = t;
-    if (x < 0) x += 1;
-    if (x > 1) x -= 1;
-    let v: number;
-    if (x < 1 / 6) v = p + (q - p) * 6 * x;
-    else if (x < 1 / 2) v = q;
-    else if (x < 2 / 3) v = p + (q - p) * (2 / 3 - x) * 6;
-    else v = p;
-    return Math.round(v * 255)
-      .toString(16)
-      .padStart(2, '0');
-  };
-  return `#${channel(h + 1 / 3)}${channel(h)}${channel(h - 1 / 3)}`;
-}
-
-const mod = (a: number, b: number): number => ((a % b) + b) % b;
-
-// Seven-segment digits: segments a b c d e f g, clockwise from the top, g in the middle.
-const DIGIT_SEGMENTS = ['abcdef', 'bc', 'abdeg', 'abcdg', 'bcfg', 'acdfg', 'acdefg', 'abc', 'abcdefg', 'abcdfg'];
-
-/** Seven-segment number at (x, y) top-left; returns SVG and the width used. */
-function sevenSegment(
-  text: string,
-  x: number,
-  y: number,
-  height: number,
-  on: string,
-  offOpacity = 0.12,
-): { svg: string; width: number } {
-  const w = height * 0.5;
-  const t = height * 0.11;
-  const gap = height * 0.2;
-  const parts: string[] = [];
-  let cursor = x;
-  for (const char of text) {
-    if (char === ':') {
-      const r = t * 0.6;
-      parts.push(`<circle cx="${n(cursor + t)}" cy="${n(y + height * 0.3)}" r="${n(r)}" fill="${on}"/>`);
-      parts.push(`<circle cx="${n(cursor + t)}" cy="${n(y + height * 0.7)}" r="${n(r)}" fill="${on}"/>`);
-      cursor += t * 2 + gap;
-      continue;
-    }
-    const lit = DIGIT_SEGMENTS[Number(char)] ?? '';
-    const h2 = height / 2;
-    const segments: Record<string, [number, number, number, number]> = {
-      a: [cursor + t, y, w - 2 * t, t],
-      b: [cursor + w - t, y + t, t, h2 - 1.5 * t],
-      c: [cursor + w - t, y + h2 + t / 2, t, h2 - 1.5 * t],
-      d: [cursor + t, y + height - t, w - 2 * t, t],
-      e: [cursor, y + h2 + t / 2, t, h2 - 1.5 * t],
-      f: [cursor, y + t, t, h2 - 1.5 * t],
-      g: [cursor + t, y + h2 - t / 2, w - 2 * t, t],
-    };
-    for (const [name, [sx, sy, sw, sh]] of Object.entries(segments)) {
-      parts.push(
-        `<rect x="${n(sx)}" y="${n(sy)}" width="${n(sw)}" height="${n(sh)}" rx="${n(t / 2)}" ${lit.includes(name) ? `fill="${on}"` : `fill="#ffffff" fill-opacity="${n(offOpacity)}"`}/>`,
-      );
-    }
-    cursor += w + gap;
-  }
-  return { svg: parts.join(''), width: cursor - x - gap };
-}
-
-function polygonPoints(
-  sides: number,
-  star: boolean,
-  cx: number,
-  cy: number,
-  radius: number,
-  rotationDeg: number,
-): string {
-  const count = star ? sides * 2 : sides;
-  const points: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const angle = (rotationDeg * Math.PI) / 180 + (i * Math.PI * 2) / count - Math.PI / 2;
-    const r = star && i % 2 === 1 ? radius * 0.45 : radius;
-    points.push(`${n(cx + Math.cos(angle) * r)},${n(cy + Math.sin(angle) * r)}`);
-  }
-  return points.join(' ');
-}
-
 /** Zero-padded frame number with at least `digits` digits (Blender's `####`). */
 export function padFrame(frame: number, digits = 4): string {
   return String(frame).padStart(digits, '0');
+}
+
+/** What every layer of one frame draws with. */
+interface FrameView {
+  frame: number;
+  /** Width and height of the image, in pixels. */
+  W: number;
+  H: number;
+  m: SceneModel;
+  /** Seconds into the scene. */
+  t: number;
+  /** One percent of the shorter side: the unit of sizes. */
+  u: number;
+  /** Day/night cycle: 1 at noon, 0 at midnight. */
+  day: number;
+  horizon: number;
+  ground: number;
 }
 
 /** The SVG document of one frame. Pure: same inputs, same string. */
@@ -228,15 +152,38 @@ export function sceneSvg(options: { frame: number; width: number; height: number
   const { frame, width: W, height: H } = options;
   const m = model(options.scene ?? DEFAULT_SCENE);
   const t = frame / SCENE_FPS;
-  const u = Math.min(W, H) / 100;
-  const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`);
+  const view: FrameView = {
+    frame,
+    W,
+    H,
+    m,
+    t,
+    u: Math.min(W, H) / 100,
+    day: 0.5 + 0.5 * Math.sin((2 * Math.PI * t) / m.dayLength),
+    horizon: H * 0.62,
+    ground: H * 0.86,
+  };
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`,
+    ...sky(view),
+    ...stars(view),
+    ...sun(view),
+    ...clouds(view),
+    ...mountains(view),
+    ...groundStrip(view),
+    ...shapes(view),
+    ...ball(view),
+    ...badge(view),
+    ...counterPanel(view),
+    '</svg>',
+  ].join('');
+}
 
-  // Day/night cycle: 1 at noon, 0 at midnight.
-  const day = 0.5 + 0.5 * Math.sin((2 * Math.PI * t) / m.dayLength);
+/** The sky's gradient, darker at night, and the sun's glow (defined here, drawn by the sun). */
+function sky({ W, H, m, t, day }: FrameView): string[] {
+  const out: string[] = [];
   const skyTop = hsl(m.hue + 25 * Math.sin(t * 0.4), 0.55, 0.1 + 0.35 * day);
   const skyHorizon = hsl(m.hue + 40 - 20 * day, 0.6, 0.3 + 0.4 * day);
-  const horizon = H * 0.62;
   out.push(
     '<defs>',
     `<linearGradient id="sky" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="${skyTop}"/><stop offset="1" stop-color="${skyHorizon}"/></linearGradient>`,
@@ -244,8 +191,12 @@ export function sceneSvg(options: { frame: number; width: number; height: number
     '</defs>',
     `<rect width="${W}" height="${H}" fill="url(#sky)"/>`,
   );
+  return out;
+}
 
-  // Stars, fading in at night and twinkling.
+/** Stars, fading in at night and twinkling. */
+function stars({ W, H, m, t, u, day }: FrameView): string[] {
+  const out: string[] = [];
   const night = 1 - day;
   if (night > 0.25) {
     for (const star of m.stars) {
@@ -256,8 +207,12 @@ export function sceneSvg(options: { frame: number; width: number; height: number
       );
     }
   }
+  return out;
+}
 
-  // Sun on an arc: rises on the left, sets on the right, hidden by the mountains below the horizon.
+/** Sun on an arc: rises on the left, sets on the right, hidden by the mountains below the horizon. */
+function sun({ W, H, m, t, u, horizon }: FrameView): string[] {
+  const out: string[] = [];
   const sunAngle = Math.PI * (1 - mod(t / m.dayLength, 1) * 2);
   const sunX = W / 2 + Math.cos(sunAngle) * W * 0.42;
   const sunY = horizon - Math.sin(sunAngle) * H * 0.5;
@@ -265,8 +220,12 @@ export function sceneSvg(options: { frame: number; width: number; height: number
     `<circle cx="${n(sunX)}" cy="${n(sunY)}" r="${n(u * 16)}" fill="url(#glow)"/>`,
     `<circle cx="${n(sunX)}" cy="${n(sunY)}" r="${n(u * 5)}" fill="#fff3c4"/>`,
   );
+  return out;
+}
 
-  // Clouds drift right and wrap around.
+/** Clouds drift right and wrap around. */
+function clouds({ W, H, m, t, u, day }: FrameView): string[] {
+  const out: string[] = [];
   for (const cloud of m.clouds) {
     const cw = u * 22 * cloud.scale;
     const cx = mod(cloud.x * W + cloud.speed * W * t, W + 2 * cw) - cw;
@@ -280,8 +239,12 @@ export function sceneSvg(options: { frame: number; width: number; height: number
       '</g>',
     );
   }
+  return out;
+}
 
-  // Mountain ranges, scrolling at different speeds (parallax); ridges are periodic in the width.
+/** Mountain ranges, scrolling at different speeds (parallax); ridges are periodic in the width. */
+function mountains({ W, H, m, t }: FrameView): string[] {
+  const out: string[] = [];
   const samples = 64;
   for (const layer of m.mountains) {
     const scroll = layer.speed * t;
@@ -295,14 +258,21 @@ export function sceneSvg(options: { frame: number; width: number; height: number
     points.push(`${W},${H}`);
     out.push(`<polygon points="${points.join(' ')}" fill="${layer.color}"/>`);
   }
+  return out;
+}
 
-  // Ground.
-  const ground = H * 0.86;
+/** Ground. */
+function groundStrip({ W, H, m, day, ground }: FrameView): string[] {
+  const out: string[] = [];
   out.push(
     `<rect x="0" y="${n(ground)}" width="${W}" height="${n(H - ground)}" fill="${hsl(m.hue + 120, 0.3, 0.12 + 0.1 * day)}"/>`,
   );
+  return out;
+}
 
-  // Rotating shapes on Lissajous paths.
+/** Rotating shapes on Lissajous paths. */
+function shapes({ W, H, m, t, u }: FrameView): string[] {
+  const out: string[] = [];
   for (const s of m.shapes) {
     const cx = W * (s.cx + s.ax * Math.sin(s.wx * t + s.px));
     const cy = H * (s.cy + s.ay * Math.sin(s.wy * t + s.py));
@@ -311,8 +281,12 @@ export function sceneSvg(options: { frame: number; width: number; height: number
       `<polygon points="${polygonPoints(s.sides, s.star, cx, cy, r, s.spin * t)}" fill="${s.color}" fill-opacity="0.85" stroke="#ffffff" stroke-opacity="0.8" stroke-width="${n(u * 0.5)}" stroke-linejoin="round"/>`,
     );
   }
+  return out;
+}
 
-  // A ball bouncing along the ground, with its shadow.
+/** A ball bouncing along the ground, with its shadow. */
+function ball({ W, H, m, t, u, ground }: FrameView): string[] {
+  const out: string[] = [];
   const ballR = u * 4;
   const ballX = mod(m.ball.speed * W * t, W + 4 * ballR) - 2 * ballR;
   const lift = Math.abs(Math.sin(Math.PI * m.ball.bounce * t)) * H * 0.25;
@@ -322,8 +296,12 @@ export function sceneSvg(options: { frame: number; width: number; height: number
     `<ellipse cx="${n(ballX)}" cy="${n(ground + u)}" rx="${n(ballR * (0.6 + 0.6 * shadow))}" ry="${n(u * 0.9)}" fill="#000000" fill-opacity="${n(0.15 + 0.25 * shadow)}"/>`,
     `<circle cx="${n(ballX)}" cy="${n(ballY)}" r="${n(ballR)}" fill="${m.ball.color}" stroke="#ffffff" stroke-width="${n(u * 0.4)}"/>`,
   );
+  return out;
+}
 
-  // Scene badge (top left): bars from the scene name's hash.
+/** Scene badge (top left): bars from the scene name's hash. */
+function badge({ m, u }: FrameView): string[] {
+  const out: string[] = [];
   let bx = u * 3;
   for (const bar of m.badge) {
     out.push(
@@ -331,8 +309,12 @@ export function sceneSvg(options: { frame: number; width: number; height: number
     );
     bx += bar * u * 0.45 + u * 0.45;
   }
+  return out;
+}
 
-  // Frame counter panel (bottom right): frame number, timecode seconds, sub-second progress bar.
+/** Frame counter panel (bottom right): frame number, timecode seconds, sub-second progress bar. */
+function counterPanel({ frame, W, H, u }: FrameView): string[] {
+  const out: string[] = [];
   const digitH = u * 9;
   const label = padFrame(frame);
   const seconds = Math.floor(frame / SCENE_FPS);
@@ -355,7 +337,5 @@ export function sceneSvg(options: { frame: number; width: number; height: number
     `<rect x="${n(px + pad)}" y="${n(barY)}" width="${n(barW)}" height="${n(u * 1.2)}" fill="#ffffff" fill-opacity="0.2"/>`,
     `<rect x="${n(px + pad)}" y="${n(barY)}" width="${n((barW * ((frame % SCENE_FPS) + 1)) / SCENE_FPS)}" height="${n(u * 1.2)}" fill="#7dffb0"/>`,
   );
-
-  out.push('</svg>');
-  return out.join('');
+  return out;
 }

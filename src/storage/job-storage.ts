@@ -31,6 +31,12 @@ export function isInsideFolder(path: string, folder: string, platform: Platform)
   return rest === '' || (!rest.startsWith('..') && !paths.isAbsolute(rest));
 }
 
+/** Whether a stored path begins with one of the farm's two-way variables (`{farm}/...`). */
+function startsWithVariable(path: string, variables: readonly TwoWayVariable[]): boolean {
+  const name = /^\{([^}]+)\}(?:[\\/]|$)/.exec(path)?.[1];
+  return name !== undefined && variables.some((variable) => variable.name === name);
+}
+
 /** Where shared storage is, seen from the host that checks. */
 export interface SharedStorageView {
   /** The shared storage path on this host; undefined when there is none. */
@@ -46,7 +52,8 @@ export interface SharedStorageView {
  * Throws a UserError naming the field. Returns the record, typed.
  */
 export function checkJobStorage(value: unknown, shared: SharedStorageView, field = 'storage'): JobStorage {
-  const fail = (message: string, at = field): never => {
+  // Declared with its type so that a check which fails narrows what it checked.
+  const fail: (message: string, at?: string) => never = (message, at = field) => {
     throw new UserError(message, { field: at, code: 'invalid_storage' });
   };
   if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(`${field} must be an object`);
@@ -62,13 +69,16 @@ export function checkJobStorage(value: unknown, shared: SharedStorageView, field
     const at = `${field}.${key}`;
     const path = record[key];
     if (typeof path !== 'string' || path === '') fail(`${at} must be a path on shared storage`, at);
-    const text = path as string;
+    const text = path;
     if (text.length > MAX_PATH) fail(`${at} is longer than ${MAX_PATH} characters`, at);
     if (text.split(/[\\/]/).includes('..')) fail(`${at} must not contain ".."`, at);
     if (isUncPath(text)) fail(`${at} is a UNC path; use a mapped drive letter`, at);
+    // A path that starts with a two-way variable is on shared storage by definition: the
+    // variable names the storage as each platform mounts it.
+    if (startsWithVariable(text, shared.variables)) continue;
     const local = toPlatformPath(text, shared.platform, 'users', shared.variables);
     const absolute = shared.platform === 'windows' ? win32.isAbsolute(local) : posix.isAbsolute(local);
-    if (!absolute || !isInsideFolder(local, shared.path!, shared.platform))
+    if (!absolute || !isInsideFolder(local, shared.path, shared.platform))
       fail(`${at} ${text} is not on shared storage (${shared.path})`, at);
   }
   if (record.checkout !== undefined) {

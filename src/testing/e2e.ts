@@ -15,6 +15,7 @@ export interface ProcessFarm {
   manager: KilnProcess & { url: string };
   workers: Map<string, KilnProcess>;
   secret: string;
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are untyped JSON that tests read field by field (as in the *.test.ts override)
   api: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any; headers: Headers }>;
   restartManager: () => Promise<void>;
   addWorker: (name: string) => KilnProcess;
@@ -66,7 +67,7 @@ export async function startProcessFarm(
     return worker;
   };
   for (let n = 1; n <= options.workers; n++) addWorker(`w${n}`);
-  farm = {
+  const started: ProcessFarm = {
     home: managerHome,
     port,
     manager,
@@ -77,11 +78,12 @@ export async function startProcessFarm(
     restartManager: async () => {
       const next = await startManagerProcess(managerHome, port, options.settings, dbPort);
       all.push(next);
-      farm!.manager = next;
+      started.manager = next;
     },
   };
+  farm = started;
   // The database of the embedded manager lives under the manager's home.
-  farm.home = managerHome;
+  started.home = managerHome;
   await waitFor(
     async () =>
       ((await api('GET', '/workers')).body.workers as Array<{ status: string }>).filter((w) => w.status === 'awake')
@@ -91,15 +93,16 @@ export async function startProcessFarm(
       what: 'the workers to sign on',
     },
   );
-  return farm;
+  return started;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the job's JSON body, read field by field by the tests' assertions
 export async function waitForJob(farm: ProcessFarm, jobId: string, timeoutMs = 120 * SECOND): Promise<any> {
   return waitFor(
     async () => {
       const response = await farm.api('GET', `/jobs/${jobId}`).catch(() => undefined);
-      const status = response?.body?.status;
-      return ['completed', 'failed', 'canceled'].includes(status) ? response!.body : undefined;
+      const body = response?.body;
+      return ['completed', 'failed', 'canceled'].includes(body?.status) ? body : undefined;
     },
     { timeoutMs, intervalMs: 250, what: `job ${jobId} to finish` },
   );

@@ -27,6 +27,7 @@ export interface TestManager extends RunningManager {
     path: string,
     body?: unknown,
     headers?: Record<string, string>,
+    // biome-ignore lint/suspicious/noExplicitAny: response bodies are untyped JSON that tests read field by field (as in the *.test.ts override)
   ) => Promise<{ status: number; body: any; headers: Headers }>;
 }
 
@@ -84,7 +85,7 @@ export class ProtocolWorker {
     readonly options: { types?: string[]; tags?: string[]; platform?: 'linux' | 'windows' | 'darwin' } = {},
   ) {}
 
-  get auth(): Record<string, string> {
+  get auth(): { authorization: string } {
     return { authorization: `Basic ${Buffer.from(`${this.id}:${this.token}`).toString('base64')}` };
   }
 

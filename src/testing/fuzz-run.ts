@@ -23,8 +23,9 @@ export async function seedFarm(m: TestManager): Promise<KnownIds> {
     if (response.status !== 201) throw new Error(`seed job: ${JSON.stringify(response.body)}`);
     jobs.push(response.body.id);
   }
-  const workers = [await new ProtocolWorker(m, 'fuzz-a').register(), await new ProtocolWorker(m, 'fuzz-b').register()];
-  const held = await workers[0]!.next(1000);
+  const first = await new ProtocolWorker(m, 'fuzz-a').register();
+  const workers = [first, await new ProtocolWorker(m, 'fuzz-b').register()];
+  const held = await first.next(1000);
   const tasks: string[] = [];
   for (const id of jobs)
     tasks.push(
@@ -35,7 +36,7 @@ export async function seedFarm(m: TestManager): Promise<KnownIds> {
     jobs,
     tasks,
     workers: workers.map((w) => w.id),
-    workerAuth: workers.map((w) => w.auth.authorization!),
+    workerAuth: workers.map((w) => w.auth.authorization),
     farmSecret: m.farmSecret,
   };
 }

@@ -17,7 +17,7 @@ export function timeOrderedUuids(count: number, now = Date.now()): string[] {
   const ids = new Array<string>(count);
   for (let i = 0, at = 0; i < count; i++, at += 20) {
     ids[i] =
-      `${prefix}${random.slice(at, at + 3)}-${VARIANT[random[at + 3]!]}${random.slice(at + 4, at + 7)}-${random.slice(at + 7, at + 19)}`;
+      `${prefix}${random.slice(at, at + 3)}-${VARIANT[random.charAt(at + 3)]}${random.slice(at + 4, at + 7)}-${random.slice(at + 7, at + 19)}`;
   }
   return ids;
 }

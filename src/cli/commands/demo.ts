@@ -121,8 +121,8 @@ function startWorker(manager: RunningManager, home: string, n: number): ChildPro
     ],
     { env: { ...process.env, KILN_WORKER_SECRET: manager.farmSecret }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  child.stdout!.pipe(logFile);
-  child.stderr!.pipe(logFile);
+  child.stdout.pipe(logFile);
+  child.stderr.pipe(logFile);
   return child;
 }
 

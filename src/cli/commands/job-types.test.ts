@@ -56,20 +56,20 @@ describe('kiln job-types', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^render \(Render\)\nRenders a frame range/);
     const blendFile = settingBlock(result.stdout, 'blendFile');
-    assert.match(blendFile[0]!, /^  blendFile\s+string\s+required when renderer is blender\s+not empty$/);
+    assert.match(blendFile[0]!, /^ {2}blendFile\s+string\s+required when renderer is blender\s+not empty$/);
     assert.match(blendFile[1]!, /^ {6}the Blender scene file \(\.blend\) to render/);
     assert.equal(groupOf(result.stdout, 'blendFile'), 'Only when renderer is blender:');
     assert.match(
       settingBlock(result.stdout, 'renderer')[0]!,
-      /^  renderer\s+string\s+default "builtin"\s+one of builtin, blender$/,
+      /^ {2}renderer\s+string\s+default "builtin"\s+one of builtin, blender$/,
     );
     assert.equal(groupOf(result.stdout, 'renderer'), 'Settings:');
-    assert.match(settingBlock(result.stdout, 'output')[0]!, /^  output\s+string\s+required\s+not empty$/);
-    assert.match(settingBlock(result.stdout, 'width')[0]!, /^  width\s+integer\s+default 1280\s+1 to 16384$/);
+    assert.match(settingBlock(result.stdout, 'output')[0]!, /^ {2}output\s+string\s+required\s+not empty$/);
+    assert.match(settingBlock(result.stdout, 'width')[0]!, /^ {2}width\s+integer\s+default 1280\s+1 to 16384$/);
     assert.equal(groupOf(result.stdout, 'width'), 'Only when renderer is builtin:');
     assert.match(
       settingBlock(result.stdout, 'fps')[0]!,
-      /^  fps\s+number\s+default 24\s+greater than 0, at most 1000$/,
+      /^ {2}fps\s+number\s+default 24\s+greater than 0, at most 1000$/,
     );
     assert.match(settingBlock(result.stdout, 'fps')[1]!, /frame rate/);
     assert.equal(groupOf(result.stdout, 'fps'), 'Settings:');
@@ -78,8 +78,8 @@ describe('kiln job-types', () => {
   it('show render --renderer blender shows only what applies to Blender; --renderer builtin has no blendFile', async () => {
     const blender = await kiln(['job-types', 'show', 'render', '--renderer', 'blender']);
     assert.equal(blender.code, 0, blender.stderr);
-    assert.match(settingBlock(blender.stdout, 'blendFile')[0]!, /^  blendFile\s+string\s+required\s+not empty$/);
-    assert.match(settingBlock(blender.stdout, 'renderer')[0]!, /^  renderer\s+string\s+set to "blender"/);
+    assert.match(settingBlock(blender.stdout, 'blendFile')[0]!, /^ {2}blendFile\s+string\s+required\s+not empty$/);
+    assert.match(settingBlock(blender.stdout, 'renderer')[0]!, /^ {2}renderer\s+string\s+set to "blender"/);
     assert.deepEqual(settingBlock(blender.stdout, 'width'), []);
     assert.deepEqual(settingBlock(blender.stdout, 'height'), []);
     assert.doesNotMatch(blender.stdout, /Only when/);
@@ -88,8 +88,8 @@ describe('kiln job-types', () => {
     const builtin = await kiln(['job-types', 'show', 'render', '--renderer', 'builtin']);
     assert.equal(builtin.code, 0, builtin.stderr);
     assert.deepEqual(settingBlock(builtin.stdout, 'blendFile'), []);
-    assert.doesNotMatch(builtin.stdout, /^  blendFile/m);
-    assert.match(settingBlock(builtin.stdout, 'width')[0]!, /^  width\s+integer\s+default 1280/);
+    assert.doesNotMatch(builtin.stdout, /^ {2}blendFile/m);
+    assert.match(settingBlock(builtin.stdout, 'width')[0]!, /^ {2}width\s+integer\s+default 1280/);
 
     const json = await kiln(['job-types', 'show', 'render', '--renderer', 'blender', '--json']);
     assert.equal(json.code, 0, json.stderr);

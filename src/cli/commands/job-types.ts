@@ -143,28 +143,38 @@ export function formatJobTypeDetail(detail: JobTypeDetail, chosen: Record<string
   // A chosen setting (--renderer blender) shows its chosen value rather than its default.
   const requirement = (setting: SettingInfo): string =>
     setting.name in chosen ? `set to ${JSON.stringify(chosen[setting.name])}` : settingRequirement(setting);
-  const rows = settings.map((setting) => [
-    setting.name,
-    settingType(setting),
-    requirement(setting),
-    settingLimits(setting),
-  ]);
-  const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]!.length)));
-  const groups = new Map<string, number[]>();
-  settings.forEach((setting, index) => {
-    const key = setting.appliesWhen ? describeCondition(setting.appliesWhen) : '';
-    groups.set(key, [...(groups.get(key) ?? []), index]);
-  });
-  const order = [...groups.keys()].sort((a, b) => (a === '' ? -1 : b === '' ? 1 : 0));
-  for (const key of order) {
+  const rows = settings.map((setting) => ({
+    setting,
+    name: setting.name,
+    type: settingType(setting),
+    requirement: requirement(setting),
+    limits: settingLimits(setting),
+  }));
+  type Row = (typeof rows)[number];
+  const widthOf = (cell: (row: Row) => string): number => Math.max(...rows.map((row) => cell(row).length));
+  const widths = {
+    name: widthOf((row) => row.name),
+    type: widthOf((row) => row.type),
+    requirement: widthOf((row) => row.requirement),
+  };
+  const groups = new Map<string, Row[]>();
+  for (const row of rows) {
+    const key = row.setting.appliesWhen ? describeCondition(row.setting.appliesWhen) : '';
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  const order = [...groups.entries()].sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : 0));
+  for (const [key, group] of order) {
     if (key === '') lines.push(choice ? `Settings with ${choice}:` : 'Settings:');
     else lines.push(`Only when ${key}:`);
-    for (const index of groups.get(key)!) {
-      const row = rows[index]!;
-      lines.push(
-        `  ${row.map((cell, column) => (column < 3 ? cell.padEnd(widths[column]!) : cell)).join('  ')}`.trimEnd(),
-      );
-      if (settings[index]!.description) lines.push(`      ${settings[index]!.description}`);
+    for (const row of group) {
+      const cells = [
+        row.name.padEnd(widths.name),
+        row.type.padEnd(widths.type),
+        row.requirement.padEnd(widths.requirement),
+        row.limits,
+      ];
+      lines.push(`  ${cells.join('  ')}`.trimEnd());
+      if (row.setting.description) lines.push(`      ${row.setting.description}`);
     }
     lines.push('');
   }

@@ -180,7 +180,7 @@ describe('kiln jobs', () => {
       [['jobs', 'resume', job.id], /cannot resume a job that is queued/],
     ];
     const results = await Promise.all(cases.map(([args]) => kiln(args)));
-    results.forEach((result, index) => assertOneLineError(result, cases[index]![1]));
+    for (const [index, result] of results.entries()) assertOneLineError(result, cases[index]![1]);
   });
 
   it('a farm that needs a token: a 401 says how to get one; KILN_TOKEN or <home>/api-token then works', async (t) => {

@@ -104,7 +104,16 @@ export function registerJobsCommands(program: Command): void {
   const jobs = program
     .command('jobs')
     .description("list and control the farm's jobs (ids: full, or a unique prefix of 4+ characters)");
+  registerListCommand(jobs);
+  registerShowCommand(jobs);
+  registerUnblockCommand(jobs);
+  registerStatusCommands(jobs);
+  registerPriorityCommand(jobs);
+  registerDeleteCommand(jobs);
+}
 
+/** `kiln jobs ls` */
+function registerListCommand(jobs: Command): void {
   withManagerOptions(jobs.command('ls'))
     .description('list jobs, newest first')
     .option('--status <statuses>', 'only these statuses, comma-separated (e.g. active,queued)')
@@ -124,7 +133,10 @@ export function registerJobsCommands(program: Command): void {
         }),
       ),
     );
+}
 
+/** `kiln jobs show` */
+function registerShowCommand(jobs: Command): void {
   withManagerOptions(jobs.command('show').argument('<id>', 'job id or unique prefix'))
     .description('show one job')
     .action(
@@ -137,7 +149,10 @@ export function registerJobsCommands(program: Command): void {
         }),
       ),
     );
+}
 
+/** `kiln jobs unblock` */
+function registerUnblockCommand(jobs: Command): void {
   withManagerOptions(
     jobs
       .command('unblock')
@@ -159,7 +174,10 @@ export function registerJobsCommands(program: Command): void {
         }),
       ),
     );
+}
 
+/** `kiln jobs pause|resume|cancel|requeue` */
+function registerStatusCommands(jobs: Command): void {
   for (const { action: jobAction, description } of JOB_ACTIONS) {
     const command = withManagerOptions(jobs.command(jobAction).argument('<id>', 'job id or unique prefix'))
       .description(description)
@@ -178,7 +196,10 @@ export function registerJobsCommands(program: Command): void {
       ),
     );
   }
+}
 
+/** `kiln jobs priority` */
+function registerPriorityCommand(jobs: Command): void {
   withManagerOptions(
     jobs
       .command('priority')
@@ -198,7 +219,10 @@ export function registerJobsCommands(program: Command): void {
         }),
       ),
     );
+}
 
+/** `kiln jobs delete` */
+function registerDeleteCommand(jobs: Command): void {
   withManagerOptions(jobs.command('delete').argument('<id>', 'job id or unique prefix'))
     .description('delete a job with its tasks, logs and previews')
     .action(

@@ -9,6 +9,7 @@ import { writeFileAtomic } from '../../util/fs.js';
 import { UserError } from '../../util/errors.js';
 import { ManagerConfigSchema, MANAGER_DEFAULTS, type ManagerConfig } from '../../manager/config.js';
 import { DbConfigSchema, DB_DEFAULTS } from '../../db/config.js';
+import type { DatabaseTarget } from '../../db/database.js';
 import type { Database } from '../../manager/persistence/schema/tables.js';
 
 interface ManagerFlags {
@@ -36,7 +37,7 @@ async function withManagerDatabase<T>(flags: ManagerFlags, fn: (db: Kysely<Datab
   const { readRunningState } = await import('../../db/server-process.js');
   const { ClusterPaths } = await import('../../db/cluster.js');
   const { home, config } = managerSettings(flags);
-  let target;
+  let target: DatabaseTarget;
   if (config.database_url) target = urlDatabaseTarget(config.database_url, 2);
   else {
     const db = loadConfig('db', DbConfigSchema, DB_DEFAULTS, { home });

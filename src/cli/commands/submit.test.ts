@@ -7,14 +7,8 @@ import { freePort } from '../../testing/temp.js';
 import { waitFor } from '../../util/time.js';
 import { ApiClient, type Job } from '../../client/index.js';
 import { startTinyServer, sendError, sendJson } from '../../client/testing.js';
-import {
-  buildSubmission,
-  defaultJobName,
-  followJob,
-  parseSetting,
-  parseSubmitOptions,
-  type ProgressDisplay,
-} from './submit.js';
+import { buildSubmission, defaultJobName, parseSetting, parseSubmitOptions } from './submit.js';
+import { followJob, type ProgressDisplay } from './submit-wait.js';
 
 /** One PostgreSQL and a shared manager for the file; the waiting tests get a manager each, so their workers see only their job. */
 let cluster: TestCluster;
@@ -81,6 +75,11 @@ describe('building a submission', () => {
       settings: {},
       storage: { mode: 'direct' },
     });
+  });
+
+  it('refuses --deps without --input before anything is sent (they would go nowhere)', () => {
+    assert.throws(() => parseSubmitOptions('echo-sleep', { deps: ['tex/'] }), /--deps needs --input/);
+    assert.doesNotThrow(() => parseSubmitOptions('echo-sleep', { deps: ['tex/'], input: 'shot.blend' }));
   });
 });
 
@@ -182,7 +181,7 @@ describe('kiln submit', () => {
       [['echo-sleep', '--set', '=x'], /not a setting name/],
     ];
     const results = await Promise.all(cases.map(([args]) => kiln(shared, ['submit', ...args])));
-    results.forEach((result, index) => assertOneLineError(result, cases[index]![1]));
+    for (const [index, result] of results.entries()) assertOneLineError(result, cases[index]![1]);
     assert.equal((await jobsOf(shared)).length, before);
   });
 

@@ -1,39 +1,14 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import {
-  ApiError,
-  isRetryable,
-  type ApiClient,
-  type Job,
-  type JobTypeDetail,
-  type SubmitJob,
-} from '../../client/index.js';
+import { ApiError, type ApiClient, type Job, type JobTypeDetail, type SubmitJob } from '../../client/index.js';
 import { UserError } from '../../util/errors.js';
-import { MINUTE, SECOND } from '../../util/time.js';
 import { action } from '../run.js';
-import {
-  followChanges,
-  withInterrupt,
-  withManager,
-  withManagerOptions,
-  type CliClient,
-  type ManagerFlags,
-} from '../client.js';
+import { withManager, withManagerOptions, type CliClient, type ManagerFlags } from '../client.js';
 import type { ProgressReporter, StorageMode } from '../storage/prepare.js';
 import type { JobStorage } from '../../storage/job-storage.js';
-import { formatDuration, jobLabel, jobProgress, plural, printJson, shortId } from '../format.js';
+import { plural, printJson } from '../format.js';
 import { parseIntOption } from './jobs.js';
-
-/** Exit statuses of `kiln submit --wait`, by the job's final status. */
-export const WAIT_EXIT_CODES = { completed: 0, failed: 1, canceled: 2 } as const;
-/** `--wait` gave up: the manager stayed unreachable, or the job was deleted. */
-export const WAIT_LOST_EXIT_CODE = 3;
-/** Ctrl-C while waiting (128 + SIGINT), as shells report it. */
-const INTERRUPTED_EXIT_CODE = 130;
-
-/** How long --wait keeps trying an unreachable manager before it gives up. */
-const LOST_CONTACT_LIMIT_MS = 5 * MINUTE;
-const FINAL_STATUSES: ReadonlySet<string> = new Set(Object.keys(WAIT_EXIT_CODES));
+import { WAIT_LOST_EXIT_CODE, waitForSubmittedJob } from './submit-wait.js';
 
 /**
  * What the user asked for, parsed and checked; everything `buildSubmission` needs. Shared
@@ -93,6 +68,8 @@ export function parseSubmitOptions(type: string, flags: SubmitFlags, now = new D
   const name = flags.name?.trim();
   if (flags.name !== undefined && !name) throw new UserError('--name must not be empty', { field: 'name' });
   if (flags.tag !== undefined && !flags.tag.trim()) throw new UserError('--tag must not be empty', { field: 'tag' });
+  // Without --input the dependencies would go nowhere: refused before anything is sent.
+  if (flags.deps?.length && !flags.input) throw new UserError('--deps needs --input', { field: 'deps' });
   return {
     type: type.trim(),
     name: name ?? defaultJobName(type.trim(), now),
@@ -170,142 +147,6 @@ export function submitFieldHint(field: string): string | undefined {
 const describeSubmitted = (job: Job): string =>
   `submitted job ${job.id} ${JSON.stringify(job.name)} (${job.type}, ${plural(job.taskCount, 'task')}, priority ${job.priority})`;
 
-/** The one-line outcome of a job that ended. */
-export function summarize(job: Job, elapsedMs: number): string {
-  const line = `job ${jobLabel(job)} ${job.status} after ${formatDuration(elapsedMs)}: ${jobProgress(job)} tasks done`;
-  const failed = job.taskCounts.failed;
-  if (job.status === 'failed') return `${line}, ${failed} failed (see \`kiln tasks ls ${shortId(job.id)}\`)`;
-  return line;
-}
-
-/** Shows a waiting job's progress: a bar on a terminal, plain lines otherwise. */
-export interface ProgressDisplay {
-  update(job: Job): void;
-  /** A passing problem, e.g. the manager cannot be reached for now. */
-  note(text: string): void;
-  stop(): void;
-}
-
-/** A line no more often than this while only the counts change... */
-const LINE_GAP_MS = 2 * SECOND;
-/** ...and at least this often, so a log shows the wait is alive. */
-const LINE_HEARTBEAT_MS = 30 * SECOND;
-
-const describeState = (job: Job): string =>
-  job.taskCounts.failed > 0 ? `${job.status}, ${job.taskCounts.failed} failed` : job.status;
-
-export function makeProgressDisplay(job: Job, stream: NodeJS.WriteStream = process.stderr): ProgressDisplay {
-  return stream.isTTY ? barDisplay(job, stream) : lineDisplay(stream);
-}
-
-function barDisplay(first: Job, stream: NodeJS.WriteStream): ProgressDisplay {
-  const bar = new cliProgress.SingleBar(
-    {
-      stream,
-      format: `job ${shortId(first.id)} {bar} {value}/{total} tasks | {state}`,
-      hideCursor: true,
-      barsize: 30,
-      clearOnComplete: false,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(first.taskCount, first.taskCounts.completed, { state: describeState(first) });
-  let stopped = false;
-  return {
-    update(job) {
-      if (bar.getTotal() !== job.taskCount) bar.setTotal(job.taskCount);
-      bar.update(job.taskCounts.completed, { state: describeState(job) });
-    },
-    note(text) {
-      bar.update({ state: text });
-    },
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      bar.stop();
-    },
-  };
-}
-
-function lineDisplay(stream: NodeJS.WritableStream): ProgressDisplay {
-  let last = '';
-  let lastStatus = '';
-  let lastAt = 0;
-  return {
-    update(job) {
-      if (FINAL_STATUSES.has(job.status)) return; // the summary says it
-      const text = `job ${shortId(job.id)}: ${describeState(job)}, ${jobProgress(job)} tasks done`;
-      const now = Date.now();
-      const due = text !== last && (job.status !== lastStatus || now - lastAt >= LINE_GAP_MS);
-      if (!due && now - lastAt < LINE_HEARTBEAT_MS) return;
-      stream.write(`${text}\n`);
-      [last, lastStatus, lastAt] = [text, job.status, now];
-    },
-    note(text) {
-      stream.write(`${text}\n`);
-    },
-    stop() {},
-  };
-}
-
-/**
- * Follows a job until it ends and returns it: fetched when the event stream says it changed
- * (polled every second when the stream drops). An unreachable manager is retried for a while;
- * `signal` (Ctrl-C) stops the wait.
- */
-export async function followJob(
-  api: ApiClient,
-  jobId: string,
-  display: ProgressDisplay,
-  signal?: AbortSignal,
-): Promise<Job> {
-  let final: Job | undefined;
-  let lostSince: number | undefined;
-  const look = async (): Promise<boolean> => {
-    let job: Job;
-    try {
-      job = await api.getJob(jobId, { signal });
-    } catch (error) {
-      if (signal?.aborted) return true;
-      if (error instanceof ApiError && error.status === 404) {
-        throw new UserError(`job ${shortId(jobId)} was deleted while waiting for it`, {
-          exitCode: WAIT_LOST_EXIT_CODE,
-          code: 'not_found',
-        });
-      }
-      if (!isRetryable(error)) throw error;
-      lostSince ??= Date.now();
-      const lostFor = formatDuration(Date.now() - lostSince);
-      if (Date.now() - lostSince > LOST_CONTACT_LIMIT_MS) {
-        throw new UserError(
-          `gave up waiting: no answer from the manager for ${lostFor}; the job may go on (check with \`kiln jobs show ${shortId(jobId)}\`)`,
-          {
-            exitCode: WAIT_LOST_EXIT_CODE,
-            code: 'unreachable',
-          },
-        );
-      }
-      display.note(`cannot reach the manager; retrying (${lostFor})`);
-      return false;
-    }
-    lostSince = undefined;
-    display.update(job);
-    if (!FINAL_STATUSES.has(job.status)) return false;
-    final = job;
-    return true;
-  };
-  await followChanges(
-    api,
-    { job: jobId, wakeOn: (event) => event.event === 'job' || event.event === 'task', signal },
-    look,
-  );
-  if (!final)
-    throw new UserError(`stopped waiting; the job goes on (see it with \`kiln jobs show ${shortId(jobId)}\`)`, {
-      exitCode: INTERRUPTED_EXIT_CODE,
-    });
-  return final;
-}
-
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 export function registerSubmitCommand(program: Command): void {
@@ -355,7 +196,7 @@ export function registerSubmitCommand(program: Command): void {
             const { api } = client;
             const options = parseSubmitOptions(type, flags);
             const jobType = await fetchJobType(api, options.type);
-            const storage = flags.input ? await sendInput(flags, options.name, client) : undefined;
+            const storage = flags.input ? await sendInput(flags.input, flags, options.name, client) : undefined;
             const job = await api.submitJob(buildSubmission(options, jobType, storage as SubmitJob['storage']));
             if (storage && !flags.json) console.log(describeStorage(storage));
             if (!flags.wait) {
@@ -364,20 +205,7 @@ export function registerSubmitCommand(program: Command): void {
               return 0;
             }
             if (!flags.json) console.log(describeSubmitted(job));
-            const started = Date.now();
-            const display = makeProgressDisplay(job);
-            let final: Job;
-            try {
-              final = await withInterrupt((signal) => followJob(api, job.id, display, signal));
-            } finally {
-              display.stop();
-            }
-            const summary = summarize(final, Date.now() - started);
-            if (flags.json) {
-              printJson(final);
-              process.stderr.write(`${summary}\n`);
-            } else console.log(summary);
-            return WAIT_EXIT_CODES[final.status as keyof typeof WAIT_EXIT_CODES];
+            return waitForSubmittedJob(api, job, flags.json);
           },
           submitFieldHint,
         ),
@@ -388,16 +216,15 @@ export function registerSubmitCommand(program: Command): void {
 const STORAGE_MODES = ['auto', 'direct', 'copy', 'shaman'] as const;
 
 /** Puts the input where the workers can read it (see prepareStorage) with a progress bar. */
-async function sendInput(flags: SubmitFlags, jobName: string, client: CliClient): Promise<JobStorage> {
+async function sendInput(input: string, flags: SubmitFlags, jobName: string, client: CliClient): Promise<JobStorage> {
   const mode = flags.storage ?? 'auto';
   if (!(STORAGE_MODES as readonly string[]).includes(mode)) {
     throw new UserError(`--storage must be one of ${STORAGE_MODES.join(', ')}, got "${mode}"`, { field: 'storage' });
   }
-  if (flags.deps?.length && !flags.input) throw new UserError('--deps needs --input', { field: 'deps' });
   const { prepareStorage } = await import('../storage/prepare.js');
   return prepareStorage({
     endpoint: { baseUrl: client.url, token: client.token?.token },
-    input: flags.input!,
+    input,
     deps: flags.deps ?? [],
     mode: mode as StorageMode,
     jobName,

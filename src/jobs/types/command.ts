@@ -50,7 +50,9 @@ export const commandJobType = defineJobType({
   compile(job) {
     const { settings } = job;
     const used = placeholdersIn(settings.argv);
-    const program = programName(settings.argv[0]!);
+    const [programPath] = settings.argv;
+    if (programPath === undefined) throw new Error('settings.argv is empty; its schema asks for at least one item');
+    const program = programName(programPath);
     const exec = (argv: string[]): Command =>
       makeCommand('exec', {
         argv,
@@ -77,7 +79,11 @@ export const commandJobType = defineJobType({
 
     return chunks.map((chunk): CompiledTask => {
       const text = formatFrames(chunk);
-      const values = { first: chunk[0]!, last: chunk.at(-1)!, frames: text };
+      const first = chunk[0];
+      const last = chunk.at(-1);
+      if (first === undefined || last === undefined)
+        throw new Error('a frame chunk is empty; chunks have 1 frame or more');
+      const values = { first, last, frames: text };
       const commands = used.has('frame')
         ? chunk.map((frame) => exec(expandArgv(settings.argv, { ...values, frame })))
         : [exec(expandArgv(settings.argv, values))];

@@ -84,9 +84,10 @@ export const renderJobType = defineJobType({
       throw new UserError('a render job needs frames, e.g. 1-250', { field: 'frames', code: 'invalid_frames' });
     }
     const frames = parseFrameRange(job.frames);
-    if (frames.at(-1)! > MAX_RENDER_FRAME) {
+    const lastFrame = frames.at(-1);
+    if (lastFrame !== undefined && lastFrame > MAX_RENDER_FRAME) {
       throw new UserError(
-        `frame ${frames.at(-1)} is past ${MAX_RENDER_FRAME}, the last frame Blender and Kiln's renderer can render`,
+        `frame ${lastFrame} is past ${MAX_RENDER_FRAME}, the last frame Blender and Kiln's renderer can render`,
         {
           field: 'frames',
           code: 'invalid_frames',
@@ -131,8 +132,14 @@ export type RenderSettings = Static<typeof RenderSettings>;
 function renderCommand(job: JobToCompile<RenderSettings>, frames: number[], output: string): Command {
   const { settings } = job;
   if (settings.renderer === 'blender') {
+    if (settings.blendFile === undefined) {
+      throw new UserError('settings.blendFile is required when settings.renderer is blender', {
+        field: 'settings.blendFile',
+        code: 'invalid_settings',
+      });
+    }
     return makeCommand('blender', {
-      blendFile: resolveJobPath(job, settings.blendFile!, 'settings.blendFile'),
+      blendFile: resolveJobPath(job, settings.blendFile, 'settings.blendFile'),
       frames,
       output,
       format: 'PNG',

@@ -192,7 +192,9 @@ async function makeFolders(base: string, entries: readonly CheckedFile[]): Promi
     for (let folder = posix.dirname(entry.path); folder !== '.' && !seen.has(folder); folder = posix.dirname(folder)) {
       seen.add(folder);
       const depth = folder.split('/').length - 1;
-      (levels[depth] ??= []).push(folder);
+      const level = levels[depth];
+      if (level) level.push(folder);
+      else levels[depth] = [folder];
     }
   }
   for (const level of levels) {

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { UserError } from '../../util/errors.js';
 import { SHAMAN_DEFAULTS } from './defaults.js';
-import { HashCache } from './hash-cache.js';
+import type { HashCache } from './hash-cache.js';
 import { makeFileHasher, type FileHash } from './hash-file.js';
 import type { HashBatch, HashWorkerMessage } from './hash-worker.js';
 import { runFsBatch } from './limit.js';

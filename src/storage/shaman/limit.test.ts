@@ -72,8 +72,14 @@ test('runFsBatch runs synchronously while calls are fast and in parallel once th
   const how: string[] = [];
   const fast = await runFsBatch(
     items,
-    (i) => (how.push('sync'), i + 1),
-    (i, _, done) => (how.push('async'), later(i + 1)(done)),
+    (i) => {
+      how.push('sync');
+      return i + 1;
+    },
+    (i, _, done) => {
+      how.push('async');
+      later(i + 1)(done);
+    },
   );
   assert.deepEqual(
     fast,
@@ -84,8 +90,14 @@ test('runFsBatch runs synchronously while calls are fast and in parallel once th
   how.length = 0;
   const slow = await runFsBatch(
     items,
-    (i) => (how.push('sync'), i + 1),
-    (i, _, done) => (how.push('async'), later(i + 1)(done)),
+    (i) => {
+      how.push('sync');
+      return i + 1;
+    },
+    (i, _, done) => {
+      how.push('async');
+      later(i + 1)(done);
+    },
     { sliceMs: 0, slowCallMs: 0 },
   );
   assert.deepEqual(

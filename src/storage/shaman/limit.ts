@@ -118,7 +118,7 @@ export async function runFsBatch<T, R>(
         options.concurrency ?? SHAMAN_DEFAULTS.fsConcurrency,
         (item, i, done) => async(item, offset + i, done),
       );
-      tail.forEach((result, i) => (results[offset + i] = result));
+      for (const [i, result] of tail.entries()) results[offset + i] = result;
       break;
     }
     first = false;

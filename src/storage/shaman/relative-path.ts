@@ -16,7 +16,7 @@ export function checkRelativePath(path: unknown, field = 'path'): string {
   };
   if (typeof path !== 'string') fail('it is not a string');
   if (text.includes('\\')) fail('it contains a backslash; use / between folders');
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: input validation; these are the characters refused
   if (/[\u0000-\u001f\u007f]/.test(text)) fail('it contains a control character');
   if (text.startsWith('/')) fail('it is absolute; give a path relative to the checkout folder');
   if (/^[A-Za-z]:/.test(text)) fail('it starts with a drive letter; give a relative path');

@@ -250,13 +250,17 @@ async function moveIntoStore(temp: string, target: string): Promise<void> {
 }
 
 async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
-  let pending = buffers.filter((buffer) => buffer.length > 0);
+  const pending = buffers.filter((buffer) => buffer.length > 0);
   while (pending.length > 0) {
     let { bytesWritten } = await handle.writev(pending);
     // A short write: drop what was written and go on with the rest.
-    while (pending.length > 0 && bytesWritten >= (pending[0] as Buffer).length)
-      bytesWritten -= (pending.shift() as Buffer).length;
-    if (bytesWritten > 0 && pending.length > 0) pending[0] = (pending[0] as Buffer).subarray(bytesWritten);
+    let head = pending[0];
+    while (head && bytesWritten >= head.length) {
+      bytesWritten -= head.length;
+      pending.shift();
+      head = pending[0];
+    }
+    if (head && bytesWritten > 0) pending[0] = head.subarray(bytesWritten);
   }
 }
 

@@ -101,7 +101,7 @@ export async function listTree(dir: string, options: ListTreeOptions = {}): Prom
     ({ real }) => tryCall(() => lstatSync(real)),
     ({ real }, _, done) => lstat(real, (error, info) => done(null, error ? undefined : info)),
   );
-  candidates.forEach(({ path }, i) => add(path, infos[i]));
+  for (const [i, { path }] of candidates.entries()) add(path, infos[i]);
   files.sort(byPath);
   skipped.sort(byPath);
   return { root, files, skipped };
