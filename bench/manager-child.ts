@@ -43,7 +43,7 @@ process.on('message', (message: Message) => {
         manager = await startManager({ home: message.home, config, log });
         reply(message.id, { url: manager.url, farmSecret: manager.farmSecret });
       } else if (message.type === 'stats') {
-        const dispatcher = manager?.ctx.dispatcher;
+        const dispatcher = manager?.services.dispatcher;
         reply(message.id, {
           cpu: process.cpuUsage(),
           memory: process.memoryUsage(),

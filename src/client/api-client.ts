@@ -32,60 +32,31 @@ import type {
   WorkerControl,
   WorkerList,
   WorkerStateAnswer,
+  WorkerStateChange,
 } from './types.js';
 
-export const API_PREFIX = '/api/v1';
-/** Time limit of an ordinary request (the long poll adds its wait to it). */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
-/** The manager's long poll holds a task request this long by default. */
-export const DEFAULT_TASK_WAIT_MS = 30_000;
+import {
+  apiBaseUrl,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_TASK_WAIT_MS,
+  type ApiClientOptions,
+  type CallOptions,
+  type PreviewContentType,
+  type TaskRequestResult,
+  type WorkerCredentials,
+} from './client-options.js';
 
-export interface WorkerCredentials {
-  id: string;
-  token: string;
-}
-
-export interface ApiClientOptions {
-  /** The manager, e.g. `http://farm:7780` (`/api/v1` is added when missing). */
-  baseUrl: string;
-  /** Bearer token for the user side's mutating endpoints. */
-  apiToken?: string | undefined;
-  /** Basic credentials for the worker side. */
-  worker?: WorkerCredentials | undefined;
-  /** Time limit of one request in ms (default 30 s); 0 for none. */
-  timeoutMs?: number;
-  /** A fetch to use instead of the global one. */
-  fetch?: typeof fetch;
-}
-
-export interface CallOptions {
-  signal?: AbortSignal | undefined;
-}
-
-/** What a long-poll task request brings. */
-export type TaskRequestResult =
-  | { kind: 'task'; task: AssignedTask }
-  /** No task came within the wait. */
-  | { kind: 'none' }
-  /** 423: the manager wants this worker to change status (asleep, offline, restart). */
-  | { kind: 'status-change'; state: WorkerStateAnswer };
-
-export type PreviewContentType = 'image/png' | 'image/jpeg';
-
-/** Base URL with `/api/v1`, without a trailing slash. */
-export function apiBaseUrl(managerUrl: string): string {
-  let url: URL;
-  try {
-    url = new URL(managerUrl.includes('://') ? managerUrl : `http://${managerUrl}`);
-  } catch {
-    throw new TypeError(`not a manager URL: "${managerUrl}"`);
-  }
-  const path = url.pathname.replace(/\/+$/, '');
-  url.pathname = path.endsWith(API_PREFIX) ? path : `${path}${API_PREFIX}`;
-  url.search = '';
-  url.hash = '';
-  return url.toString().replace(/\/+$/, '');
-}
+export {
+  API_PREFIX,
+  apiBaseUrl,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_TASK_WAIT_MS,
+  type ApiClientOptions,
+  type CallOptions,
+  type PreviewContentType,
+  type TaskRequestResult,
+  type WorkerCredentials,
+} from './client-options.js';
 
 const segment = (value: string): string => encodeURIComponent(value);
 
@@ -212,13 +183,19 @@ export class ApiClient {
 
   // ---- tasks
 
-  listTasks(jobId: string, options?: CallOptions): Promise<TaskList> {
+  /** One page of a job's tasks in index order (the manager's default page is 1,000). */
+  listTasks(
+    jobId: string,
+    options: CallOptions & { limit?: number | undefined; offset?: number | undefined } = {},
+  ): Promise<TaskList> {
+    const { limit, offset, ...call } = options;
     return this.#http.json({
       method: 'GET',
       path: `/jobs/${segment(jobId)}/tasks`,
+      query: { limit, offset },
       auth: 'user',
       expect: ['tasks'],
-      ...options,
+      ...call,
     });
   }
 
@@ -338,13 +315,15 @@ export class ApiClient {
     await this.#http.call({ method: 'POST', path: '/worker/sign-off', auth: 'worker', ...options });
   }
 
+  /** The status the manager asks of this worker; reading it changes nothing. */
   workerState(options?: CallOptions): Promise<WorkerStateAnswer> {
     return this.#http.json({ method: 'GET', path: '/worker/state', auth: 'worker', ...options });
   }
 
   /** Tells the manager the worker acted on a requested status (went to sleep, woke up). */
-  async acknowledgeState(status: 'asleep' | 'awake', options?: CallOptions): Promise<void> {
-    await this.#http.call({ method: 'POST', path: '/worker/state', json: { status }, auth: 'worker', ...options });
+  async acknowledgeState(status: WorkerStateChange['status'], options?: CallOptions): Promise<void> {
+    const json: WorkerStateChange = { status };
+    await this.#http.call({ method: 'POST', path: '/worker/state', json, auth: 'worker', ...options });
   }
 
   /** The long poll: a task at once when there is one, else after up to `waitMs` nothing. */

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import { UserError } from '../util/errors.js';
 import { Kysely, Migrator, PostgresDialect, type MigrationResultSet } from 'kysely';
-import { MIGRATIONS } from './migrations/index.js';
+import { MIGRATIONS } from '../manager/persistence/schema/migrations/index.js';
 import { openCluster } from './igniter.js';
 import { ADMIN_ROLE, APP_DATABASE, APP_ROLE } from './cluster.js';
 

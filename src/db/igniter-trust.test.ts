@@ -9,7 +9,7 @@ import { psql } from '../testing/pg-client.js';
 import { needsPsql, rootOnly } from '../testing/skips.js';
 import { waitFor } from '../util/time.js';
 import * as igniter from './igniter.js';
-import { MIGRATIONS } from './migrations/index.js';
+import { MIGRATIONS } from '../manager/persistence/schema/migrations/index.js';
 
 test('trust mode: init, psql connects as kiln, status reports the server', { skip: needsPsql }, async (t) => {
   let home = '';

@@ -1,40 +1,27 @@
-import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
-import type { Kysely } from 'kysely';
-import { createJobTypeRegistry } from '../jobs/index.js';
-import { createKysely, createPool, localDatabaseTarget, migrateToLatest, urlDatabaseTarget } from '../db/database.js';
-import { ensureRunning, stop as stopDatabase } from '../db/igniter.js';
-import { DB_DEFAULTS, DbConfigSchema } from '../db/config.js';
-import { loadConfig } from '../config/load.js';
 import { SECOND } from '../util/time.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { UserError } from '../util/errors.js';
+import { collectGarbage } from '../storage/index.js';
 import { parseListen, type ManagerConfig } from './config.js';
-import type { Database } from './persistence/tables.js';
-import { EventBus } from './events/bus.js';
-import { TaskLogs } from './logs/task-logs.js';
-import { Previews } from './previews.js';
-import { Dispatcher } from './scheduler/dispatcher.js';
-import { JobService } from './jobs/job-service.js';
-import { TaskUpdates } from './tasks/task-updates.js';
-import { TaskControl } from './tasks/task-control.js';
-import { WorkerService } from './workers/worker-service.js';
-import { ensureFarmSecret, apiTokenHashes } from './auth/secrets.js';
-import { startTimeoutChecker } from './timeouts.js';
+import { openFarmDatabase } from './open-database.js';
+import { buildServices, type ManagerServices } from './services.js';
+import { acceptsApiToken, ensureFarmSecret } from './auth/secrets.js';
+import { checkTimeouts, startTimeoutChecker, type TimeoutDeps } from './timeouts.js';
 import { startSleepScheduler } from './workers/sleep-scheduler.js';
 import { buildApp, type App } from './api/app.js';
-import { SharedStorage, type JobStorage } from './storage/shared-storage.js';
-import { collectGarbage } from '../storage/index.js';
-import type { ManagerContext } from './context.js';
-import type { FailurePolicy } from './state/job-status.js';
-import { isDatabaseUnavailable } from './persistence/errors.js';
-import { UserError } from '../util/errors.js';
+import { SharedStorage } from './storage/shared-storage.js';
 
 export const KILN_VERSION = '0.1.0';
 
 export interface RunningManager {
   url: string;
   app: App;
-  ctx: ManagerContext;
+  /** What the manager runs on (for tests, benchmarks and the demo's messages). */
+  services: ManagerServices;
   farmSecret: string;
+  /** Runs one timeout check now (they also run every timeout_check_interval). */
+  checkTimeouts: () => Promise<{ tasks: number; workers: number }>;
   close: () => Promise<void>;
 }
 
@@ -43,140 +30,113 @@ export async function startManager(options: {
   home: string;
   config: ManagerConfig;
   log?: Logger;
+  /** The time timeouts, sleep schedules and garbage age are read against (tests set it). */
+  clock?: Clock;
 }): Promise<RunningManager> {
   const { home, config } = options;
   const { host, port } = parseListen(config.listen); // a bad address fails before anything starts
   const log = options.log ?? pino({ name: 'kiln-manager' }, pino.destination(2));
+  const now = options.clock ?? systemClock;
   // Refuse settings that cannot work before anything starts (UNC path, cloud-synced folder).
   const storage = await SharedStorage.open(config);
-  let stopEmbeddedDatabase: (() => Promise<unknown>) | undefined;
-  let target;
-  if (config.database_url) target = urlDatabaseTarget(config.database_url, 20);
-  else {
-    // The embedded default: the igniter's cluster under --home, made and started on demand.
-    const dbConfig = loadConfig('db', DbConfigSchema, DB_DEFAULTS, { home });
-    const data = resolve(dbConfig.data ?? join(home, 'db'));
-    const { created, started } = await ensureRunning({
-      data,
-      port: dbConfig.port,
-      auth: dbConfig.auth,
-      clients: dbConfig.clients,
-      listen: dbConfig.listen,
-    });
-    if (created) log.info({ data }, 'created the database cluster');
-    if (started) stopEmbeddedDatabase = () => stopDatabase(data);
-    target = localDatabaseTarget(data, 20);
-  }
-  const pool = createPool(target);
-  // An idle connection dropping (database restart) must not crash the manager.
-  pool.on('error', (error) =>
-    log.warn({ code: (error as { code?: string }).code, reason: error.message }, 'database connection lost'),
-  );
-  const db = createKysely<Database>(pool);
+  const { db, stopEmbedded } = await openFarmDatabase(home, config, log);
+  const farmSecret = await ensureFarmSecret(db);
+  const services = await buildServices({ db, config, home, log, storage, farmSecret, now });
+  const { dispatcher, jobs, workers, auth, taskUpdates, taskControl, outputs } = services;
+  const app = await buildApp({
+    log,
+    version: KILN_VERSION,
+    userAuth: { open: config.open, acceptsToken: (token) => acceptsApiToken(db, token) },
+    meta: { version: KILN_VERSION, registry: services.registry },
+    jobs: { jobs, storage, outputs },
+    tasks: { tasks: taskControl, outputs },
+    workers: { workers },
+    workerProtocol: { auth, workers, taskUpdates, taskControl, outputs },
+    events: { bus: services.bus },
+    storage: { storage, config },
+  });
+  let url: string;
   try {
-    const { applied, version } = await migrateToLatest(db as unknown as Kysely<unknown>);
-    log.info({ applied, version, database: target.description }, 'database ready');
+    url = await listen(app, host, port, config.listen);
   } catch (error) {
+    dispatcher.stop();
     await db.destroy();
-    await stopEmbeddedDatabase?.();
-    if (isDatabaseUnavailable(error) || isDatabaseUnavailable((error as Error).cause)) {
-      const cause = ((error as Error).cause ?? error) as Error;
-      throw new UserError(`cannot reach the database (${target.description}): ${cause.message}`, {
-        code: 'database_unavailable',
-      });
-    }
+    await stopEmbedded?.();
     throw error;
   }
+  const timeouts = timeoutDeps(services, config, log, now);
+  const stopDuties = startDuties(services, config, storage, timeouts, log, now);
+  log.info({ url }, 'manager listening');
 
-  const policy: FailurePolicy = {
-    maxWorkersPerTask: config.failure.max_workers_per_task,
-    blocklistThreshold: config.failure.blocklist_threshold,
-    jobFailShare: config.failure.job_fail_share,
-  };
-  const dataDir = resolve(config.data ?? join(home, 'manager'));
-  const bus = new EventBus();
-  const logs = new TaskLogs(join(dataDir, 'logs'));
-  const previews = new Previews(join(dataDir, 'previews'));
-  const { registry, report } = await createJobTypeRegistry({ jobTypesDir: config.job_types_dir });
-  for (const problem of report.problems) log.warn({ file: problem.file }, `job type skipped: ${problem.message}`);
-  const dispatcher = new Dispatcher({ db, bus, log });
-  const onWorkReady = (): void => dispatcher.kick();
-  const farmSecret = await ensureFarmSecret(db);
-  const workers = new WorkerService({
-    db,
-    bus,
-    policy,
-    farmSecret,
-    onWorkReady,
-    onControl: (id) => dispatcher.release(id),
-  });
-  const taskUpdates = new TaskUpdates({ db, bus, logs, policy, onWorkReady });
-  const ctx: ManagerContext = {
-    config,
-    log,
-    db,
-    bus,
-    logs,
-    previews,
-    registry,
-    policy,
-    dispatcher,
-    workers,
-    taskUpdates,
-    storage,
-    jobs: new JobService({
-      db,
-      bus,
-      logs,
-      registry,
-      policy,
-      onWorkReady,
-      onJobDeleted: (job) => storage.removeJobFiles(job.storage as JobStorage | null),
-    }),
-    taskControl: new TaskControl({ db, bus, logs, policy, onWorkReady }),
-    apiTokenHashes: () => apiTokenHashes(db),
-    version: KILN_VERSION,
-  };
-  const app = await buildApp(ctx);
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      stopDuties();
+      dispatcher.stop();
+      await app.close();
+      await auth.flushHeartbeats().catch(() => undefined);
+      await db.destroy();
+      await stopEmbedded?.();
+      log.info('manager stopped');
+    })());
+  return { url, app, services, farmSecret, checkTimeouts: () => checkTimeouts(timeouts), close };
+}
+
+/** Listens; the answer is the URL clients reach it at. Closes the app when it cannot. */
+async function listen(app: App, host: string, port: number, listenSetting: string): Promise<string> {
   let address: string;
   try {
     address = await app.listen({ host, port });
   } catch (error) {
     await app.close();
-    dispatcher.stop();
-    await db.destroy();
-    await stopEmbeddedDatabase?.();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE')
       throw new UserError(
-        `cannot listen on ${config.listen}: the port is already in use (pick another with --listen)`,
+        `cannot listen on ${listenSetting}: the port is already in use (pick another with --listen)`,
         { field: 'listen' },
       );
     if (code === 'EADDRNOTAVAIL')
-      throw new UserError(`cannot listen on ${config.listen}: no interface of this host has that address`, {
+      throw new UserError(`cannot listen on ${listenSetting}: no interface of this host has that address`, {
         field: 'listen',
       });
     throw error;
   }
-  const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]');
-  const stopTimeouts = startTimeoutChecker(
-    {
-      db,
-      bus,
-      logs,
-      log,
-      taskUpdates,
-      workers,
-      waitingWorkerIds: () => dispatcher.waitingWorkerIds(),
-      taskTimeoutMs: config.task_timeout * SECOND,
-      workerTimeoutMs: config.worker_timeout * SECOND,
-    },
-    config.timeout_check_interval * SECOND,
-  );
+  return address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]');
+}
+
+function timeoutDeps(services: ManagerServices, config: ManagerConfig, log: Logger, now: Clock): TimeoutDeps {
+  const { db, logs, dispatcher, taskUpdates, workers, auth } = services;
+  return {
+    db,
+    logs,
+    log,
+    taskUpdates,
+    workers,
+    auth,
+    waitingWorkerIds: () => dispatcher.waitingWorkerIds(),
+    taskTimeoutMs: config.task_timeout * SECOND,
+    workerTimeoutMs: config.worker_timeout * SECOND,
+    now,
+  };
+}
+
+/** The periodic duties: timeouts, sleep schedules, Shaman garbage, heartbeats. Returns their stop. */
+function startDuties(
+  services: ManagerServices,
+  config: ManagerConfig,
+  storage: SharedStorage,
+  timeouts: TimeoutDeps,
+  log: Logger,
+  now: Clock,
+): () => void {
+  const { db, dispatcher, workers, auth } = services;
+  const stopTimeouts = startTimeoutChecker(timeouts, config.timeout_check_interval * SECOND);
   const stopSleep = startSleepScheduler({ db, workers, log }, 30 * SECOND);
-  const gc = storage.shaman
+  const shaman = storage.shaman;
+  const gc = shaman
     ? setInterval(() => {
-        collectGarbage(storage.shaman!, storage.jobsDir!, { maxAgeMs: config.shaman.gc.max_age * SECOND })
+        const options = { maxAgeMs: config.shaman.gc.max_age * SECOND, now: now().getTime() };
+        collectGarbage(shaman, storage.jobsDir!, options)
           .then((report) => report.blobsRemoved && log.info(report, 'shaman garbage collected'))
           .catch((error: unknown) => log.warn({ err: error }, 'shaman garbage collection failed'));
       }, config.shaman.gc.period * SECOND)
@@ -184,25 +144,14 @@ export async function startManager(options: {
   gc?.unref();
   // Heartbeats are written in batches every few seconds (worker_timeout is a minute).
   const heartbeat = setInterval(
-    () => void workers.flushHeartbeats(dispatcher.waitingWorkerIds()).catch(() => undefined),
+    () => void auth.flushHeartbeats(dispatcher.waitingWorkerIds()).catch(() => undefined),
     5 * SECOND,
   );
   heartbeat.unref();
-  log.info({ url }, 'manager listening');
-
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> =>
-    (closing ??= (async () => {
-      stopTimeouts();
-      stopSleep();
-      clearInterval(heartbeat);
-      if (gc) clearInterval(gc);
-      dispatcher.stop();
-      await app.close();
-      await workers.flushHeartbeats().catch(() => undefined);
-      await db.destroy();
-      await stopEmbeddedDatabase?.();
-      log.info('manager stopped');
-    })());
-  return { url, app, ctx, farmSecret, close };
+  return () => {
+    stopTimeouts();
+    stopSleep();
+    clearInterval(heartbeat);
+    if (gc) clearInterval(gc);
+  };
 }

@@ -1,24 +1,27 @@
-import { sql } from 'kysely';
 import type { Logger } from 'pino';
-import type { EventBus } from './events/bus.js';
 import { managerLogLine, type TaskLogs } from './logs/task-logs.js';
 import type { TaskUpdates } from './tasks/task-updates.js';
 import type { WorkerService } from './workers/worker-service.js';
+import type { WorkerAuth } from './workers/worker-auth.js';
 import { workersUnseenSince } from './persistence/workers.js';
-import type { Db } from './persistence/task-changes.js';
+import { activeTasksUntouchedSince } from './persistence/tasks.js';
+import type { Db } from './persistence/schema/database.js';
+import type { Clock } from '../util/clock.js';
 import { SECOND } from '../util/time.js';
 
 export interface TimeoutDeps {
   db: Db;
-  bus: EventBus;
   logs: TaskLogs;
   log: Logger;
-  taskUpdates: TaskUpdates;
-  workers: WorkerService;
+  taskUpdates: Pick<TaskUpdates, 'apply'>;
+  workers: Pick<WorkerService, 'signOff'>;
+  auth: Pick<WorkerAuth, 'flushHeartbeats'>;
   /** Workers in a long poll right now (alive, though silent). */
   waitingWorkerIds: () => string[];
   taskTimeoutMs: number;
   workerTimeoutMs: number;
+  /** The clock reports and heartbeats are stamped with, and timeouts measured against. */
+  now: Clock;
 }
 
 /**
@@ -27,21 +30,18 @@ export interface TimeoutDeps {
  * unseen for worker_timeout goes to `error` and its task is requeued.
  */
 export async function checkTimeouts(deps: TimeoutDeps): Promise<{ tasks: number; workers: number }> {
-  await deps.workers.flushHeartbeats(deps.waitingWorkerIds());
-  const cutoff = new Date(Date.now() - deps.workerTimeoutMs);
-  const silent = await workersUnseenSince(deps.db, cutoff);
+  await deps.auth.flushHeartbeats(deps.waitingWorkerIds());
+  const now = deps.now().getTime();
+  const silent = await workersUnseenSince(deps.db, new Date(now - deps.workerTimeoutMs));
   for (const worker of silent) {
     deps.log.warn({ worker: worker.id, name: worker.name }, 'worker timed out');
     await deps.workers.signOff(worker.id, 'error', `unseen for ${Math.round(deps.workerTimeoutMs / SECOND)} s`);
   }
-  const { rows: stuck } = await sql<{ id: string; job_id: string; worker_id: string }>`
-    SELECT id, job_id, worker_id FROM task WHERE status = 'active' AND last_touched_at < now() - make_interval(secs => ${deps.taskTimeoutMs / SECOND})`.execute(
-    deps.db,
-  );
+  const stuck = await activeTasksUntouchedSince(deps.db, new Date(now - deps.taskTimeoutMs));
   for (const task of stuck) {
     const note = `task timed out: no update from its worker for ${Math.round(deps.taskTimeoutMs / SECOND)} s`;
     deps.log.warn({ task: task.id, worker: task.worker_id }, 'task timed out');
-    await deps.logs.append(task.job_id, task.id, [managerLogLine(note)]);
+    await deps.logs.append(task.job_id, task.id, [managerLogLine(note, deps.now())]);
     await deps.taskUpdates.apply(task.worker_id, task.id, { status: 'failed', activity: note }).catch(() => undefined);
   }
   return { tasks: stuck.length, workers: silent.length };

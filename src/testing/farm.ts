@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { startManager, type RunningManager } from '../manager/main.js';
 import { MANAGER_DEFAULTS, type ManagerConfig } from '../manager/config.js';
 import { startTestCluster, type TestCluster } from './cluster.js';
+import type { Clock } from '../util/clock.js';
 import { makeTempDir } from './temp.js';
 
 type After = { after: (fn: () => unknown) => void };
@@ -35,6 +36,8 @@ export async function startTestManager(
   t: After,
   cluster: TestCluster,
   overrides: Partial<ManagerConfig> = {},
+  /** `clock`: the manager's time (a manualClock lets a test set it instead of sleeping). */
+  options: { clock?: Clock } = {},
 ): Promise<TestManager> {
   let manager: RunningManager | undefined;
   const home = makeTempDir(t, 'kiln-manager-', async () => manager?.close());
@@ -47,7 +50,12 @@ export async function startTestManager(
     data: join(home, 'data'),
     ...overrides,
   };
-  manager = await startManager({ home, config, log: pino({ level: process.env.KILN_TEST_LOG ?? 'silent' }) });
+  manager = await startManager({
+    home,
+    config,
+    log: pino({ level: process.env.KILN_TEST_LOG ?? 'silent' }),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const running = manager;
   const api: TestManager['api'] = async (method, path, body, headers = {}) => {
     const response = await fetch(`${running.url}/api/v1${path}`, {

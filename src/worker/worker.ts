@@ -1,6 +1,6 @@
 /**
  * The worker's loop: sign on, ask for a task (long poll), run it, repeat. The manager steers it
- * with 423 answers: `asleep` (stop asking, check /worker/state every few seconds until told to
+ * with 423 answers: `asleep` (stop asking, read /worker/state every few seconds until told to
  * wake), `offline` (sign off, exit 0), `restart` (sign off, exit 75 so a supervisor starts it
  * again). A manager that cannot be reached is retried with backoff (capped), and the worker signs
  * on again when it is back. Stopping (the signal) stops the running task, which goes back to the
@@ -231,6 +231,11 @@ export class Worker {
       if (mode === 'asleep') continue;
       if (mode === 'awake') {
         this.#log.info('woken up by the manager');
+        // Reading the state changes nothing: waking is acknowledged, then the worker signs on again.
+        await this.#call(() => client.acknowledgeState('awake', { signal })).catch((error: unknown) => {
+          if (error instanceof UserError) throw error;
+          this.#log.debug({ err: toError(error) }, 'could not tell the manager this worker is awake');
+        });
         const answer = await this.#signOn(signal);
         return answer ? modeFor(answer, 'awake') : 'awake';
       }

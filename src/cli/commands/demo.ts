@@ -9,6 +9,7 @@ import { action } from '../run.js';
 import { withCommonOptions } from '../options.js';
 import { managerSettings } from './manager.js';
 import type { RunningManager } from '../../manager/main.js';
+import { ApiClient, type Task } from '../../client/index.js';
 import { UserError } from '../../util/errors.js';
 import { SECOND } from '../../util/time.js';
 import { ensureWritableDir } from '../../util/fs.js';
@@ -69,7 +70,9 @@ export function registerDemoCommand(program: Command): void {
           process.stderr.write(
             `Manager on ${manager.url}, ${workerCount} workers. Rendering ${frames} frames at 1280x720...\n`,
           );
-          const job = await manager.ctx.jobs.submit({
+          // The farm is used as any client uses it: through its API.
+          const api = new ApiClient({ baseUrl: manager.url });
+          const job = await api.submitJob({
             name: 'demo',
             type: 'render',
             frames: `1-${frames}`,
@@ -77,18 +80,15 @@ export function registerDemoCommand(program: Command): void {
             priority: 50,
             settings: { renderer: 'builtin', output, width: 1280, height: 720, fps: 24, video: true },
           });
-          const status = await follow(manager, job.id, () => interrupted);
+          const status = await follow(api, job.id, () => interrupted);
           const seconds = ((Date.now() - started) / SECOND).toFixed(1);
           if (status !== 'completed') {
-            const { listTasksOfJob } = await import('../../manager/persistence/tasks.js');
-            const tasks = await listTasksOfJob(manager.ctx.db, job.id);
-            const failed =
-              tasks.find((task) => task.status === 'failed') ?? tasks.find((task) => task.status === 'soft-failed');
+            const failed = await firstFailedTask(api, job.id);
             if (!failed) throw new UserError(`the demo job ended ${status} after ${seconds} s`);
             // A failed task's activity carries its command's error (the worker puts the reason there).
             const why = failed.activity.replace(/^failed: /, '');
             throw new UserError(
-              `the demo job ended ${status} after ${seconds} s; task "${failed.name}" failed: ${why} (full log: ${manager.ctx.logs.pathOf(job.id, failed.id)})`,
+              `the demo job ended ${status} after ${seconds} s; task "${failed.name}" failed: ${why} (full log: ${manager.services.logs.pathOf(job.id, failed.id)})`,
             );
           }
           const written = readdirSync(join(output, 'frames')).filter((name) => name.endsWith('.png')).length;
@@ -138,9 +138,21 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
+/** A failed task of the job, else a soft-failed one, looking through every page of its tasks. */
+async function firstFailedTask(api: ApiClient, jobId: string): Promise<Task | undefined> {
+  let softFailed: Task | undefined;
+  for (let offset = 0; ; ) {
+    const page = await api.listTasks(jobId, { offset });
+    const failed = page.tasks.find((task) => task.status === 'failed');
+    if (failed) return failed;
+    softFailed ??= page.tasks.find((task) => task.status === 'soft-failed');
+    offset += page.tasks.length;
+    if (page.tasks.length === 0 || offset >= page.total) return softFailed;
+  }
+}
+
 /** Shows progress until the job is completed, failed or canceled; returns that status. */
-async function follow(manager: RunningManager, jobId: string, interrupted: () => boolean): Promise<string> {
-  const { fetchJob } = await import('../../manager/persistence/jobs.js');
+async function follow(api: ApiClient, jobId: string, interrupted: () => boolean): Promise<string> {
   const tty = process.stderr.isTTY;
   const bar = tty
     ? new cliProgress.SingleBar(
@@ -148,20 +160,21 @@ async function follow(manager: RunningManager, jobId: string, interrupted: () =>
         cliProgress.Presets.shades_classic,
       )
     : undefined;
-  let job = await fetchJob(manager.ctx.db, jobId);
-  bar?.start(job.task_count, 0, { status: job.status });
+  let job = await api.getJob(jobId);
+  bar?.start(job.taskCount, 0, { status: job.status });
   let lastLine = -1;
   for (;;) {
-    job = await fetchJob(manager.ctx.db, jobId);
-    bar?.update(job.count_completed, { status: job.status });
-    const quarter = Math.floor((job.count_completed / job.task_count) * 4);
+    job = await api.getJob(jobId);
+    const completed = job.taskCounts.completed;
+    bar?.update(completed, { status: job.status });
+    const quarter = Math.floor((completed / job.taskCount) * 4);
     if (!tty && quarter !== lastLine) {
-      process.stderr.write(`  ${job.count_completed}/${job.task_count} tasks (${job.status})\n`);
+      process.stderr.write(`  ${completed}/${job.taskCount} tasks (${job.status})\n`);
       lastLine = quarter;
     }
     if (['completed', 'failed', 'canceled'].includes(job.status)) break;
     if (interrupted()) {
-      await manager.ctx.jobs.act(jobId, 'cancel', { reason: 'demo interrupted' });
+      await api.setJobStatus(jobId, 'cancel', { reason: 'demo interrupted' });
       bar?.stop();
       throw new UserError('interrupted; the demo job was canceled and everything stopped');
     }

@@ -188,7 +188,7 @@ describe('kiln jobs', () => {
     assert.equal((await closed.api('POST', '/jobs', { name: 'x', type: 'echo-sleep' })).status, 401);
     assertOneLineError(await kiln(['submit', 'echo-sleep'], {}, closed), /this needs an API token/);
     const { createApiToken } = await import('../../manager/auth/secrets.js');
-    const token = await createApiToken(closed.ctx.db, 'test');
+    const token = await createApiToken(closed.services.db, 'test');
     const submitted = await kiln(['submit', 'echo-sleep', '--json'], { KILN_TOKEN: token }, closed);
     assert.equal(submitted.code, 0, submitted.stderr);
     const id = JSON.parse(submitted.stdout).id as string;

@@ -10,7 +10,7 @@ import { UserError } from '../../util/errors.js';
 import { ManagerConfigSchema, MANAGER_DEFAULTS, type ManagerConfig } from '../../manager/config.js';
 import { DbConfigSchema, DB_DEFAULTS } from '../../db/config.js';
 import type { DatabaseTarget } from '../../db/database.js';
-import type { Database } from '../../manager/persistence/tables.js';
+import type { Database } from '../../manager/persistence/schema/tables.js';
 
 interface ManagerFlags {
   home?: string;

@@ -21,7 +21,7 @@ describe('bad input gets a 4xx naming the field, never a 5xx', () => {
   let token = '';
   before(async () => {
     const { createApiToken } = await import('../auth/secrets.js');
-    token = await createApiToken(m.ctx.db, 'test');
+    token = await createApiToken(m.services.db, 'test');
   });
   const submit = (body: unknown) => m.api('POST', '/jobs', body, { authorization: `Bearer ${token}` });
   const render = { name: 'r', type: 'render', settings: { output: '/tmp/kiln-never' } };

@@ -2,24 +2,44 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { ManagerContext } from '../context.js';
+import type { Logger } from 'pino';
 import { ApiError, makeErrorHandler } from './errors.js';
 import { checkQueryEscapes, checkRequestInput } from './input-guard.js';
 import { buildValidator } from './validators.js';
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
-import { tokenMatches } from '../auth/secrets.js';
-import { registerMetaRoutes } from './routes/meta.js';
-import { registerJobRoutes } from './routes/jobs.js';
-import { registerTaskRoutes } from './routes/tasks.js';
-import { registerWorkerRoutes } from './routes/workers.js';
-import { registerWorkerProtocolRoutes } from './routes/worker-protocol.js';
-import { registerEventRoutes } from './routes/events.js';
-import { registerStorageRoutes } from './routes/shaman.js';
+import { registerMetaRoutes, type MetaRouteDeps } from './routes/meta.js';
+import { registerJobRoutes, type JobRouteDeps } from './routes/jobs.js';
+import { registerTaskRoutes, type TaskRouteDeps } from './routes/tasks.js';
+import { registerWorkerRoutes, type WorkerRouteDeps } from './routes/workers.js';
+import { registerWorkerProtocolRoutes, type WorkerProtocolRouteDeps } from './routes/worker-protocol.js';
+import { registerEventRoutes, type EventRouteDeps } from './routes/events.js';
+import { registerStorageRoutes, type StorageRouteDeps } from './routes/shaman.js';
 import { MAX_PREVIEW_BYTES } from '../previews.js';
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
 
-export async function buildApp(ctx: ManagerContext): Promise<App> {
+/** Who may use the mutating user endpoints. */
+export interface UserAuth {
+  /** Trusted network (--open): no API token needed. */
+  open: boolean;
+  acceptsToken: (token: string) => Promise<boolean>;
+}
+
+/** What the HTTP layer needs, route module by route module; main.ts wires it. */
+export interface AppDeps {
+  log: Logger;
+  version: string;
+  userAuth: UserAuth;
+  meta: MetaRouteDeps;
+  jobs: JobRouteDeps;
+  tasks: TaskRouteDeps;
+  workers: WorkerRouteDeps;
+  workerProtocol: WorkerProtocolRouteDeps;
+  events: EventRouteDeps;
+  storage: StorageRouteDeps;
+}
+
+export async function buildApp(deps: AppDeps): Promise<App> {
   const app = Fastify({
     logger: false,
     bodyLimit: MAX_PREVIEW_BYTES + 1024,
@@ -33,7 +53,7 @@ export async function buildApp(ctx: ManagerContext): Promise<App> {
     frameworkErrors,
     clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
-  app.setErrorHandler(makeErrorHandler(ctx.log));
+  app.setErrorHandler(makeErrorHandler(deps.log));
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({
       error: { code: 'no_such_endpoint', message: `no endpoint ${request.method} ${request.url.split('?')[0]}` },
@@ -58,7 +78,7 @@ export async function buildApp(ctx: ManagerContext): Promise<App> {
       openapi: '3.0.3',
       info: {
         title: 'Kiln manager API',
-        version: ctx.version,
+        version: deps.version,
         description: 'Jobs, tasks, workers and the worker protocol of a Kiln render farm.',
       },
       components: {
@@ -70,11 +90,10 @@ export async function buildApp(ctx: ManagerContext): Promise<App> {
 
   // Mutating user endpoints need an API token unless the farm runs on a trusted network.
   app.decorate('requireUser', async (request: FastifyRequest) => {
-    if (ctx.config.open) return;
+    if (deps.userAuth.open) return;
     const header = request.headers.authorization ?? '';
     const token = header.startsWith('Bearer ') ? header.slice(7) : '';
-    const hashes = await ctx.apiTokenHashes();
-    if (!token || !hashes.some((hash) => tokenMatches(token, hash))) {
+    if (!(await deps.userAuth.acceptsToken(token))) {
       throw new ApiError(
         401,
         'unauthorized',
@@ -85,13 +104,13 @@ export async function buildApp(ctx: ManagerContext): Promise<App> {
 
   await app.register(
     async (api) => {
-      registerMetaRoutes(api as App, ctx);
-      registerJobRoutes(api as App, ctx);
-      registerTaskRoutes(api as App, ctx);
-      registerWorkerRoutes(api as App, ctx);
-      registerWorkerProtocolRoutes(api as App, ctx);
-      registerEventRoutes(api as App, ctx);
-      registerStorageRoutes(api as App, ctx);
+      registerMetaRoutes(api as App, deps.meta);
+      registerJobRoutes(api as App, deps.jobs);
+      registerTaskRoutes(api as App, deps.tasks);
+      registerWorkerRoutes(api as App, deps.workers);
+      registerWorkerProtocolRoutes(api as App, deps.workerProtocol);
+      registerEventRoutes(api as App, deps.events);
+      registerStorageRoutes(api as App, deps.storage);
     },
     { prefix: '/api/v1' },
   );

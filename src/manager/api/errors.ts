@@ -4,7 +4,7 @@ import { UserError } from '../../util/errors.js';
 import { ShamanError } from '../../storage/index.js';
 import { ConflictError, NotFoundError, isDatabaseUnavailable } from '../persistence/errors.js';
 import { EtagMismatchError } from '../jobs/job-service.js';
-import { AuthError } from '../workers/worker-service.js';
+import { AuthError } from '../workers/worker-auth.js';
 import { InvalidTransitionError } from '../state/transitions.js';
 
 /** An error the API answers with as it is: HTTP status, code, message and the field at fault. */

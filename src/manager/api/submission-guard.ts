@@ -1,6 +1,6 @@
 import { checkJobStorage, type SharedStorageView } from '../../storage/job-storage.js';
 import { ApiError } from './errors.js';
-import type { SubmitJob } from './schemas.js';
+import type { SubmitJob } from '../../contract/index.js';
 
 /**
  * How much a job may carry besides its tasks. Settings and metadata are stored with the job,

@@ -1,18 +1,7 @@
 import { EventEmitter } from 'node:events';
+import type { FarmEvent } from '../../contract/index.js';
 
-export type FarmEvent =
-  | { type: 'job'; jobId: string; status: string; change: string }
-  | {
-      type: 'task';
-      jobId: string;
-      taskId: string;
-      status: string;
-      workerId: string | null;
-      progress?: number;
-      activity?: string;
-    }
-  | { type: 'worker'; workerId: string; status: string; change: string }
-  | { type: 'log'; jobId: string; taskId: string; lines: string[] };
+export type { FarmEvent };
 
 /**
  * In-process publish/subscribe of farm changes, published after the change committed.
@@ -25,6 +14,10 @@ export class EventBus {
   }
   publish(event: FarmEvent): void {
     this.#emitter.emit('event', event);
+  }
+  /** How many listeners there are (one per open event stream, and the manager's own). */
+  get subscribers(): number {
+    return this.#emitter.listenerCount('event');
   }
   subscribe(listener: (event: FarmEvent) => void): () => void {
     this.#emitter.on('event', listener);

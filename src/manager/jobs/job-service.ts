@@ -1,18 +1,27 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import type { JobTypeRegistry, CompiledTask } from '../../jobs/index.js';
 import { UserError } from '../../util/errors.js';
-import type { SubmitJob } from '../api/schemas.js';
+import type { SubmitJob } from '../../contract/index.js';
 import type { EventBus } from '../events/bus.js';
 import type { TaskLogs } from '../logs/task-logs.js';
 import type { FailurePolicy } from '../state/job-status.js';
 import { assertActionAllowed, jobStatusAfterAction, JOB_ACTION_FROM, type JobAction } from '../state/actions.js';
 import { ConflictError } from '../persistence/errors.js';
-import { insertJobWithTasks, fetchJob, moveJob, setJobPriority, deleteJob } from '../persistence/jobs.js';
+import {
+  insertJobWithTasks,
+  fetchJob,
+  listJobs,
+  moveJob,
+  setJobPriority,
+  deleteJob,
+  type JobFilter,
+} from '../persistence/jobs.js';
+import { analyzeTasks, dependenciesOf, pageTasksOfJob, type Page } from '../persistence/tasks.js';
 import { blocklistOf, removeFromBlocklist, type BlocklistEntry } from '../persistence/workers.js';
-import { updateTasks, type Db } from '../persistence/task-changes.js';
+import type { Db } from '../persistence/schema/database.js';
+import { updateTasks } from '../persistence/task-changes.js';
 import { withTransaction } from '../persistence/transaction.js';
-import type { JobRow } from '../persistence/tables.js';
+import type { JobRow, TaskRow } from '../persistence/schema/tables.js';
 import { syncJobs, mergeSync, requeueJob, type SyncResult } from './job-sync.js';
 import { publishSync } from './publish.js';
 
@@ -64,6 +73,26 @@ export class JobService {
     const entry = { name, type };
     this.#names.set(id, entry);
     return entry;
+  }
+
+  get(id: string): Promise<JobRow> {
+    return fetchJob(this.deps.db, id);
+  }
+
+  /** One page of jobs, newest first, and how many match. */
+  list(filter: JobFilter): Promise<{ rows: JobRow[]; total: number }> {
+    return listJobs(this.deps.db, filter);
+  }
+
+  /** One page of a job's tasks in index order, each with the tasks it depends on. */
+  async tasks(id: string, page: Page): Promise<{ tasks: Array<{ row: TaskRow; dependsOn: string[] }>; total: number }> {
+    await fetchJob(this.deps.db, id);
+    const { rows, total } = await pageTasksOfJob(this.deps.db, id, page);
+    const deps = await dependenciesOf(
+      this.deps.db,
+      rows.map((row) => row.id),
+    );
+    return { tasks: rows.map((row) => ({ row, dependsOn: deps.get(row.id) ?? [] })), total };
   }
 
   /** Validates and compiles a submission without storing it. */
@@ -118,7 +147,7 @@ export class JobService {
     this.deps.onWorkReady();
     // A large job changes the task table's shape at once; fresh statistics keep the scheduler's
     // pick on its ordered index (without them the planner sorts every ready task).
-    if (tasks.length >= ANALYZE_AFTER_TASKS) void sql`ANALYZE task`.execute(this.deps.db).catch(() => undefined);
+    if (tasks.length >= ANALYZE_AFTER_TASKS) void analyzeTasks(this.deps.db).catch(() => undefined);
     return row;
   }
 

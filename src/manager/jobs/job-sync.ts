@@ -1,12 +1,14 @@
 import { deriveJobStatus, type FailurePolicy } from '../state/job-status.js';
 import type { JobStatus } from '../state/statuses.js';
-import { countsOf, updateTasks, type TaskChange, type Trx } from '../persistence/task-changes.js';
+import type { Trx } from '../persistence/schema/database.js';
+import { updateTasks, type TaskChange } from '../persistence/task-changes.js';
+import { countsOf } from '../persistence/schema/tables.js';
 import { fetchJob, moveJob } from '../persistence/jobs.js';
 import { recountPendingDependencies } from '../persistence/tasks.js';
 import { clearBlocklist } from '../persistence/workers.js';
 import { canJobTransition } from '../state/transitions.js';
 import { FINAL_JOB_STATUSES } from '../state/statuses.js';
-import type { JobRow } from '../persistence/tables.js';
+import type { JobRow } from '../persistence/schema/tables.js';
 
 export interface JobChange {
   jobId: string;

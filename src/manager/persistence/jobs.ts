@@ -3,10 +3,9 @@ import { timeOrderedUuids } from '../../util/ids.js';
 import type { CompiledTask } from '../../jobs/index.js';
 import type { JobStatus } from '../state/statuses.js';
 import { assertJobTransition, InvalidTransitionError } from '../state/transitions.js';
-import type { Job } from '../api/schemas.js';
-import type { JobRow } from './tables.js';
+import type { JobRow } from './schema/tables.js';
 import { NotFoundError } from './errors.js';
-import { countsOf, type Db, type Trx } from './task-changes.js';
+import type { Db, Trx } from './schema/database.js';
 
 export interface NewJob {
   id: string;
@@ -143,26 +142,4 @@ export async function setJobPriority(trx: Trx, id: string, priority: number): Pr
 
 export async function deleteJob(trx: Trx, id: string): Promise<void> {
   await trx.deleteFrom('job').where('id', '=', id).execute();
-}
-
-export function toJob(row: JobRow): Job {
-  return {
-    id: row.id,
-    name: row.name,
-    type: row.type,
-    typeEtag: row.type_etag,
-    priority: row.priority,
-    status: row.status,
-    activity: row.activity,
-    settings: row.settings,
-    metadata: row.metadata,
-    tag: row.tag,
-    frames: row.frames,
-    chunkSize: row.chunk_size,
-    storage: row.storage,
-    taskCount: row.task_count,
-    taskCounts: countsOf(row),
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
-  };
 }

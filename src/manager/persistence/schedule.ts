@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
-import type { TaskRow } from './tables.js';
-import { applyCountChanges, type Trx, type TaskChange } from './task-changes.js';
+import type { TaskRow } from './schema/tables.js';
+import type { Trx } from './schema/database.js';
+import { applyCountChanges, type TaskChange } from './task-changes.js';
 import type { TaskStatus } from '../state/statuses.js';
 import { assertTaskTransition } from '../state/transitions.js';
 
@@ -77,6 +78,7 @@ export async function pickTasks(trx: Trx, workers: WaitingWorker[]): Promise<Map
 export async function assignTasks(
   trx: Trx,
   assignments: Map<string, TaskRow>,
+  at: Date,
 ): Promise<{ changes: TaskChange[]; activatedJobs: string[] }> {
   if (assignments.size === 0) return { changes: [], activatedJobs: [] };
   const workerIds = [...assignments.keys()];
@@ -84,7 +86,7 @@ export async function assignTasks(
   const { rows } = await sql<{ id: string; job_id: string; type: string; worker_id: string; from_status: TaskStatus }>`
     WITH a AS (SELECT * FROM unnest(${taskIds}::uuid[], ${workerIds}::uuid[]) AS a(task_id, worker_id)),
          old AS (SELECT t.id, t.status FROM task t JOIN a ON a.task_id = t.id)
-    UPDATE task t SET status = 'active', worker_id = a.worker_id, last_touched_at = now(), updated_at = now(), progress = 0, activity = '',
+    UPDATE task t SET status = 'active', worker_id = a.worker_id, last_touched_at = ${at}, updated_at = now(), progress = 0, activity = '',
                       last_update_seq = NULL
     FROM a, old WHERE t.id = a.task_id AND old.id = t.id
     RETURNING t.id, t.job_id, t.type, t.worker_id, old.status AS from_status`.execute(trx);

@@ -1,10 +1,8 @@
-import { sql, type Kysely, type Transaction, type RawBuilder } from 'kysely';
-import type { Database, JobRow } from './tables.js';
+import { sql, type RawBuilder } from 'kysely';
+import type { JobRow } from './schema/tables.js';
+import type { Trx } from './schema/database.js';
 import { emptyCounts, type TaskStatus } from '../state/statuses.js';
 import { assertJobTransition, assertTaskTransition } from '../state/transitions.js';
-
-export type Trx = Transaction<Database>;
-export type Db = Kysely<Database>;
 
 /** One task's status change, as the transaction made it. */
 export interface TaskChange {
@@ -31,7 +29,6 @@ export interface TaskSet {
   workerId?: string | null;
   activity?: string;
   progress?: number;
-  touch?: boolean;
   clearTouch?: boolean;
   /** Appends a worker to failed_by_workers (distinct). */
   addFailedBy?: string;
@@ -71,7 +68,6 @@ export async function updateTasks(
   if (set.workerId !== undefined) sets.push(sql`worker_id = ${set.workerId}`);
   if (set.activity !== undefined) sets.push(sql`activity = ${set.activity}`);
   if (set.progress !== undefined) sets.push(sql`progress = ${set.progress}`);
-  if (set.touch) sets.push(sql`last_touched_at = now()`);
   if (set.clearTouch) sets.push(sql`last_touched_at = NULL`);
   if (set.addFailedBy)
     sets.push(
@@ -161,24 +157,4 @@ export async function applyCountChanges(
     if (rows[0]) updated.set(jobId, rows[0]);
   }
   return updated;
-}
-
-export function countsOf(row: {
-  count_queued: number;
-  count_active: number;
-  count_soft_failed: number;
-  count_failed: number;
-  count_completed: number;
-  count_canceled: number;
-  count_paused: number;
-}): ReturnType<typeof emptyCounts> {
-  return {
-    queued: row.count_queued,
-    active: row.count_active,
-    'soft-failed': row.count_soft_failed,
-    failed: row.count_failed,
-    completed: row.count_completed,
-    canceled: row.count_canceled,
-    paused: row.count_paused,
-  };
 }

@@ -1,8 +1,7 @@
 import { sql } from 'kysely';
-import type { Task } from '../api/schemas.js';
-import type { TaskRow } from './tables.js';
+import type { TaskRow } from './schema/tables.js';
 import { NotFoundError } from './errors.js';
-import type { Db, Trx } from './task-changes.js';
+import type { Db, Trx } from './schema/database.js';
 
 export async function fetchTask(db: Db | Trx, id: string, options: { forUpdate?: boolean } = {}): Promise<TaskRow> {
   let query = db.selectFrom('task').selectAll().where('id', '=', id);
@@ -38,11 +37,12 @@ export async function recordUpdateSeqs(trx: Trx, seqs: Map<string, number>): Pro
 export async function touchTasks(
   trx: Trx,
   updates: Array<{ id: string; progress?: number; activity?: string }>,
+  at: Date,
 ): Promise<void> {
   if (updates.length === 0) return;
   await sql`
     UPDATE task SET progress = coalesce(u.progress, task.progress), activity = coalesce(u.activity, task.activity),
-                    last_touched_at = now(), updated_at = now()
+                    last_touched_at = ${at}, updated_at = now()
     FROM unnest(${updates.map((u) => u.id)}::uuid[], ${updates.map((u) => u.progress ?? null)}::real[], ${updates.map((u) => u.activity ?? null)}::text[])
          AS u(id, progress, activity)
     WHERE task.id = u.id`.execute(trx);
@@ -128,23 +128,22 @@ export async function countTasksFailedByWorker(
   return row.rows[0]?.n ?? 0;
 }
 
-export function toTask(row: TaskRow, dependsOn: string[] = []): Task {
-  return {
-    id: row.id,
-    jobId: row.job_id,
-    index: row.idx,
-    name: row.name,
-    type: row.type,
-    priority: row.priority,
-    status: row.status,
-    activity: row.activity,
-    progress: row.progress,
-    workerId: row.worker_id,
-    failedByWorkers: row.failed_by_workers,
-    dependsOn,
-    commands: row.commands,
-    lastTouchedAt: row.last_touched_at ? row.last_touched_at.toISOString() : null,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
-  };
+/** Running tasks no worker has reported on since `cutoff`. */
+export async function activeTasksUntouchedSince(
+  db: Db,
+  cutoff: Date,
+): Promise<Array<{ id: string; job_id: string; worker_id: string }>> {
+  const rows = await db
+    .selectFrom('task')
+    .select(['id', 'job_id', 'worker_id'])
+    .where('status', '=', 'active')
+    .where('last_touched_at', '<', cutoff)
+    .execute();
+  // An active task always has its worker; the filter only tells the type so.
+  return rows.flatMap((row) => (row.worker_id ? [{ id: row.id, job_id: row.job_id, worker_id: row.worker_id }] : []));
+}
+
+/** Fresh planner statistics for the task table (after a large job changed its shape at once). */
+export async function analyzeTasks(db: Db): Promise<void> {
+  await sql`ANALYZE task`.execute(db);
 }

@@ -1,4 +1,4 @@
-import type { Db, Trx } from './task-changes.js';
+import type { Db, Trx } from './schema/database.js';
 
 /** SQLSTATEs after which the whole transaction can simply run again. */
 const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadlock

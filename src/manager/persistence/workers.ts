@@ -1,10 +1,9 @@
 import { sql } from 'kysely';
-import type { Worker } from '../api/schemas.js';
 import type { WorkerStatus } from '../state/statuses.js';
-import type { WorkerRow, SleepSchedule, TaskRow } from './tables.js';
+import type { WorkerRow, SleepSchedule, TaskRow } from './schema/tables.js';
 import { NotFoundError } from './errors.js';
 import { assertWorkerTransition, InvalidTransitionError } from '../state/transitions.js';
-import type { Db, Trx } from './task-changes.js';
+import type { Db, Trx } from './schema/database.js';
 
 export async function fetchWorker(db: Db | Trx, id: string): Promise<WorkerRow> {
   const row = await db.selectFrom('worker').selectAll().where('id', '=', id).executeTakeFirst();
@@ -42,6 +41,12 @@ export async function fetchWorkersWithHeldTasks(db: Db | Trx, ids: string[]): Pr
     found.set(worker.id, { worker: worker as WorkerRow, held: task });
   }
   return found;
+}
+
+/** The hash of a worker's token; undefined for an unknown worker. */
+export async function fetchWorkerSecretHash(db: Db, id: string): Promise<string | undefined> {
+  const row = await db.selectFrom('worker').select('secret_hash').where('id', '=', id).executeTakeFirst();
+  return row?.secret_hash;
 }
 
 export async function listWorkers(db: Db): Promise<WorkerRow[]> {
@@ -99,7 +104,8 @@ type WorkerFields = Partial<{
   address: string;
   softwareVersion: string;
   sleepSchedule: SleepSchedule | null;
-  seen: boolean;
+  /** The worker was heard from at this time. */
+  seenAt: Date;
 }>;
 
 function workerValues(set: WorkerFields): Record<string, unknown> {
@@ -115,7 +121,7 @@ function workerValues(set: WorkerFields): Record<string, unknown> {
   if (set.softwareVersion !== undefined) values.software_version = set.softwareVersion;
   if (set.sleepSchedule !== undefined)
     values.sleep_schedule = set.sleepSchedule === null ? null : JSON.stringify(set.sleepSchedule);
-  if (set.seen) values.last_seen_at = sql`now()`;
+  if (set.seenAt) values.last_seen_at = set.seenAt;
   return values;
 }
 
@@ -158,8 +164,8 @@ export async function moveWorker(
 }
 
 /** Marks many workers as seen at once (heartbeats are batched). */
-export async function touchWorkers(db: Db, ids: string[]): Promise<void> {
-  if (ids.length) await sql`UPDATE worker SET last_seen_at = now() WHERE id = ANY(${ids}::uuid[])`.execute(db);
+export async function touchWorkers(db: Db, ids: string[], at: Date): Promise<void> {
+  if (ids.length) await db.updateTable('worker').set({ last_seen_at: at }).where('id', 'in', ids).execute();
 }
 
 export async function deleteWorker(db: Db | Trx, id: string): Promise<void> {
@@ -257,22 +263,4 @@ export async function countCapableWorkers(
     trx,
   );
   return row.rows[0]?.n ?? 0;
-}
-
-export function toWorker(row: WorkerRow, currentTaskId: string | null = null): Worker {
-  return {
-    id: row.id,
-    name: row.name,
-    platform: row.platform,
-    supportedTaskTypes: row.supported_task_types,
-    tags: row.tags,
-    status: row.status,
-    statusRequested: row.status_requested,
-    lazyStatusRequest: row.lazy_status_request,
-    address: row.address,
-    softwareVersion: row.software_version,
-    sleepSchedule: (row.sleep_schedule as Worker['sleepSchedule']) ?? null,
-    lastSeenAt: row.last_seen_at.toISOString(),
-    currentTaskId,
-  };
 }

@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/bus.js';
-import type { TaskRow } from '../persistence/tables.js';
+import type { TaskRow } from '../persistence/schema/tables.js';
 import { pickTasks, assignTasks, capabilityKey, type WaitingWorker } from '../persistence/schedule.js';
 import { withTransaction } from '../persistence/transaction.js';
-import type { Db } from '../persistence/task-changes.js';
+import type { Db } from '../persistence/schema/database.js';
 import { publishSync } from '../jobs/publish.js';
+import { systemClock, type Clock } from '../../util/clock.js';
 
 interface Waiter {
   worker: WaitingWorker;
@@ -36,7 +37,7 @@ export class Dispatcher {
   readonly stats = { rounds: 0, assigned: 0 };
 
   constructor(
-    private readonly deps: { db: Db; bus: EventBus; log: Logger },
+    private readonly deps: { db: Db; bus: EventBus; log: Logger; now?: Clock },
     pollMs = 1000,
   ) {
     this.#poll = setInterval(() => this.kick(), pollMs);
@@ -106,7 +107,7 @@ export class Dispatcher {
           trx,
           waiters.map((w) => w.worker),
         );
-        const { changes, activatedJobs } = await assignTasks(trx, picked);
+        const { changes, activatedJobs } = await assignTasks(trx, picked, (this.deps.now ?? systemClock)());
         return {
           picked,
           sync: {

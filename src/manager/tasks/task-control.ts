@@ -1,16 +1,17 @@
 import type { EventBus } from '../events/bus.js';
 import type { TaskLogs } from '../logs/task-logs.js';
 import type { FailurePolicy } from '../state/job-status.js';
-import { fetchTask, recountPendingDependencies } from '../persistence/tasks.js';
+import { dependenciesOf, fetchTask, recountPendingDependencies } from '../persistence/tasks.js';
 import { fetchJob } from '../persistence/jobs.js';
 import { assertActionAllowed, TASK_ACTION_FROM } from '../state/actions.js';
 import { InvalidTransitionError } from '../state/transitions.js';
 import { fetchWorker } from '../persistence/workers.js';
-import { updateTasks, type Db } from '../persistence/task-changes.js';
+import type { Db } from '../persistence/schema/database.js';
+import { updateTasks } from '../persistence/task-changes.js';
 import { withTransaction } from '../persistence/transaction.js';
 import { syncJobs, mergeSync, reopenJob, type SyncResult } from '../jobs/job-sync.js';
 import { publishSync } from '../jobs/publish.js';
-import type { TaskRow } from '../persistence/tables.js';
+import type { TaskRow } from '../persistence/schema/tables.js';
 
 export interface TaskControlDeps {
   db: Db;
@@ -23,6 +24,12 @@ export interface TaskControlDeps {
 /** User actions on single tasks, and the worker's "may I keep running?". */
 export class TaskControl {
   constructor(private readonly deps: TaskControlDeps) {}
+
+  /** A task and the tasks it depends on. */
+  async get(id: string): Promise<{ row: TaskRow; dependsOn: string[] }> {
+    const row = await fetchTask(this.deps.db, id);
+    return { row, dependsOn: (await dependenciesOf(this.deps.db, [id])).get(id) ?? [] };
+  }
 
   /** Runs a finished or soft-failed task again (paused, if its job is pausing or paused). */
   async requeue(id: string): Promise<TaskRow> {

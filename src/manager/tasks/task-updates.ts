@@ -1,4 +1,5 @@
-import type { TaskUpdate } from '../api/schemas.js';
+import type { TaskUpdate } from '../../contract/index.js';
+import type { Clock } from '../../util/clock.js';
 import type { EventBus } from '../events/bus.js';
 import { managerLogLine, type TaskLogs } from '../logs/task-logs.js';
 import type { FailurePolicy } from '../state/job-status.js';
@@ -13,11 +14,12 @@ import {
 } from '../persistence/tasks.js';
 import { addToBlocklist, countCapableWorkers, fetchWorker } from '../persistence/workers.js';
 import { fetchJob } from '../persistence/jobs.js';
-import { updateTasks, applyCountChanges, type Db, type Trx } from '../persistence/task-changes.js';
+import type { Db, Trx } from '../persistence/schema/database.js';
+import { updateTasks, applyCountChanges } from '../persistence/task-changes.js';
 import { withTransaction } from '../persistence/transaction.js';
 import { syncJobs, failJob, mergeSync, type SyncResult } from '../jobs/job-sync.js';
 import { publishSync } from '../jobs/publish.js';
-import type { TaskRow } from '../persistence/tables.js';
+import type { TaskRow } from '../persistence/schema/tables.js';
 
 interface Pending {
   workerId: string;
@@ -34,6 +36,8 @@ export interface TaskUpdateDeps {
   policy: FailurePolicy;
   /** Called when work may have become ready (a dependency completed, tasks requeued). */
   onWorkReady: () => void;
+  /** Stamps the tasks' last report (task_timeout is measured from it). */
+  now: Clock;
 }
 
 /**
@@ -66,145 +70,86 @@ export class TaskUpdates {
   }
 
   async #applyBatch(batch: Pending[]): Promise<void> {
-    const outcomes = new Map<Pending, unknown>();
-    let sync: SyncResult = { jobs: [], tasks: [] };
-    const logs: Array<{ jobId: string; taskId: string; lines: string[] }> = [];
-    const progress: Array<{
-      jobId: string;
-      taskId: string;
-      status: string;
-      workerId: string;
-      progress?: number;
-      activity?: string;
-    }> = [];
-    let workReady = false;
+    let done: { sorted: SortedBatch; sync: SyncResult; workReady: boolean };
     try {
-      sync = await withTransaction(this.deps.db, async (trx) => {
-        outcomes.clear();
-        logs.length = 0;
-        progress.length = 0;
-        workReady = false;
+      // A retried transaction starts again from the locking read: nothing of a failed attempt is kept.
+      done = await withTransaction(this.deps.db, async (trx) => {
         // One locking read for the whole batch, then one statement per kind of change.
         const tasks = await fetchTasksForUpdate(
           trx,
           batch.map((item) => item.taskId),
         );
-        const touched: Array<{ id: string; progress?: number; activity?: string }> = [];
-        const completed: string[] = [];
-        const handedBack: string[] = [];
-        const failed: Array<{ task: TaskRow; item: Pending }> = [];
-        const seqs = new Map<string, number>();
-        for (const item of batch) {
-          const task = tasks.get(item.taskId);
-          if (!task) {
-            outcomes.set(item, new NotFoundError('task', item.taskId));
-            continue;
-          }
-          const verdict = checkHolder(task, item);
-          if (verdict !== 'holds') {
-            outcomes.set(
-              item,
-              verdict === 'replay'
-                ? undefined
-                : new ConflictError(
-                    `task ${item.taskId} is not assigned to this worker (${describe(task)})`,
-                    'not_your_task',
-                  ),
-            );
-            continue;
-          }
-          // A worker replaying its queue after an outage may send an update that already applied.
-          const seq = item.update.seq;
-          const applied =
-            seqs.get(task.id) ?? (task.last_update_seq === null ? undefined : Number(task.last_update_seq));
-          if (seq !== undefined && applied !== undefined && seq <= applied) {
-            outcomes.set(item, undefined);
-            continue;
-          }
-          const { update } = item;
-          if (update.log?.length) logs.push({ jobId: task.job_id, taskId: task.id, lines: update.log });
-          if (update.status === 'completed') completed.push(task.id);
-          else if (update.status === 'failed') failed.push({ task, item });
-          else if (update.status === 'queued') handedBack.push(task.id);
-          else {
-            touched.push({ id: task.id, progress: update.progress, activity: update.activity });
-            progress.push({
-              jobId: task.job_id,
-              taskId: task.id,
-              status: 'active',
-              workerId: item.workerId,
-              progress: update.progress,
-              activity: update.activity,
-            });
-          }
-          if (seq !== undefined) seqs.set(task.id, seq);
-          // Later updates of this task in the same batch see its new state.
-          if (update.status && update.status !== 'active')
-            tasks.set(task.id, {
-              ...task,
-              status: update.status === 'failed' ? 'soft-failed' : update.status,
-              worker_id: update.status === 'completed' ? task.worker_id : null,
-            });
-          outcomes.set(item, undefined);
-        }
-        const result: SyncResult = { jobs: [], tasks: [] };
-        const deferred = { deferCounts: true };
-        await touchTasks(trx, touched);
-        await recordUpdateSeqs(trx, seqs);
-        if (completed.length) {
-          result.tasks.push(
-            ...(await updateTasks(
-              trx,
-              { ids: completed, statuses: ['active'] },
-              { status: 'completed', progress: 1, activity: 'completed', clearTouch: true },
-              deferred,
-            )),
-          );
-          if ((await releaseDependents(trx, completed)) > 0) workReady = true;
-        }
-        if (handedBack.length) {
-          // The worker hands the task back (it is shutting down): run it elsewhere, no blame.
-          result.tasks.push(
-            ...(await updateTasks(
-              trx,
-              { ids: handedBack, statuses: ['active'] },
-              { status: 'queued', workerId: null, clearTouch: true, activity: 'handed back by its worker' },
-              deferred,
-            )),
-          );
-          workReady = true;
-        }
-        const counted = await applyCountChanges(trx, result.tasks);
-        for (const { task, item } of failed) {
-          const outcome = await this.#fail(trx, task, item.workerId, item.update.activity);
-          mergeSync(result, outcome.sync);
-          logs.push({ jobId: task.job_id, taskId: task.id, lines: [managerLogLine(outcome.note)] });
-          // The failure policy changed this job's counters again: syncJobs reads it afresh.
-          counted.delete(task.job_id);
-          workReady = true;
-        }
-        const touchedJobs = new Set(
-          [...completed, ...handedBack, ...failed.map((f) => f.task.id)].map((id) => tasks.get(id)!.job_id),
-        );
-        return mergeSync(result, await syncJobs(trx, touchedJobs, this.deps.policy, counted));
+        const sorted = sortBatch(batch, tasks);
+        return { sorted, ...(await this.#applySorted(trx, sorted, tasks)) };
       });
     } catch (error) {
       for (const item of batch) item.reject(error);
       return;
     }
+    const { sorted, sync, workReady } = done;
     // Committed: write logs, answer the workers, tell everyone.
     await Promise.all(
-      logs.map((entry) => this.deps.logs.append(entry.jobId, entry.taskId, entry.lines).catch(() => undefined)),
+      sorted.logs.map((entry) => this.deps.logs.append(entry.jobId, entry.taskId, entry.lines).catch(() => undefined)),
     );
     for (const item of batch) {
-      const outcome = outcomes.get(item);
+      const outcome = sorted.outcomes.get(item);
       if (outcome === undefined) item.resolve();
       else item.reject(outcome);
     }
-    for (const entry of logs) this.deps.bus.publish({ type: 'log', ...entry });
-    for (const entry of progress) this.deps.bus.publish({ type: 'task', ...entry });
+    for (const entry of sorted.logs) this.deps.bus.publish({ type: 'log', ...entry });
+    for (const entry of sorted.progress) this.deps.bus.publish({ type: 'task', ...entry });
     publishSync(this.deps.bus, sync);
     if (workReady || sync.tasks.some((t) => t.to === 'queued')) this.deps.onWorkReady();
+  }
+
+  /** Applies a sorted batch inside its transaction: one statement per kind of change, then the failures. */
+  async #applySorted(
+    trx: Trx,
+    sorted: SortedBatch,
+    tasks: Map<string, TaskRow>,
+  ): Promise<{ sync: SyncResult; workReady: boolean }> {
+    const { touched, completed, handedBack, failed } = sorted;
+    let workReady = false;
+    const result: SyncResult = { jobs: [], tasks: [] };
+    const deferred = { deferCounts: true };
+    await touchTasks(trx, touched, this.deps.now());
+    await recordUpdateSeqs(trx, sorted.seqs);
+    if (completed.length) {
+      result.tasks.push(
+        ...(await updateTasks(
+          trx,
+          { ids: completed, statuses: ['active'] },
+          { status: 'completed', progress: 1, activity: 'completed', clearTouch: true },
+          deferred,
+        )),
+      );
+      if ((await releaseDependents(trx, completed)) > 0) workReady = true;
+    }
+    if (handedBack.length) {
+      // The worker hands the task back (it is shutting down): run it elsewhere, no blame.
+      result.tasks.push(
+        ...(await updateTasks(
+          trx,
+          { ids: handedBack, statuses: ['active'] },
+          { status: 'queued', workerId: null, clearTouch: true, activity: 'handed back by its worker' },
+          deferred,
+        )),
+      );
+      workReady = true;
+    }
+    const counted = await applyCountChanges(trx, result.tasks);
+    for (const { task, item } of failed) {
+      const outcome = await this.#fail(trx, task, item.workerId, item.update.activity);
+      mergeSync(result, outcome.sync);
+      sorted.logs.push({ jobId: task.job_id, taskId: task.id, lines: [managerLogLine(outcome.note)] });
+      // The failure policy changed this job's counters again: syncJobs reads it afresh.
+      counted.delete(task.job_id);
+      workReady = true;
+    }
+    const touchedJobs = new Set(
+      [...completed, ...handedBack, ...failed.map((f) => f.task.id)].map((id) => tasks.get(id)!.job_id),
+    );
+    return { sync: mergeSync(result, await syncJobs(trx, touchedJobs, this.deps.policy, counted)), workReady };
   }
 
   /**
@@ -290,3 +235,92 @@ function checkHolder(task: TaskRow, item: Pending): 'holds' | 'replay' | 'confli
 
 const describe = (task: TaskRow): string =>
   task.worker_id ? `it is ${task.status}` : `it is ${task.status} and unassigned`;
+
+/** A batch of updates, checked against the tasks' locked rows and sorted by what they do. */
+interface SortedBatch {
+  /** Per update: undefined when it applied (or had already), else the error to answer with. */
+  outcomes: Map<Pending, unknown>;
+  logs: Array<{ jobId: string; taskId: string; lines: string[] }>;
+  progress: Array<{
+    jobId: string;
+    taskId: string;
+    status: string;
+    workerId: string;
+    progress?: number;
+    activity?: string;
+  }>;
+  touched: Array<{ id: string; progress?: number; activity?: string }>;
+  completed: string[];
+  handedBack: string[];
+  failed: Array<{ task: TaskRow; item: Pending }>;
+  /** The newest update sequence number applied per task. */
+  seqs: Map<string, number>;
+}
+
+/** Sorts a batch by what each update does; `tasks` is updated as the batch goes, so later updates see earlier ones. */
+function sortBatch(batch: Pending[], tasks: Map<string, TaskRow>): SortedBatch {
+  const sorted: SortedBatch = {
+    outcomes: new Map(),
+    logs: [],
+    progress: [],
+    touched: [],
+    completed: [],
+    handedBack: [],
+    failed: [],
+    seqs: new Map(),
+  };
+  for (const item of batch) {
+    const task = tasks.get(item.taskId);
+    if (!task) {
+      sorted.outcomes.set(item, new NotFoundError('task', item.taskId));
+      continue;
+    }
+    const verdict = checkHolder(task, item);
+    if (verdict !== 'holds') {
+      sorted.outcomes.set(
+        item,
+        verdict === 'replay'
+          ? undefined
+          : new ConflictError(
+              `task ${item.taskId} is not assigned to this worker (${describe(task)})`,
+              'not_your_task',
+            ),
+      );
+      continue;
+    }
+    // A worker replaying its queue after an outage may send an update that already applied.
+    const seq = item.update.seq;
+    const applied =
+      sorted.seqs.get(task.id) ?? (task.last_update_seq === null ? undefined : Number(task.last_update_seq));
+    if (seq !== undefined && applied !== undefined && seq <= applied) {
+      sorted.outcomes.set(item, undefined);
+      continue;
+    }
+    const { update } = item;
+    if (update.log?.length) sorted.logs.push({ jobId: task.job_id, taskId: task.id, lines: update.log });
+    if (update.status === 'completed') sorted.completed.push(task.id);
+    else if (update.status === 'failed') sorted.failed.push({ task, item });
+    else if (update.status === 'queued') sorted.handedBack.push(task.id);
+    else {
+      sorted.touched.push({ id: task.id, progress: update.progress, activity: update.activity });
+      sorted.progress.push({
+        jobId: task.job_id,
+        taskId: task.id,
+        status: 'active',
+        workerId: item.workerId,
+        progress: update.progress,
+        activity: update.activity,
+      });
+    }
+    if (seq !== undefined) sorted.seqs.set(task.id, seq);
+    // Later updates of this task in the same batch see its new state.
+    if (update.status && update.status !== 'active')
+      tasks.set(task.id, {
+        ...task,
+        status: update.status === 'failed' ? 'soft-failed' : update.status,
+        worker_id: update.status === 'completed' ? task.worker_id : null,
+      });
+    sorted.outcomes.set(item, undefined);
+  }
+  return sorted;
+}

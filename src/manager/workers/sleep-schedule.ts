@@ -1,4 +1,4 @@
-import type { SleepSchedule } from '../persistence/tables.js';
+import type { SleepSchedule } from '../persistence/schema/tables.js';
 
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 const minutes = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));

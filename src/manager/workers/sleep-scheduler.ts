@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { listScheduledWorkers } from '../persistence/workers.js';
-import type { Db } from '../persistence/task-changes.js';
+import type { Db } from '../persistence/schema/database.js';
 import type { WorkerService } from './worker-service.js';
 
 /**

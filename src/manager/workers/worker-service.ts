@@ -1,45 +1,74 @@
-import { randomUUID } from 'node:crypto';
-import type { Static } from '@sinclair/typebox';
-import type { RegisterWorker, SignOn, WorkerControl, SleepScheduleSchema } from '../api/schemas.js';
+import type {
+  AssignedTask,
+  SignOn,
+  SleepSchedule as SleepScheduleBody,
+  WorkerControl,
+  WorkerStateAnswer,
+} from '../../contract/index.js';
 import type { EventBus } from '../events/bus.js';
 import type { FailurePolicy } from '../state/job-status.js';
 import type { WorkerStatus } from '../state/statuses.js';
 import { UserError } from '../../util/errors.js';
-import { hashToken, newToken, tokenMatches } from '../auth/secrets.js';
+import type { Clock } from '../../util/clock.js';
 import {
   fetchWorker,
   fetchWorkersWithHeldTasks,
-  insertWorker,
   updateWorker,
   moveWorker,
   deleteWorker,
-  touchWorkers,
+  pageWorkers,
   type WorkerWithHeldTask,
 } from '../persistence/workers.js';
+import { activeTaskIdsByWorker, activeTaskOfWorker, type Page } from '../persistence/tasks.js';
 import { ConflictError, NotFoundError } from '../persistence/errors.js';
 import { assertActionAllowed, WORKER_ACTION_FROM, WORKER_ACTION_REQUESTS } from '../state/actions.js';
 import { WORKING_STATUSES } from '../state/statuses.js';
 import { scheduledStatus } from './sleep-schedule.js';
 import { BatchLoader } from '../../util/batch-loader.js';
-import { updateTasks, type Db } from '../persistence/task-changes.js';
+import { updateTasks } from '../persistence/task-changes.js';
+import type { Db } from '../persistence/schema/database.js';
 import { withTransaction } from '../persistence/transaction.js';
-import { syncJobs, mergeSync, type SyncResult } from '../jobs/job-sync.js';
+import { syncJobs, mergeSync } from '../jobs/job-sync.js';
 import { publishSync } from '../jobs/publish.js';
-import type { SleepSchedule, WorkerRow } from '../persistence/tables.js';
-
-export class AuthError extends Error {}
+import type { SleepSchedule, TaskRow, WorkerRow } from '../persistence/schema/tables.js';
+import type { Dispatcher } from '../scheduler/dispatcher.js';
+import type { JobService } from '../jobs/job-service.js';
+import type { SharedStorage } from '../storage/shared-storage.js';
+import type { WorkerAuth } from './worker-auth.js';
+import type { Platform } from '../../storage/index.js';
 
 export interface WorkerServiceDeps {
   db: Db;
   bus: EventBus;
   policy: FailurePolicy;
-  farmSecret: string;
   onWorkReady: () => void;
   /** A control request arrived for this worker (ends its long poll so it hears of it). */
   onControl?: (workerId: string) => void;
-  /** The clock sleep schedules are read against (tests set it). */
-  now?: () => Date;
+  /** The clock sleep schedules are read against, and heartbeats stamped with. */
+  now: Clock;
+  /** Where idle workers wait for a task. */
+  dispatcher: Pick<Dispatcher, 'request'>;
+  jobs: Pick<JobService, 'nameAndType'>;
+  /** Paths in commands, in the form of the worker's own platform. */
+  storage: Pick<SharedStorage, 'commandsFor'>;
+  auth: Pick<WorkerAuth, 'forget'>;
+  /** The longest a task request waits for work. */
+  longPollMs: number;
 }
+
+/** A worker as the user side shows it: its row and the task it runs, if any. */
+export interface WorkerView {
+  row: WorkerRow;
+  currentTaskId: string | null;
+}
+
+/** What a worker's request for work brings. */
+export type NextTask =
+  | { kind: 'task'; task: AssignedTask }
+  /** Nothing came within the wait. */
+  | { kind: 'none' }
+  /** The worker is to change status first (sleep, shut down, restart). */
+  | { kind: 'status-change'; state: WorkerStateAnswer };
 
 /** A worker that is not awake or asleep (timed out, signed off) signs on before anything else. */
 export function assertSignedOn(worker: WorkerRow): void {
@@ -47,65 +76,81 @@ export function assertSignedOn(worker: WorkerRow): void {
   throw new ConflictError(`worker ${worker.name} is ${worker.status}: it must sign on again first`, 'sign_on_required');
 }
 
-/** Registration, sign-on/off, control requests and heartbeats of workers. */
+const requestedState = (row: WorkerRow): WorkerStateAnswer => ({
+  statusRequested: row.status_requested,
+  lazy: row.lazy_status_request,
+});
+
+/** Sign-on/off, the long poll for work, control requests and sleep schedules of workers. */
 export class WorkerService {
-  /** id → token hash, so authenticating a request needs no query. */
-  readonly #credentials = new Map<string, string>();
-  /** Heartbeats are written in batches: ids seen since the last flush. */
-  readonly #seen = new Set<string>();
   /** Every task request starts with this lookup: under load, one query serves them all. */
   readonly #withHeldTask: BatchLoader<string, WorkerWithHeldTask>;
 
-  readonly #now: () => Date;
-
   constructor(private readonly deps: WorkerServiceDeps) {
-    this.#now = deps.now ?? (() => new Date());
     this.#withHeldTask = new BatchLoader((ids) => fetchWorkersWithHeldTasks(deps.db, ids));
   }
 
-  /** A worker and the active task it holds, if any. */
-  async fetchWithHeldTask(id: string): Promise<WorkerWithHeldTask> {
+  async get(id: string): Promise<WorkerView> {
+    const row = await fetchWorker(this.deps.db, id);
+    return { row, currentTaskId: (await activeTaskOfWorker(this.deps.db, id))?.id ?? null };
+  }
+
+  /** One page of the workers by name, and how many there are. */
+  async list(page: Page): Promise<{ workers: WorkerView[]; total: number }> {
+    const { rows, total } = await pageWorkers(this.deps.db, page);
+    const current = await activeTaskIdsByWorker(this.deps.db);
+    return { workers: rows.map((row) => ({ row, currentTaskId: current.get(row.id) ?? null })), total };
+  }
+
+  /** The status asked of a signed-on worker; reading it changes nothing. */
+  async state(id: string): Promise<WorkerStateAnswer> {
+    const row = await fetchWorker(this.deps.db, id);
+    assertSignedOn(row);
+    return requestedState(row);
+  }
+
+  /**
+   * A worker asks for work (the long poll). A status change that is due comes first: at once,
+   * or (lazy) once the worker holds no task; a sleeping worker is told to sleep on. A task the
+   * worker already holds is handed to it again; otherwise it waits up to `waitMs` for one.
+   */
+  async nextTask(id: string, options: { waitMs?: number; signal?: AbortSignal } = {}): Promise<NextTask> {
+    const { worker, held } = await this.#fetchWithHeldTask(id);
+    // A worker the manager put in `error` (timed out) or `offline` gets no task until it signs on again.
+    assertSignedOn(worker);
+    if (worker.status_requested && (!worker.lazy_status_request || !held))
+      return { kind: 'status-change', state: requestedState(worker) };
+    if (worker.status === 'asleep') return { kind: 'status-change', state: { statusRequested: 'asleep', lazy: false } };
+    if (held) return { kind: 'task', task: await this.#assigned(held, worker) };
+    const waitMs = Math.min(options.waitMs ?? this.deps.longPollMs, this.deps.longPollMs);
+    const waiting = { id, supportedTaskTypes: worker.supported_task_types, tags: worker.tags };
+    const task = await this.deps.dispatcher.request(waiting, waitMs, options.signal);
+    if (task) return { kind: 'task', task: await this.#assigned(task, worker) };
+    // Released early because a status change was requested: say so now.
+    const now = await fetchWorker(this.deps.db, id);
+    return now.status_requested ? { kind: 'status-change', state: requestedState(now) } : { kind: 'none' };
+  }
+
+  async #fetchWithHeldTask(id: string): Promise<WorkerWithHeldTask> {
     const found = await this.#withHeldTask.load(id);
     if (!found) throw new NotFoundError('worker', id);
     return found;
   }
 
-  async register(body: Static<typeof RegisterWorker>, address: string): Promise<{ id: string; token: string }> {
-    if (!tokenMatches(body.secret, hashToken(this.deps.farmSecret))) throw new AuthError('wrong farm secret');
-    const id = randomUUID();
-    const token = newToken();
-    await insertWorker(this.deps.db, {
-      id,
-      name: body.name,
-      secretHash: hashToken(token),
-      platform: body.platform,
-      supportedTaskTypes: body.supportedTaskTypes,
-      tags: body.tags ?? [],
-    });
-    await updateWorker(this.deps.db, id, { address });
-    this.#credentials.set(id, hashToken(token));
-    this.deps.bus.publish({ type: 'worker', workerId: id, status: 'offline', change: 'registered' });
-    return { id, token };
-  }
-
-  /** Checks a worker's id and token; marks it seen. */
-  async authenticate(id: string, token: string): Promise<void> {
-    let hash = this.#credentials.get(id);
-    if (!hash) {
-      const row = await this.deps.db.selectFrom('worker').select('secret_hash').where('id', '=', id).executeTakeFirst();
-      if (!row) throw new AuthError('unknown worker');
-      hash = row.secret_hash;
-      this.#credentials.set(id, hash);
-    }
-    if (!tokenMatches(token, hash)) throw new AuthError('wrong worker token');
-    this.#seen.add(id);
-  }
-
-  async flushHeartbeats(alsoSeen: string[] = []): Promise<void> {
-    for (const id of alsoSeen) this.#seen.add(id);
-    const ids = [...this.#seen];
-    this.#seen.clear();
-    await touchWorkers(this.deps.db, ids);
+  /** The task as this worker should see it: paths in its own platform's form. */
+  async #assigned(task: TaskRow, worker: WorkerRow): Promise<AssignedTask> {
+    const job = await this.deps.jobs.nameAndType(task.job_id);
+    const commands = task.commands as AssignedTask['commands'];
+    return {
+      id: task.id,
+      jobId: task.job_id,
+      jobName: job.name,
+      jobType: job.type,
+      name: task.name,
+      type: task.type,
+      priority: task.priority,
+      commands: this.deps.storage.commandsFor(commands, worker.platform as Platform),
+    };
   }
 
   /**
@@ -113,10 +158,10 @@ export class WorkerService {
    * before, or its sleep schedule says so now. Tags a user set are kept; the worker's own
    * are taken only while no user has set any.
    */
-  async signOn(id: string, body: Static<typeof SignOn>, address: string): Promise<WorkerRow> {
+  async signOn(id: string, body: SignOn, address: string): Promise<WorkerStateAnswer> {
     const worker = await fetchWorker(this.deps.db, id);
     const scheduled = worker.sleep_schedule
-      ? scheduledStatus(worker.sleep_schedule as SleepSchedule, this.#now())
+      ? scheduledStatus(worker.sleep_schedule as SleepSchedule, this.deps.now())
       : undefined;
     const sleeps =
       worker.status_requested === 'asleep' ||
@@ -130,13 +175,13 @@ export class WorkerService {
       ...(worker.tags_set_by_user ? {} : { tags: body.tags ?? worker.tags }),
       softwareVersion: body.softwareVersion ?? '',
       address,
-      seen: true,
+      seenAt: this.deps.now(),
       statusRequested: null,
       lazy: false,
     });
     this.deps.bus.publish({ type: 'worker', workerId: id, status, change: 'signed on' });
     this.deps.onWorkReady();
-    return fetchWorker(this.deps.db, id);
+    return requestedState(await fetchWorker(this.deps.db, id));
   }
 
   /**
@@ -175,7 +220,7 @@ export class WorkerService {
    * WORKER_ACTION_FROM. Asking for the status a worker already has withdraws any other
    * request (waking an awake worker cancels its pending sleep).
    */
-  async control(id: string, body: Static<typeof WorkerControl>): Promise<WorkerRow> {
+  async control(id: string, body: WorkerControl): Promise<WorkerView> {
     const worker = await fetchWorker(this.deps.db, id);
     assertActionAllowed(WORKER_ACTION_FROM, 'worker', body.action, worker.status);
     const requested = WORKER_ACTION_REQUESTS[body.action];
@@ -198,7 +243,7 @@ export class WorkerService {
       status: worker.status,
       change: `${body.action} requested (${now ? 'now' : 'after the current task'})`,
     });
-    return fetchWorker(this.deps.db, id);
+    return this.get(id);
   }
 
   /** The running task is aborted (may-I-keep-running says no) and requeued. */
@@ -226,28 +271,33 @@ export class WorkerService {
    * The worker acted on a request (fell asleep, woke up). Only a signed-on worker may: one
    * the manager put in `error` or `offline` must sign on again first.
    */
-  async acknowledge(id: string, status: 'awake' | 'asleep'): Promise<WorkerRow> {
+  async acknowledge(id: string, status: 'awake' | 'asleep'): Promise<void> {
     const worker = await fetchWorker(this.deps.db, id);
     assertSignedOn(worker);
-    await moveWorker(this.deps.db, id, worker.status, status, { statusRequested: null, lazy: false, seen: true });
+    await moveWorker(this.deps.db, id, worker.status, status, {
+      statusRequested: null,
+      lazy: false,
+      seenAt: this.deps.now(),
+    });
     this.deps.bus.publish({ type: 'worker', workerId: id, status, change: `now ${status}` });
-    return fetchWorker(this.deps.db, id);
+    // An awake worker asks for work next.
+    if (status === 'awake') this.deps.onWorkReady();
   }
 
   /** Tags set here are the farm's: they survive sleep, wake, restart and signing on again. */
-  async setTags(id: string, tags: string[]): Promise<WorkerRow> {
+  async setTags(id: string, tags: string[]): Promise<WorkerView> {
     await updateWorker(this.deps.db, id, { tags: [...new Set(tags)], tagsSetByUser: true });
     this.deps.onWorkReady();
-    return fetchWorker(this.deps.db, id);
+    return this.get(id);
   }
 
   /** A new or changed schedule applies at once: a worker inside its sleep window is asked to sleep now. */
-  async setSleepSchedule(id: string, schedule: Static<typeof SleepScheduleSchema>): Promise<WorkerRow> {
+  async setSleepSchedule(id: string, schedule: SleepScheduleBody): Promise<WorkerView> {
     if (schedule.start === schedule.end)
       throw new UserError('the sleep schedule starts and ends at the same time', { field: 'end' });
     await updateWorker(this.deps.db, id, { sleepSchedule: schedule });
     await this.applySleepSchedule(await fetchWorker(this.deps.db, id));
-    return fetchWorker(this.deps.db, id);
+    return this.get(id);
   }
 
   /**
@@ -257,7 +307,7 @@ export class WorkerService {
    */
   async applySleepSchedule(worker: WorkerRow): Promise<void> {
     if (!worker.sleep_schedule || (worker.status !== 'awake' && worker.status !== 'asleep')) return;
-    const wanted = scheduledStatus(worker.sleep_schedule as SleepSchedule, this.#now());
+    const wanted = scheduledStatus(worker.sleep_schedule as SleepSchedule, this.deps.now());
     if (worker.status === wanted || worker.status_requested === wanted) return;
     await updateWorker(this.deps.db, worker.id, { statusRequested: wanted, lazy: true });
     this.deps.onControl?.(worker.id);
@@ -270,11 +320,10 @@ export class WorkerService {
   }
 
   async remove(id: string): Promise<void> {
+    await fetchWorker(this.deps.db, id);
     await this.signOff(id, 'offline', 'deleted');
     await deleteWorker(this.deps.db, id);
-    this.#credentials.delete(id);
+    this.deps.auth.forget(id);
     this.deps.bus.publish({ type: 'worker', workerId: id, status: 'deleted', change: 'deleted' });
   }
 }
-
-export type { SyncResult };

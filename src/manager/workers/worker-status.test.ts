@@ -2,9 +2,18 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { useFileCluster } from '../../testing/cluster.js';
 import { startTestManager, ProtocolWorker, type TestManager } from '../../testing/farm.js';
-import { waitFor } from '../../util/time.js';
+import { SECOND, waitFor } from '../../util/time.js';
+import { manualClock } from '../../util/clock.js';
 
 const fileCluster = useFileCluster({ before, after });
+
+/** Timeouts are checked when a test says so, on a clock it moves (nothing waits for time to pass). */
+const TIMING = { worker_timeout: 60, timeout_check_interval: 3600 };
+const timeOut = async (m: TestManager, clock: ReturnType<typeof manualClock>) => {
+  await m.services.auth.flushHeartbeats();
+  clock.advance(61 * SECOND);
+  await m.checkTimeouts();
+};
 
 const row = async (m: TestManager, w: ProtocolWorker) => (await m.api('GET', `/workers/${w.id}`)).body;
 const signOn = (w: ProtocolWorker, tags: string[]) =>
@@ -12,8 +21,10 @@ const signOn = (w: ProtocolWorker, tags: string[]) =>
 
 describe('worker status and what it allows', () => {
   it('a worker in error (timed out, then back) gets no task until it signs on again', async (t) => {
-    const m = await startTestManager(t, fileCluster(), { worker_timeout: 1, timeout_check_interval: 0.1 });
+    const clock = manualClock();
+    const m = await startTestManager(t, fileCluster(), TIMING, { clock });
     const w = await new ProtocolWorker(m, 'w1').register();
+    await timeOut(m, clock);
     await waitFor(async () => (await row(m, w)).status === 'error', { what: 'the worker to time out' });
     await m.api('POST', '/jobs', { name: 'j', type: 'echo-sleep', settings: { message: 'hi' } });
     const refused = await w.call('POST', '/worker/task?waitMs=0');
@@ -32,10 +43,12 @@ describe('worker status and what it allows', () => {
   });
 
   it('a sleeping worker that times out signs on asleep again', async (t) => {
-    const m = await startTestManager(t, fileCluster(), { worker_timeout: 1, timeout_check_interval: 0.1 });
+    const clock = manualClock();
+    const m = await startTestManager(t, fileCluster(), TIMING, { clock });
     const w = await new ProtocolWorker(m, 'w1').register();
     await m.api('POST', `/workers/${w.id}/status`, { action: 'sleep', when: 'now' });
     assert.equal((await w.call('POST', '/worker/state', { status: 'asleep' })).status, 204);
+    await timeOut(m, clock);
     await waitFor(async () => (await row(m, w)).status === 'error', { what: 'the worker to time out' });
     assert.equal((await signOn(w, [])).status, 200);
     assert.equal((await row(m, w)).status, 'asleep');

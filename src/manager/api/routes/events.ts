@@ -1,16 +1,23 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../app.js';
-import type { ManagerContext } from '../../context.js';
-import type { FarmEvent } from '../../events/bus.js';
+import type { EventBus, FarmEvent } from '../../events/bus.js';
+import { EventStream } from '../event-stream.js';
+
+export interface EventRouteDeps {
+  bus: Pick<EventBus, 'subscribe'>;
+  /** Per client: how much may wait unread before the client is dropped (EventStream). */
+  maxUnreadBytes?: number;
+}
 
 /**
  * Server-Sent Events of job, task, worker and log changes; `?job=ID` keeps only that job's.
- * A comment line every 15 s keeps proxies and idle timeouts from closing the stream.
+ * A comment line every 15 s keeps proxies and idle timeouts from closing the stream. A client
+ * that stops reading is dropped once its buffer is full, never buffered for without limit.
  */
-export function registerEventRoutes(api: App, ctx: ManagerContext): void {
-  const open = new Set<() => void>();
+export function registerEventRoutes(api: App, deps: EventRouteDeps): void {
+  const open = new Set<EventStream>();
   api.addHook('onClose', async () => {
-    for (const close of open) close();
+    for (const stream of open) stream.close();
   });
   api.get(
     '/events',
@@ -18,29 +25,24 @@ export function registerEventRoutes(api: App, ctx: ManagerContext): void {
     (request, reply) => {
       const jobFilter = request.query.job;
       reply.hijack();
-      const raw = reply.raw;
-      raw.writeHead(200, {
-        'content-type': 'text/event-stream',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      raw.write(': kiln events\n\n');
-      const send = (event: FarmEvent): void => {
+      let unsubscribe = (): void => undefined;
+      const keepAlive = setInterval(() => stream.keepAlive(), 15_000);
+      const stream = new EventStream(
+        reply.raw,
+        () => {
+          clearInterval(keepAlive);
+          unsubscribe();
+          open.delete(stream);
+        },
+        deps.maxUnreadBytes,
+      );
+      open.add(stream);
+      unsubscribe = deps.bus.subscribe((event: FarmEvent) => {
         if (jobFilter && (event.type === 'worker' || event.jobId !== jobFilter)) return;
-        raw.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-      };
-      const unsubscribe = ctx.bus.subscribe(send);
-      const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
-      const close = (): void => {
-        clearInterval(keepAlive);
-        unsubscribe();
-        open.delete(close);
-        if (!raw.writableEnded) raw.end();
-      };
-      open.add(close);
-      request.raw.on('close', close);
-      raw.on('error', close);
+        stream.send(event.type, event);
+      });
+      request.raw.on('close', () => stream.close());
+      reply.raw.on('error', () => stream.close());
     },
   );
 }

@@ -1,6 +1,5 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../app.js';
-import type { ManagerContext } from '../../context.js';
 import { ApiError } from '../errors.js';
 import {
   Blocklist,
@@ -16,24 +15,36 @@ import {
   SubmitJob,
   TaskList,
   Unblock,
-} from '../schemas.js';
+} from '../../../contract/index.js';
 import { checkSubmission } from '../submission-guard.js';
-import { fetchJob, listJobs, toJob } from '../../persistence/jobs.js';
-import { pageTasksOfJob, dependenciesOf, toTask } from '../../persistence/tasks.js';
+import type { SharedStorageView } from '../../../storage/job-storage.js';
+import { toBlocklist, toJob, toTask } from '../present.js';
+import type { JobService } from '../../jobs/job-service.js';
+import type { TaskOutputs } from '../../tasks/task-outputs.js';
 import { JOB_STATUSES } from '../../state/statuses.js';
 import { PREVIEW_SIZES, type PreviewSize } from '../../previews.js';
 
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 412: ErrorBody, 413: ErrorBody };
 
-export function registerJobRoutes(api: App, ctx: ManagerContext): void {
+export interface JobRouteDeps {
+  jobs: Pick<
+    JobService,
+    'submit' | 'compile' | 'list' | 'get' | 'act' | 'blocklist' | 'unblock' | 'setPriority' | 'delete' | 'tasks'
+  >;
+  /** Where submitted files may be (a submission's storage record is checked against it). */
+  storage: SharedStorageView;
+  outputs: Pick<TaskOutputs, 'preview'>;
+}
+
+export function registerJobRoutes(api: App, deps: JobRouteDeps): void {
   const user = { preHandler: api.requireUser };
 
   api.post(
     '/jobs',
     { ...user, schema: { tags: ['jobs'], body: SubmitJob, response: { 201: Job, ...errors } } },
     async (request, reply) => {
-      checkSubmission(request.body, ctx.storage);
-      const row = await ctx.jobs.submit(request.body);
+      checkSubmission(request.body, deps.storage);
+      const row = await deps.jobs.submit(request.body);
       return reply.status(201).send(toJob(row));
     },
   );
@@ -42,8 +53,8 @@ export function registerJobRoutes(api: App, ctx: ManagerContext): void {
     '/jobs/check',
     { schema: { tags: ['jobs'], body: SubmitJob, response: { 200: JobCheckResult, ...errors } } },
     async (request) => {
-      checkSubmission(request.body, ctx.storage);
-      const { tasks } = ctx.jobs.compile(request.body);
+      checkSubmission(request.body, deps.storage);
+      const { tasks } = deps.jobs.compile(request.body);
       return {
         ok: true,
         taskCount: tasks.length,
@@ -68,7 +79,7 @@ export function registerJobRoutes(api: App, ctx: ManagerContext): void {
           `unknown job status "${unknown}"; known: ${JOB_STATUSES.join(', ')}`,
           'status',
         );
-      const { rows, total } = await listJobs(ctx.db, {
+      const { rows, total } = await deps.jobs.list({
         statuses,
         type: request.query.type,
         tag: request.query.tag,
@@ -82,58 +93,60 @@ export function registerJobRoutes(api: App, ctx: ManagerContext): void {
   api.get(
     '/jobs/:id',
     { schema: { tags: ['jobs'], params: IdParams, response: { 200: Job, 404: ErrorBody } } },
-    async (request) => toJob(await fetchJob(ctx.db, request.params.id)),
+    async (request) => toJob(await deps.jobs.get(request.params.id)),
   );
+
+  registerJobControlRoutes(api, deps);
+  registerJobOutputRoutes(api, deps);
+}
+
+/** A user's actions on a job: its status, blocklist, priority, deletion. */
+function registerJobControlRoutes(api: App, deps: JobRouteDeps): void {
+  const user = { preHandler: api.requireUser };
 
   api.post(
     '/jobs/:id/status',
     { ...user, schema: { tags: ['jobs'], params: IdParams, body: SetJobStatus, response: { 200: Job, ...errors } } },
     async (request) =>
       toJob(
-        await ctx.jobs.act(request.params.id, request.body.action, {
+        await deps.jobs.act(request.params.id, request.body.action, {
           reason: request.body.reason,
           now: request.body.now,
         }),
       ),
   );
 
-  const presentBlocklist = (entries: Awaited<ReturnType<typeof ctx.jobs.blocklist>>) => ({
-    blocklist: entries.map((entry) => ({
-      workerId: entry.workerId,
-      workerName: entry.workerName,
-      taskType: entry.taskType,
-      since: entry.since.toISOString(),
-    })),
-  });
-
   api.get(
     '/jobs/:id/blocklist',
     { schema: { tags: ['jobs'], params: IdParams, response: { 200: Blocklist, 404: ErrorBody } } },
-    async (request) => presentBlocklist(await ctx.jobs.blocklist(request.params.id)),
+    async (request) => toBlocklist(await deps.jobs.blocklist(request.params.id)),
   );
 
   api.post(
     '/jobs/:id/blocklist/remove',
     { ...user, schema: { tags: ['jobs'], params: IdParams, body: Unblock, response: { 200: Blocklist, ...errors } } },
     async (request) =>
-      presentBlocklist(await ctx.jobs.unblock(request.params.id, request.body.workerId, request.body.taskType)),
+      toBlocklist(await deps.jobs.unblock(request.params.id, request.body.workerId, request.body.taskType)),
   );
 
   api.post(
     '/jobs/:id/priority',
     { ...user, schema: { tags: ['jobs'], params: IdParams, body: SetPriority, response: { 200: Job, ...errors } } },
-    async (request) => toJob(await ctx.jobs.setPriority(request.params.id, request.body.priority)),
+    async (request) => toJob(await deps.jobs.setPriority(request.params.id, request.body.priority)),
   );
 
   api.delete(
     '/jobs/:id',
     { ...user, schema: { tags: ['jobs'], params: IdParams, response: { 204: Type.Null(), ...errors } } },
     async (request, reply) => {
-      await ctx.jobs.delete(request.params.id);
+      await deps.jobs.delete(request.params.id);
       return reply.status(204).send(null);
     },
   );
+}
 
+/** What a job is made of and what it made: its tasks, page by page, and its latest preview. */
+function registerJobOutputRoutes(api: App, deps: JobRouteDeps): void {
   api.get(
     '/jobs/:id/tasks',
     {
@@ -145,16 +158,11 @@ export function registerJobRoutes(api: App, ctx: ManagerContext): void {
       },
     },
     async (request) => {
-      await fetchJob(ctx.db, request.params.id);
-      const { rows, total } = await pageTasksOfJob(ctx.db, request.params.id, {
+      const { tasks, total } = await deps.jobs.tasks(request.params.id, {
         limit: request.query.limit ?? 1000,
         offset: request.query.offset ?? 0,
       });
-      const deps = await dependenciesOf(
-        ctx.db,
-        rows.map((r) => r.id),
-      );
-      return { tasks: rows.map((row) => toTask(row, deps.get(row.id))), total };
+      return { tasks: tasks.map(({ row, dependsOn }) => toTask(row, dependsOn)), total };
     },
   );
 
@@ -170,8 +178,7 @@ export function registerJobRoutes(api: App, ctx: ManagerContext): void {
       },
     },
     async (request, reply) => {
-      await fetchJob(ctx.db, request.params.id);
-      const image = await ctx.previews.read(request.params.id, (request.query.size ?? 'medium') as PreviewSize);
+      const image = await deps.outputs.preview(request.params.id, (request.query.size ?? 'medium') as PreviewSize);
       if (!image) throw new ApiError(404, 'no_preview', 'this job has no preview yet', 'id');
       return reply.type('image/jpeg').send(image);
     },

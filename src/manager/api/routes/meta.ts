@@ -1,18 +1,22 @@
-import { Type } from '@sinclair/typebox';
 import type { App } from '../app.js';
-import type { ManagerContext } from '../../context.js';
+import type { JobTypeRegistry } from '../../../jobs/index.js';
 import { ApiError } from '../errors.js';
-import { ErrorBody, JobTypeDetail, JobTypeList, NameParams, Version } from '../schemas.js';
+import { ErrorBody, JobTypeDetail, JobTypeList, NameParams, Version } from '../../../contract/index.js';
 
-export function registerMetaRoutes(api: App, ctx: ManagerContext): void {
+export interface MetaRouteDeps {
+  version: string;
+  registry: Pick<JobTypeRegistry, 'summaries' | 'detail'>;
+}
+
+export function registerMetaRoutes(api: App, deps: MetaRouteDeps): void {
   api.get('/version', { schema: { tags: ['meta'], response: { 200: Version } } }, async () => ({
     name: 'kiln',
-    version: ctx.version,
+    version: deps.version,
     apiVersion: 1,
   }));
 
   api.get('/job-types', { schema: { tags: ['job types'], response: { 200: JobTypeList } } }, async () => ({
-    jobTypes: ctx.registry
+    jobTypes: deps.registry
       .summaries()
       .map(({ name, label, description, etag }) => ({ name, label, description, etag })),
   }));
@@ -21,12 +25,10 @@ export function registerMetaRoutes(api: App, ctx: ManagerContext): void {
     '/job-types/:name',
     { schema: { tags: ['job types'], params: NameParams, response: { 200: JobTypeDetail, 404: ErrorBody } } },
     async (request, reply) => {
-      const detail = ctx.registry.detail(request.params.name);
+      const detail = deps.registry.detail(request.params.name);
       if (!detail) throw new ApiError(404, 'unknown_job_type', `unknown job type "${request.params.name}"`, 'name');
       void reply.header('etag', `"${detail.etag}"`);
       return detail;
     },
   );
 }
-
-export const Empty = Type.Null();

@@ -1,9 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { Readable } from 'node:stream';
 import type { App } from '../app.js';
-import type { ManagerContext } from '../../context.js';
+import type { ManagerConfig } from '../../config.js';
+import type { SharedStorage } from '../../storage/shared-storage.js';
 import { ApiError } from '../errors.js';
-import { ErrorBody } from '../schemas.js';
+import { ErrorBody } from '../../../contract/index.js';
 import { collectGarbage, createCheckout, checkBlobId, PlatformSchema } from '../../../storage/index.js';
 import { SECOND } from '../../../util/time.js';
 
@@ -19,8 +20,13 @@ const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
  * Shared storage for submitters: where it is, and the Shaman store (ask what is missing,
  * upload streamed and verified, check out as a tree of symlinks, collect garbage).
  */
-export function registerStorageRoutes(api: App, ctx: ManagerContext): void {
-  const { storage } = ctx;
+export interface StorageRouteDeps {
+  storage: SharedStorage;
+  config: Pick<ManagerConfig, 'shaman'>;
+}
+
+export function registerStorageRoutes(api: App, deps: StorageRouteDeps): void {
+  const { storage } = deps;
   // Uploads are streamed into the store as they arrive, never buffered whole.
   api.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
 
@@ -160,7 +166,7 @@ export function registerStorageRoutes(api: App, ctx: ManagerContext): void {
     },
     async (request) =>
       collectGarbage(store(), storage.jobsDir!, {
-        maxAgeMs: (request.body.maxAgeSeconds ?? ctx.config.shaman.gc.max_age) * SECOND,
+        maxAgeMs: (request.body.maxAgeSeconds ?? deps.config.shaman.gc.max_age) * SECOND,
         dryRun: request.body.dryRun ?? false,
       }),
   );

@@ -1,13 +1,19 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../app.js';
-import type { ManagerContext } from '../../context.js';
-import { ErrorBody, IdParams, LogTail, LogTailQuery, Task, TaskAction } from '../schemas.js';
-import { fetchTask, dependenciesOf, toTask } from '../../persistence/tasks.js';
+import type { TaskControl } from '../../tasks/task-control.js';
+import type { TaskOutputs } from '../../tasks/task-outputs.js';
+import { toTask } from '../present.js';
+import { ErrorBody, IdParams, LogTail, LogTailQuery, Task, TaskAction } from '../../../contract/index.js';
 
-export function registerTaskRoutes(api: App, ctx: ManagerContext): void {
+export interface TaskRouteDeps {
+  tasks: Pick<TaskControl, 'get' | 'requeue' | 'cancel'>;
+  outputs: Pick<TaskOutputs, 'logTail' | 'log'>;
+}
+
+export function registerTaskRoutes(api: App, deps: TaskRouteDeps): void {
   const withDeps = async (id: string) => {
-    const row = await fetchTask(ctx.db, id);
-    return toTask(row, (await dependenciesOf(ctx.db, [id])).get(id));
+    const { row, dependsOn } = await deps.tasks.get(id);
+    return toTask(row, dependsOn);
   };
 
   api.get(
@@ -28,8 +34,8 @@ export function registerTaskRoutes(api: App, ctx: ManagerContext): void {
       },
     },
     async (request) => {
-      if (request.body.action === 'requeue') await ctx.taskControl.requeue(request.params.id);
-      else await ctx.taskControl.cancel(request.params.id);
+      if (request.body.action === 'requeue') await deps.tasks.requeue(request.params.id);
+      else await deps.tasks.cancel(request.params.id);
       return withDeps(request.params.id);
     },
   );
@@ -45,8 +51,7 @@ export function registerTaskRoutes(api: App, ctx: ManagerContext): void {
       },
     },
     async (request) => {
-      const task = await fetchTask(ctx.db, request.params.id);
-      return { lines: await ctx.logs.tail(task.job_id, task.id, request.query.lines ?? 100) };
+      return { lines: await deps.outputs.logTail(request.params.id, request.query.lines ?? 100) };
     },
   );
 
@@ -54,8 +59,7 @@ export function registerTaskRoutes(api: App, ctx: ManagerContext): void {
     '/tasks/:id/log',
     { schema: { tags: ['tasks'], params: IdParams, response: { 200: Type.String(), 404: ErrorBody } } },
     async (request, reply) => {
-      const task = await fetchTask(ctx.db, request.params.id);
-      return reply.type('text/plain; charset=utf-8').send(await ctx.logs.full(task.job_id, task.id));
+      return reply.type('text/plain; charset=utf-8').send(await deps.outputs.log(request.params.id));
     },
   );
 }

@@ -1,10 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
-import type { ManagerContext } from '../../context.js';
 import { ApiError } from '../errors.js';
 import { parseWorkerCredentials } from '../worker-credentials.js';
-import { AuthError, assertSignedOn } from '../../workers/worker-service.js';
+import { AuthError, type WorkerAuth } from '../../workers/worker-auth.js';
+import type { WorkerService } from '../../workers/worker-service.js';
+import type { TaskUpdates } from '../../tasks/task-updates.js';
+import type { TaskControl } from '../../tasks/task-control.js';
+import type { TaskOutputs } from '../../tasks/task-outputs.js';
 import {
   AssignedTask,
   ErrorBody,
@@ -16,13 +19,9 @@ import {
   TaskRequestQuery,
   TaskUpdate,
   WorkerStateAnswer,
-} from '../schemas.js';
-import { fetchWorker } from '../../persistence/workers.js';
-import { fetchTask } from '../../persistence/tasks.js';
+  WorkerStateChange,
+} from '../../../contract/index.js';
 import { InvalidImageError, PREVIEW_TYPES } from '../../previews.js';
-import type { TaskRow, WorkerRow } from '../../persistence/tables.js';
-import type { WorkerStatus } from '../../state/statuses.js';
-import type { Platform } from '../../../storage/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -32,12 +31,20 @@ declare module 'fastify' {
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
+export interface WorkerProtocolRouteDeps {
+  auth: Pick<WorkerAuth, 'register' | 'authenticate'>;
+  workers: Pick<WorkerService, 'signOn' | 'signOff' | 'state' | 'acknowledge' | 'nextTask'>;
+  taskUpdates: Pick<TaskUpdates, 'apply'>;
+  taskControl: Pick<TaskControl, 'mayKeepRunning'>;
+  outputs: Pick<TaskOutputs, 'storePreview'>;
+}
+
 /** The protocol workers speak: register, sign on/off, long-poll for tasks, report on them. */
-export function registerWorkerProtocolRoutes(api: App, ctx: ManagerContext): void {
+export function registerWorkerProtocolRoutes(api: App, deps: WorkerProtocolRouteDeps): void {
   const authenticate = async (request: FastifyRequest): Promise<void> => {
     const { id, token } = parseWorkerCredentials(request.headers.authorization);
     try {
-      await ctx.workers.authenticate(id, token);
+      await deps.auth.authenticate(id, token);
     } catch (error) {
       if (error instanceof AuthError)
         throw new ApiError(401, 'unauthorized', `worker credentials refused: ${error.message}`);
@@ -46,15 +53,21 @@ export function registerWorkerProtocolRoutes(api: App, ctx: ManagerContext): voi
     request.workerId = id;
   };
   const worker = { preHandler: authenticate };
-  const idOf = (request: FastifyRequest): string => request.workerId!;
-  const stateOf = (row: WorkerRow) => ({ statusRequested: row.status_requested, lazy: row.lazy_status_request });
+  registerSessionRoutes(api, deps, worker);
+  registerTaskRoutes(api, deps, worker);
+}
 
+type WorkerOnly = { preHandler: (request: FastifyRequest) => Promise<void> };
+const idOf = (request: FastifyRequest): string => request.workerId!;
+
+/** Joining the farm, signing on and off, and the status the manager asks of the worker. */
+function registerSessionRoutes(api: App, deps: WorkerProtocolRouteDeps, worker: WorkerOnly): void {
   api.post(
     '/worker/register',
     { schema: { tags: ['worker protocol'], body: RegisterWorker, response: { 201: RegisteredWorker, ...errors } } },
     async (request, reply) => {
       try {
-        return reply.status(201).send(await ctx.workers.register(request.body, request.ip));
+        return reply.status(201).send(await deps.auth.register(request.body, request.ip));
       } catch (error) {
         if (error instanceof AuthError)
           throw new ApiError(401, 'unauthorized', 'wrong farm secret (see `kiln manager secret`)', 'secret');
@@ -66,53 +79,40 @@ export function registerWorkerProtocolRoutes(api: App, ctx: ManagerContext): voi
   api.post(
     '/worker/sign-on',
     { ...worker, schema: { tags: ['worker protocol'], body: SignOn, response: { 200: WorkerStateAnswer, ...errors } } },
-    async (request) => stateOf(await ctx.workers.signOn(idOf(request), request.body, request.ip)),
+    async (request) => deps.workers.signOn(idOf(request), request.body, request.ip),
   );
 
   api.post(
     '/worker/sign-off',
     { ...worker, schema: { tags: ['worker protocol'], response: { 204: Type.Null(), ...errors } } },
     async (request, reply) => {
-      await ctx.workers.signOff(idOf(request));
+      await deps.workers.signOff(idOf(request));
       return reply.status(204).send(null);
     },
   );
 
+  // Reads only: a sleeping worker polls here and acknowledges waking with POST /worker/state.
   api.get(
     '/worker/state',
     { ...worker, schema: { tags: ['worker protocol'], response: { 200: WorkerStateAnswer, ...errors } } },
-    async (request) => {
-      const row = await fetchWorker(ctx.db, idOf(request));
-      assertSignedOn(row);
-      // A sleeping worker polls here; waking it is acknowledged by the answer itself.
-      if (row.status === 'asleep' && row.status_requested === 'awake') {
-        await ctx.workers.acknowledge(row.id, 'awake');
-        ctx.dispatcher.kick();
-        return { statusRequested: 'awake' as WorkerStatus, lazy: false };
-      }
-      return stateOf(row);
-    },
+    async (request) => deps.workers.state(idOf(request)),
   );
 
   api.post(
     '/worker/state',
     {
       ...worker,
-      schema: {
-        tags: ['worker protocol'],
-        body: Type.Object(
-          { status: Type.Union([Type.Literal('asleep'), Type.Literal('awake')]) },
-          { additionalProperties: false },
-        ),
-        response: { 204: Type.Null(), ...errors },
-      },
+      schema: { tags: ['worker protocol'], body: WorkerStateChange, response: { 204: Type.Null(), ...errors } },
     },
     async (request, reply) => {
-      await ctx.workers.acknowledge(idOf(request), request.body.status);
+      await deps.workers.acknowledge(idOf(request), request.body.status);
       return reply.status(204).send(null);
     },
   );
+}
 
+/** Asking for work, and reporting on it: progress, logs, the right to keep running, previews. */
+function registerTaskRoutes(api: App, deps: WorkerProtocolRouteDeps, worker: WorkerOnly): void {
   api.post(
     '/worker/task',
     {
@@ -124,47 +124,14 @@ export function registerWorkerProtocolRoutes(api: App, ctx: ManagerContext): voi
       },
     },
     async (request, reply) => {
-      const id = idOf(request);
-      const { worker: row, held } = await ctx.workers.fetchWithHeldTask(id);
-      // A worker the manager put in `error` (timed out) or `offline` gets no task until it signs on again.
-      assertSignedOn(row);
-      // A status change is due: now, or (lazy) once the worker holds no task.
-      if (row.status_requested && (!row.lazy_status_request || !held)) return reply.status(423).send(stateOf(row));
-      if (row.status === 'asleep') return reply.status(423).send({ statusRequested: 'asleep', lazy: false });
-      if (held) return assigned(held, row);
       const abort = new AbortController();
       request.raw.on('close', () => abort.abort());
-      const waitMs = Math.min(request.query.waitMs ?? ctx.config.long_poll * 1000, ctx.config.long_poll * 1000);
-      const task = await ctx.dispatcher.request(
-        { id, supportedTaskTypes: row.supported_task_types, tags: row.tags },
-        waitMs,
-        abort.signal,
-      );
-      if (!task) {
-        // Released early because a status change was requested: say so now.
-        const now = await fetchWorker(ctx.db, id);
-        if (now.status_requested) return reply.status(423).send(stateOf(now));
-        return reply.status(204).send(null);
-      }
-      return assigned(task, row);
+      const next = await deps.workers.nextTask(idOf(request), { waitMs: request.query.waitMs, signal: abort.signal });
+      if (next.kind === 'task') return next.task;
+      if (next.kind === 'status-change') return reply.status(423).send(next.state);
+      return reply.status(204).send(null);
     },
   );
-
-  /** The task as this worker should see it: paths in its own platform's form. */
-  const assigned = async (task: TaskRow, worker: WorkerRow) => {
-    const job = await ctx.jobs.nameAndType(task.job_id);
-    const commands = task.commands as Array<{ name: string; parameters: Record<string, unknown> }>;
-    return {
-      id: task.id,
-      jobId: task.job_id,
-      jobName: job.name,
-      jobType: job.type,
-      name: task.name,
-      type: task.type,
-      priority: task.priority,
-      commands: ctx.storage.commandsFor(commands, worker.platform as Platform),
-    };
-  };
 
   api.post(
     '/worker/tasks/:id/update',
@@ -178,7 +145,7 @@ export function registerWorkerProtocolRoutes(api: App, ctx: ManagerContext): voi
       },
     },
     async (request, reply) => {
-      await ctx.taskUpdates.apply(idOf(request), request.params.id, request.body);
+      await deps.taskUpdates.apply(idOf(request), request.params.id, request.body);
       return reply.status(204).send(null);
     },
   );
@@ -189,7 +156,7 @@ export function registerWorkerProtocolRoutes(api: App, ctx: ManagerContext): voi
       ...worker,
       schema: { tags: ['worker protocol'], params: IdParams, response: { 200: MayKeepRunning, ...errors } },
     },
-    async (request) => ctx.taskControl.mayKeepRunning(idOf(request), request.params.id),
+    async (request) => deps.taskControl.mayKeepRunning(idOf(request), request.params.id),
   );
 
   api.post(
@@ -211,11 +178,8 @@ export function registerWorkerProtocolRoutes(api: App, ctx: ManagerContext): voi
           `a preview must be image/png or image/jpeg, not ${type || 'untyped'}`,
           'content-type',
         );
-      const task = await fetchTask(ctx.db, request.params.id);
-      if (task.worker_id !== idOf(request))
-        throw new ApiError(409, 'not_your_task', 'this worker does not hold that task');
       try {
-        await ctx.previews.store(task.job_id, request.body as Buffer);
+        await deps.outputs.storePreview(idOf(request), request.params.id, request.body as Buffer);
       } catch (error) {
         // Only a body that does not decode is the sender's fault; a failing disk is the manager's.
         if (error instanceof InvalidImageError)

@@ -1,6 +1,5 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../app.js';
-import type { ManagerContext } from '../../context.js';
 import {
   ErrorBody,
   IdParams,
@@ -10,34 +9,36 @@ import {
   WorkerControl,
   WorkerList,
   WorkerTags,
-} from '../schemas.js';
-import { fetchWorker, pageWorkers, toWorker } from '../../persistence/workers.js';
-import { activeTaskOfWorker, activeTaskIdsByWorker } from '../../persistence/tasks.js';
-import type { WorkerRow } from '../../persistence/tables.js';
+} from '../../../contract/index.js';
+import { toWorker } from '../present.js';
+import type { WorkerService, WorkerView } from '../../workers/worker-service.js';
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
-export function registerWorkerRoutes(api: App, ctx: ManagerContext): void {
+export interface WorkerRouteDeps {
+  workers: Pick<WorkerService, 'list' | 'get' | 'control' | 'setTags' | 'setSleepSchedule' | 'remove'>;
+}
+
+export function registerWorkerRoutes(api: App, deps: WorkerRouteDeps): void {
   const user = { preHandler: api.requireUser };
-  const present = async (row: WorkerRow) => toWorker(row, (await activeTaskOfWorker(ctx.db, row.id))?.id ?? null);
+  const present = (view: WorkerView) => toWorker(view.row, view.currentTaskId);
 
   api.get(
     '/workers',
     { schema: { tags: ['workers'], querystring: PageQuery, response: { 200: WorkerList, 400: ErrorBody } } },
     async (request) => {
-      const { rows, total } = await pageWorkers(ctx.db, {
+      const { workers, total } = await deps.workers.list({
         limit: request.query.limit ?? 1000,
         offset: request.query.offset ?? 0,
       });
-      const current = await activeTaskIdsByWorker(ctx.db);
-      return { workers: rows.map((row) => toWorker(row, current.get(row.id) ?? null)), total };
+      return { workers: workers.map(present), total };
     },
   );
 
   api.get(
     '/workers/:id',
     { schema: { tags: ['workers'], params: IdParams, response: { 200: Worker, 404: ErrorBody } } },
-    async (request) => present(await fetchWorker(ctx.db, request.params.id)),
+    async (request) => present(await deps.workers.get(request.params.id)),
   );
 
   api.post(
@@ -46,7 +47,7 @@ export function registerWorkerRoutes(api: App, ctx: ManagerContext): void {
       ...user,
       schema: { tags: ['workers'], params: IdParams, body: WorkerControl, response: { 200: Worker, ...errors } },
     },
-    async (request) => present(await ctx.workers.control(request.params.id, request.body)),
+    async (request) => present(await deps.workers.control(request.params.id, request.body)),
   );
 
   api.put(
@@ -55,7 +56,7 @@ export function registerWorkerRoutes(api: App, ctx: ManagerContext): void {
       ...user,
       schema: { tags: ['workers'], params: IdParams, body: WorkerTags, response: { 200: Worker, ...errors } },
     },
-    async (request) => present(await ctx.workers.setTags(request.params.id, request.body.tags)),
+    async (request) => present(await deps.workers.setTags(request.params.id, request.body.tags)),
   );
 
   api.put(
@@ -64,15 +65,14 @@ export function registerWorkerRoutes(api: App, ctx: ManagerContext): void {
       ...user,
       schema: { tags: ['workers'], params: IdParams, body: SleepScheduleSchema, response: { 200: Worker, ...errors } },
     },
-    async (request) => present(await ctx.workers.setSleepSchedule(request.params.id, request.body)),
+    async (request) => present(await deps.workers.setSleepSchedule(request.params.id, request.body)),
   );
 
   api.delete(
     '/workers/:id',
     { ...user, schema: { tags: ['workers'], params: IdParams, response: { 204: Type.Null(), ...errors } } },
     async (request, reply) => {
-      await fetchWorker(ctx.db, request.params.id);
-      await ctx.workers.remove(request.params.id);
+      await deps.workers.remove(request.params.id);
       return reply.status(204).send(null);
     },
   );

@@ -1,5 +1,5 @@
 import type { ColumnType, Generated, Selectable, Insertable } from 'kysely';
-import type { JobStatus, TaskStatus, WorkerStatus } from '../state/statuses.js';
+import type { JobStatus, TaskCounts, TaskStatus, WorkerStatus } from '../../state/statuses.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json<T> = ColumnType<T, string | T, string | T>;
@@ -112,3 +112,24 @@ export type JobRow = Selectable<JobTable>;
 export type TaskRow = Selectable<TaskTable>;
 export type WorkerRow = Selectable<WorkerTable>;
 export type NewTask = Insertable<TaskTable>;
+
+/** A job row's per-status task counters (kept by the store as tasks change). */
+export function countsOf(row: {
+  count_queued: number;
+  count_active: number;
+  count_soft_failed: number;
+  count_failed: number;
+  count_completed: number;
+  count_canceled: number;
+  count_paused: number;
+}): TaskCounts {
+  return {
+    queued: row.count_queued,
+    active: row.count_active,
+    'soft-failed': row.count_soft_failed,
+    failed: row.count_failed,
+    completed: row.count_completed,
+    canceled: row.count_canceled,
+    paused: row.count_paused,
+  };
+}

@@ -1,9 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { useFileCluster } from '../../testing/cluster.js';
-import { createTestDatabase } from '../../testing/farm.js';
-import { createKysely, migrateToLatest } from '../database.js';
+import { useFileCluster } from '../../../../testing/cluster.js';
+import { createTestDatabase } from '../../../../testing/farm.js';
+import { createKysely, migrateToLatest } from '../../../../db/database.js';
 
 const cluster = useFileCluster({ before, after });
 
