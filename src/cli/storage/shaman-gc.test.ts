@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync, readdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestCluster } from '../../testing/cluster.js';
 import { startTestManager } from '../../testing/farm.js';
 import { makeTempDir } from '../../testing/temp.js';
 import { runKiln } from '../../testing/cli.js';
-import { sleep } from '../../util/time.js';
+import { SECOND } from '../../util/time.js';
 import { prepareStorage } from './prepare.js';
 
 /** The blob files under `<shared>/shaman/stored/<2 hex>/<rest>/<size>.blob`, as sorted relative paths. */
@@ -51,10 +51,12 @@ test('kiln shaman gc removes only old blobs no job folder links to; --dry-run re
   await m.api('POST', `/jobs/${dropped.jobId}/status`, { action: 'cancel' });
   assert.equal((await m.api('DELETE', `/jobs/${dropped.jobId}`)).status, 204);
   assert.equal(existsSync(dropped.storage.effectivePath), false);
-  await sleep(1100); // both blobs are now older than the 1 s limit below
 
   const storedDir = join(shared, 'shaman', 'stored');
   const blobsBefore = blobsOnDisk(storedDir);
+  // Both blobs aged past the 1 s limit below, instead of waiting for it.
+  const past = new Date(Date.now() - 10 * SECOND);
+  for (const blob of blobsBefore) utimesSync(join(storedDir, blob), past, past);
   assert.equal(blobsBefore.length, 2, 'one blob per submitted tree');
 
   const base = ['shaman', 'gc', '--manager', m.url, '--max-age', '1', '--json'];
