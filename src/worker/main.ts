@@ -15,6 +15,7 @@ import { loadWorkerConfig, queueDirectory, readFarmSecret, softwareVersion, type
 import { CredentialKeeper } from './credentials.js';
 import { acquireHomeLock } from './home-lock.js';
 import { ProcessGroupRecords, endLeftoverProcessGroups } from './process-groups.js';
+import type { RetryClock } from './backoff.js';
 import { UpdateQueue } from './update-queue.js';
 import { EXIT_OK, Worker, signOnBody, untilReachable } from './worker.js';
 
@@ -37,6 +38,8 @@ export interface RunWorkerOptions {
   /** Handle SIGTERM and SIGINT (default true). */
   handleSignals?: boolean | undefined;
   env?: NodeJS.ProcessEnv | undefined;
+  /** What retries and polls wait on (tests hurry it and count the waits). */
+  clock?: RetryClock | undefined;
 }
 
 export async function runWorker(options: RunWorkerOptions = {}): Promise<number> {
@@ -124,6 +127,7 @@ async function runLockedWorker(
       signal: controller.signal,
       logger,
       maxDelayMs: config.reconnectMaxDelayMs,
+      clock: options.clock,
     });
     if (!identity) return EXIT_OK;
 
@@ -134,8 +138,18 @@ async function runLockedWorker(
       flushIntervalMs: config.updateIntervalMs,
       batchLines: config.updateBatchLines,
       retryMaxDelayMs: config.reconnectMaxDelayMs,
+      clock: options.clock,
     });
-    const worker = new Worker({ client, credentials, queue, config, logger, softwareVersion: version, processGroups });
+    const worker = new Worker({
+      client,
+      credentials,
+      queue,
+      config,
+      logger,
+      softwareVersion: version,
+      processGroups,
+      clock: options.clock,
+    });
     return await worker.run(controller.signal);
   } finally {
     removeHandlers();
