@@ -2,12 +2,10 @@ import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Kysely } from 'kysely';
 import { createJobTypeRegistry } from '../jobs/index.js';
-import { createKysely, createPool, localDatabaseTarget, migrateToLatest, urlDatabaseTarget } from '../db/database.js';
-import { ensureRunning, stop as stopDatabase } from '../db/igniter.js';
-import { DB_DEFAULTS, DbConfigSchema } from '../db/config.js';
-import { loadConfig } from '../config/load.js';
+import { createKysely, createPool, migrateToLatest } from '../db/database.js';
 import { SECOND } from '../util/time.js';
 import { parseListen, type ManagerConfig } from './config.js';
+import { chooseDatabase } from './database-choice.js';
 import type { Database } from './persistence/tables.js';
 import { EventBus } from './events/bus.js';
 import { TaskLogs } from './logs/task-logs.js';
@@ -27,8 +25,9 @@ import type { ManagerContext } from './context.js';
 import type { FailurePolicy } from './state/job-status.js';
 import { isDatabaseUnavailable } from './persistence/errors.js';
 import { UserError } from '../util/errors.js';
+import { KILN_VERSION } from '../util/version.js';
 
-export const KILN_VERSION = '0.1.0';
+export { KILN_VERSION } from '../util/version.js';
 
 export interface RunningManager {
   url: string;
@@ -49,24 +48,9 @@ export async function startManager(options: {
   const log = options.log ?? pino({ name: 'kiln-manager' }, pino.destination(2));
   // Refuse settings that cannot work before anything starts (UNC path, cloud-synced folder).
   const storage = await SharedStorage.open(config);
-  let stopEmbeddedDatabase: (() => Promise<unknown>) | undefined;
-  let target;
-  if (config.database_url) target = urlDatabaseTarget(config.database_url, 20);
-  else {
-    // The embedded default: the igniter's cluster under --home, made and started on demand.
-    const dbConfig = loadConfig('db', DbConfigSchema, DB_DEFAULTS, { home });
-    const data = resolve(dbConfig.data ?? join(home, 'db'));
-    const { created, started } = await ensureRunning({
-      data,
-      port: dbConfig.port,
-      auth: dbConfig.auth,
-      clients: dbConfig.clients,
-      listen: dbConfig.listen,
-    });
-    if (created) log.info({ data }, 'created the database cluster');
-    if (started) stopEmbeddedDatabase = () => stopDatabase(data);
-    target = localDatabaseTarget(data, 20);
-  }
+  const database = await chooseDatabase(home, config, { maxConnections: 20, embedded: 'start' });
+  if (database.created) log.info({ data: database.data }, 'created the database cluster');
+  const { target, stop: stopEmbeddedDatabase } = database;
   const pool = createPool(target);
   // An idle connection dropping (database restart) must not crash the manager.
   pool.on('error', (error) =>

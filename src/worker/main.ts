@@ -11,7 +11,8 @@
 import pino, { type Logger } from 'pino';
 import { ApiClient } from '../client/api-client.js';
 import { resolveHome } from '../config/home.js';
-import { loadWorkerConfig, queueDirectory, readFarmSecret, softwareVersion, type WorkerConfig } from './config.js';
+import { KILN_VERSION } from '../util/version.js';
+import { loadWorkerConfig, queueDirectory, readFarmSecret, type WorkerConfig } from './config.js';
 import { CredentialKeeper } from './credentials.js';
 import { acquireHomeLock } from './home-lock.js';
 import { ProcessGroupRecords, endLeftoverProcessGroups } from './process-groups.js';
@@ -92,7 +93,7 @@ async function runLockedWorker(
   { home, config, logger, lockPath, processGroups }: LockedHome,
   options: RunWorkerOptions,
 ): Promise<number> {
-  const version = softwareVersion();
+  const version = KILN_VERSION;
 
   const controller = new AbortController();
   const stop = (reason: Error): void => {

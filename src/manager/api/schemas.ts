@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { JOB_STATUSES, TASK_STATUSES, WORKER_STATUSES } from '../state/statuses.js';
 import { SettingInfo } from '../../jobs/setting-info.js';
+import { PlatformSchema } from '../../util/platform.js';
 
 /**
  * The manager's HTTP contract. These schemas validate requests, shape responses,
@@ -23,7 +24,7 @@ export const PageQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: MAX_PAGE })),
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 })),
 });
-export const Platform = Type.Union([Type.Literal('linux'), Type.Literal('darwin'), Type.Literal('windows')]);
+export const Platform = PlatformSchema;
 
 export const ErrorBody = Type.Object(
   { error: Type.Object({ code: Type.String(), message: Type.String(), field: Type.Optional(Type.String()) }) },
