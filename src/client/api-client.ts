@@ -3,7 +3,25 @@
  * endpoint, user side and worker side. Failures are typed: ApiError when the manager answered with
  * an error, ManagerUnreachableError when it could not be reached (see errors.ts).
  */
+import { apiBaseUrl } from './base-url.js';
+import {
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_TASK_WAIT_MS,
+  type ApiClientOptions,
+  type CallOptions,
+  type WorkerCredentials,
+} from './client-options.js';
 import { ProtocolError } from './errors.js';
+import { StorageClient } from './storage-client.js';
+
+export { API_PREFIX, apiBaseUrl } from './base-url.js';
+export {
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_TASK_WAIT_MS,
+  type ApiClientOptions,
+  type CallOptions,
+  type WorkerCredentials,
+} from './client-options.js';
 import { HttpTransport, type Auth } from './http.js';
 import { readServerEvents, type ServerEvent } from './events.js';
 import type {
@@ -34,34 +52,6 @@ import type {
   WorkerStateAnswer,
 } from './types.js';
 
-export const API_PREFIX = '/api/v1';
-/** Time limit of an ordinary request (the long poll adds its wait to it). */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
-/** The manager's long poll holds a task request this long by default. */
-export const DEFAULT_TASK_WAIT_MS = 30_000;
-
-export interface WorkerCredentials {
-  id: string;
-  token: string;
-}
-
-export interface ApiClientOptions {
-  /** The manager, e.g. `http://farm:7780` (`/api/v1` is added when missing). */
-  baseUrl: string;
-  /** Bearer token for the user side's mutating endpoints. */
-  apiToken?: string | undefined;
-  /** Basic credentials for the worker side. */
-  worker?: WorkerCredentials | undefined;
-  /** Time limit of one request in ms (default 30 s); 0 for none. */
-  timeoutMs?: number;
-  /** A fetch to use instead of the global one. */
-  fetch?: typeof fetch;
-}
-
-export interface CallOptions {
-  signal?: AbortSignal | undefined;
-}
-
 /** What a long-poll task request brings. */
 export type TaskRequestResult =
   | { kind: 'task'; task: AssignedTask }
@@ -72,21 +62,6 @@ export type TaskRequestResult =
 
 export type PreviewContentType = 'image/png' | 'image/jpeg';
 
-/** Base URL with `/api/v1`, without a trailing slash. */
-export function apiBaseUrl(managerUrl: string): string {
-  let url: URL;
-  try {
-    url = new URL(managerUrl.includes('://') ? managerUrl : `http://${managerUrl}`);
-  } catch {
-    throw new TypeError(`not a manager URL: "${managerUrl}"`);
-  }
-  const path = url.pathname.replace(/\/+$/, '');
-  url.pathname = path.endsWith(API_PREFIX) ? path : `${path}${API_PREFIX}`;
-  url.search = '';
-  url.hash = '';
-  return url.toString().replace(/\/+$/, '');
-}
-
 const segment = (value: string): string => encodeURIComponent(value);
 
 export class ApiClient {
@@ -95,6 +70,8 @@ export class ApiClient {
   #worker: WorkerCredentials | undefined;
   readonly #timeoutMs: number;
   readonly #http: HttpTransport;
+  /** Shared storage and the Shaman store. */
+  readonly storage: StorageClient;
 
   constructor(options: ApiClientOptions) {
     this.baseUrl = apiBaseUrl(options.baseUrl);
@@ -107,6 +84,7 @@ export class ApiClient {
       fetch: options.fetch ?? ((input, init) => fetch(input, init)),
       authorization: (auth) => this.#authorization(auth),
     });
+    this.storage = new StorageClient(this.#http);
   }
 
   /** Credentials for the worker endpoints; changes when the worker registers again. */

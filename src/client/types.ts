@@ -4,6 +4,7 @@
  */
 import type { Static } from '@sinclair/typebox';
 import type * as S from '../manager/api/schemas.js';
+import type * as Shaman from '../manager/api/shaman-schemas.js';
 
 export type ErrorBody = Static<typeof S.ErrorBody>;
 export type Version = Static<typeof S.Version>;
@@ -42,3 +43,12 @@ export type WorkerStateAnswer = Static<typeof S.WorkerStateAnswer>;
 export type AssignedTask = Static<typeof S.AssignedTask>;
 export type TaskUpdate = Static<typeof S.TaskUpdate>;
 export type MayKeepRunning = Static<typeof S.MayKeepRunning>;
+
+export type StorageInfo = Static<typeof Shaman.StorageInfo>;
+export type ShamanFile = Static<typeof Shaman.ShamanFile>;
+export type ShamanMissing = Static<typeof Shaman.ShamanMissing>;
+export type BlobStatus = Static<typeof Shaman.BlobStatus>;
+export type UploadResult = Static<typeof Shaman.UploadResult>;
+export type CheckoutResult = Static<typeof Shaman.CheckoutResult>;
+export type GcRequest = Static<typeof Shaman.GcRequest>;
+export type GcReport = Static<typeof Shaman.GcReport>;

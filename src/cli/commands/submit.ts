@@ -396,7 +396,7 @@ async function sendInput(flags: SubmitFlags, jobName: string, client: CliClient)
   if (flags.deps?.length && !flags.input) throw new UserError('--deps needs --input', { field: 'deps' });
   const { prepareStorage } = await import('../storage/prepare.js');
   return prepareStorage({
-    endpoint: { baseUrl: client.url, token: client.token?.token },
+    client: client.api,
     input: flags.input!,
     deps: flags.deps ?? [],
     mode: mode as StorageMode,

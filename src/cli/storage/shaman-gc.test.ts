@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, existsSync, readdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
+import { ApiClient } from '../../client/api-client.js';
 import { startTestCluster } from '../../testing/cluster.js';
 import { startTestManager } from '../../testing/farm.js';
 import { makeTempDir } from '../../testing/temp.js';
@@ -34,7 +35,7 @@ test('kiln shaman gc removes only old blobs no job folder links to; --dry-run re
     mkdirSync(dir);
     writeFileSync(join(dir, 'scene.txt'), content);
     const storage = await prepareStorage({
-      endpoint: { baseUrl: m.url },
+      client: new ApiClient({ baseUrl: m.url }),
       input: dir,
       deps: [],
       mode: 'shaman',

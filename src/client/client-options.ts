@@ -1,0 +1,28 @@
+/** How an ApiClient is set up and what every call may take. */
+
+/** Time limit of an ordinary request (the long poll adds its wait to it). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** The manager's long poll holds a task request this long by default. */
+export const DEFAULT_TASK_WAIT_MS = 30_000;
+
+export interface WorkerCredentials {
+  id: string;
+  token: string;
+}
+
+export interface ApiClientOptions {
+  /** The manager, e.g. `http://farm:7780` (`/api/v1` is added when missing). */
+  baseUrl: string;
+  /** Bearer token for the user side's mutating endpoints. */
+  apiToken?: string | undefined;
+  /** Basic credentials for the worker side. */
+  worker?: WorkerCredentials | undefined;
+  /** Time limit of one request in ms (default 30 s; of silence for an upload); 0 for none. */
+  timeoutMs?: number;
+  /** A fetch to use instead of the global one. */
+  fetch?: typeof fetch;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+}
