@@ -4,6 +4,7 @@
  * the Kiln manager does. Driven over IPC by bench/peers.ts; exits when the parent goes away.
  */
 import { run, makeWorkerUtils, Logger, type Runner, type WorkerUtils } from 'graphile-worker';
+import { setTimeout as sleep } from 'node:timers/promises';
 import PgBoss from 'pg-boss';
 
 export type PeerCommand =
@@ -79,11 +80,11 @@ async function trickleSamples(
     const deadline = Date.now() + 10_000;
     while (!started.has(i)) {
       if (Date.now() > deadline) throw new Error(`trickle job ${i} never started`);
-      await new Promise((resolve) => setTimeout(resolve, 0.2));
+      await sleep(0.2);
     }
     ackToStartMs.push(started.get(i)! - acked);
     sendToStartMs.push(started.get(i)! - sent);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await sleep(5);
   }
   send({ type: 'latency', ackToStartMs, sendToStartMs });
 }

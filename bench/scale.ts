@@ -1,6 +1,6 @@
 import { withBenchCluster, processCpuSeconds } from './cluster.js';
 import { startManagerProcess, registerWorkers, submitFrames, drain, type ManagerProcess } from './kiln.js';
-import { sleep } from './http.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { median, percentile } from './stats.js';
 import { fmt, ms, loadAverage } from './dispatch.js';
 

@@ -83,4 +83,17 @@ test('kiln shaman gc removes only old blobs no job folder links to; --dry-run re
     (await import('node:fs')).readFileSync(join(kept.storage.effectivePath, 'scene.txt'), 'utf8'),
     /still used/,
   );
+
+  // The routes' schemas are in the OpenAPI document: what the report holds, how an upload is sent.
+  const doc = (await m.api('GET', '/openapi.json')).body;
+  const gcAnswer = doc.paths['/api/v1/shaman/gc'].post.responses['200'].content['application/json'].schema;
+  assert.deepEqual(Object.keys(gcAnswer.properties).sort(), Object.keys(real).sort());
+  const upload = doc.paths['/api/v1/shaman/files/{sha256}/{size}'].put;
+  assert.ok(upload.requestBody.content['application/octet-stream'], 'the upload body is a byte stream');
+  assert.deepEqual(
+    upload.responses['200'].content['application/json'].schema.properties.result.anyOf.map(
+      (option: { enum?: string[]; const?: string }) => option.enum?.[0] ?? option.const,
+    ),
+    ['stored', 'already-stored', 'deferred'],
+  );
 });
