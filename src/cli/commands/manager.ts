@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import { action } from '../run.js';
 import { withCommonOptions } from '../options.js';
 import { resolveHome } from '../../config/home.js';
+import { DEFAULT_MANAGER_PORT } from '../../config/ports.js';
 import { loadConfig } from '../../config/load.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { ManagerConfigSchema, MANAGER_DEFAULTS, type ManagerConfig } from '../../manager/config.js';
@@ -43,8 +44,8 @@ async function withManagerDatabase<T>(flags: ManagerFlags, fn: (db: Kysely<Datab
 
 export function registerManagerCommands(program: Command): void {
   const manager = withCommonOptions(program.command('manager'))
-    .description('run the job manager (HTTP API on port 7780); stops cleanly on Ctrl-C or SIGTERM')
-    .option('--listen <host:port>', 'address to listen on (default 0.0.0.0:7780)')
+    .description(`run the job manager (HTTP API on port ${DEFAULT_MANAGER_PORT}); stops cleanly on Ctrl-C or SIGTERM`)
+    .option('--listen <host:port>', `address to listen on (default ${MANAGER_DEFAULTS.listen})`)
     .option(
       '--database-url <url>',
       "PostgreSQL URL; default: the igniter's cluster under --home, created and started as needed",
