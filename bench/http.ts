@@ -143,4 +143,3 @@ export async function eachLimit<T>(
 }
 
 export const now = (): number => performance.now();
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtempSync, chmodSync, rmSync, readFileSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,11 +101,8 @@ export async function startManagerProcess(
         client.close();
         if (running.exitCode === null) {
           const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-          await Promise.race([
-            ask({ type: 'close' }).catch(() => undefined),
-            new Promise((resolve) => setTimeout(resolve, 10_000)),
-          ]);
-          await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+          await Promise.race([ask({ type: 'close' }).catch(() => undefined), sleep(10_000)]);
+          await Promise.race([exited, sleep(5_000)]);
         }
         await teardown();
       },
@@ -272,7 +270,7 @@ export async function trickle(manager: ManagerProcess, workers: SimWorker[], sam
       const deadline = performance.now() + 10_000;
       while ((await manager.stats()).waiting < workers.length) {
         if (performance.now() > deadline) throw new Error('trickle: workers did not all come back to wait');
-        await new Promise((resolve) => setTimeout(resolve, 1));
+        await sleep(1);
       }
       const sent = performance.now();
       const { id } = await submitFrames(manager, '1', `trickle-${i}`);

@@ -4,6 +4,7 @@
  * the Kiln manager does. Driven over IPC by bench/peers.ts; exits when the parent goes away.
  */
 import { run, makeWorkerUtils, Logger, type Runner, type WorkerUtils } from 'graphile-worker';
+import { setTimeout as sleep } from 'node:timers/promises';
 import PgBoss from 'pg-boss';
 
 export type PeerCommand =
@@ -83,12 +84,12 @@ async function trickleSamples(
     let startedAt = started.get(i);
     while (startedAt === undefined) {
       if (Date.now() > deadline) throw new Error(`trickle job ${i} never started`);
-      await new Promise((resolve) => setTimeout(resolve, 0.2));
+      await sleep(0.2);
       startedAt = started.get(i);
     }
     ackToStartMs.push(startedAt - acked);
     sendToStartMs.push(startedAt - sent);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await sleep(5);
   }
   send({ type: 'latency', ackToStartMs, sendToStartMs });
 }

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { makeWorkerUtils, Logger } from 'graphile-worker';
@@ -153,7 +154,7 @@ async function timeWorkers(
     while (sum() < target) {
       for (const child of children) if (child.errors.length) throw new Error(`peer failed: ${child.errors[0]}`);
       if (Date.now() > deadline) throw new Error(`peer did not finish: ${sum()} of ${target} jobs`);
-      await new Promise((resolve) => setTimeout(resolve, 2));
+      await sleep(2);
     }
     const firstAt = Math.min(...children.filter((child) => child.firstAt).map((child) => child.firstAt));
     let end: number;
@@ -165,7 +166,7 @@ async function timeWorkers(
       // Every job has started; the run ends when the last completion is committed.
       while ((await remaining()) > 0) {
         if (Date.now() > deadline) throw new Error('peer jobs never completed');
-        await new Promise((resolve) => setTimeout(resolve, 2));
+        await sleep(2);
       }
       end = clock();
       done = jobs;

@@ -1,6 +1,7 @@
 import { withBenchCluster, processCpuSeconds, type BenchCluster } from './cluster.js';
 import { startManagerProcess, registerWorkers, submitFrames, drain, type ManagerProcess } from './kiln.js';
-import { sleep, type SimWorker } from './http.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { SimWorker } from './http.js';
 import { median, percentile } from './stats.js';
 import { fmt, ms, loadAverage } from './dispatch.js';
 

@@ -16,12 +16,12 @@ import {
   type ServerEvent,
 } from '../client/index.js';
 import { resolveHome } from '../config/home.js';
+import { DEFAULT_MANAGER_PORT } from '../config/ports.js';
 import { UserError, isErrnoException } from '../util/errors.js';
-import { SECOND } from '../util/time.js';
+import { SECOND, pause } from '../util/time.js';
 import { withCommonOptions } from './options.js';
 
-export const DEFAULT_MANAGER_URL = 'http://127.0.0.1:7780';
-const DEFAULT_MANAGER_PORT = 7780;
+export const DEFAULT_MANAGER_URL = `http://127.0.0.1:${DEFAULT_MANAGER_PORT}`;
 
 /** Flags every command that talks to the manager takes. */
 export interface ManagerFlags {
@@ -222,9 +222,6 @@ class Wakeup {
     });
   }
 }
-
-/** A pause that ends early on abort. */
-export const pause = (ms: number, signal?: AbortSignal): Promise<void> => new Wakeup().wait(ms, signal);
 
 /**
  * Calls `look` until it returns true or `signal` aborts. The manager's event stream (of `job`)

@@ -9,11 +9,12 @@ import { registerJobsCommands } from './commands/jobs.js';
 import { registerTasksCommands } from './commands/tasks.js';
 import { registerWorkersCommands } from './commands/workers.js';
 import { registerJobTypesCommands } from './commands/job-types.js';
+import { KILN_VERSION } from '../util/version.js';
 
 export function buildProgram(): Command {
   const program = new Command('kiln')
     .description('Render farm and shared-project services for a studio network')
-    .version('0.1.0')
+    .version(KILN_VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'kiln: ')) });
   registerDbCommands(program);

@@ -3,7 +3,25 @@
  * endpoint, user side and worker side. Failures are typed: ApiError when the manager answered with
  * an error, ManagerUnreachableError when it could not be reached (see errors.ts).
  */
+import { apiBaseUrl } from './base-url.js';
+import {
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_TASK_WAIT_MS,
+  type ApiClientOptions,
+  type CallOptions,
+  type WorkerCredentials,
+} from './client-options.js';
 import { ProtocolError } from './errors.js';
+import { StorageClient } from './storage-client.js';
+
+export { API_PREFIX, apiBaseUrl } from './base-url.js';
+export {
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_TASK_WAIT_MS,
+  type ApiClientOptions,
+  type CallOptions,
+  type WorkerCredentials,
+} from './client-options.js';
 import { HttpTransport, type Auth } from './http.js';
 import { readServerEvents, type ServerEvent } from './events.js';
 import type {
@@ -35,28 +53,15 @@ import type {
   WorkerStateChange,
 } from './types.js';
 
-import {
-  apiBaseUrl,
-  DEFAULT_REQUEST_TIMEOUT_MS,
-  DEFAULT_TASK_WAIT_MS,
-  type ApiClientOptions,
-  type CallOptions,
-  type PreviewContentType,
-  type TaskRequestResult,
-  type WorkerCredentials,
-} from './client-options.js';
+/** What a long-poll task request brings. */
+export type TaskRequestResult =
+  | { kind: 'task'; task: AssignedTask }
+  /** No task came within the wait. */
+  | { kind: 'none' }
+  /** 423: the manager wants this worker to change status (asleep, offline, restart). */
+  | { kind: 'status-change'; state: WorkerStateAnswer };
 
-export {
-  API_PREFIX,
-  apiBaseUrl,
-  DEFAULT_REQUEST_TIMEOUT_MS,
-  DEFAULT_TASK_WAIT_MS,
-  type ApiClientOptions,
-  type CallOptions,
-  type PreviewContentType,
-  type TaskRequestResult,
-  type WorkerCredentials,
-} from './client-options.js';
+export type PreviewContentType = 'image/png' | 'image/jpeg';
 
 const segment = (value: string): string => encodeURIComponent(value);
 
@@ -66,6 +71,8 @@ export class ApiClient {
   #worker: WorkerCredentials | undefined;
   readonly #timeoutMs: number;
   readonly #http: HttpTransport;
+  /** Shared storage and the Shaman store. */
+  readonly storage: StorageClient;
 
   constructor(options: ApiClientOptions) {
     this.baseUrl = apiBaseUrl(options.baseUrl);
@@ -78,6 +85,7 @@ export class ApiClient {
       fetch: options.fetch ?? ((input, init) => fetch(input, init)),
       authorization: (auth) => this.#authorization(auth),
     });
+    this.storage = new StorageClient(this.#http);
   }
 
   /** Credentials for the worker endpoints; changes when the worker registers again. */

@@ -3,6 +3,7 @@
  * ApiError (an error answer) or ManagerUnreachableError (no answer).
  */
 import { ApiError, ManagerUnreachableError, ProtocolError, parseRetryAfter } from './errors.js';
+import { IdleTimeout, touchingEach } from './idle-timeout.js';
 
 export type Auth = 'none' | 'user' | 'worker';
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -14,6 +15,13 @@ export interface RequestSpec {
   query?: Query | undefined;
   json?: unknown;
   raw?: { body: Uint8Array; contentType: string };
+  /**
+   * A body streamed as it is read (a file of any size). The time limit is then one of silence:
+   * `timeoutMs` without a chunk taken by the connection or a byte of the answer.
+   */
+  upload?: { body: AsyncIterable<Uint8Array>; contentType: string };
+  /** Further request headers. */
+  headers?: Record<string, string>;
   auth: Auth;
   /** Statuses besides 2xx that are answers, not errors (e.g. 423 for the long poll). */
   accept?: readonly number[];
@@ -43,8 +51,13 @@ export class HttpTransport {
   }
 
   async json<T>(spec: RequestSpec): Promise<T> {
-    const response = await this.call(spec);
-    const parsed = await this.parse<T>(response, spec.method);
+    const { response, done } = await this.#send(spec);
+    let parsed: T;
+    try {
+      parsed = await this.parse<T>(response, spec.method);
+    } finally {
+      done();
+    }
     // Every answer of the API is a JSON object; anything else came from something that is not Kiln.
     const missing =
       parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)
@@ -77,18 +90,29 @@ export class HttpTransport {
   }
 
   async call(spec: RequestSpec): Promise<Response> {
+    return (await this.#send(spec)).response;
+  }
+
+  /** The request; `done()` ends an upload's idle limit once its answer is read. */
+  async #send(spec: RequestSpec): Promise<{ response: Response; done: () => void }> {
     const url = new URL(this.#options.baseUrl + spec.path);
     for (const [key, value] of Object.entries(spec.query ?? {})) {
       if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
     }
     const headers: Record<string, string> = {
+      ...spec.headers,
       accept: spec.kind === 'stream' ? 'text/event-stream' : 'application/json',
     };
     if (spec.lastEventId !== undefined) headers['last-event-id'] = spec.lastEventId;
     const authorization = this.#options.authorization(spec.auth);
     if (authorization) headers.authorization = authorization;
-    let body: string | Uint8Array | undefined;
-    if (spec.raw) {
+    const timeoutMs = spec.timeoutMs ?? this.#options.timeoutMs;
+    const idle = spec.upload && timeoutMs > 0 ? new IdleTimeout(timeoutMs) : undefined;
+    let body: string | Uint8Array | AsyncIterable<Uint8Array> | undefined;
+    if (spec.upload) {
+      headers['content-type'] = spec.upload.contentType;
+      body = idle ? touchingEach(spec.upload.body, idle) : spec.upload.body;
+    } else if (spec.raw) {
       headers['content-type'] = spec.raw.contentType;
       body = spec.raw.body;
     } else if (spec.json !== undefined) {
@@ -96,9 +120,11 @@ export class HttpTransport {
       body = JSON.stringify(spec.json);
     }
 
-    const timeoutMs = spec.timeoutMs ?? this.#options.timeoutMs;
-    const timeout = spec.kind !== 'stream' && timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
-    const signals = [spec.signal, timeout].filter((signal): signal is AbortSignal => signal !== undefined);
+    const timeout =
+      !spec.upload && spec.kind !== 'stream' && timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
+    const signals = [spec.signal, timeout, idle?.signal].filter(
+      (signal): signal is AbortSignal => signal !== undefined,
+    );
     const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
 
     let response: Response;
@@ -106,20 +132,30 @@ export class HttpTransport {
       response = await this.#options.fetch(url, {
         method: spec.method,
         headers,
-        ...(body === undefined ? {} : { body }),
+        // Node's fetch streams an async iterable (undici); the DOM types do not list it.
+        ...(body === undefined ? {} : { body: body as NonNullable<RequestInit['body']> }),
+        ...(spec.upload ? { duplex: 'half' } : {}),
         ...(signal ? { signal } : {}),
-      });
+      } as RequestInit);
     } catch (error) {
+      idle?.clear();
       // The caller's own abort stays an abort; anything else (refused, reset, timed out) is "unreachable".
       if (spec.signal?.aborted) throw spec.signal.reason ?? error;
-      throw new ManagerUnreachableError(
-        spec.method,
-        url.toString(),
-        timeout?.aborted ? new Error(`no answer within ${timeoutMs} ms`) : error,
-      );
+      const limit = timeout?.aborted
+        ? new Error(`no answer within ${timeoutMs} ms`)
+        : idle?.expired
+          ? new Error(`no progress within ${timeoutMs} ms`)
+          : undefined;
+      throw new ManagerUnreachableError(spec.method, url.toString(), limit ?? error);
     }
-    if (response.ok || spec.accept?.includes(response.status)) return response;
-    throw await errorOf(response, spec.method, url.toString());
+    idle?.touch();
+    const done = (): void => idle?.clear();
+    if (response.ok || spec.accept?.includes(response.status)) return { response, done };
+    try {
+      throw await errorOf(response, spec.method, url.toString());
+    } finally {
+      done();
+    }
   }
 }
 

@@ -1,8 +1,8 @@
 // The public surface of src/client: a typed client of the manager's HTTP API and its event stream.
+export { apiBaseUrl, API_PREFIX } from './base-url.js';
+export { StorageClient } from './storage-client.js';
 export {
   ApiClient,
-  apiBaseUrl,
-  API_PREFIX,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_TASK_WAIT_MS,
   type ApiClientOptions,

@@ -4,6 +4,15 @@
  */
 export type {
   AssignedTask,
+  BlobStatus,
+  CheckoutRequest,
+  CheckoutResult,
+  GcReport,
+  GcRequest,
+  ShamanFile,
+  ShamanMissing,
+  StorageInfo,
+  UploadResult,
   Blocklist,
   BlocklistEntry,
   ErrorBody,

@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { JOB_STATUSES, TASK_STATUSES, WORKER_STATUSES } from '../manager/state/statuses.js';
+import { PlatformSchema, type Platform as PlatformName } from '../util/platform.js';
 
 /** Building blocks every part of the contract uses: ids, statuses, paging, errors. */
 export const literals = <T extends readonly string[]>(values: T, options: object = {}) =>
@@ -19,9 +20,9 @@ export const PageQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: MAX_PAGE })),
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 })),
 });
-export const Platform = Type.Union([Type.Literal('linux'), Type.Literal('darwin'), Type.Literal('windows')]);
-
-export type Platform = Static<typeof Platform>;
+/** The one definition of a platform lives in util/platform. */
+export const Platform = PlatformSchema;
+export type Platform = PlatformName;
 export const ErrorBody = Type.Object(
   { error: Type.Object({ code: Type.String(), message: Type.String(), field: Type.Optional(Type.String()) }) },
   { $id: 'Error' },

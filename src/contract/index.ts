@@ -10,3 +10,4 @@ export * from './tasks.js';
 export * from './workers.js';
 export * from './worker-protocol.js';
 export type * from './events.js';
+export * from './shaman.js';

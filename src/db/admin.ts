@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { ADMIN_ROLE, type ClusterMeta, type ClusterPaths } from './cluster.js';
 
@@ -39,6 +40,6 @@ export async function reloadConfiguration(paths: ClusterPaths, meta: ClusterMeta
       return rows[0]!.t.getTime();
     });
     if (now > before) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
   }
 }

@@ -3,7 +3,7 @@ import { readFileSync, existsSync, mkdirSync, chownSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { sleep } from '../util/time.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServerUser } from './server-user.js';
 import type { ClusterMeta, ClusterPaths } from './cluster.js';
 

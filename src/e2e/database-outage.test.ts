@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { makeTempDir } from '../testing/temp.js';
 import { runKiln } from '../testing/cli.js';
 import { startProcessFarm, waitForJob, writeFrameRecorder } from '../testing/e2e.js';
-import { waitFor, sleep } from '../util/time.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../util/time.js';
 
 test('PostgreSQL stopped for 5 s mid-job: 503 with Retry-After, nothing crashes, the job completes', async (t) => {
   const farm = await startProcessFarm(t, { workers: 2 });

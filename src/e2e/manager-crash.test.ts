@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { makeTempDir } from '../testing/temp.js';
 import { startProcessFarm, waitForJob, writeFrameRecorder } from '../testing/e2e.js';
-import { waitFor, sleep } from '../util/time.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../util/time.js';
 
 test('SIGKILL of the manager mid-job, then a restart: the job completes, nothing lost or run twice at once', async (t) => {
   const farm = await startProcessFarm(t, { workers: 3 });

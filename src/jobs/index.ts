@@ -13,7 +13,7 @@ export {
   EchoParameters,
   SleepParameters,
   TaskType,
-  DEFAULT_TASK_PRIORITY,
+  DEFAULT_PRIORITY,
   MAX_RENDER_FRAME,
   makeCommand,
 } from './types.js';

@@ -118,7 +118,8 @@ export function makeCommand<N extends CommandName>(name: N, parameters: CommandP
 /** Task types the built-in job types produce; workers declare which ones they run. */
 export const TaskType = { render: 'render', video: 'video', misc: 'misc' } as const;
 
-export const DEFAULT_TASK_PRIORITY = 50;
+/** A job's or task's priority when none is given (0-100, higher first). */
+export const DEFAULT_PRIORITY = 50;
 
 export const CompiledTaskSchema = Type.Object(
   {
@@ -128,7 +129,7 @@ export const CompiledTaskSchema = Type.Object(
       description: "task type, e.g. 'render', 'video', 'misc'; workers declare which they support",
     }),
     priority: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: 100, description: `higher first; default ${DEFAULT_TASK_PRIORITY}` }),
+      Type.Integer({ minimum: 0, maximum: 100, description: `higher first; default ${DEFAULT_PRIORITY}` }),
     ),
     commands: Type.Array(CommandSchema, { minItems: 1 }),
     dependsOn: Type.Array(Type.Integer({ minimum: 0 }), {

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TwoWayVariableSchema } from '../storage/paths.js';
 import { UserError } from '../util/errors.js';
+import { DEFAULT_MANAGER_PORT } from '../config/ports.js';
 
 const Seconds = (description: string) => Type.Number({ exclusiveMinimum: 0, description });
 
@@ -49,7 +50,7 @@ export const ManagerConfigSchema = Type.Object(
 export type ManagerConfig = Static<typeof ManagerConfigSchema>;
 
 export const MANAGER_DEFAULTS: ManagerConfig = Object.freeze({
-  listen: '0.0.0.0:7780',
+  listen: `0.0.0.0:${DEFAULT_MANAGER_PORT}`,
   open: false,
   task_timeout: 10 * 60,
   // Workers heartbeat through their requests every few seconds; a minute of silence is a dead host.

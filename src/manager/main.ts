@@ -12,7 +12,9 @@ import { startSleepScheduler } from './workers/sleep-scheduler.js';
 import { buildApp, type App } from './api/app.js';
 import { SharedStorage } from './storage/shared-storage.js';
 
-export const KILN_VERSION = '0.1.0';
+import { KILN_VERSION } from '../util/version.js';
+
+export { KILN_VERSION } from '../util/version.js';
 
 export interface RunningManager {
   url: string;

@@ -1,17 +1,7 @@
-import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Kysely } from 'kysely';
-import {
-  createKysely,
-  createPool,
-  localDatabaseTarget,
-  migrateToLatest,
-  urlDatabaseTarget,
-  type DatabaseTarget,
-} from '../db/database.js';
-import { ensureRunning, stop as stopDatabase } from '../db/igniter.js';
-import { DB_DEFAULTS, DbConfigSchema } from '../db/config.js';
-import { loadConfig } from '../config/load.js';
+import { createKysely, createPool, migrateToLatest } from '../db/database.js';
+import { chooseDatabase } from './database-choice.js';
 import { UserError } from '../util/errors.js';
 import type { ManagerConfig } from './config.js';
 import type { Db } from './persistence/schema/database.js';
@@ -29,22 +19,9 @@ export interface FarmDatabase {
  * `home` (made and started on demand, the embedded default).
  */
 export async function openFarmDatabase(home: string, config: ManagerConfig, log: Logger): Promise<FarmDatabase> {
-  let stopEmbedded: (() => Promise<unknown>) | undefined;
-  const embedded = async (): Promise<DatabaseTarget> => {
-    const dbConfig = loadConfig('db', DbConfigSchema, DB_DEFAULTS, { home });
-    const data = resolve(dbConfig.data ?? join(home, 'db'));
-    const { created, started } = await ensureRunning({
-      data,
-      port: dbConfig.port,
-      auth: dbConfig.auth,
-      clients: dbConfig.clients,
-      listen: dbConfig.listen,
-    });
-    if (created) log.info({ data }, 'created the database cluster');
-    if (started) stopEmbedded = () => stopDatabase(data);
-    return localDatabaseTarget(data, 20);
-  };
-  const target = config.database_url ? urlDatabaseTarget(config.database_url, 20) : await embedded();
+  const database = await chooseDatabase(home, config, { maxConnections: 20, embedded: 'start' });
+  if (database.created) log.info({ data: database.data }, 'created the database cluster');
+  const { target, stop: stopEmbedded } = database;
   const pool = createPool(target);
   // An idle connection dropping (database restart) must not crash the manager.
   pool.on('error', (error) =>

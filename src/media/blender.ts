@@ -4,6 +4,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
+import { platformOf } from '../util/platform.js';
 import { findConfiguredProgram, findExecutable, isExecutableFile } from './executables.js';
 import type { LocatedProgram } from './ffmpeg.js';
 
@@ -18,10 +19,10 @@ export interface LocateBlenderOptions {
 
 /** Where Blender's installers put it when it is not on PATH. */
 function standardLocations(): string[] {
-  switch (process.platform) {
+  switch (platformOf()) {
     case 'darwin':
       return ['/Applications/Blender.app/Contents/MacOS/Blender'];
-    case 'win32': {
+    case 'windows': {
       const root = join(process.env.ProgramFiles ?? 'C:\\Program Files', 'Blender Foundation');
       if (!existsSync(root)) return [];
       try {

@@ -2,12 +2,13 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
+import { isWindows } from '../util/platform.js';
 
 /** True when `path` is a regular file this process may execute. */
 export function isExecutableFile(path: string): boolean {
   try {
     if (!statSync(path).isFile()) return false;
-    if (process.platform !== 'win32') accessSync(path, constants.X_OK);
+    if (!isWindows()) accessSync(path, constants.X_OK);
     return true;
   } catch {
     return false;
@@ -16,7 +17,7 @@ export function isExecutableFile(path: string): boolean {
 
 /** Whether a program name has a directory part ("./ffmpeg", "/usr/bin/ffmpeg", "C:\\x\\ffmpeg.exe"). */
 export function hasDirectory(name: string): boolean {
-  return isAbsolute(name) || name.includes('/') || (process.platform === 'win32' && name.includes('\\'));
+  return isAbsolute(name) || name.includes('/') || (isWindows() && name.includes('\\'));
 }
 
 /**
@@ -25,8 +26,7 @@ export function hasDirectory(name: string): boolean {
  */
 export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (name === '') return undefined;
-  const extensions =
-    process.platform === 'win32' ? ['', ...(env.PATHEXT ?? '.EXE;.CMD;.BAT;.COM').split(';').filter(Boolean)] : [''];
+  const extensions = isWindows() ? ['', ...(env.PATHEXT ?? '.EXE;.CMD;.BAT;.COM').split(';').filter(Boolean)] : [''];
   if (hasDirectory(name)) {
     for (const extension of extensions) {
       const candidate = resolve(name + extension);

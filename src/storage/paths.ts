@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { UserError } from '../util/errors.js';
+import { PlatformSchema, type Platform } from '../util/platform.js';
 
 export {
   findCloudSyncMarker,
@@ -14,8 +15,7 @@ export {
  * and expanded to each reader's own platform form when handed out.
  */
 
-export const PlatformSchema = Type.Union([Type.Literal('linux'), Type.Literal('darwin'), Type.Literal('windows')]);
-export type Platform = Static<typeof PlatformSchema>;
+export { PlatformSchema, platformOf, type Platform } from '../util/platform.js';
 export const AudienceSchema = Type.Union([Type.Literal('workers'), Type.Literal('users')]);
 export type Audience = Static<typeof AudienceSchema>;
 
@@ -37,13 +37,6 @@ export const TwoWayVariableSchema = Type.Object(
   { additionalProperties: false },
 );
 export type TwoWayVariable = Static<typeof TwoWayVariableSchema>;
-
-/** The platform names Kiln uses, from Node's `process.platform`. */
-export function platformOf(nodePlatform: NodeJS.Platform = process.platform): Platform {
-  if (nodePlatform === 'win32') return 'windows';
-  if (nodePlatform === 'darwin') return 'darwin';
-  return 'linux';
-}
 
 /**
  * Replaces the longest matching variable prefix of `path` with `{name}`.

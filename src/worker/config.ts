@@ -8,7 +8,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { loadConfig } from '../config/load.js';
 import { TaskType } from '../jobs/types.js';
 import { SECOND } from '../util/time.js';
-import type { Platform } from '../client/types.js';
+import { DEFAULT_MANAGER_PORT } from '../config/ports.js';
+import { PlatformSchema, platformOf } from '../util/platform.js';
 
 export const WorkerConfigSchema = Type.Object(
   {
@@ -19,7 +20,7 @@ export const WorkerConfigSchema = Type.Object(
     tags: Type.Array(Type.String({ minLength: 1, maxLength: 100 })),
     /** Task types this worker runs (a job type's tasks go only to workers that declare theirs). */
     taskTypes: Type.Array(Type.String({ minLength: 1, pattern: '^[a-z][a-z0-9_-]*$' }), { minItems: 1 }),
-    platform: Type.Union([Type.Literal('linux'), Type.Literal('darwin'), Type.Literal('windows')]),
+    platform: PlatformSchema,
     /** The farm's shared secret, needed only to register (KILN_WORKER_SECRET). */
     secret: Type.Optional(Type.String({ minLength: 1 })),
     /** A file holding the farm secret (first line), used when `secret` is not given. */
@@ -60,20 +61,14 @@ export const DEFAULT_TASK_TYPES: readonly string[] = Object.freeze([
   ...new Set([...Object.values(TaskType), 'render', 'video', 'misc', 'echo', 'command', 'transcode', 'copy']),
 ]);
 
-export function currentPlatform(): Platform {
-  if (process.platform === 'win32') return 'windows';
-  if (process.platform === 'darwin') return 'darwin';
-  return 'linux';
-}
-
 export function workerDefaults(): WorkerConfig {
   return Object.freeze({
     // Without discovery, the manager on this host.
-    manager: 'http://localhost:7780',
+    manager: `http://localhost:${DEFAULT_MANAGER_PORT}`,
     name: hostname() || 'kiln-worker',
     tags: [],
     taskTypes: [...DEFAULT_TASK_TYPES],
-    platform: currentPlatform(),
+    platform: platformOf(),
     mayIRunIntervalMs: 2 * SECOND,
     updateIntervalMs: 250,
     updateBatchLines: 100,
@@ -116,15 +111,4 @@ export function readFarmSecret(config: Pick<WorkerConfig, 'secret' | 'secretFile
   const text = readFileSync(config.secretFile, 'utf8');
   const line = text.split(/\r?\n/).find((candidate) => candidate.trim() !== '');
   return line?.trim();
-}
-
-/** Kiln's version, from package.json. */
-export function softwareVersion(): string {
-  try {
-    const text = readFileSync(new URL('../../../package.json', import.meta.url), 'utf8');
-    const version = (JSON.parse(text) as { version?: unknown }).version;
-    return typeof version === 'string' ? version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }

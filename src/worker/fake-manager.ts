@@ -5,7 +5,9 @@
  * status change is requested, and records every update and preview.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AssignedTask, TaskUpdate, WorkerStatus } from '../client/types.js';
+import { DEFAULT_PRIORITY } from '../jobs/types.js';
 import { sendError, sendJson, startTinyServer, type RecordedRequest, type TinyServer } from '../client/testing.js';
 
 export const FARM_SECRET = 'farm-secret';
@@ -57,7 +59,7 @@ export async function startFakeManager(t: { after: (fn: () => unknown) => void }
         jobType: 'echo-sleep',
         name,
         type: 'misc',
-        priority: 50,
+        priority: DEFAULT_PRIORITY,
         commands,
       };
       this.queue.push(task);
@@ -112,7 +114,7 @@ export async function startFakeManager(t: { after: (fn: () => unknown) => void }
           return sendJson(response, 200, task);
         }
         if (Date.now() >= deadline || response.destroyed) return sendJson(response, 204);
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await sleep(20);
       }
     }
     const match = /^\/worker\/tasks\/([^/]+)\/(update|may-i-run|preview)$/.exec(path);

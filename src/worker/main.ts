@@ -11,10 +11,12 @@
 import pino, { type Logger } from 'pino';
 import { ApiClient } from '../client/api-client.js';
 import { resolveHome } from '../config/home.js';
-import { loadWorkerConfig, queueDirectory, readFarmSecret, softwareVersion, type WorkerConfig } from './config.js';
+import { KILN_VERSION } from '../util/version.js';
+import { loadWorkerConfig, queueDirectory, readFarmSecret, type WorkerConfig } from './config.js';
 import { CredentialKeeper } from './credentials.js';
 import { acquireHomeLock } from './home-lock.js';
 import { ProcessGroupRecords, endLeftoverProcessGroups } from './process-groups.js';
+import type { RetryClock } from './backoff.js';
 import { UpdateQueue } from './update-queue.js';
 import { EXIT_OK, Worker, signOnBody, untilReachable } from './worker.js';
 
@@ -37,6 +39,8 @@ export interface RunWorkerOptions {
   /** Handle SIGTERM and SIGINT (default true). */
   handleSignals?: boolean | undefined;
   env?: NodeJS.ProcessEnv | undefined;
+  /** What retries and polls wait on (tests hurry it and count the waits). */
+  clock?: RetryClock | undefined;
 }
 
 export async function runWorker(options: RunWorkerOptions = {}): Promise<number> {
@@ -89,7 +93,7 @@ async function runLockedWorker(
   { home, config, logger, lockPath, processGroups }: LockedHome,
   options: RunWorkerOptions,
 ): Promise<number> {
-  const version = softwareVersion();
+  const version = KILN_VERSION;
 
   const controller = new AbortController();
   const stop = (reason: Error): void => {
@@ -124,6 +128,7 @@ async function runLockedWorker(
       signal: controller.signal,
       logger,
       maxDelayMs: config.reconnectMaxDelayMs,
+      clock: options.clock,
     });
     if (!identity) return EXIT_OK;
 
@@ -134,8 +139,18 @@ async function runLockedWorker(
       flushIntervalMs: config.updateIntervalMs,
       batchLines: config.updateBatchLines,
       retryMaxDelayMs: config.reconnectMaxDelayMs,
+      clock: options.clock,
     });
-    const worker = new Worker({ client, credentials, queue, config, logger, softwareVersion: version, processGroups });
+    const worker = new Worker({
+      client,
+      credentials,
+      queue,
+      config,
+      logger,
+      softwareVersion: version,
+      processGroups,
+      clock: options.clock,
+    });
     return await worker.run(controller.signal);
   } finally {
     removeHandlers();

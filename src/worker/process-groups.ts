@@ -10,7 +10,8 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { UserError, isErrnoException } from '../util/errors.js';
-import { SECOND, sleep } from '../util/time.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SECOND } from '../util/time.js';
 import { HAS_PROC, processGroupMembers, processStartTime } from './proc-stat.js';
 
 export const PROCESS_RECORD_FILE = 'worker-processes.json';

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import { RecordingClock } from '../testing/retry-clock.js';
 import { waitFor } from '../util/time.js';
 import { FARM_SECRET, startFakeManager, type FakeManager } from './fake-manager.js';
 import { runWorker } from './main.js';
@@ -49,7 +50,13 @@ async function workerHome(t: TestContext): Promise<string> {
   return home;
 }
 
-function start(t: TestContext, home: string, manager: FakeManager | string, signal?: AbortSignal): Promise<number> {
+function start(
+  t: TestContext,
+  home: string,
+  manager: FakeManager | string,
+  signal?: AbortSignal,
+  clock?: RecordingClock,
+): Promise<number> {
   // A test that fails half-way must not leave its worker running.
   const cleanup = new AbortController();
   t.after(() => cleanup.abort());
@@ -62,6 +69,7 @@ function start(t: TestContext, home: string, manager: FakeManager | string, sign
     handleSignals: false,
     env: {},
     signal: signal ? AbortSignal.any([signal, cleanup.signal]) : cleanup.signal,
+    clock,
   });
 }
 
@@ -219,8 +227,10 @@ describe('worker loop', () => {
     const home = await workerHome(t);
     const manager = await startFakeManager(t);
     await manager.server.stop();
-    const running = start(t, home, manager);
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    const clock = new RecordingClock();
+    const running = start(t, home, manager, undefined, clock);
+    await waitFor(() => clock.waits.length >= 3, { what: 'the worker to retry while the manager is away' });
+    assert.deepEqual(clock.waits.slice(0, 3), [250, 300, 300], 'retries back off up to reconnectMaxDelayMs');
     await manager.server.start();
     await waitFor(() => manager.calls('/worker/sign-on').length === 1, { what: 'the first sign-on' });
 
@@ -235,7 +245,8 @@ describe('worker loop', () => {
       timeoutMs: 5000,
       what: 'updates to be queued on disk',
     });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const waitsBefore = clock.waits.length;
+    await waitFor(() => clock.waits.length >= waitsBefore + 3, { what: 'retries while the manager is away again' });
     await manager.server.start();
 
     await waitFor(() => manager.statusesOf(task.id).includes('completed'), {

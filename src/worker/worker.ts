@@ -12,7 +12,7 @@ import { ApiError, isRetryable } from '../client/errors.js';
 import type { SignOn, WorkerStateAnswer } from '../client/types.js';
 import { UserError, toError } from '../util/errors.js';
 import { SECOND } from '../util/time.js';
-import { Backoff, pause } from './backoff.js';
+import { Backoff, realClock, type RetryClock } from './backoff.js';
 import type { WorkerConfig } from './config.js';
 import type { CredentialKeeper } from './credentials.js';
 import type { ProcessGroupTracker } from './process-groups.js';
@@ -33,6 +33,8 @@ export interface WorkerDeps {
   logger: Logger;
   softwareVersion: string;
   processGroups: ProcessGroupTracker;
+  /** What retries and polls wait on (tests hurry it and count the waits). */
+  clock?: RetryClock | undefined;
 }
 
 /** The manager refuses this worker until it signs on again (it was put in `error` or `offline`). */
@@ -74,9 +76,9 @@ export function signOnBody(
 export async function untilReachable<T>(
   what: string,
   fn: () => Promise<T>,
-  options: { signal: AbortSignal; logger: Logger; maxDelayMs: number },
+  options: { signal: AbortSignal; logger: Logger; maxDelayMs: number; clock?: RetryClock | undefined },
 ): Promise<T | undefined> {
-  const backoff = new Backoff(250, options.maxDelayMs);
+  const backoff = new Backoff(250, options.maxDelayMs, options.clock);
   let warned = false;
   while (!options.signal.aborted) {
     try {
@@ -89,7 +91,7 @@ export async function untilReachable<T>(
       if (!warned)
         options.logger.warn({ reason: toError(error).message }, `cannot reach the manager to ${what}; retrying`);
       warned = true;
-      await pause(backoff.next(error instanceof ApiError ? error.retryAfterMs : undefined), options.signal);
+      await backoff.wait(options.signal, error instanceof ApiError ? error.retryAfterMs : undefined);
     }
   }
   return undefined;
@@ -98,10 +100,12 @@ export async function untilReachable<T>(
 export class Worker {
   readonly #deps: WorkerDeps;
   readonly #log: Logger;
+  readonly #clock: RetryClock;
 
   constructor(deps: WorkerDeps) {
     this.#deps = deps;
     this.#log = deps.logger;
+    this.#clock = deps.clock ?? realClock;
   }
 
   /** Runs until told to stop; resolves with the exit code (0, or 75 for restart). */
@@ -137,6 +141,7 @@ export class Worker {
         signal,
         logger: this.#log,
         maxDelayMs: this.#deps.config.reconnectMaxDelayMs,
+        clock: this.#clock,
       },
     );
     if (answer)
@@ -146,7 +151,7 @@ export class Worker {
 
   async #awake(signal: AbortSignal): Promise<Mode> {
     const { client, queue, config } = this.#deps;
-    const backoff = new Backoff(250, config.reconnectMaxDelayMs);
+    const backoff = new Backoff(250, config.reconnectMaxDelayMs, this.#clock);
     let lost = false;
     let outages = queue.outages;
     while (!signal.aborted) {
@@ -181,10 +186,10 @@ export class Worker {
         if (isRetryable(error)) {
           if (!lost) this.#log.warn({ reason: toError(error).message }, 'lost the manager; reconnecting');
           lost = true;
-          await pause(backoff.next(error instanceof ApiError ? error.retryAfterMs : undefined), signal);
+          await backoff.wait(signal, error instanceof ApiError ? error.retryAfterMs : undefined);
         } else {
           this.#log.error({ err: toError(error) }, 'asking for a task failed');
-          await pause(backoff.next(), signal);
+          await backoff.wait(signal);
         }
         continue;
       }
@@ -192,7 +197,7 @@ export class Worker {
       if (result.kind === 'status-change') {
         const mode = modeFor(result.state, 'awake');
         if (mode !== 'awake') return mode;
-        await pause(1 * SECOND, signal);
+        await this.#clock.pause(1 * SECOND, signal);
         continue;
       }
       const outcome = await runTask(result.task, this.#runnerDeps(), signal);
@@ -211,7 +216,7 @@ export class Worker {
       // The manager learns it on the next poll anyway.
       this.#log.debug({ err: toError(error) }, 'could not tell the manager this worker is asleep');
     }
-    while (await pause(config.sleepPollMs, signal)) {
+    while (await this.#clock.pause(config.sleepPollMs, signal)) {
       let state: WorkerStateAnswer;
       try {
         state = await this.#call(() => client.workerState({ signal }));

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
@@ -10,6 +11,7 @@ import { withCommonOptions } from '../options.js';
 import { managerSettings } from './manager.js';
 import type { RunningManager } from '../../manager/main.js';
 import { ApiClient, type Task } from '../../client/index.js';
+import { DEFAULT_PRIORITY } from '../../jobs/types.js';
 import { UserError } from '../../util/errors.js';
 import { SECOND } from '../../util/time.js';
 import { ensureWritableDir } from '../../util/fs.js';
@@ -77,7 +79,7 @@ export function registerDemoCommand(program: Command): void {
             type: 'render',
             frames: `1-${frames}`,
             chunkSize: 4,
-            priority: 50,
+            priority: DEFAULT_PRIORITY,
             settings: { renderer: 'builtin', output, width: 1280, height: 720, fps: 24, video: true },
           });
           const status = await follow(api, job.id, () => interrupted);
@@ -178,7 +180,7 @@ async function follow(api: ApiClient, jobId: string, interrupted: () => boolean)
       bar?.stop();
       throw new UserError('interrupted; the demo job was canceled and everything stopped');
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
   bar?.stop();
   return job.status;

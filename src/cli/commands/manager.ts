@@ -1,15 +1,13 @@
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
 import { action } from '../run.js';
 import { withCommonOptions } from '../options.js';
 import { resolveHome } from '../../config/home.js';
+import { DEFAULT_MANAGER_PORT } from '../../config/ports.js';
 import { loadConfig } from '../../config/load.js';
 import { writeFileAtomic } from '../../util/fs.js';
-import { UserError } from '../../util/errors.js';
 import { ManagerConfigSchema, MANAGER_DEFAULTS, type ManagerConfig } from '../../manager/config.js';
-import { DbConfigSchema, DB_DEFAULTS } from '../../db/config.js';
-import type { DatabaseTarget } from '../../db/database.js';
 import type { Database } from '../../manager/persistence/schema/tables.js';
 
 interface ManagerFlags {
@@ -31,21 +29,10 @@ export function managerSettings(flags: ManagerFlags): { home: string; config: Ma
 /** Runs `fn` with the manager's database (without starting a manager). */
 async function withManagerDatabase<T>(flags: ManagerFlags, fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
   // Loaded when used: every `kiln` command starts faster without the database layer.
-  const { createKysely, createPool, localDatabaseTarget, migrateToLatest, urlDatabaseTarget } = await import(
-    '../../db/database.js'
-  );
-  const { readRunningState } = await import('../../db/server-process.js');
-  const { ClusterPaths } = await import('../../db/cluster.js');
+  const { createKysely, createPool, migrateToLatest } = await import('../../db/database.js');
+  const { chooseDatabase } = await import('../../manager/database-choice.js');
   const { home, config } = managerSettings(flags);
-  let target: DatabaseTarget;
-  if (config.database_url) target = urlDatabaseTarget(config.database_url, 2);
-  else {
-    const db = loadConfig('db', DbConfigSchema, DB_DEFAULTS, { home });
-    const data = resolve(db.data ?? join(home, 'db'));
-    if (!readRunningState(new ClusterPaths(data)).running)
-      throw new UserError(`the database in ${data} is not running; start the manager (or \`kiln db start\`) first`);
-    target = localDatabaseTarget(data, 2);
-  }
+  const { target } = await chooseDatabase(home, config, { maxConnections: 2, embedded: 'running' });
   const db = createKysely<Database>(createPool(target));
   try {
     await migrateToLatest(db as unknown as Kysely<unknown>);
@@ -57,8 +44,8 @@ async function withManagerDatabase<T>(flags: ManagerFlags, fn: (db: Kysely<Datab
 
 export function registerManagerCommands(program: Command): void {
   const manager = withCommonOptions(program.command('manager'))
-    .description('run the job manager (HTTP API on port 7780); stops cleanly on Ctrl-C or SIGTERM')
-    .option('--listen <host:port>', 'address to listen on (default 0.0.0.0:7780)')
+    .description(`run the job manager (HTTP API on port ${DEFAULT_MANAGER_PORT}); stops cleanly on Ctrl-C or SIGTERM`)
+    .option('--listen <host:port>', `address to listen on (default ${MANAGER_DEFAULTS.listen})`)
     .option(
       '--database-url <url>',
       "PostgreSQL URL; default: the igniter's cluster under --home, created and started as needed",

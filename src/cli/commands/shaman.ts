@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { action } from '../run.js';
-import { managerUrl, readApiToken, withManagerOptions, type ManagerFlags } from '../client.js';
-import { resolveHome } from '../../config/home.js';
+import { withManager, withManagerOptions, type ManagerFlags } from '../client.js';
 import { UserError } from '../../util/errors.js';
-import type { GcReport } from '../../storage/index.js';
 
 export function registerShamanCommands(program: Command): void {
   const shaman = program.command('shaman').description('the content-addressed file store on shared storage');
@@ -18,23 +16,12 @@ export function registerShamanCommands(program: Command): void {
           throw new UserError(`--max-age must be a positive number of seconds, got "${flags.maxAge}"`, {
             field: 'max-age',
           });
-        const token = readApiToken(resolveHome(flags.home));
-        let response: Response;
-        const url = managerUrl(flags);
-        try {
-          response = await fetch(`${url}/api/v1/shaman/gc`, {
-            method: 'POST',
-            headers: {
-              'content-type': 'application/json',
-              ...(token ? { authorization: `Bearer ${token.token}` } : {}),
-            },
-            body: JSON.stringify({ dryRun: Boolean(flags.dryRun), ...(maxAgeSeconds ? { maxAgeSeconds } : {}) }),
-          });
-        } catch (error) {
-          throw new UserError(`cannot reach the manager at ${url}: ${(error as Error).message}`);
-        }
-        const body = (await response.json()) as GcReport & { error?: { message: string } };
-        if (!response.ok) throw new UserError(body.error?.message ?? `garbage collection failed (${response.status})`);
+        const body = await withManager(
+          flags,
+          ({ api }) =>
+            api.storage.collectGarbage({ dryRun: Boolean(flags.dryRun), ...(maxAgeSeconds ? { maxAgeSeconds } : {}) }),
+          (field) => (field === 'maxAgeSeconds' ? '--max-age' : undefined),
+        );
         if (flags.json) {
           console.log(JSON.stringify(body, null, 2));
           return;

@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { ApiError, type ApiClient, type Job, type JobTypeDetail, type SubmitJob } from '../../client/index.js';
 import { UserError } from '../../util/errors.js';
 import { action } from '../run.js';
-import { withManager, withManagerOptions, type CliClient, type ManagerFlags } from '../client.js';
-import type { ProgressReporter, StorageMode } from '../storage/prepare.js';
-import type { JobStorage } from '../../storage/job-storage.js';
+import { withManager, withManagerOptions, type ManagerFlags } from '../client.js';
+import { describeStorage, sendInput } from '../storage/submit-input.js';
 import { plural, printJson } from '../format.js';
 import { parseIntOption } from './jobs.js';
 import { WAIT_LOST_EXIT_CODE, waitForSubmittedJob } from './submit-wait.js';
@@ -196,7 +194,7 @@ export function registerSubmitCommand(program: Command): void {
             const { api } = client;
             const options = parseSubmitOptions(type, flags);
             const jobType = await fetchJobType(api, options.type);
-            const storage = flags.input ? await sendInput(flags.input, flags, options.name, client) : undefined;
+            const storage = flags.input ? await sendInput(flags, options.name, client) : undefined;
             const job = await api.submitJob(buildSubmission(options, jobType, storage as SubmitJob['storage']));
             if (storage && !flags.json) console.log(describeStorage(storage));
             if (!flags.wait) {
@@ -211,55 +209,4 @@ export function registerSubmitCommand(program: Command): void {
         ),
       ),
     );
-}
-
-const STORAGE_MODES = ['auto', 'direct', 'copy', 'shaman'] as const;
-
-/** Puts the input where the workers can read it (see prepareStorage) with a progress bar. */
-async function sendInput(input: string, flags: SubmitFlags, jobName: string, client: CliClient): Promise<JobStorage> {
-  const mode = flags.storage ?? 'auto';
-  if (!(STORAGE_MODES as readonly string[]).includes(mode)) {
-    throw new UserError(`--storage must be one of ${STORAGE_MODES.join(', ')}, got "${mode}"`, { field: 'storage' });
-  }
-  const { prepareStorage } = await import('../storage/prepare.js');
-  return prepareStorage({
-    endpoint: { baseUrl: client.url, token: client.token?.token },
-    input,
-    deps: flags.deps ?? [],
-    mode: mode as StorageMode,
-    jobName,
-    home: client.home,
-    progress: process.stderr.isTTY ? barProgress() : undefined,
-  });
-}
-
-function barProgress(): ProgressReporter {
-  let bar: cliProgress.SingleBar | undefined;
-  return {
-    start(label, total) {
-      bar = new cliProgress.SingleBar(
-        {
-          format: `  ${label.padEnd(9)} {bar} {percentage}% | {value_mib}/{total_mib} MiB`,
-          hideCursor: true,
-          stream: process.stderr,
-        },
-        cliProgress.Presets.shades_classic,
-      );
-      bar.start(total, 0, { value_mib: '0.0', total_mib: (total / 1048576).toFixed(1) });
-    },
-    advance(amount) {
-      bar?.increment(amount, { value_mib: ((bar.getProgress() * bar.getTotal() + amount) / 1048576).toFixed(1) });
-    },
-    stop() {
-      bar?.stop();
-    },
-  };
-}
-
-function describeStorage(storage: JobStorage): string {
-  const mib = (bytes = 0): string => `${(bytes / 1048576).toFixed(1)} MiB`;
-  if (storage.mode === 'direct') return `Input used in place: ${storage.effectivePath}`;
-  if (storage.mode === 'copy')
-    return `Input copied (${storage.files} files, ${mib(storage.bytesUploaded)}) to ${storage.effectivePath}`;
-  return `Input checked out via Shaman (${storage.files} files; hashed ${mib(storage.bytesHashed)}, uploaded ${mib(storage.bytesUploaded)}) at ${storage.effectivePath}`;
 }

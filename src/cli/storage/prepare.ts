@@ -10,21 +10,16 @@ import {
   platformOf,
   toStoredPath,
   type HashedFile,
-  type TwoWayVariable,
 } from '../../storage/index.js';
 import { isInsideFolder, type JobStorage } from '../../storage/job-storage.js';
-import {
-  fetchStorageInfo,
-  missingFiles,
-  uploadFiles,
-  createShamanCheckout,
-  type ManagerEndpoint,
-} from './shaman-upload.js';
+import type { ApiClient } from '../../client/api-client.js';
+import { missingFiles, uploadFiles, createShamanCheckout } from './shaman-upload.js';
 
 export type StorageMode = 'auto' | 'direct' | 'copy' | 'shaman';
 
 export interface PrepareOptions {
-  endpoint: ManagerEndpoint;
+  /** The manager (its shared storage and Shaman store). */
+  client: ApiClient;
   input: string;
   deps: string[];
   mode: StorageMode;
@@ -68,9 +63,10 @@ export async function prepareStorage(options: PrepareOptions): Promise<JobStorag
   for (const [path, field] of [[input, 'input'], ...deps.map((d, i) => [d, `deps[${i}]`])] as Array<[string, string]>) {
     if (!(await stat(path).catch(() => undefined))) throw new UserError(`${field} ${path} does not exist`, { field });
   }
-  const info = await fetchStorageInfo(options.endpoint, platform);
+  const storage = options.client.storage;
+  const info = await storage.info(platform);
   const shared = info.sharedStoragePath ? resolve(info.sharedStoragePath) : undefined;
-  const variables = info.variables as TwoWayVariable[];
+  const { variables } = info;
   const stored = (path: string): string => toStoredPath(path, platform, variables, 'users');
 
   // The folder the job's relative paths start from: the input's folder, widened to hold the deps.
@@ -136,14 +132,14 @@ export async function prepareStorage(options: PrepareOptions): Promise<JobStorag
   });
   options.progress?.stop();
   await cache.save();
-  const missing = await missingFiles(options.endpoint, hashed.files);
+  const missing = await missingFiles(storage, hashed.files);
   const toUpload = missing.reduce((sum, f) => sum + f.size, 0);
   options.progress?.start('uploading', toUpload, 'bytes');
-  const uploaded = await uploadFiles(options.endpoint, root, missing, {
+  const uploaded = await uploadFiles(storage, root, missing, {
     onUploaded: (n) => options.progress?.advance(n),
   });
   options.progress?.stop();
-  const checkout = await createShamanCheckout(options.endpoint, folder, hashed.files as HashedFile[]);
+  const checkout = await createShamanCheckout(storage, folder, hashed.files as HashedFile[]);
   const target = join(shared, 'jobs', ...checkout.checkoutPath.split('/'));
   return {
     mode,

@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync, readdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
+import { ApiClient } from '../../client/api-client.js';
 import { startTestCluster } from '../../testing/cluster.js';
 import { startTestManager } from '../../testing/farm.js';
 import { makeTempDir } from '../../testing/temp.js';
 import { runKiln } from '../../testing/cli.js';
-import { sleep } from '../../util/time.js';
+import { SECOND } from '../../util/time.js';
 import { prepareStorage } from './prepare.js';
 
 /** The blob files under `<shared>/shaman/stored/<2 hex>/<rest>/<size>.blob`, as sorted relative paths. */
@@ -34,7 +35,7 @@ test('kiln shaman gc removes only old blobs no job folder links to; --dry-run re
     mkdirSync(dir);
     writeFileSync(join(dir, 'scene.txt'), content);
     const storage = await prepareStorage({
-      endpoint: { baseUrl: m.url },
+      client: new ApiClient({ baseUrl: m.url }),
       input: dir,
       deps: [],
       mode: 'shaman',
@@ -51,10 +52,12 @@ test('kiln shaman gc removes only old blobs no job folder links to; --dry-run re
   await m.api('POST', `/jobs/${dropped.jobId}/status`, { action: 'cancel' });
   assert.equal((await m.api('DELETE', `/jobs/${dropped.jobId}`)).status, 204);
   assert.equal(existsSync(dropped.storage.effectivePath), false);
-  await sleep(1100); // both blobs are now older than the 1 s limit below
 
   const storedDir = join(shared, 'shaman', 'stored');
   const blobsBefore = blobsOnDisk(storedDir);
+  // Both blobs aged past the 1 s limit below, instead of waiting for it.
+  const past = new Date(Date.now() - 10 * SECOND);
+  for (const blob of blobsBefore) utimesSync(join(storedDir, blob), past, past);
   assert.equal(blobsBefore.length, 2, 'one blob per submitted tree');
 
   const base = ['shaman', 'gc', '--manager', m.url, '--max-age', '1', '--json'];
@@ -79,5 +82,18 @@ test('kiln shaman gc removes only old blobs no job folder links to; --dry-run re
   assert.match(
     (await import('node:fs')).readFileSync(join(kept.storage.effectivePath, 'scene.txt'), 'utf8'),
     /still used/,
+  );
+
+  // The routes' schemas are in the OpenAPI document: what the report holds, how an upload is sent.
+  const doc = (await m.api('GET', '/openapi.json')).body;
+  const gcAnswer = doc.paths['/api/v1/shaman/gc'].post.responses['200'].content['application/json'].schema;
+  assert.deepEqual(Object.keys(gcAnswer.properties).sort(), Object.keys(real).sort());
+  const upload = doc.paths['/api/v1/shaman/files/{sha256}/{size}'].put;
+  assert.ok(upload.requestBody.content['application/octet-stream'], 'the upload body is a byte stream');
+  assert.deepEqual(
+    upload.responses['200'].content['application/json'].schema.properties.result.anyOf.map(
+      (option: { enum?: string[]; const?: string }) => option.enum?.[0] ?? option.const,
+    ),
+    ['stored', 'already-stored', 'deferred'],
   );
 });

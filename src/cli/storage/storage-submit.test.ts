@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync, readFileSync, statSync, existsSync, readdirSy
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import pino from 'pino';
+import { ApiClient } from '../../client/api-client.js';
 import { useFileCluster } from '../../testing/cluster.js';
 import { startTestManager, type TestManager } from '../../testing/farm.js';
 import { makeTempDir } from '../../testing/temp.js';
@@ -57,7 +58,7 @@ async function readerJob(m: TestManager, storage: object, file: string, out: str
   return response.body.id;
 }
 
-const endpoint = (m: TestManager) => ({ baseUrl: m.url });
+const managerClient = (m: TestManager) => new ApiClient({ baseUrl: m.url });
 
 /** Every non-folder entry under `dir` (files and symlinks; links not followed), as sorted relative paths. */
 function filesUnder(dir: string, prefix = ''): string[] {
@@ -86,7 +87,7 @@ describe('shared storage, three ways', () => {
     mkdirSync(project, { recursive: true });
     writeFileSync(join(project, 'scene.txt'), 'in place');
     const storage = await prepareStorage({
-      endpoint: endpoint(m),
+      client: managerClient(m),
       input: project,
       deps: [],
       mode: 'auto',
@@ -116,7 +117,7 @@ describe('shared storage, three ways', () => {
     writeFileSync(join(work, 'shot', 'scene.txt'), 'version 1');
     writeFileSync(join(work, 'textures', 'wood.txt'), 'grain');
     const storage = await prepareStorage({
-      endpoint: endpoint(m),
+      client: managerClient(m),
       input: join(work, 'shot', 'scene.txt'),
       deps: [join(work, 'textures')],
       mode: 'auto',
@@ -151,16 +152,16 @@ describe('shared storage, three ways', () => {
     const outside = join(root, 'outside');
     mkdirSync(outside);
     await assert.rejects(
-      prepareStorage({ endpoint: endpoint(m), input: outside, deps: [], mode: 'direct', jobName: 'x', home: root }),
+      prepareStorage({ client: managerClient(m), input: outside, deps: [], mode: 'direct', jobName: 'x', home: root }),
       /needs the input on shared storage/,
     );
     await assert.rejects(
-      prepareStorage({ endpoint: endpoint(m), input: outside, deps: [], mode: 'shaman', jobName: 'x', home: root }),
+      prepareStorage({ client: managerClient(m), input: outside, deps: [], mode: 'shaman', jobName: 'x', home: root }),
       /Shaman is not enabled/,
     );
     await assert.rejects(
       prepareStorage({
-        endpoint: endpoint(m),
+        client: managerClient(m),
         input: '\\\\server\\share\\shot',
         deps: [],
         mode: 'auto',
@@ -181,7 +182,7 @@ describe('shared storage, three ways', () => {
       writeFileSync(join(dir, `f${i}.bin`), `payload ${i % distinct}`.repeat(50));
     }
     const first = await prepareStorage({
-      endpoint: endpoint(m),
+      client: managerClient(m),
       input: tree,
       deps: [],
       mode: 'auto',
@@ -192,7 +193,7 @@ describe('shared storage, three ways', () => {
     assert.equal(first.files, 1000);
     assert.ok(first.bytesUploaded! > 0);
     const second = await prepareStorage({
-      endpoint: endpoint(m),
+      client: managerClient(m),
       input: tree,
       deps: [],
       mode: 'auto',

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { JobTypeRegistry, CompiledTask } from '../../jobs/index.js';
+import { DEFAULT_PRIORITY, type JobTypeRegistry, type CompiledTask } from '../../jobs/index.js';
 import { UserError } from '../../util/errors.js';
 import type { SubmitJob } from '../../contract/index.js';
 import type { EventBus } from '../events/bus.js';
@@ -110,7 +110,7 @@ export class JobService {
       id,
       name: submission.name,
       type: type.name,
-      priority: submission.priority ?? 50,
+      priority: submission.priority ?? DEFAULT_PRIORITY,
       settings: validated.settings,
       frames: submission.frames,
       chunkSize: submission.chunkSize,
@@ -131,7 +131,7 @@ export class JobService {
           name: submission.name,
           type: submission.type,
           typeEtag: etag,
-          priority: submission.priority ?? 50,
+          priority: submission.priority ?? DEFAULT_PRIORITY,
           settings,
           metadata: submission.metadata ?? {},
           tag: submission.tag ?? null,

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { timeOrderedUuids } from '../../util/ids.js';
-import type { CompiledTask } from '../../jobs/index.js';
+import { DEFAULT_PRIORITY, type CompiledTask } from '../../jobs/index.js';
 import type { JobStatus } from '../state/statuses.js';
 import { assertJobTransition, InvalidTransitionError } from '../state/transitions.js';
 import type { JobRow } from './schema/tables.js';
@@ -60,7 +60,7 @@ export async function insertJobWithTasks(trx: Trx, job: NewJob, tasks: CompiledT
         idx: start + i,
         name: task.name,
         type: task.type,
-        priority: task.priority ?? 50,
+        priority: task.priority ?? DEFAULT_PRIORITY,
         commands: task.commands,
         deps: task.dependsOn.length,
       })),

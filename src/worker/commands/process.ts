@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { LineSplitter } from '../../media/lines.js';
+import { isWindows } from '../../util/platform.js';
 import type { ProcessGroupTracker } from '../process-groups.js';
 import { CommandAbortedError, CommandError, throwIfAborted } from './types.js';
 
@@ -32,7 +33,7 @@ export interface ProcessExit {
   signal: NodeJS.Signals | null;
 }
 
-const GROUP_KILL = process.platform !== 'win32';
+const GROUP_KILL = !isWindows();
 
 /**
  * Runs the program until it exits; resolves with how it ended (non-zero codes included: the

@@ -1,19 +1,27 @@
-import { Type } from '@sinclair/typebox';
 import type { Readable } from 'node:stream';
 import type { App } from '../app.js';
 import type { ManagerConfig } from '../../config.js';
 import type { SharedStorage } from '../../storage/shared-storage.js';
 import { ApiError } from '../errors.js';
-import { ErrorBody } from '../../../contract/index.js';
-import { collectGarbage, createCheckout, checkBlobId, PlatformSchema } from '../../../storage/index.js';
+import {
+  BlobParams,
+  BlobStatus,
+  CheckoutRequest,
+  CheckoutResult,
+  ErrorBody,
+  GcReport,
+  GcRequest,
+  ShamanFileList,
+  ShamanMissing,
+  StorageInfo,
+  StorageQuery,
+  UploadBody,
+  UploadHeaders,
+  UploadResult,
+} from '../../../contract/index.js';
+import { collectGarbage, createCheckout, checkBlobId } from '../../../storage/index.js';
 import { SECOND } from '../../../util/time.js';
 
-const BlobSize = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
-const ShamanFile = Type.Object(
-  { sha256: Type.String({ maxLength: 64 }), size: BlobSize, path: Type.String({ minLength: 1, maxLength: 4096 }) },
-  { additionalProperties: false },
-);
-const BlobParams = Type.Object({ sha256: Type.String({ maxLength: 64 }), size: BlobSize });
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
 /**
@@ -35,15 +43,8 @@ export function registerStorageRoutes(api: App, deps: StorageRouteDeps): void {
     {
       schema: {
         tags: ['storage'],
-        querystring: Type.Object({ platform: Type.Optional(PlatformSchema) }),
-        response: {
-          200: Type.Object({
-            sharedStoragePath: Type.Union([Type.String(), Type.Null()]),
-            storedPath: Type.Union([Type.String(), Type.Null()]),
-            variables: Type.Array(Type.Unknown()),
-            shaman: Type.Object({ enabled: Type.Boolean() }),
-          }),
-        },
+        querystring: StorageQuery,
+        response: { 200: StorageInfo },
       },
     },
     async (request) => ({
@@ -67,8 +68,8 @@ export function registerStorageRoutes(api: App, deps: StorageRouteDeps): void {
     {
       schema: {
         tags: ['shaman'],
-        body: Type.Object({ files: Type.Array(ShamanFile, { maxItems: 1_000_000 }) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ missing: Type.Array(ShamanFile) }), ...errors },
+        body: ShamanFileList,
+        response: { 200: ShamanMissing, ...errors },
       },
     },
     async (request) => {
@@ -83,7 +84,7 @@ export function registerStorageRoutes(api: App, deps: StorageRouteDeps): void {
       schema: {
         tags: ['shaman'],
         params: BlobParams,
-        response: { 200: Type.Object({ status: Type.String() }), ...errors },
+        response: { 200: BlobStatus, ...errors },
       },
     },
     async (request) => {
@@ -99,7 +100,9 @@ export function registerStorageRoutes(api: App, deps: StorageRouteDeps): void {
       schema: {
         tags: ['shaman'],
         params: BlobParams,
-        response: { 200: Type.Object({ result: Type.String() }), 417: ErrorBody, ...errors },
+        headers: UploadHeaders,
+        body: { content: { 'application/octet-stream': { schema: UploadBody } } },
+        response: { 200: UploadResult, 415: ErrorBody, 417: ErrorBody, ...errors },
       },
     },
     async (request) => {
@@ -128,15 +131,9 @@ export function registerStorageRoutes(api: App, deps: StorageRouteDeps): void {
       preHandler: api.requireUser,
       schema: {
         tags: ['shaman'],
-        body: Type.Object(
-          {
-            checkoutPath: Type.String({ minLength: 1, maxLength: 1024 }),
-            files: Type.Array(ShamanFile, { maxItems: 1_000_000 }),
-          },
-          { additionalProperties: false },
-        ),
+        body: CheckoutRequest,
         response: {
-          200: Type.Object({ checkoutPath: Type.String(), files: Type.Integer(), blobs: Type.Integer() }),
+          200: CheckoutResult,
           424: ErrorBody,
           ...errors,
         },
@@ -154,14 +151,8 @@ export function registerStorageRoutes(api: App, deps: StorageRouteDeps): void {
       preHandler: api.requireUser,
       schema: {
         tags: ['shaman'],
-        body: Type.Object(
-          {
-            dryRun: Type.Optional(Type.Boolean()),
-            maxAgeSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 * 365 * 86_400 })),
-          },
-          { additionalProperties: false },
-        ),
-        response: { 200: Type.Unknown(), ...errors },
+        body: GcRequest,
+        response: { 200: GcReport, ...errors },
       },
     },
     async (request) =>
