@@ -195,7 +195,7 @@ export async function errorOf(response: Response, method: string, url: string): 
             ? 'JSON that is not a Kiln error'
             : 'text that is not a Kiln error';
     throw new ProtocolError(
-      `${method} ${url}: answered ${response.status} ${response.statusText} with ${what}`.replace(/  +/g, ' '),
+      `${method} ${url}: answered ${response.status} ${response.statusText} with ${what}`.replace(/ {2,}/g, ' '),
     );
   }
   return new ApiError({

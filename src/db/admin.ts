@@ -30,16 +30,21 @@ export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""
  */
 export async function reloadConfiguration(paths: ClusterPaths, meta: ClusterMeta): Promise<void> {
   const before = await withAdminClient(paths, meta, async (client) => {
-    const { rows } = await client.query<{ t: Date }>('SELECT pg_conf_load_time() AS t');
+    const loaded = await configurationLoadTime(client);
     await client.query('SELECT pg_reload_conf()');
-    return rows[0]!.t.getTime();
+    return loaded;
   });
   for (let attempt = 0; attempt < 100; attempt++) {
-    const now = await withAdminClient(paths, meta, async (client) => {
-      const { rows } = await client.query<{ t: Date }>('SELECT pg_conf_load_time() AS t');
-      return rows[0]!.t.getTime();
-    });
+    const now = await withAdminClient(paths, meta, configurationLoadTime);
     if (now > before) return;
     await sleep(20);
   }
+}
+
+/** When the server last read its configuration, in epoch milliseconds. */
+async function configurationLoadTime(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ t: Date }>('SELECT pg_conf_load_time() AS t');
+  const [row] = rows;
+  if (row === undefined) throw new Error('SELECT pg_conf_load_time() returned no row');
+  return row.t.getTime();
 }

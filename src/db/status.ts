@@ -63,7 +63,8 @@ export async function clusterStatus(data: string): Promise<ClusterStatus> {
               current_setting('max_connections') AS max,
               current_setting('server_version') AS version`,
     );
-    const row = rows[0]!;
+    const [row] = rows;
+    if (row === undefined) throw new Error('The server-status query returned no row');
     status.connections = {
       ...connectionsOf(limit),
       inUse: Number(row.in_use),

@@ -138,7 +138,7 @@ function startDuties(
   const gc = shaman
     ? setInterval(() => {
         const options = { maxAgeMs: config.shaman.gc.max_age * SECOND, now: now().getTime() };
-        collectGarbage(shaman, storage.jobsDir!, options)
+        collectGarbage(shaman.store, shaman.jobsDir, options)
           .then((report) => report.blobsRemoved && log.info(report, 'shaman garbage collected'))
           .catch((error: unknown) => log.warn({ err: error }, 'shaman garbage collection failed'));
       }, config.shaman.gc.period * SECOND)

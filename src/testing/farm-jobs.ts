@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Task } from '../contract/index.js';
 import { ProtocolWorker, type TestManager } from './farm.js';
 
 /** Shorthands for tests that drive a test manager's jobs, tasks and protocol workers over HTTP. */
@@ -16,8 +17,8 @@ export async function submit(m: TestManager, body: Record<string, unknown> = {})
   return response.body;
 }
 export const job = async (m: TestManager, id: string) => (await m.api('GET', `/jobs/${id}`)).body;
-export const tasksOf = async (m: TestManager, id: string) =>
-  (await m.api('GET', `/jobs/${id}/tasks`)).body.tasks as Array<Record<string, any>>;
+export const tasksOf = async (m: TestManager, id: string): Promise<Task[]> =>
+  (await m.api('GET', `/jobs/${id}/tasks`)).body.tasks;
 export const task = async (m: TestManager, id: string) => (await m.api('GET', `/tasks/${id}`)).body;
 export const workers = (m: TestManager, n: number, options = {}) =>
   Promise.all(Array.from({ length: n }, (_, i) => new ProtocolWorker(m, `w${i + 1}`, options).register()));

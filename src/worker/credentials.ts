@@ -9,7 +9,7 @@ import YAML from 'yaml';
 import type { Logger } from 'pino';
 import { ApiError } from '../client/errors.js';
 import type { ApiClient } from '../client/api-client.js';
-import type { RegisterWorker } from '../client/types.js';
+import type { RegisterWorker, RegisteredWorker } from '../client/types.js';
 import { UserError, isErrnoException } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 
@@ -162,7 +162,7 @@ export class CredentialKeeper {
         { code: 'no_secret', field: 'secret' },
       );
     }
-    let registered;
+    let registered: RegisteredWorker;
     try {
       registered = await this.#options.client.registerWorker({ ...this.#options.registration(), secret });
     } catch (error) {

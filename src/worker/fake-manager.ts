@@ -5,6 +5,7 @@
  * status change is requested, and records every update and preview.
  */
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AssignedTask, TaskUpdate, WorkerStatus } from '../client/types.js';
 import { DEFAULT_PRIORITY } from '../jobs/types.js';
@@ -72,76 +73,108 @@ export async function startFakeManager(t: { after: (fn: () => unknown) => void }
     },
   };
 
-  const authenticate = (request: RecordedRequest): string | undefined => {
-    const header = request.headers.authorization ?? '';
-    if (!header.startsWith('Basic ')) return undefined;
-    const [id, token] = Buffer.from(header.slice(6), 'base64').toString('utf8').split(':');
-    return id !== undefined && manager.workers.get(id) === token ? id : undefined;
-  };
-  const state = () => ({ statusRequested: manager.requested, lazy: false });
-  const blocking = () =>
-    manager.requested === 'asleep' || manager.requested === 'offline' || manager.requested === 'restart';
-
-  manager.server = await startTinyServer(t, async (request, response) => {
-    const path = request.path.replace(/^\/api\/v1/, '');
-    if (path === '/worker/register') {
-      const body = request.json as { secret?: string };
-      if (body.secret !== FARM_SECRET) return sendError(response, 403, 'forbidden', 'wrong farm secret');
-      const id = randomUUID();
-      const token = randomUUID();
-      manager.workers.set(id, token);
-      return sendJson(response, 201, { id, token });
-    }
-    const workerId = authenticate(request);
-    if (!workerId) return sendError(response, 401, 'unauthorized', 'unknown worker');
-    if (path === '/worker/sign-on') {
-      manager.mustSignOn.delete(workerId);
-      return sendJson(response, 200, state());
-    }
-    if (manager.mustSignOn.has(workerId) && (path === '/worker/task' || path === '/worker/state')) {
-      return sendError(response, 409, 'sign_on_required', 'this worker is error: it must sign on again first');
-    }
-    if (path === '/worker/sign-off') return sendJson(response, 204);
-    if (path === '/worker/state' && request.method === 'POST') return sendJson(response, 204);
-    if (path === '/worker/state') return sendJson(response, 200, state());
-    if (path === '/worker/task') {
-      const deadline = Date.now() + Math.min(Number(request.query.get('waitMs') ?? 30000), 2000);
-      for (;;) {
-        if (blocking()) return sendJson(response, 423, state());
-        const task = manager.queue.shift();
-        if (task) {
-          manager.holders.set(task.id, workerId);
-          return sendJson(response, 200, task);
-        }
-        if (Date.now() >= deadline || response.destroyed) return sendJson(response, 204);
-        await sleep(20);
-      }
-    }
-    const match = /^\/worker\/tasks\/([^/]+)\/(update|may-i-run|preview)$/.exec(path);
-    if (match) {
-      const [, taskId = '', action] = match;
-      if (manager.holders.get(taskId) !== workerId)
-        return sendError(response, 409, 'not_your_task', 'this worker does not hold the task');
-      if (action === 'update') {
-        manager.updates.push({ taskId, workerId, update: request.json as TaskUpdate });
-        return sendJson(response, 204);
-      }
-      if (action === 'preview') {
-        manager.previews.push({
-          taskId,
-          contentType: String(request.headers['content-type']),
-          bytes: request.body.length,
-        });
-        return sendJson(response, 204);
-      }
-      const stop = manager.stopped.has(taskId);
-      return sendJson(response, 200, {
-        mayKeepRunning: !stop,
-        reason: stop ? 'the job was canceled' : '',
-        statusRequested: manager.requested,
-      });
-    }
-    return sendError(response, 404, 'not_found', `no route ${request.method} ${request.path}`);
-  });
+  manager.server = await startTinyServer(t, (request, response) => serve(manager, request, response));
   return manager;
+}
+
+/** One request, answered as the manager's worker endpoints would. */
+async function serve(manager: FakeManager, request: RecordedRequest, response: ServerResponse): Promise<void> {
+  const path = request.path.replace(/^\/api\/v1/, '');
+  if (path === '/worker/register') return register(manager, request, response);
+  const workerId = authenticate(manager, request);
+  if (!workerId) return sendError(response, 401, 'unauthorized', 'unknown worker');
+  if (path === '/worker/sign-on') {
+    manager.mustSignOn.delete(workerId);
+    return sendJson(response, 200, stateOf(manager));
+  }
+  if (manager.mustSignOn.has(workerId) && (path === '/worker/task' || path === '/worker/state')) {
+    return sendError(response, 409, 'sign_on_required', 'this worker is error: it must sign on again first');
+  }
+  if (path === '/worker/sign-off') return sendJson(response, 204);
+  if (path === '/worker/state' && request.method === 'POST') return sendJson(response, 204);
+  if (path === '/worker/state') return sendJson(response, 200, stateOf(manager));
+  if (path === '/worker/task') return serveTaskPoll(manager, workerId, request, response);
+  const match = /^\/worker\/tasks\/([^/]+)\/(update|may-i-run|preview)$/.exec(path);
+  if (match) {
+    const [, taskId = '', action = ''] = match;
+    return serveTaskAction(manager, { workerId, taskId, action }, request, response);
+  }
+  return sendError(response, 404, 'not_found', `no route ${request.method} ${request.path}`);
+}
+
+function register(manager: FakeManager, request: RecordedRequest, response: ServerResponse): void {
+  const body = request.json as { secret?: string };
+  if (body.secret !== FARM_SECRET) {
+    sendError(response, 403, 'forbidden', 'wrong farm secret');
+    return;
+  }
+  const id = randomUUID();
+  const token = randomUUID();
+  manager.workers.set(id, token);
+  sendJson(response, 201, { id, token });
+}
+
+/** The worker whose Basic credentials the request carries, if they are right. */
+function authenticate(manager: FakeManager, request: RecordedRequest): string | undefined {
+  const header = request.headers.authorization ?? '';
+  if (!header.startsWith('Basic ')) return undefined;
+  const [id, token] = Buffer.from(header.slice(6), 'base64').toString('utf8').split(':');
+  return id !== undefined && manager.workers.get(id) === token ? id : undefined;
+}
+
+const stateOf = (manager: FakeManager) => ({ statusRequested: manager.requested, lazy: false });
+const isBlocking = (manager: FakeManager): boolean =>
+  manager.requested === 'asleep' || manager.requested === 'offline' || manager.requested === 'restart';
+
+/** The long poll: a queued task, 423 while a status change is requested, 204 after the wait. */
+async function serveTaskPoll(
+  manager: FakeManager,
+  workerId: string,
+  request: RecordedRequest,
+  response: ServerResponse,
+): Promise<void> {
+  const deadline = Date.now() + Math.min(Number(request.query.get('waitMs') ?? 30000), 2000);
+  for (;;) {
+    if (isBlocking(manager)) return sendJson(response, 423, stateOf(manager));
+    const task = manager.queue.shift();
+    if (task) {
+      manager.holders.set(task.id, workerId);
+      return sendJson(response, 200, task);
+    }
+    if (Date.now() >= deadline || response.destroyed) return sendJson(response, 204);
+    await sleep(20);
+  }
+}
+
+/** An update, a preview or a may-i-run for a task the worker must hold. */
+function serveTaskAction(
+  manager: FakeManager,
+  { workerId, taskId, action }: { workerId: string; taskId: string; action: string },
+  request: RecordedRequest,
+  response: ServerResponse,
+): void {
+  if (manager.holders.get(taskId) !== workerId) {
+    sendError(response, 409, 'not_your_task', 'this worker does not hold the task');
+    return;
+  }
+  if (action === 'update') {
+    manager.updates.push({ taskId, workerId, update: request.json as TaskUpdate });
+    sendJson(response, 204);
+    return;
+  }
+  if (action === 'preview') {
+    manager.previews.push({
+      taskId,
+      contentType: String(request.headers['content-type']),
+      bytes: request.body.length,
+    });
+    sendJson(response, 204);
+    return;
+  }
+  const stop = manager.stopped.has(taskId);
+  sendJson(response, 200, {
+    mayKeepRunning: !stop,
+    reason: stop ? 'the job was canceled' : '',
+    statusRequested: manager.requested,
+  });
 }

@@ -63,9 +63,31 @@ export async function runTask(task: AssignedTask, deps: TaskRunnerDeps, shutdown
     log,
   );
   const started = Date.now();
+  await announceStart(task, deps, log);
+  const poller = pollMayIRun(task.id, deps, controller, stop);
+  let ran: CommandsRun;
+  try {
+    ran = await runCommands(task, deps, controller.signal, previews, log);
+  } finally {
+    poller.stop();
+    shutdown.removeEventListener('abort', onShutdown);
+    await previews.close();
+    unwatch();
+  }
+  return reportOutcome(task, deps, log, ran, controller.signal, started);
+}
+
+/** How far the commands got: a failure message, or none when they ran out or were stopped. */
+interface CommandsRun {
+  failure: string | undefined;
+  completed: number;
+}
+
+/** Logs the start and tells the manager the task is active. */
+async function announceStart(task: AssignedTask, deps: TaskRunnerDeps, log: Logger): Promise<void> {
   const total = task.commands.length;
   log.info({ task: task.name, job: task.jobName, commands: total }, 'task started');
-  await queue.send(task.id, {
+  await deps.queue.send(task.id, {
     status: 'active',
     progress: 0,
     activity: 'starting',
@@ -73,48 +95,62 @@ export async function runTask(task: AssignedTask, deps: TaskRunnerDeps, shutdown
       `task "${task.name}" of job "${task.jobName}" started on worker ${deps.workerName}: ${total} command${total === 1 ? '' : 's'}`,
     ],
   });
-  const poller = pollMayIRun(task.id, deps, controller, stop);
+}
 
-  let failure: string | undefined;
+/** The commands in order, until one fails or `signal` stops them. */
+async function runCommands(
+  task: AssignedTask,
+  deps: TaskRunnerDeps,
+  signal: AbortSignal,
+  previews: PreviewUploader,
+  log: Logger,
+): Promise<CommandsRun> {
+  const { queue } = deps;
+  const total = task.commands.length;
   let completed = 0;
-  try {
-    for (const [index, raw] of task.commands.entries()) {
-      if (controller.signal.aborted) break;
-      const name = typeof raw.name === 'string' ? raw.name : '?';
-      queue.log(task.id, `--- command ${index + 1}/${total}: ${name}`);
-      const context: CommandContext = {
-        signal: controller.signal,
-        log: (line) => queue.log(task.id, line),
-        progress: (fraction, activity) =>
-          queue.progress(task.id, (index + Math.min(1, Math.max(0, fraction))) / Math.max(1, total), activity),
-        activity: (text) => queue.activity(task.id, text),
-        preview: (path) => previews.offer(path),
-        tools: deps.tools,
-        killGraceMs: deps.killGraceMs,
-        processGroups: deps.processGroups,
-      };
-      try {
-        await runCommand(checkCommand(raw), context);
-        completed++;
-      } catch (error) {
-        if (controller.signal.aborted || error instanceof CommandAbortedError) break;
-        failure =
-          error instanceof CommandError
-            ? `${name}: ${error.message}`
-            : `${name}: unexpected error: ${toError(error).message}`;
-        if (!(error instanceof CommandError)) log.error({ err: toError(error) }, 'command crashed');
-        break;
-      }
+  for (const [index, raw] of task.commands.entries()) {
+    if (signal.aborted) break;
+    const name = typeof raw.name === 'string' ? raw.name : '?';
+    queue.log(task.id, `--- command ${index + 1}/${total}: ${name}`);
+    const context: CommandContext = {
+      signal,
+      log: (line) => queue.log(task.id, line),
+      progress: (fraction, activity) =>
+        queue.progress(task.id, (index + Math.min(1, Math.max(0, fraction))) / Math.max(1, total), activity),
+      activity: (text) => queue.activity(task.id, text),
+      preview: (path) => previews.offer(path),
+      tools: deps.tools,
+      killGraceMs: deps.killGraceMs,
+      processGroups: deps.processGroups,
+    };
+    try {
+      await runCommand(checkCommand(raw), context);
+      completed++;
+    } catch (error) {
+      if (signal.aborted || error instanceof CommandAbortedError) break;
+      const failure =
+        error instanceof CommandError
+          ? `${name}: ${error.message}`
+          : `${name}: unexpected error: ${toError(error).message}`;
+      if (!(error instanceof CommandError)) log.error({ err: toError(error) }, 'command crashed');
+      return { failure, completed };
     }
-  } finally {
-    poller.stop();
-    shutdown.removeEventListener('abort', onShutdown);
-    await previews.close();
-    unwatch();
   }
+  return { failure: undefined, completed };
+}
 
+/** Tells the manager how the task ended (completed, failed, or back to the queue on shutdown). */
+async function reportOutcome(
+  task: AssignedTask,
+  deps: TaskRunnerDeps,
+  log: Logger,
+  { failure, completed }: CommandsRun,
+  signal: AbortSignal,
+  started: number,
+): Promise<TaskOutcome> {
+  const { queue } = deps;
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  if (failure === undefined && completed === total) {
+  if (failure === undefined && completed === task.commands.length) {
     log.info({ seconds }, 'task completed');
     await queue.send(task.id, {
       status: 'completed',
@@ -133,8 +169,7 @@ export async function runTask(task: AssignedTask, deps: TaskRunnerDeps, shutdown
     });
     return { result: 'failed', message: failure };
   }
-  const reason =
-    controller.signal.reason instanceof StopRequest ? controller.signal.reason : new StopRequest('manager', 'stopped');
+  const reason = signal.reason instanceof StopRequest ? signal.reason : new StopRequest('manager', 'stopped');
   if (reason.kind === 'shutdown') {
     log.info('task interrupted by shutdown; sending it back to the queue');
     await queue.send(task.id, {

@@ -185,7 +185,7 @@ describe('worker loop', () => {
     const task = manager.addTask([
       {
         name: 'exec',
-        parameters: { argv: [node, '-e', 'console.log(`pid ${process.pid}`); setInterval(() => {}, 1000)'] },
+        parameters: { argv: [node, '-e', 'console.log("pid", process.pid); setInterval(() => {}, 1000)'] },
       },
     ]);
     const running = start(t, home, manager);

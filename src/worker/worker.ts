@@ -7,7 +7,7 @@
  * queue, then the worker signs off.
  */
 import type { Logger } from 'pino';
-import type { ApiClient } from '../client/api-client.js';
+import type { ApiClient, TaskRequestResult } from '../client/api-client.js';
 import { ApiError, isRetryable } from '../client/errors.js';
 import type { SignOn, WorkerStateAnswer } from '../client/types.js';
 import { UserError, toError } from '../util/errors.js';
@@ -170,7 +170,7 @@ export class Worker {
         if (!queue.online) lost = true;
         continue;
       }
-      let result;
+      let result: TaskRequestResult;
       try {
         result = await this.#call(() => client.requestTask({ waitMs: config.taskWaitMs, signal }));
         backoff.reset();

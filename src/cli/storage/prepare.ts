@@ -57,7 +57,7 @@ export function jobFolderName(jobName: string, now = new Date()): string {
 export async function prepareStorage(options: PrepareOptions): Promise<JobStorage> {
   const platform = platformOf();
   assertNotUncPath(options.input, 'input');
-  options.deps.forEach((dep, i) => assertNotUncPath(dep, `deps[${i}]`));
+  for (const [i, dep] of options.deps.entries()) assertNotUncPath(dep, `deps[${i}]`);
   const input = resolve(options.input);
   const deps = options.deps.map((dep) => resolve(dep));
   for (const [path, field] of [[input, 'input'], ...deps.map((d, i) => [d, `deps[${i}]`])] as Array<[string, string]>) {

@@ -1,4 +1,11 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -16,7 +23,14 @@ import { registerEventRoutes, type EventRouteDeps } from './routes/events.js';
 import { registerStorageRoutes, type StorageRouteDeps } from './routes/shaman.js';
 import { MAX_PREVIEW_BYTES } from '../previews.js';
 
-export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
+/** The manager's Fastify instance: Node's HTTP server, route types from the TypeBox schemas. */
+export type App = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
 
 /** Who may use the mutating user endpoints. */
 export interface UserAuth {
@@ -104,13 +118,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   await app.register(
     async (api) => {
-      registerMetaRoutes(api as App, deps.meta);
-      registerJobRoutes(api as App, deps.jobs);
-      registerTaskRoutes(api as App, deps.tasks);
-      registerWorkerRoutes(api as App, deps.workers);
-      registerWorkerProtocolRoutes(api as App, deps.workerProtocol);
-      registerEventRoutes(api as App, deps.events);
-      registerStorageRoutes(api as App, deps.storage);
+      registerMetaRoutes(api, deps.meta);
+      registerJobRoutes(api, deps.jobs);
+      registerTaskRoutes(api, deps.tasks);
+      registerWorkerRoutes(api, deps.workers);
+      registerWorkerProtocolRoutes(api, deps.workerProtocol);
+      registerEventRoutes(api, deps.events);
+      registerStorageRoutes(api, deps.storage);
     },
     { prefix: '/api/v1' },
   );

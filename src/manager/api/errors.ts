@@ -52,8 +52,8 @@ export function toAnswer(error: unknown): Answer {
     validation?: Array<{ instancePath: string; params: Record<string, unknown>; message?: string }>;
     validationContext?: string;
   };
-  if (fastify.validation?.length) {
-    const first = fastify.validation[0]!;
+  const first = fastify.validation?.[0];
+  if (first) {
     const path = first.instancePath.replace(/^\//, '').replaceAll('/', '.');
     const missing = first.params.missingProperty as string | undefined;
     const extra = first.params.additionalProperty as string | undefined;

@@ -7,7 +7,7 @@ import { STATUS_CODES } from 'node:http';
  * other error: a URL that does not decode, a path parameter longer than the router takes.
  */
 export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const path = (request.raw.url ?? '').split('?')[0]!.slice(0, 200);
+  const path = ((request.raw.url ?? '').split('?')[0] ?? '').slice(0, 200);
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
     void reply.status(414).send({
       error: {

@@ -15,8 +15,8 @@ const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
  */
 export function checkRequestInput(value: unknown, root: string): void {
   const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value, path: root, depth: 0 }];
-  while (stack.length) {
-    const { value: current, path, depth } = stack.pop()!;
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { value: current, path, depth } = next;
     if (typeof current === 'string') {
       checkText(current, path, path);
       continue;

@@ -36,8 +36,8 @@ function checkSettings(settings: Record<string, unknown>): void {
   const limit = SUBMISSION_LIMITS.settingsString;
   // Iterative: depth is bounded by the input guard, but a wide object should not recurse either.
   const stack: Array<{ value: unknown; path: string }> = [{ value: settings, path: 'settings' }];
-  while (stack.length) {
-    const { value, path } = stack.pop()!;
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { value, path } = next;
     if (typeof value === 'string') {
       if (value.length > limit)
         throw tooLarge(

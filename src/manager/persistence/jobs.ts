@@ -75,10 +75,15 @@ export async function insertJobWithTasks(trx: Trx, job: NewJob, tasks: CompiledT
     );
   }
   await storing;
+  const idOf = (index: number): string => {
+    const id = ids[index];
+    if (id === undefined) throw new Error(`task index ${index} is outside the job's ${tasks.length} tasks`);
+    return id;
+  };
   const edges: Array<[string, string]> = [];
-  tasks.forEach((task, index) => {
-    for (const dependency of new Set(task.dependsOn)) edges.push([ids[index]!, ids[dependency]!]);
-  });
+  for (const [index, task] of tasks.entries()) {
+    for (const dependency of new Set(task.dependsOn)) edges.push([idOf(index), idOf(dependency)]);
+  }
   for (let start = 0; start < edges.length; start += BATCH) {
     const slice = edges.slice(start, start + BATCH);
     await sql`INSERT INTO task_dependency (task_id, depends_on)

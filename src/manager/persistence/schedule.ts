@@ -27,7 +27,8 @@ const ORDER = sql`job_priority DESC, priority DESC, job_created_at, job_id, idx`
  */
 export async function pickTasks(trx: Trx, workers: WaitingWorker[]): Promise<Map<string, TaskRow>> {
   const assigned = new Map<string, TaskRow>();
-  const groups = new Map<string, WaitingWorker[]>();
+  // Never empty: a group starts with the worker that made it.
+  const groups = new Map<string, [WaitingWorker, ...WaitingWorker[]]>();
   for (const worker of workers) {
     const key = capabilityKey(worker);
     const group = groups.get(key);
@@ -36,7 +37,7 @@ export async function pickTasks(trx: Trx, workers: WaitingWorker[]): Promise<Map
   }
   const taken = new Set<string>();
   for (const group of groups.values()) {
-    const { supportedTaskTypes: types, tags } = group[0]!;
+    const { supportedTaskTypes: types, tags } = group[0];
     // A few spare rows cover the usual exclusions; the per-worker query below covers the rest.
     const limit = group.length + 4;
     // Each candidate carries the workers blocklisted for its job and type (a primary-key probe,
@@ -82,7 +83,7 @@ export async function assignTasks(
 ): Promise<{ changes: TaskChange[]; activatedJobs: string[] }> {
   if (assignments.size === 0) return { changes: [], activatedJobs: [] };
   const workerIds = [...assignments.keys()];
-  const taskIds = workerIds.map((id) => assignments.get(id)!.id);
+  const taskIds = [...assignments.values()].map((task) => task.id);
   const { rows } = await sql<{ id: string; job_id: string; type: string; worker_id: string; from_status: TaskStatus }>`
     WITH a AS (SELECT * FROM unnest(${taskIds}::uuid[], ${workerIds}::uuid[]) AS a(task_id, worker_id)),
          old AS (SELECT t.id, t.status FROM task t JOIN a ON a.task_id = t.id)

@@ -24,7 +24,9 @@ export async function ensureFarmSecret(db: Db, candidate: string): Promise<strin
     .values({ key: FARM_SECRET, value: JSON.stringify(candidate) })
     .onConflict((oc) => oc.column('key').doNothing())
     .execute();
-  return (await readSetting<string>(db, FARM_SECRET))!;
+  const secret = await readSetting<string>(db, FARM_SECRET);
+  if (secret === undefined) throw new Error('the farm secret is missing right after it was stored');
+  return secret;
 }
 
 /**

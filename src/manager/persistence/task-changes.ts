@@ -141,8 +141,7 @@ export async function applyCountChanges(
   // read in FROM tells the status it had.
   const status = options.activateQueued ? ACTIVATE_QUEUED_JOB : sql``;
   // Fixed job order: two transactions touching the same jobs lock them alike, no deadlock.
-  for (const jobId of [...perJob.keys()].sort()) {
-    const deltas = perJob.get(jobId)!;
+  for (const [jobId, deltas] of [...perJob].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const sets = (Object.entries(deltas) as Array<[TaskStatus, number]>)
       .filter(([, delta]) => delta !== 0)
       .map(

@@ -92,7 +92,9 @@ export async function activeTaskOfWorker(db: Db | Trx, workerId: string): Promis
 /** worker id → the id of the task it runs, for every worker running one. */
 export async function activeTaskIdsByWorker(db: Db): Promise<Map<string, string>> {
   const rows = await db.selectFrom('task').select(['id', 'worker_id']).where('status', '=', 'active').execute();
-  return new Map(rows.filter((row) => row.worker_id).map((row) => [row.worker_id!, row.id]));
+  const byWorker = new Map<string, string>();
+  for (const row of rows) if (row.worker_id) byWorker.set(row.worker_id, row.id);
+  return byWorker;
 }
 
 /** Tasks that depended on these and may now be ready: one fewer pending dependency each. */

@@ -19,6 +19,12 @@ import type { JobStorage } from '../../storage/job-storage.js';
 
 export type { JobStorage };
 
+/** The Shaman store and the job folder (`<shared>/jobs`) its checkouts are made in. */
+export interface ShamanSetup {
+  store: ShamanStore;
+  jobsDir: string;
+}
+
 /**
  * The manager's view of shared storage: where it is on this host, the job folders under it,
  * the Shaman store, and the path translation between stored form and each platform's form.
@@ -26,13 +32,17 @@ export type { JobStorage };
 export class SharedStorage {
   readonly path: string | undefined;
   readonly variables: readonly TwoWayVariable[];
-  readonly shaman: ShamanStore | undefined;
+  /** Shaman, with the folder its checkouts go in: Shaman needs shared storage, so both or neither. */
+  readonly shaman: ShamanSetup | undefined;
   readonly platform: Platform = platformOf();
 
   private constructor(config: ManagerConfig) {
     this.path = config.shared_storage_path ? resolve(config.shared_storage_path) : undefined;
     this.variables = config.variables;
-    this.shaman = config.shaman.enabled && this.path ? new ShamanStore(join(this.path, 'shaman')) : undefined;
+    this.shaman =
+      config.shaman.enabled && this.path
+        ? { store: new ShamanStore(join(this.path, 'shaman')), jobsDir: join(this.path, 'jobs') }
+        : undefined;
   }
 
   /**
@@ -89,8 +99,8 @@ export class SharedStorage {
     const names = new Set(this.variables.map((v) => v.name));
     const visit = (value: unknown): unknown => {
       if (typeof value === 'string') {
-        const match = /^\{([A-Za-z_][A-Za-z0-9_-]*)\}/.exec(value);
-        return match && names.has(match[1]!) ? this.forPlatform(value, platform) : value;
+        const name = /^\{([A-Za-z_][A-Za-z0-9_-]*)\}/.exec(value)?.[1];
+        return name !== undefined && names.has(name) ? this.forPlatform(value, platform) : value;
       }
       if (Array.isArray(value)) return value.map(visit);
       if (value && typeof value === 'object')

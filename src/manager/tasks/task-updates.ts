@@ -146,9 +146,12 @@ export class TaskUpdates {
       counted.delete(task.job_id);
       workReady = true;
     }
-    const touchedJobs = new Set(
-      [...completed, ...handedBack, ...failed.map((f) => f.task.id)].map((id) => tasks.get(id)!.job_id),
-    );
+    const jobOf = (id: string): string => {
+      const task = tasks.get(id);
+      if (!task) throw new Error(`task ${id} is in the batch but was not read with it`);
+      return task.job_id;
+    };
+    const touchedJobs = new Set([...completed, ...handedBack, ...failed.map((f) => f.task.id)].map(jobOf));
     return { sync: mergeSync(result, await syncJobs(trx, touchedJobs, this.deps.policy, counted)), workReady };
   }
 

@@ -1,6 +1,14 @@
 import type { SleepSchedule } from '../persistence/schema/tables.js';
 
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+
+/** The schedule's name of day `index` (0 is Sunday, as Date.getDay() counts). */
+function dayName(index: number): string {
+  const day = DAYS[index];
+  if (day === undefined) throw new Error(`there is no day ${index} in a week`);
+  return day;
+}
+
 const minutes = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
 /** Should a worker with this schedule be asleep at `now` (local time)? Windows may cross midnight. */
@@ -9,8 +17,8 @@ export function shouldSleep(schedule: SleepSchedule, now: Date): boolean {
   const start = minutes(schedule.start);
   const end = minutes(schedule.end);
   const current = now.getHours() * 60 + now.getMinutes();
-  const today = DAYS[now.getDay()]!;
-  const yesterday = DAYS[(now.getDay() + 6) % 7]!;
+  const today = dayName(now.getDay());
+  const yesterday = dayName((now.getDay() + 6) % 7);
   const dayOk = (day: string): boolean => schedule.days.length === 0 || schedule.days.includes(day);
   if (start < end) return dayOk(today) && current >= start && current < end;
   // e.g. 22:00-06:00: tonight's window started today, or last night's started yesterday.

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { App } from '../app.js';
 import type { ManagerConfig } from '../../config.js';
-import type { SharedStorage } from '../../storage/shared-storage.js';
+import type { ShamanSetup, SharedStorage } from '../../storage/shared-storage.js';
 import { ApiError } from '../errors.js';
 import {
   BlobParams,
@@ -34,10 +34,21 @@ export interface StorageRouteDeps {
 }
 
 export function registerStorageRoutes(api: App, deps: StorageRouteDeps): void {
-  const { storage } = deps;
   // Uploads are streamed into the store as they arrive, never buffered whole.
   api.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
+  registerStorageInfoRoute(api, deps.storage);
+  const shaman = (): ShamanSetup => {
+    if (!deps.storage.shaman)
+      throw new ApiError(409, 'shaman_disabled', 'Shaman is not enabled on this manager (manager.shaman.enabled)');
+    return deps.storage.shaman;
+  };
+  registerBlobQueryRoutes(api, shaman);
+  registerUploadRoute(api, shaman);
+  registerCheckoutRoutes(api, deps, shaman);
+}
 
+/** Where shared storage is, as the asking platform sees it, and whether Shaman is on. */
+function registerStorageInfoRoute(api: App, storage: SharedStorage): void {
   api.get(
     '/storage',
     {
@@ -56,13 +67,10 @@ export function registerStorageRoutes(api: App, deps: StorageRouteDeps): void {
       shaman: { enabled: Boolean(storage.shaman) },
     }),
   );
+}
 
-  const store = () => {
-    if (!storage.shaman)
-      throw new ApiError(409, 'shaman_disabled', 'Shaman is not enabled on this manager (manager.shaman.enabled)');
-    return storage.shaman;
-  };
-
+/** Which blobs the store lacks, and one blob's status. */
+function registerBlobQueryRoutes(api: App, shaman: () => ShamanSetup): void {
   api.post(
     '/shaman/checkout/requirements',
     {
@@ -73,8 +81,8 @@ export function registerStorageRoutes(api: App, deps: StorageRouteDeps): void {
       },
     },
     async (request) => {
-      request.body.files.forEach((file, i) => checkBlobId(file.sha256, file.size, `files[${i}]`));
-      return { missing: await store().missing(request.body.files) };
+      for (const [i, file] of request.body.files.entries()) checkBlobId(file.sha256, file.size, `files[${i}]`);
+      return { missing: await shaman().store.missing(request.body.files) };
     },
   );
 
@@ -89,10 +97,13 @@ export function registerStorageRoutes(api: App, deps: StorageRouteDeps): void {
     },
     async (request) => {
       checkBlobId(request.params.sha256, request.params.size);
-      return { status: await store().status(request.params.sha256, request.params.size) };
+      return { status: await shaman().store.status(request.params.sha256, request.params.size) };
     },
   );
+}
 
+/** One blob, streamed in and verified against its checksum and size. */
+function registerUploadRoute(api: App, shaman: () => ShamanSetup): void {
   api.put(
     '/shaman/files/:sha256/:size',
     {
@@ -117,14 +128,17 @@ export function registerStorageRoutes(api: App, deps: StorageRouteDeps): void {
         );
       }
       const defer = request.headers['x-shaman-can-defer-upload'] === 'true';
-      const result = await store().receive(request.params.sha256, request.params.size, source, {
+      const result = await shaman().store.receive(request.params.sha256, request.params.size, source, {
         deferIfUploading: defer,
       });
       if (result !== 'stored') source.resume(); // not read: let the rest of the body go by
       return { result };
     },
   );
+}
 
+/** Checkouts (trees of symlinks under the job folder) and garbage collection of the store. */
+function registerCheckoutRoutes(api: App, deps: StorageRouteDeps, shaman: () => ShamanSetup): void {
   api.post(
     '/shaman/checkout/create',
     {
@@ -140,7 +154,8 @@ export function registerStorageRoutes(api: App, deps: StorageRouteDeps): void {
       },
     },
     async (request) => {
-      const result = await createCheckout(store(), storage.jobsDir!, request.body.checkoutPath, request.body.files);
+      const { store, jobsDir } = shaman();
+      const result = await createCheckout(store, jobsDir, request.body.checkoutPath, request.body.files);
       return { checkoutPath: result.path, files: result.files, blobs: result.blobs };
     },
   );
@@ -155,10 +170,12 @@ export function registerStorageRoutes(api: App, deps: StorageRouteDeps): void {
         response: { 200: GcReport, ...errors },
       },
     },
-    async (request) =>
-      collectGarbage(store(), storage.jobsDir!, {
+    async (request) => {
+      const { store, jobsDir } = shaman();
+      return collectGarbage(store, jobsDir, {
         maxAgeMs: (request.body.maxAgeSeconds ?? deps.config.shaman.gc.max_age) * SECOND,
         dryRun: request.body.dryRun ?? false,
-      }),
+      });
+    },
   );
 }

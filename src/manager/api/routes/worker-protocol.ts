@@ -58,7 +58,15 @@ export function registerWorkerProtocolRoutes(api: App, deps: WorkerProtocolRoute
 }
 
 type WorkerOnly = { preHandler: (request: FastifyRequest) => Promise<void> };
-const idOf = (request: FastifyRequest): string => request.workerId!;
+
+/**
+ * The worker the preHandler authenticated. A worker route registered without that preHandler
+ * would reach here without one: refused as unauthenticated rather than served as nobody.
+ */
+function idOf(request: FastifyRequest): string {
+  if (request.workerId === undefined) throw new ApiError(401, 'unauthorized', 'worker credentials are required');
+  return request.workerId;
+}
 
 /** Joining the farm, signing on and off, and the status the manager asks of the worker. */
 function registerSessionRoutes(api: App, deps: WorkerProtocolRouteDeps, worker: WorkerOnly): void {
@@ -170,7 +178,7 @@ function registerTaskRoutes(api: App, deps: WorkerProtocolRouteDeps, worker: Wor
       },
     },
     async (request, reply) => {
-      const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim();
+      const type = ((request.headers['content-type'] ?? '').split(';')[0] ?? '').trim();
       if (!PREVIEW_TYPES.includes(type))
         throw new ApiError(
           415,

@@ -6,6 +6,15 @@ import { sql, type Kysely } from 'kysely';
  * is one ordered index scan, with no join, even with 100,000 tasks queued.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  await createJob(db);
+  await createWorker(db);
+  await createTask(db);
+  await createTaskDependency(db);
+  await createJobBlocklist(db);
+}
+
+/** Jobs, with their counts of tasks by status. */
+async function createJob(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('job')
     .addColumn('id', 'uuid', (col) => col.primaryKey())
@@ -33,7 +42,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
     .execute();
   await db.schema.createIndex('job_status_created').on('job').columns(['status', 'created_at']).execute();
+}
 
+/** Workers. */
+async function createWorker(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('worker')
     .addColumn('id', 'uuid', (col) => col.primaryKey())
@@ -51,7 +63,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('last_seen_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
     .addColumn('created_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
     .execute();
+}
 
+/** Tasks, with the copies of their job's fields the scheduler orders by, and its indexes. */
+async function createTask(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('task')
     .addColumn('id', 'uuid', (col) => col.primaryKey())
@@ -80,7 +95,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
             WHERE status IN ('queued', 'soft-failed') AND pending_deps = 0`.execute(db);
   await sql`CREATE INDEX task_active ON task (worker_id) WHERE status = 'active'`.execute(db);
   await sql`CREATE INDEX task_touched ON task (last_touched_at) WHERE status = 'active'`.execute(db);
+}
 
+/** Which task waits for which, readable both ways. */
+async function createTaskDependency(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('task_dependency')
     .addColumn('task_id', 'uuid', (col) => col.notNull().references('task.id').onDelete('cascade'))
@@ -88,7 +106,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('task_dependency_pk', ['task_id', 'depends_on'])
     .execute();
   await db.schema.createIndex('task_dependency_reverse').on('task_dependency').column('depends_on').execute();
+}
 
+/** Workers barred from a job's tasks of one type. */
+async function createJobBlocklist(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('job_blocklist')
     .addColumn('job_id', 'uuid', (col) => col.notNull().references('job.id').onDelete('cascade'))
