@@ -106,7 +106,7 @@ function statFields(pid: number | string): string[] | undefined {
 }
 
 /** utime+stime(+cutime+cstime) of the postmaster and utime+stime of its live children. */
-export function postgresCpuSeconds(postmaster: number): number {
+function postgresCpuSeconds(postmaster: number): number {
   let ticks = 0;
   const own = statFields(postmaster);
   // After ')': state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14)

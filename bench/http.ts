@@ -141,5 +141,3 @@ export async function eachLimit<T>(
     }),
   );
 }
-
-export const now = (): number => performance.now();

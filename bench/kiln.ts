@@ -8,7 +8,7 @@ import type { ManagerConfig } from '../src/manager/config.js';
 import { HttpClient, SimWorker, eachLimit, type AssignedTask } from './http.js';
 import { onCleanup, processRss, type BenchCluster } from './cluster.js';
 
-export interface ManagerStats {
+interface ManagerStats {
   cpu: { user: number; system: number };
   memory: NodeJS.MemoryUsage;
   rounds: number;

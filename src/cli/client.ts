@@ -186,9 +186,9 @@ const firstLine = (text: string): string => text.split('\n')[0] ?? '';
 // ---- following changes (submit --wait, tasks log --follow)
 
 /** With the event stream up, look when an event says so, and at least this often (for events missed while it connects). */
-export const FOLLOW_REFRESH_MS = 2 * SECOND;
+const FOLLOW_REFRESH_MS = 2 * SECOND;
 /** Without it (it dropped, or the manager is away), look this often. */
-export const FOLLOW_POLL_MS = 1 * SECOND;
+const FOLLOW_POLL_MS = 1 * SECOND;
 /** Looks are at least this far apart, however many events come. */
 const FOLLOW_MIN_GAP_MS = 200;
 

@@ -5,7 +5,7 @@ import { UserError } from '../util/errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (text: string): boolean => UUID.test(text);
-export const MIN_PREFIX = 4;
+const MIN_PREFIX = 4;
 /** The API's largest page of jobs. */
 const PAGE = 1000;
 

@@ -14,10 +14,8 @@ import {
 import { ProtocolError } from './errors.js';
 import { StorageClient } from './storage-client.js';
 
-export { API_PREFIX, apiBaseUrl } from './base-url.js';
+export { apiBaseUrl } from './base-url.js';
 export {
-  DEFAULT_REQUEST_TIMEOUT_MS,
-  DEFAULT_TASK_WAIT_MS,
   type ApiClientOptions,
   type CallOptions,
   type WorkerCredentials,

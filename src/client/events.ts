@@ -7,7 +7,7 @@
 import { LineSplitter } from '../media/lines.js';
 
 /** The manager's event kinds; other names pass through unchanged. */
-export type KilnEventName = 'job' | 'task' | 'worker' | 'log';
+type KilnEventName = 'job' | 'task' | 'worker' | 'log';
 
 export interface ServerEvent {
   /** The `event:` field; "message" when the server gave none. */

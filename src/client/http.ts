@@ -6,7 +6,7 @@ import { ApiError, ManagerUnreachableError, ProtocolError, parseRetryAfter } fro
 import { IdleTimeout, touchingEach } from './idle-timeout.js';
 
 export type Auth = 'none' | 'user' | 'worker';
-export type Query = Record<string, string | number | boolean | undefined>;
+type Query = Record<string, string | number | boolean | undefined>;
 
 export interface RequestSpec {
   signal?: AbortSignal | undefined;
@@ -160,7 +160,7 @@ export class HttpTransport {
 }
 
 /** The ApiError for an error answer: code, message and field from its JSON body, Retry-After. */
-export async function errorOf(response: Response, method: string, url: string): Promise<ApiError> {
+async function errorOf(response: Response, method: string, url: string): Promise<ApiError> {
   let text = '';
   try {
     text = await response.text();

@@ -22,7 +22,7 @@ import type {
  * Time limit of the calls whose work grows with a whole tree or store (which of a million files
  * are missing, a checkout, garbage collection): far more than an ordinary request's.
  */
-export const STORE_WORK_TIMEOUT_MS = 10 * MINUTE;
+const STORE_WORK_TIMEOUT_MS = 10 * MINUTE;
 
 const segment = (value: string | number): string => encodeURIComponent(String(value));
 

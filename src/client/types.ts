@@ -5,7 +5,6 @@
 export type {
   AssignedTask,
   BlobStatus,
-  CheckoutRequest,
   CheckoutResult,
   GcReport,
   GcRequest,
@@ -15,7 +14,6 @@ export type {
   UploadResult,
   Blocklist,
   BlocklistEntry,
-  ErrorBody,
   Job,
   JobAction,
   JobCheckResult,
@@ -29,7 +27,6 @@ export type {
   Platform,
   RegisteredWorker,
   RegisterWorker,
-  SetJobStatus,
   SignOn,
   SleepSchedule,
   SubmitJob,
@@ -44,5 +41,4 @@ export type {
   WorkerStateAnswer,
   WorkerStateChange,
   WorkerStatus,
-  WorkerTags,
 } from '../contract/index.js';

@@ -41,7 +41,7 @@ export const SubmitJob = Type.Object(
 );
 export type SubmitJob = Static<typeof SubmitJob>;
 
-export const TaskCountsSchema = Type.Object({
+const TaskCountsSchema = Type.Object({
   queued: Type.Integer(),
   active: Type.Integer(),
   'soft-failed': Type.Integer(),

@@ -50,7 +50,7 @@ export function defaultRules(auth: AuthMode): AccessRule[] {
 }
 
 /** The networks of this host's interfaces, loopback included. */
-export function localSubnets(): string[] {
+function localSubnets(): string[] {
   const networks = new Set<string>(['127.0.0.0/8', '::1/128']);
   for (const addresses of Object.values(networkInterfaces())) {
     for (const entry of addresses ?? []) {

@@ -30,7 +30,7 @@ export interface ClusterMeta {
   hbaWritten?: string;
 }
 
-export const META_FILE = 'kiln.json';
+const META_FILE = 'kiln.json';
 export const CONF_FILE = 'kiln.conf';
 export const ADMIN_ROLE = 'kiln_admin';
 export const APP_ROLE = 'kiln';
@@ -116,7 +116,7 @@ export async function writeOwnedFile(path: string, content: string, mode: number
   if (owner) chownSync(path, owner.uid, owner.gid);
 }
 
-export function serverUserOf(meta: ClusterMeta): ServerUser | undefined {
+function serverUserOf(meta: ClusterMeta): ServerUser | undefined {
   if (!meta.serverUser) return undefined;
   const user = lookupUser(meta.serverUser);
   if (!user) throw new UserError(`the cluster runs as ${meta.serverUser}, but that system user no longer exists`);

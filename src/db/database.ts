@@ -78,7 +78,7 @@ export async function migrateToLatest(db: Kysely<unknown>): Promise<{ applied: s
   return { applied, version: latestVersion() };
 }
 
-export function latestVersion(): number {
+function latestVersion(): number {
   const names = Object.keys(MIGRATIONS).sort();
   return Number.parseInt(names.at(-1) ?? '0', 10);
 }

@@ -35,9 +35,9 @@ import {
 import type { AuthMode } from './config.js';
 
 // The igniter's other commands live in modules of their own; callers reach them all here.
-export { openCluster, type ClusterHandle } from './cluster.js';
+export { openCluster } from './cluster.js';
 export { allow, deny, type RulesChange } from './rules.js';
-export { addUser, removeUser, type UserAddResult } from './users.js';
+export { addUser, removeUser } from './users.js';
 export { setSetting, type SetResult } from './settings.js';
 
 export interface InitOptions {
@@ -241,7 +241,7 @@ export async function destroy(data: string): Promise<void> {
   if (socketDir !== paths.dataDir) rmSync(socketDir, { recursive: true, force: true });
 }
 
-export function validatePort(port: number): void {
+function validatePort(port: number): void {
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new UserError(`invalid port "${port}": must be an integer from 1 to 65535`, { field: 'port' });
 }

@@ -2,16 +2,16 @@ import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
 /** Connections PostgreSQL keeps for itself and Kiln's own tools, beyond the clients. */
-export const BASE_CONNECTIONS = 7;
-export const CONNECTIONS_PER_CLIENT = 10;
+const BASE_CONNECTIONS = 7;
+const CONNECTIONS_PER_CLIENT = 10;
 /**
  * Connections share the open-files limit with the server's other files: data and WAL
  * segments, the log, listening sockets. The guidance Kiln follows keeps about one file in
  * seven for those (8,192 files: about 7,000 connections, about 1,200 files kept), and never
  * fewer than 64, PostgreSQL's own floor (it wants ~48 free) with some room.
  */
-export const FILE_HEADROOM_SHARE = 7;
-export const MIN_FILE_HEADROOM = 64;
+const FILE_HEADROOM_SHARE = 7;
+const MIN_FILE_HEADROOM = 64;
 /** Below this PostgreSQL cannot usefully run (superuser_reserved_connections is 3). */
 export const MIN_CONNECTIONS = 10;
 /** PostgreSQL's own maximum for max_connections. */

@@ -154,7 +154,7 @@ export async function stopServer(
   return true;
 }
 
-export function tailLog(paths: ClusterPaths, lines = 5): string {
+function tailLog(paths: ClusterPaths, lines = 5): string {
   try {
     return readFileSync(paths.log, 'utf8').trim().split('\n').slice(-lines).join('\n');
   } catch {

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { UserError } from '../util/errors.js';
 import type { ServerBinaries } from './binaries.js';
 
-export const SERVER_USER_NAME = 'kiln_db';
+const SERVER_USER_NAME = 'kiln_db';
 
 /** The OS account the postmaster runs as. Undefined means "as the invoking user". */
 export interface ServerUser {

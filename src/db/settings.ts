@@ -7,7 +7,6 @@ import { readRunningState, startServer, stopServer } from './server-process.js';
 
 /** The settings `kiln db set NAME VALUE` knows; any other belongs in postgresql.conf. */
 export const SETTINGS = ['clients', 'max_connections'] as const;
-export type SettingName = (typeof SETTINGS)[number];
 
 export interface SetResult {
   limit: ConnectionLimit;

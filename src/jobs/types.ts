@@ -16,7 +16,7 @@ const Path = Type.String({ minLength: 1 });
 const strict = { additionalProperties: false } as const;
 
 /** Runs a program with an argument vector, never through a shell. */
-export const ExecParameters = Type.Object(
+const ExecParameters = Type.Object(
   {
     argv: Type.Array(Type.String(), {
       minItems: 1,
@@ -29,7 +29,7 @@ export const ExecParameters = Type.Object(
 );
 
 /** Kiln's built-in renderer: real images, no external program. */
-export const RenderFramesParameters = Type.Object(
+const RenderFramesParameters = Type.Object(
   {
     frames: Frames,
     width: Type.Integer({ minimum: 1, maximum: 16384 }),
@@ -44,7 +44,7 @@ export const RenderFramesParameters = Type.Object(
   strict,
 );
 
-export const BlenderFormat = Type.Union([Type.Literal('PNG'), Type.Literal('JPEG'), Type.Literal('OPEN_EXR')]);
+const BlenderFormat = Type.Union([Type.Literal('PNG'), Type.Literal('JPEG'), Type.Literal('OPEN_EXR')]);
 
 /**
  * Blender in background mode. The worker runs
@@ -52,7 +52,7 @@ export const BlenderFormat = Type.Union([Type.Literal('PNG'), Type.Literal('JPEG
  * (frames as Blender's comma list); progress comes from Blender's output and each `Saved:` file
  * becomes a preview.
  */
-export const BlenderParameters = Type.Object(
+const BlenderParameters = Type.Object(
   {
     exe: Type.Optional(Path),
     blendFile: Path,
@@ -72,7 +72,7 @@ export const BlenderParameters = Type.Object(
 );
 
 /** ffmpeg; progress from `time=` against `durationSeconds` when known. */
-export const FfmpegParameters = Type.Object(
+const FfmpegParameters = Type.Object(
   {
     args: Type.Array(Type.String(), { minItems: 1, description: 'everything after the ffmpeg program name' }),
     durationSeconds: Type.Optional(
@@ -83,11 +83,11 @@ export const FfmpegParameters = Type.Object(
   strict,
 );
 
-export const CopyFileParameters = Type.Object({ src: Path, dest: Path }, strict);
-export const MoveDirectoryParameters = Type.Object({ src: Path, dest: Path }, strict);
-export const MakeDirectoryParameters = Type.Object({ path: Path }, strict);
-export const EchoParameters = Type.Object({ message: Type.String() }, strict);
-export const SleepParameters = Type.Object({ seconds: Type.Number({ minimum: 0 }) }, strict);
+const CopyFileParameters = Type.Object({ src: Path, dest: Path }, strict);
+const MoveDirectoryParameters = Type.Object({ src: Path, dest: Path }, strict);
+const MakeDirectoryParameters = Type.Object({ path: Path }, strict);
+const EchoParameters = Type.Object({ message: Type.String() }, strict);
+const SleepParameters = Type.Object({ seconds: Type.Number({ minimum: 0 }) }, strict);
 
 const command = <N extends string, P extends TObject>(name: N, parameters: P) =>
   Type.Object({ name: Type.Literal(name), parameters }, strict);
@@ -108,7 +108,7 @@ export const CommandSchema = Type.Union([
 export type Command = Static<typeof CommandSchema>;
 export type CommandName = Command['name'];
 export type CommandParameters<N extends CommandName> = Extract<Command, { name: N }>['parameters'];
-export type BlenderFormat = Static<typeof BlenderFormat>;
+type BlenderFormat = Static<typeof BlenderFormat>;
 
 /** Builds a command with its parameters checked by the type system. */
 export function makeCommand<N extends CommandName>(name: N, parameters: CommandParameters<N>): Command {

@@ -14,8 +14,6 @@ import { SharedStorage } from './storage/shared-storage.js';
 
 import { KILN_VERSION } from '../util/version.js';
 
-export { KILN_VERSION } from '../util/version.js';
-
 export interface RunningManager {
   url: string;
   app: App;

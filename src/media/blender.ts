@@ -65,7 +65,7 @@ export function locateBlender(configured?: string, options: LocateBlenderOptions
 }
 
 /** Output formats Blender's `-F` accepts. */
-export const BLENDER_FORMATS = [
+const BLENDER_FORMATS = [
   'TGA',
   'RAWTGA',
   'JPEG',
@@ -86,7 +86,7 @@ export const BLENDER_FORMATS = [
   'JP2',
   'WEBP',
 ] as const;
-export type BlenderFormat = (typeof BLENDER_FORMATS)[number];
+type BlenderFormat = (typeof BLENDER_FORMATS)[number];
 
 export interface BlenderArgsOptions {
   /** The .blend file to render. */

@@ -16,7 +16,7 @@ export function isExecutableFile(path: string): boolean {
 }
 
 /** Whether a program name has a directory part ("./ffmpeg", "/usr/bin/ffmpeg", "C:\\x\\ffmpeg.exe"). */
-export function hasDirectory(name: string): boolean {
+function hasDirectory(name: string): boolean {
   return isAbsolute(name) || name.includes('/') || (isWindows() && name.includes('\\'));
 }
 

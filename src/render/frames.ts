@@ -5,7 +5,7 @@
 import { UserError } from '../util/errors.js';
 
 /** Blender's largest frame number (MAXFRAME). */
-export const MAX_FRAME = 1_048_574;
+const MAX_FRAME = 1_048_574;
 
 export function assertFrame(frame: number, field = 'frame'): void {
   if (!Number.isSafeInteger(frame) || frame < 0 || frame > MAX_FRAME) {

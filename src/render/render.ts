@@ -11,11 +11,11 @@ import { writeFileAtomic } from '../util/fs.js';
 import { assertFrame, frameOutputPath } from './frames.js';
 import { sceneSvg } from './scene.js';
 
-export { DEFAULT_SCENE, SCENE_FPS } from './scene.js';
-export { MAX_FRAME, frameOutputPath, parseFrameList } from './frames.js';
+export { DEFAULT_SCENE } from './scene.js';
+export { frameOutputPath, parseFrameList } from './frames.js';
 
 /** Largest width or height accepted (16K). */
-export const MAX_DIMENSION = 16_384;
+const MAX_DIMENSION = 16_384;
 /** zlib level for the PNGs: 6 is libpng's default and a good speed/size balance for these images. */
 const PNG_COMPRESSION_LEVEL = 6;
 

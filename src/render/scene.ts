@@ -10,7 +10,7 @@ import { hsl, mod, n, polygonPoints, sevenSegment } from './drawing.js';
 import { createPrng, hashString, type Prng } from './prng.js';
 
 /** Frames per second the scene's motion is designed for (frame 24 is one second in). */
-export const SCENE_FPS = 24;
+const SCENE_FPS = 24;
 export const DEFAULT_SCENE = 'default';
 
 interface MountainLayer {
@@ -126,7 +126,7 @@ function shape(rng: Prng, hue: number): Shape {
 }
 
 /** Zero-padded frame number with at least `digits` digits (Blender's `####`). */
-export function padFrame(frame: number, digits = 4): string {
+function padFrame(frame: number, digits = 4): string {
   return String(frame).padStart(digits, '0');
 }
 

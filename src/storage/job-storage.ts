@@ -15,7 +15,7 @@ export interface JobStorage {
   bytesUploaded?: number;
 }
 
-export const JOB_STORAGE_MODES = ['direct', 'copy', 'shaman'] as const;
+const JOB_STORAGE_MODES = ['direct', 'copy', 'shaman'] as const;
 const COUNTS = ['files', 'bytesHashed', 'bytesUploaded'] as const;
 const KNOWN = new Set<string>(['mode', 'input', 'effectivePath', 'checkout', ...COUNTS]);
 const MAX_PATH = 4096;

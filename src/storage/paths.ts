@@ -2,24 +2,17 @@ import { Type, type Static } from '@sinclair/typebox';
 import { UserError } from '../util/errors.js';
 import { PlatformSchema, type Platform } from '../util/platform.js';
 
-export {
-  findCloudSyncMarker,
-  assertNotCloudSynced,
-  type CloudSyncMarker,
-  type CloudSyncService,
-} from './cloud-sync.js';
-
 /**
  * Two-way path variables: one name (`farm`) with a prefix per platform and audience
  * (`/mnt/farm`, `/Volumes/farm`, `S:\`). Paths are stored with the variable (`{farm}/proj/a.blend`)
  * and expanded to each reader's own platform form when handed out.
  */
 
-export { PlatformSchema, platformOf, type Platform } from '../util/platform.js';
-export const AudienceSchema = Type.Union([Type.Literal('workers'), Type.Literal('users')]);
+export { platformOf, type Platform } from '../util/platform.js';
+const AudienceSchema = Type.Union([Type.Literal('workers'), Type.Literal('users')]);
 export type Audience = Static<typeof AudienceSchema>;
 
-export const VariableValueSchema = Type.Object(
+const VariableValueSchema = Type.Object(
   {
     platform: Type.Union([PlatformSchema, Type.Literal('all')]),
     audience: Type.Union([AudienceSchema, Type.Literal('all')]),
@@ -27,7 +20,7 @@ export const VariableValueSchema = Type.Object(
   },
   { additionalProperties: false },
 );
-export type VariableValue = Static<typeof VariableValueSchema>;
+type VariableValue = Static<typeof VariableValueSchema>;
 
 export const TwoWayVariableSchema = Type.Object(
   {
@@ -92,7 +85,7 @@ export function toPlatformPath(
 }
 
 /** The value a variable has for one platform and audience, most specific first. */
-export function pickValue(variable: TwoWayVariable, platform: Platform, audience: Audience): string | undefined {
+function pickValue(variable: TwoWayVariable, platform: Platform, audience: Audience): string | undefined {
   const rank = (entry: VariableValue): number =>
     (entry.platform === platform ? 0 : entry.platform === 'all' ? 2 : 9) +
     (entry.audience === audience ? 0 : entry.audience === 'all' ? 1 : 9);
@@ -132,7 +125,7 @@ export function isUncPath(path: string): boolean {
 }
 
 /** The error for a UNC path, telling the user to map a drive letter. */
-export function uncPathError(path: string, field?: string): UserError {
+function uncPathError(path: string, field?: string): UserError {
   const share = /^[\\/]{2}(?:[?.][\\/]UNC[\\/])?([^\\/]+)[\\/]+([^\\/]+)/i.exec(path);
   const example = share ? `\\\\${share[1]}\\${share[2]}` : '\\\\server\\share';
   return new UserError(

@@ -11,7 +11,7 @@ import { SECOND } from '../util/time.js';
 import { DEFAULT_MANAGER_PORT } from '../config/ports.js';
 import { PlatformSchema, platformOf } from '../util/platform.js';
 
-export const WorkerConfigSchema = Type.Object(
+const WorkerConfigSchema = Type.Object(
   {
     /** The manager, e.g. http://farm:7780. */
     manager: Type.String({ minLength: 1 }),
@@ -61,7 +61,7 @@ export const DEFAULT_TASK_TYPES: readonly string[] = Object.freeze([
   ...new Set([...Object.values(TaskType), 'render', 'video', 'misc', 'echo', 'command', 'transcode', 'copy']),
 ]);
 
-export function workerDefaults(): WorkerConfig {
+function workerDefaults(): WorkerConfig {
   return Object.freeze({
     // Without discovery, the manager on this host.
     manager: `http://localhost:${DEFAULT_MANAGER_PORT}`,

@@ -13,7 +13,7 @@ import type { RegisterWorker, RegisteredWorker } from '../client/types.js';
 import { UserError, isErrnoException } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 
-export const CREDENTIALS_FILE = 'worker-credentials.yaml';
+const CREDENTIALS_FILE = 'worker-credentials.yaml';
 
 export interface StoredCredentials {
   id: string;
@@ -60,7 +60,7 @@ export async function readCredentials(home: string): Promise<StoredCredentials |
   };
 }
 
-export async function saveCredentials(home: string, credentials: StoredCredentials): Promise<void> {
+async function saveCredentials(home: string, credentials: StoredCredentials): Promise<void> {
   const text = `# This worker's identity on the farm, from registering with the farm secret. Keep it private.\n${YAML.stringify(credentials)}`;
   await writeFileAtomic(credentialsPath(home), text, 0o600);
 }

@@ -13,7 +13,7 @@ import type { PreviewContentType } from '../client/api-client.js';
 import { toError } from '../util/errors.js';
 
 /** The manager refuses larger previews. */
-export const MAX_PREVIEW_BYTES = 25 * 1024 * 1024;
+const MAX_PREVIEW_BYTES = 25 * 1024 * 1024;
 const PREVIEW_WIDTH = 1920;
 
 export type UploadPreview = (image: Uint8Array, contentType: PreviewContentType, signal: AbortSignal) => Promise<void>;

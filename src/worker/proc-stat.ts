@@ -14,7 +14,7 @@ export const HAS_PROC = (() => {
   }
 })();
 
-export interface ProcStat {
+interface ProcStat {
   pid: number;
   /** One letter: R, S, D, Z (zombie), T... */
   state: string;
@@ -25,7 +25,7 @@ export interface ProcStat {
 }
 
 /** The stat line of one process; undefined when it does not exist (or /proc is missing). */
-export function readProcStat(pid: number): ProcStat | undefined {
+function readProcStat(pid: number): ProcStat | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -63,7 +63,7 @@ export function isProcessAlive(pid: number, startTime?: string): boolean {
 }
 
 /** Every live (non-zombie) process in the table; empty without /proc. */
-export function listProcesses(): ProcStat[] {
+function listProcesses(): ProcStat[] {
   let entries: string[];
   try {
     entries = readdirSync('/proc');

@@ -15,7 +15,7 @@ export interface Pending {
 /** TaskUpdate.activity's maximum length. */
 export const MAX_ACTIVITY = 1000;
 /** TaskUpdate.log's maximum number of lines. */
-export const MAX_LOG_ITEMS = 10_000;
+const MAX_LOG_ITEMS = 10_000;
 
 export function clamp01(value: number): number {
   return Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0;

@@ -32,8 +32,6 @@ import { UpdateBatcher } from './update-batcher.js';
 import { UpdateDelivery } from './update-delivery.js';
 import { UpdateJournal, type JournalEntry } from './update-journal.js';
 
-export type { SendUpdate } from './update-attempt.js';
-
 export interface UpdateQueueOptions {
   /** Folder of the journal, e.g. `<home>/worker-queue`. */
   dir: string;

@@ -28,7 +28,7 @@ const TYPE_COLUMNS: Array<Column<JobTypeSummary>> = [
   { header: 'ETAG', value: (type) => type.etag.slice(0, SHORT_ETAG) },
 ];
 
-export function formatJobTypeTable(types: readonly JobTypeSummary[]): string {
+function formatJobTypeTable(types: readonly JobTypeSummary[]): string {
   return formatTable(TYPE_COLUMNS, types);
 }
 
@@ -67,7 +67,7 @@ function openPart(
 }
 
 /** `--renderer blender` as `{ renderer: 'blender' }`, checked against the type's own settings. */
-export function chosenSettings(
+function chosenSettings(
   detail: Pick<JobTypeDetail, 'name' | 'settings'>,
   flags: { renderer?: string | undefined },
 ): Record<string, unknown> {
@@ -84,7 +84,7 @@ export function chosenSettings(
 }
 
 /** `string`, `list of string`, `map of string`. */
-export function settingType(setting: Pick<SettingInfo, 'type' | 'items'>): string {
+function settingType(setting: Pick<SettingInfo, 'type' | 'items'>): string {
   if (setting.type === 'array') return setting.items ? `list of ${setting.items}` : 'list';
   if (setting.type === 'object' && setting.items) return `map of ${setting.items}`;
   return setting.type;
@@ -127,7 +127,7 @@ export function settingLimits(setting: SettingInfo): string {
  * always apply first, then `Only when renderer is blender:` and so on), each setting on one line
  * (name, type, required or default, accepted values) with its meaning on the next.
  */
-export function formatJobTypeDetail(detail: JobTypeDetail, chosen: Record<string, unknown> = {}): string {
+function formatJobTypeDetail(detail: JobTypeDetail, chosen: Record<string, unknown> = {}): string {
   const settings = settingsFor(detail.settings, chosen);
   const choice = Object.entries(chosen)
     .map(([key, value]) => `${key} ${String(value)}`)

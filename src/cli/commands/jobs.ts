@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { BlocklistEntry, Job, JobAction } from '../../client/index.js';
 import { resolveJobId, resolveWorkerId } from '../ids.js';
 
-export { isUuid, MIN_PREFIX, resolveJobId } from '../ids.js';
+export { isUuid, resolveJobId } from '../ids.js';
 import { UserError } from '../../util/errors.js';
 import { action } from '../run.js';
 import { withManager, withManagerOptions, type ManagerFlags } from '../client.js';
@@ -41,12 +41,12 @@ const JOB_COLUMNS: Array<Column<Job>> = [
   { header: 'AGE', value: (job) => formatAge(job.createdAt), align: 'right' },
 ];
 
-export function formatJobTable(jobs: readonly Job[]): string {
+function formatJobTable(jobs: readonly Job[]): string {
   return formatTable(JOB_COLUMNS, jobs);
 }
 
 /** A job's blocklist for people: "render-07 (render tasks, since 12m)". */
-export function formatBlocklist(blocklist: readonly BlocklistEntry[]): string | undefined {
+function formatBlocklist(blocklist: readonly BlocklistEntry[]): string | undefined {
   if (blocklist.length === 0) return undefined;
   return blocklist
     .map(
@@ -56,7 +56,7 @@ export function formatBlocklist(blocklist: readonly BlocklistEntry[]): string | 
     .join('; ');
 }
 
-export function formatJob(job: Job, blocklist: readonly BlocklistEntry[] = []): string {
+function formatJob(job: Job, blocklist: readonly BlocklistEntry[] = []): string {
   const settings = JSON.stringify(job.settings);
   return formatFields([
     ['ID', job.id],

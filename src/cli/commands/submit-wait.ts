@@ -10,7 +10,7 @@ import { followChanges, withInterrupt } from '../client.js';
 import { formatDuration, jobLabel, jobProgress, printJson, shortId } from '../format.js';
 
 /** Exit statuses of `kiln submit --wait`, by the job's final status. */
-export const WAIT_EXIT_CODES = { completed: 0, failed: 1, canceled: 2 } as const;
+const WAIT_EXIT_CODES = { completed: 0, failed: 1, canceled: 2 } as const;
 /** `--wait` gave up: the manager stayed unreachable, or the job was deleted. */
 export const WAIT_LOST_EXIT_CODE = 3;
 /** Ctrl-C while waiting (128 + SIGINT), as shells report it. */
@@ -21,7 +21,7 @@ const LOST_CONTACT_LIMIT_MS = 5 * MINUTE;
 const FINAL_STATUSES: ReadonlySet<string> = new Set(Object.keys(WAIT_EXIT_CODES));
 
 /** The one-line outcome of a job that ended. */
-export function summarize(job: Job, elapsedMs: number): string {
+function summarize(job: Job, elapsedMs: number): string {
   const line = `job ${jobLabel(job)} ${job.status} after ${formatDuration(elapsedMs)}: ${jobProgress(job)} tasks done`;
   const failed = job.taskCounts.failed;
   if (job.status === 'failed') return `${line}, ${failed} failed (see \`kiln tasks ls ${shortId(job.id)}\`)`;
@@ -44,7 +44,7 @@ const LINE_HEARTBEAT_MS = 30 * SECOND;
 const describeState = (job: Job): string =>
   job.taskCounts.failed > 0 ? `${job.status}, ${job.taskCounts.failed} failed` : job.status;
 
-export function makeProgressDisplay(job: Job, stream: NodeJS.WriteStream = process.stderr): ProgressDisplay {
+function makeProgressDisplay(job: Job, stream: NodeJS.WriteStream = process.stderr): ProgressDisplay {
   return stream.isTTY ? barDisplay(job, stream) : lineDisplay(stream);
 }
 

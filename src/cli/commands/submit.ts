@@ -134,7 +134,7 @@ const OPTION_OF_FIELD: Readonly<Record<string, string>> = {
 };
 
 /** Which command-line option an API field of the submission came from. */
-export function submitFieldHint(field: string): string | undefined {
+function submitFieldHint(field: string): string | undefined {
   if (field === 'typeEtag') return 'the job type changed while submitting; run the command again';
   if (field.startsWith('settings.'))
     return `field ${field}, from --set ${field.slice('settings.'.length).split('.')[0]}`;

@@ -6,8 +6,6 @@ import { withManager, withManagerOptions, type ManagerFlags } from '../client.js
 import { formatAge, formatTable, printJson, shortId, shortTaskId, type Column } from '../format.js';
 import { resolveWorkerId } from '../ids.js';
 
-export { resolveWorkerId } from '../ids.js';
-
 /** `awake`, or `awake → asleep after task` while a change is requested. */
 export function workerStatus(worker: Pick<Worker, 'status' | 'statusRequested' | 'lazyStatusRequest'>): string {
   if (!worker.statusRequested || worker.statusRequested === worker.status) return worker.status;

@@ -39,7 +39,7 @@ export interface ProgressReporter {
 const isInside = (path: string, folder: string): boolean => isInsideFolder(path, folder, platformOf());
 
 /** `2026-11-22T10-15-03-shot-010`: sorts by time, safe on every file system. */
-export function jobFolderName(jobName: string, now = new Date()): string {
+function jobFolderName(jobName: string, now = new Date()): string {
   const stamp = now.toISOString().slice(0, 19).replaceAll(':', '-');
   const safe =
     jobName

@@ -5,9 +5,9 @@ import { chunkFrames, formatFrames, parseFrameRange, splitRuns } from '../frame-
 import { resolveJobPath } from '../paths.js';
 import { makeCommand, TaskType, type CompiledTask, type Command } from '../types.js';
 
-export const DEFAULT_COMMAND_CHUNK_SIZE = 4;
+const DEFAULT_COMMAND_CHUNK_SIZE = 4;
 
-export const CommandSettings = Type.Object(
+const CommandSettings = Type.Object(
   {
     argv: Type.Array(Type.String(), {
       minItems: 1,
@@ -24,7 +24,7 @@ export const CommandSettings = Type.Object(
   },
   { additionalProperties: false },
 );
-export type CommandSettings = Static<typeof CommandSettings>;
+type CommandSettings = Static<typeof CommandSettings>;
 
 const PLACEHOLDER = /\{(?:(frame|first|last)(?::(\d{1,2}))?|(frames))\}/g;
 type Placeholder = 'frame' | 'first' | 'last' | 'frames';

@@ -3,7 +3,7 @@ import { defineJobType } from '../define.js';
 import { chunkFrames, formatFrames, parseFrameRange } from '../frame-range.js';
 import { makeCommand, TaskType, type Command } from '../types.js';
 
-export const DEFAULT_ECHO_SLEEP_CHUNK_SIZE = 4;
+const DEFAULT_ECHO_SLEEP_CHUNK_SIZE = 4;
 
 /**
  * The program the `fail` setting runs. No host has it, so starting it fails on every platform
@@ -11,7 +11,7 @@ export const DEFAULT_ECHO_SLEEP_CHUNK_SIZE = 4;
  */
 export const FAIL_PROGRAM = 'kiln-echo-sleep-fails-on-purpose';
 
-export const EchoSleepSettings = Type.Object(
+const EchoSleepSettings = Type.Object(
   {
     message: Type.String({ default: 'hello', description: 'printed to the task log' }),
     sleepSeconds: Type.Number({ minimum: 0, maximum: 86400, default: 0, description: 'then wait this long' }),
@@ -25,7 +25,7 @@ export const EchoSleepSettings = Type.Object(
   },
   { additionalProperties: false },
 );
-export type EchoSleepSettings = Static<typeof EchoSleepSettings>;
+type EchoSleepSettings = Static<typeof EchoSleepSettings>;
 
 /**
  * For testing the farm. Each task echoes the message, sleeps (when sleepSeconds > 0) and, with

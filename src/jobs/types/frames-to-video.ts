@@ -6,7 +6,7 @@ import { parentPath, resolveJobPath } from '../paths.js';
 import { settingsError } from '../settings.js';
 import { makeCommand, TaskType, type Command } from '../types.js';
 
-export const FramesToVideoSettings = Type.Object(
+const FramesToVideoSettings = Type.Object(
   {
     input: Type.String({
       minLength: 1,
@@ -32,7 +32,7 @@ export const FramesToVideoSettings = Type.Object(
   },
   { additionalProperties: false },
 );
-export type FramesToVideoSettings = Static<typeof FramesToVideoSettings>;
+type FramesToVideoSettings = Static<typeof FramesToVideoSettings>;
 
 /**
  * One `video` task encoding an image sequence. With job.frames the video holds exactly those

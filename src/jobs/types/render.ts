@@ -13,13 +13,13 @@ import {
   type JobToCompile,
 } from '../types.js';
 
-export const DEFAULT_RENDER_CHUNK_SIZE = 4;
+const DEFAULT_RENDER_CHUNK_SIZE = 4;
 
 /** Settings that mean something with one renderer only (see appliesWhen in setting-info.ts). */
 const withBlender = { appliesWhen: { renderer: ['blender'] } };
 const withBuiltin = { appliesWhen: { renderer: ['builtin'] } };
 
-export const RenderSettings = Type.Object(
+const RenderSettings = Type.Object(
   {
     renderer: Type.Union([Type.Literal('builtin'), Type.Literal('blender')], {
       default: 'builtin',
@@ -127,7 +127,7 @@ export const renderJobType = defineJobType({
   },
 });
 
-export type RenderSettings = Static<typeof RenderSettings>;
+type RenderSettings = Static<typeof RenderSettings>;
 
 function renderCommand(job: JobToCompile<RenderSettings>, frames: number[], output: string): Command {
   const { settings } = job;

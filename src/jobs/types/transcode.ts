@@ -30,7 +30,7 @@ const PRESETS = [
 ] as const;
 const dimension = (description: string) => Type.Integer({ minimum: 2, maximum: 16384, multipleOf: 2, description });
 
-export const TranscodeSettings = Type.Object(
+const TranscodeSettings = Type.Object(
   {
     input: Type.String({ minLength: 1, description: 'media file to read' }),
     output: Type.String({ minLength: 1, description: 'file to write; the extension picks the container' }),
@@ -59,7 +59,7 @@ export const TranscodeSettings = Type.Object(
   },
   { additionalProperties: false },
 );
-export type TranscodeSettings = Static<typeof TranscodeSettings>;
+type TranscodeSettings = Static<typeof TranscodeSettings>;
 
 /** One `video` task running ffmpeg from input to output with the chosen codecs. */
 export const transcodeJobType = defineJobType({

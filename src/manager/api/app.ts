@@ -33,7 +33,7 @@ export type App = FastifyInstance<
 >;
 
 /** Who may use the mutating user endpoints. */
-export interface UserAuth {
+interface UserAuth {
   /** Trusted network (--open): no API token needed. */
   open: boolean;
   acceptsToken: (token: string) => Promise<boolean>;

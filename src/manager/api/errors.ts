@@ -28,7 +28,7 @@ interface Answer {
 }
 
 /** Maps anything thrown to the JSON error answer; only unexpected errors are 500s, without internals. */
-export function toAnswer(error: unknown): Answer {
+function toAnswer(error: unknown): Answer {
   if (error instanceof ApiError)
     return { status: error.status, code: error.code, message: error.message, field: error.field };
   if (error instanceof ShamanError)

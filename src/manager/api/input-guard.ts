@@ -1,7 +1,7 @@
 import { ApiError } from './errors.js';
 
 /** Deeper than any real setting needs; far below what would exhaust the stack. */
-export const MAX_JSON_DEPTH = 32;
+const MAX_JSON_DEPTH = 32;
 
 /** A UTF-16 surrogate without its pair; in a `u` regex only unpaired ones match. */
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
@@ -46,7 +46,7 @@ export function checkRequestInput(value: unknown, root: string): void {
 }
 
 /** The same rules for one piece of text (a header value, a credential); `subject` starts the message. */
-export function checkText(text: string, subject: string, field: string): void {
+function checkText(text: string, subject: string, field: string): void {
   const what = subject || 'body';
   if (text.includes('\u0000'))
     throw new ApiError(

@@ -75,9 +75,3 @@ export function toBlocklist(entries: BlocklistEntry[]): Blocklist {
     })),
   };
 }
-
-/** What a worker is told about its requested status. */
-export const toWorkerState = (row: WorkerRow) => ({
-  statusRequested: row.status_requested,
-  lazy: row.lazy_status_request,
-});

@@ -10,7 +10,7 @@ import { canJobTransition } from '../state/transitions.js';
 import { FINAL_JOB_STATUSES } from '../state/statuses.js';
 import type { JobRow } from '../persistence/schema/tables.js';
 
-export interface JobChange {
+interface JobChange {
   jobId: string;
   from: JobStatus;
   to: JobStatus;
@@ -90,7 +90,7 @@ export async function reopenJob(trx: Trx, job: JobRow, activity: string): Promis
 }
 
 /** Unfinished tasks of a job become canceled; running ones learn it from may-I-keep-running. */
-export function cancelRemainingTasks(trx: Trx, jobId: string): Promise<TaskChange[]> {
+function cancelRemainingTasks(trx: Trx, jobId: string): Promise<TaskChange[]> {
   return updateTasks(trx, { jobId, statuses: ['queued', 'soft-failed', 'paused', 'active'] }, { status: 'canceled' });
 }
 

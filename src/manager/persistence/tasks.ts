@@ -48,10 +48,6 @@ export async function touchTasks(
     WHERE task.id = u.id`.execute(trx);
 }
 
-export async function listTasksOfJob(db: Db, jobId: string): Promise<TaskRow[]> {
-  return db.selectFrom('task').selectAll().where('job_id', '=', jobId).orderBy('idx').execute();
-}
-
 /** One page of a job's tasks in index order, and how many it has (the API never sends them all at once). */
 export async function pageTasksOfJob(db: Db, jobId: string, page: Page): Promise<{ rows: TaskRow[]; total: number }> {
   const of = db.selectFrom('task').where('job_id', '=', jobId);

@@ -49,10 +49,6 @@ export async function fetchWorkerSecretHash(db: Db, id: string): Promise<string 
   return row?.secret_hash;
 }
 
-export async function listWorkers(db: Db): Promise<WorkerRow[]> {
-  return db.selectFrom('worker').selectAll().orderBy('name').orderBy('id').execute();
-}
-
 /** One page of the workers by name, and how many there are (the API never sends them all at once). */
 export async function pageWorkers(
   db: Db,

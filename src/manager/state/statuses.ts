@@ -29,10 +29,6 @@ export type WorkerStatus = (typeof WORKER_STATUSES)[number];
  */
 export const TRANSIENT_JOB_STATUSES = ['requeueing'] as const satisfies readonly JobStatus[];
 
-/** Tasks a worker may be given. */
-export const RUNNABLE_TASK_STATUSES: readonly TaskStatus[] = ['queued', 'soft-failed'];
-/** Tasks that will not run again unless requeued. */
-export const FINAL_TASK_STATUSES: readonly TaskStatus[] = ['failed', 'completed', 'canceled'];
 export const FINAL_JOB_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'canceled'];
 /** Workers that may be given tasks; any other must sign on first. */
 export const WORKING_STATUSES: readonly WorkerStatus[] = ['awake'];

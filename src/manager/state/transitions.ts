@@ -28,7 +28,7 @@ export const TASK_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]
   paused: ['queued', 'canceled'],
 };
 
-export const WORKER_TRANSITIONS: Readonly<Record<WorkerStatus, readonly WorkerStatus[]>> = {
+const WORKER_TRANSITIONS: Readonly<Record<WorkerStatus, readonly WorkerStatus[]>> = {
   // Signing on makes a worker awake or asleep from any status.
   awake: ['asleep', 'offline', 'error', 'restart'],
   asleep: ['awake', 'offline', 'error', 'restart'],
@@ -46,7 +46,7 @@ export class InvalidTransitionError extends Error {
   }
 }
 
-export function canTransition<S extends string>(table: Readonly<Record<S, readonly S[]>>, from: S, to: S): boolean {
+function canTransition<S extends string>(table: Readonly<Record<S, readonly S[]>>, from: S, to: S): boolean {
   return from === to || table[from].includes(to);
 }
 

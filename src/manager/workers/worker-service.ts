@@ -71,7 +71,7 @@ export type NextTask =
   | { kind: 'status-change'; state: WorkerStateAnswer };
 
 /** A worker that is not awake or asleep (timed out, signed off) signs on before anything else. */
-export function assertSignedOn(worker: WorkerRow): void {
+function assertSignedOn(worker: WorkerRow): void {
   if (worker.status === 'awake' || worker.status === 'asleep') return;
   throw new ConflictError(`worker ${worker.name} is ${worker.status}: it must sign on again first`, 'sign_on_required');
 }

@@ -74,8 +74,3 @@ export class MissingBlobsError extends ShamanError {
     );
   }
 }
-
-/** The HTTP status for a Shaman error, or undefined for anything else (a 500). */
-export function httpStatusOf(error: unknown): number | undefined {
-  return error instanceof ShamanError ? error.httpStatus : undefined;
-}

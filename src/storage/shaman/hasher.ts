@@ -9,7 +9,7 @@ import { makeFileHasher, type FileHash } from './hash-file.js';
 import type { HashBatch, HashWorkerMessage } from './hash-worker.js';
 import { runFsBatch } from './limit.js';
 
-export { HashCache, type HashCacheOptions } from './hash-cache.js';
+export { HashCache } from './hash-cache.js';
 
 export interface HashInput {
   /** Absolute, or relative to `baseDir`; kept as given in the result. */

@@ -4,14 +4,14 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { UserError, isErrnoException } from '../../util/errors.js';
 import { runFsBatch } from './limit.js';
 
-export interface TreeEntry {
+interface TreeEntry {
   /** Relative to the tree's root, with `/` between folders. */
   path: string;
   size: number;
   mtimeMs: number;
 }
 
-export interface SkippedEntry {
+interface SkippedEntry {
   path: string;
   reason: 'symlink points outside the tree' | 'broken symlink' | 'symlink loop' | 'not a regular file' | 'unreadable';
 }

@@ -1,7 +1,7 @@
 import type { FuzzRequest } from './requests.js';
 
 /** What a response must be, whatever the request: no 5xx, and every error in Kiln's shape. Returns what is wrong, if anything. */
-export function checkAnswer(
+function checkAnswer(
   status: number,
   contentType: string | null,
   text: string,

@@ -16,7 +16,7 @@ import { runRenderFrames } from './render-frames.js';
 import { runSleep } from './sleep.js';
 import { CommandError, type CommandContext, type CommandHandler } from './types.js';
 
-export const COMMAND_HANDLERS: { readonly [N in CommandName]: CommandHandler<N> } = Object.freeze({
+const COMMAND_HANDLERS: { readonly [N in CommandName]: CommandHandler<N> } = Object.freeze({
   exec: runExec,
   'render-frames': runRenderFrames,
   blender: runBlender,
@@ -28,7 +28,7 @@ export const COMMAND_HANDLERS: { readonly [N in CommandName]: CommandHandler<N> 
   sleep: runSleep,
 });
 
-export const COMMAND_NAMES = Object.keys(COMMAND_HANDLERS) as CommandName[];
+const COMMAND_NAMES = Object.keys(COMMAND_HANDLERS) as CommandName[];
 
 /** The command as sent, checked against the command schema; CommandError says what is wrong. */
 export function checkCommand(value: unknown): Command {
@@ -51,4 +51,4 @@ export async function runCommand(command: Command, context: CommandContext): Pro
   await handler(command.parameters as never, context);
 }
 
-export { CommandAbortedError, CommandError, type CommandContext, type CommandHandler } from './types.js';
+export { CommandAbortedError, CommandError, type CommandContext } from './types.js';

@@ -10,7 +10,7 @@ import type { ProcessGroupTracker } from '../process-groups.js';
 import { CommandAbortedError, CommandError, throwIfAborted } from './types.js';
 
 /** A longer line is cut (one runaway line must not fill the manager's log). */
-export const MAX_LINE_LENGTH = 8000;
+const MAX_LINE_LENGTH = 8000;
 /** After the process exits, how long its output pipes may stay open (a grandchild holding them). */
 const PIPE_DRAIN_MS = 1000;
 /** After SIGKILL, how long to wait for the exit before giving up on it. */

@@ -13,7 +13,7 @@ import type { CommandHandler } from './types.js';
 /** The renderer's entry, beside this file once compiled (dist/src/render/render-frames-main.js). */
 export const RENDER_FRAMES_MAIN = fileURLToPath(new URL('../../render/render-frames-main.js', import.meta.url));
 
-export function renderFramesArgv(parameters: Parameters<CommandHandler<'render-frames'>>[0]): string[] {
+function renderFramesArgv(parameters: Parameters<CommandHandler<'render-frames'>>[0]): string[] {
   const frames = [...new Set(parameters.frames)].sort((a, b) => a - b);
   return [
     process.execPath,

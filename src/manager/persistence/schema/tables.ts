@@ -1,10 +1,10 @@
-import type { ColumnType, Generated, Selectable, Insertable } from 'kysely';
+import type { ColumnType, Generated, Selectable } from 'kysely';
 import type { JobStatus, TaskCounts, TaskStatus, WorkerStatus } from '../../state/statuses.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json<T> = ColumnType<T, string | T, string | T>;
 
-export interface JobTable {
+interface JobTable {
   id: string;
   name: string;
   type: string;
@@ -30,7 +30,7 @@ export interface JobTable {
   updated_at: Timestamp;
 }
 
-export interface TaskTable {
+interface TaskTable {
   id: string;
   job_id: string;
   idx: number;
@@ -54,12 +54,12 @@ export interface TaskTable {
   updated_at: Timestamp;
 }
 
-export interface TaskDependencyTable {
+interface TaskDependencyTable {
   task_id: string;
   depends_on: string;
 }
 
-export interface WorkerTable {
+interface WorkerTable {
   id: string;
   name: string;
   secret_hash: string;
@@ -86,14 +86,14 @@ export interface SleepSchedule {
   end: string;
 }
 
-export interface JobBlocklistTable {
+interface JobBlocklistTable {
   job_id: string;
   worker_id: string;
   task_type: string;
   created_at: Timestamp;
 }
 
-export interface SettingTable {
+interface SettingTable {
   key: string;
   value: Json<unknown>;
   updated_at: Timestamp;
@@ -111,7 +111,6 @@ export interface Database {
 export type JobRow = Selectable<JobTable>;
 export type TaskRow = Selectable<TaskTable>;
 export type WorkerRow = Selectable<WorkerTable>;
-export type NewTask = Insertable<TaskTable>;
 
 /** A job row's per-status task counters (kept by the store as tasks change). */
 export function countsOf(row: {

@@ -1,4 +1,0 @@
-export * from './statuses.js';
-export * from './transitions.js';
-export * from './actions.js';
-export * from './job-status.js';
