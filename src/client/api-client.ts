@@ -15,10 +15,10 @@ import { ProtocolError } from './errors.js';
 import { StorageClient } from './storage-client.js';
 
 export { apiBaseUrl } from './base-url.js';
-export {
-  type ApiClientOptions,
-  type CallOptions,
-  type WorkerCredentials,
+export type {
+  ApiClientOptions,
+  CallOptions,
+  WorkerCredentials,
 } from './client-options.js';
 import { HttpTransport, type Auth } from './http.js';
 import { readServerEvents, type ServerEvent } from './events.js';

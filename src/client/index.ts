@@ -8,5 +8,5 @@ export {
   isRetryable,
   networkErrorCode,
 } from './errors.js';
-export { type ServerEvent } from './events.js';
+export type { ServerEvent } from './events.js';
 export type * from './types.js';

@@ -108,7 +108,6 @@ export const CommandSchema = Type.Union([
 export type Command = Static<typeof CommandSchema>;
 export type CommandName = Command['name'];
 export type CommandParameters<N extends CommandName> = Extract<Command, { name: N }>['parameters'];
-type BlenderFormat = Static<typeof BlenderFormat>;
 
 /** Builds a command with its parameters checked by the type system. */
 export function makeCommand<N extends CommandName>(name: N, parameters: CommandParameters<N>): Command {

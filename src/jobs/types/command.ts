@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { UserError } from '../../util/errors.js';
 import { defineJobType } from '../define.js';
 import { chunkFrames, formatFrames, parseFrameRange, splitRuns } from '../frame-range.js';
@@ -24,7 +24,6 @@ const CommandSettings = Type.Object(
   },
   { additionalProperties: false },
 );
-type CommandSettings = Static<typeof CommandSettings>;
 
 const PLACEHOLDER = /\{(?:(frame|first|last)(?::(\d{1,2}))?|(frames))\}/g;
 type Placeholder = 'frame' | 'first' | 'last' | 'frames';

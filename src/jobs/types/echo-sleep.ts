@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { defineJobType } from '../define.js';
 import { chunkFrames, formatFrames, parseFrameRange } from '../frame-range.js';
 import { makeCommand, TaskType, type Command } from '../types.js';
@@ -25,7 +25,6 @@ const EchoSleepSettings = Type.Object(
   },
   { additionalProperties: false },
 );
-type EchoSleepSettings = Static<typeof EchoSleepSettings>;
 
 /**
  * For testing the farm. Each task echoes the message, sleeps (when sleepSeconds > 0) and, with

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { defineJobType } from '../define.js';
 import { sequenceToVideoCommand, toFfmpegPattern } from '../ffmpeg.js';
 import { parseFrameRange } from '../frame-range.js';
@@ -32,7 +32,6 @@ const FramesToVideoSettings = Type.Object(
   },
   { additionalProperties: false },
 );
-type FramesToVideoSettings = Static<typeof FramesToVideoSettings>;
 
 /**
  * One `video` task encoding an image sequence. With job.frames the video holds exactly those
