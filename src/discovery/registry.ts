@@ -39,6 +39,7 @@ interface Claimant {
 }
 
 export class ServiceRegistry extends EventEmitter<{ change: [RegistryChange]; duplicate: [DuplicateUuid] }> {
+  /** By entryKey: a cloned host announces the same serviceId as its original, and both are kept. */
   private readonly entries = new Map<string, RegistryEntry>();
   /** Who was heard announcing each UUID first-hand lately, to notice a second host with it. */
   private readonly claimants = new Map<string, Claimant[]>();
@@ -66,7 +67,7 @@ export class ServiceRegistry extends EventEmitter<{ change: [RegistryChange]; du
   applyAnnouncement(packet: AnnouncePacket, source: string): void {
     this.noteClaimant(packet.sender, source);
     for (const entry of packet.entries) {
-      if (packet.type === 'goodbye') this.remove(entry.serviceId, 'goodbye');
+      if (packet.type === 'goodbye') this.remove(entry, 'goodbye');
       else this.upsert(entry, { periodMs: packet.periodMs, via: 'announce', seenAt: this.now() });
     }
   }
@@ -76,7 +77,7 @@ export class ServiceRegistry extends EventEmitter<{ change: [RegistryChange]; du
     const now = this.now();
     for (const { entry, ageMs, periodMs } of relayed) {
       const seenAt = now - ageMs;
-      const known = this.entries.get(entry.serviceId);
+      const known = this.entries.get(entryKey(entry));
       if ((known && known.seenAt >= seenAt) || this.isExpired(seenAt, periodMs, now)) continue;
       this.upsert(entry, { periodMs, via: known?.via === 'announce' ? 'announce' : 'relay', seenAt });
     }
@@ -96,7 +97,7 @@ export class ServiceRegistry extends EventEmitter<{ change: [RegistryChange]; du
   expire(): void {
     const now = this.now();
     for (const entry of this.entries.values())
-      if (this.isExpired(entry.seenAt, entry.periodMs, now)) this.remove(entry.serviceId, 'expired');
+      if (this.isExpired(entry.seenAt, entry.periodMs, now)) this.remove(entry, 'expired');
     for (const [uuid, claimants] of this.claimants) {
       const current = claimants.filter((claimant) => now - claimant.seenAt < 60_000);
       if (current.length) this.claimants.set(uuid, current);
@@ -105,18 +106,18 @@ export class ServiceRegistry extends EventEmitter<{ change: [RegistryChange]; du
   }
 
   /** Forgets a service now (the member's own, at its goodbye). */
-  remove(serviceId: string, reason: 'goodbye' | 'expired'): void {
-    const entry = this.entries.get(serviceId);
+  remove(service: ServiceEntry, reason: 'goodbye' | 'expired'): void {
+    const entry = this.entries.get(entryKey(service));
     if (!entry) return;
-    this.entries.delete(serviceId);
+    this.entries.delete(entryKey(service));
     this.emit('change', { type: 'disappeared', entry, reason });
   }
 
   private upsert(entry: ServiceEntry, facts: Pick<RegistryEntry, 'periodMs' | 'via' | 'seenAt'>): void {
-    const known = this.entries.get(entry.serviceId);
+    const known = this.entries.get(entryKey(entry));
     const next: RegistryEntry = { ...toServiceEntry(entry), source: 'multicast', ...facts };
     if (this.duplicates.has(entry.uuid)) next.duplicateUuid = true;
-    this.entries.set(entry.serviceId, next);
+    this.entries.set(entryKey(entry), next);
     if (!known) this.emit('change', { type: 'appeared', entry: next });
     else if (sameFacts(known, next)) return;
     else this.emit('change', { type: 'changed', entry: next });
@@ -157,6 +158,10 @@ function sameHost(claimant: Claimant, sender: Sender, source: string): boolean {
   return (
     claimant.addresses.includes(source) || sender.addresses.some((address) => claimant.addresses.includes(address))
   );
+}
+
+function entryKey(entry: ServiceEntry): string {
+  return `${entry.serviceId} ${entry.host}`;
 }
 
 function toServiceEntry(entry: ServiceEntry): ServiceEntry {

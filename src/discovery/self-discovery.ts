@@ -115,8 +115,9 @@ export async function startSelfDiscovery(options: SelfDiscoveryOptions): Promise
   sockets = await openDiscoverySockets({
     settings: network.selfDiscovery,
     dynamicPorts: network.dynamicPorts,
-    joinOn: network.selfDiscovery.interface ? addresses : addresses.filter((address) => address !== '127.0.0.1'),
-    sendFrom: network.selfDiscovery.interface ? addresses[0] : undefined,
+    joinOn: addresses,
+    // A host alone sends by loopback, whose packets carry no source address unless told to.
+    sendFrom: network.selfDiscovery.interface || isLoopbackOnly(addresses) ? addresses[0] : undefined,
     onDatagram,
     onError: (error) => log.warn({ err: error }, 'self-discovery socket error'),
     file: network.file,
@@ -136,7 +137,7 @@ export async function startSelfDiscovery(options: SelfDiscoveryOptions): Promise
       clearInterval(announcer);
       clearInterval(expiry);
       await announce('goodbye');
-      for (const entry of entries) registry.remove(entry.serviceId, 'goodbye');
+      for (const entry of entries) registry.remove(entry, 'goodbye');
       await sockets?.close();
       sockets = undefined;
     })());
@@ -156,6 +157,10 @@ function toEntry(service: AnnouncedService, sender: Sender, clock: Clock): Servi
     startedAt: clock().toISOString(),
     ...(service.meta ? { meta: service.meta } : {}),
   };
+}
+
+function isLoopbackOnly(addresses: string[]): boolean {
+  return addresses.length === 1 && addresses[0] === '127.0.0.1';
 }
 
 function newCounters(): DiscoveryCounters {
