@@ -1,4 +1,5 @@
 import { benchDb } from './db.js';
+import { benchDiscovery } from './discovery.js';
 import { benchDispatch } from './dispatch.js';
 import { benchFuzz } from './fuzz.js';
 import { benchScale } from './scale.js';
@@ -7,6 +8,7 @@ import { benchShaman } from './shaman.js';
 /** `npm run bench -- NAME...`: runs the named benchmarks (all when none is named). */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   db: () => benchDb(),
+  discovery: () => benchDiscovery(),
   dispatch: () => benchDispatch(),
   fuzz: () => benchFuzz(),
   scale: () => benchScale(),

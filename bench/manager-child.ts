@@ -36,6 +36,8 @@ process.on('message', (message: Message) => {
           open: true,
           database_url: message.databaseUrl,
           data: join(message.home, 'data'),
+          // Benchmarks of the manager do not announce it on the host's network.
+          discovery: { enabled: false },
           ...message.overrides,
         };
         // Warnings and errors go to a file the benchmark summarizes (errors under load).

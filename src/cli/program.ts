@@ -9,6 +9,9 @@ import { registerJobsCommands } from './commands/jobs.js';
 import { registerTasksCommands } from './commands/tasks.js';
 import { registerWorkersCommands } from './commands/workers.js';
 import { registerJobTypesCommands } from './commands/job-types.js';
+import { registerIdentityCommand } from './commands/identity.js';
+import { registerPortsCommand } from './commands/ports.js';
+import { registerServicesMapCommands } from './commands/services-map.js';
 import { KILN_VERSION } from '../util/version.js';
 
 export function buildProgram(): Command {
@@ -27,5 +30,8 @@ export function buildProgram(): Command {
   registerTasksCommands(program);
   registerWorkersCommands(program);
   registerJobTypesCommands(program);
+  registerIdentityCommand(program);
+  registerPortsCommand(program);
+  registerServicesMapCommands(program.command('services').description('Kiln services on the network: map, monitor'));
   return program;
 }

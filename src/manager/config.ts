@@ -31,6 +31,8 @@ export const ManagerConfigSchema = Type.Object(
     shared_storage_path: Type.Optional(Type.String({ minLength: 1 })),
     /** Two-way variables: one prefix per platform and audience, e.g. {farm} = /mnt/farm | S:\\. */
     variables: Type.Array(TwoWayVariableSchema),
+    /** Multicast self-discovery (network.cfg): announce the manager (and its embedded database). */
+    discovery: Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false }),
     shaman: Type.Object(
       {
         enabled: Type.Boolean(),
@@ -59,6 +61,7 @@ export const MANAGER_DEFAULTS: ManagerConfig = Object.freeze({
   long_poll: 30,
   failure: Object.freeze({ max_workers_per_task: 3, blocklist_threshold: 3, job_fail_share: 0.1 }),
   variables: [],
+  discovery: Object.freeze({ enabled: true }),
   shaman: Object.freeze({ enabled: false, gc: Object.freeze({ period: 3600, max_age: 7 * 24 * 3600 }) }),
 });
 

@@ -13,6 +13,7 @@ import { buildApp, type App } from './api/app.js';
 import { SharedStorage } from './storage/shared-storage.js';
 
 import { KILN_VERSION } from '../util/version.js';
+import { startManagerDiscovery } from './discovery.js';
 
 export interface RunningManager {
   url: string;
@@ -67,10 +68,20 @@ export async function startManager(options: {
   const timeouts = timeoutDeps(services, config, log, now);
   const stopDuties = startDuties(services, config, storage, timeouts, log, now);
   log.info({ url }, 'manager listening');
+  const stopDiscovery = await startManagerDiscovery({ home, config, url, log }).catch(async (error: unknown) => {
+    stopDuties();
+    dispatcher.stop();
+    await app.close();
+    await db.destroy();
+    await stopEmbedded?.();
+    throw error;
+  });
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      // The goodbye first: nobody should try a manager that is going.
+      await stopDiscovery?.();
       stopDuties();
       dispatcher.stop();
       await app.close();

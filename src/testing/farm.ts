@@ -48,6 +48,8 @@ export async function startTestManager(
     open: true,
     database_url: databaseUrl,
     data: join(home, 'data'),
+    // Tests never send multicast on the host's interfaces (discovery tests use namespaces).
+    discovery: { enabled: false },
     ...overrides,
   };
   manager = await startManager({

@@ -44,7 +44,7 @@ export async function startManagerProcess(
   dbPort?: number,
 ): Promise<KilnProcess & { url: string }> {
   mkdirSync(home, { recursive: true });
-  writeFileSync(join(home, 'manager.yaml'), YAML.stringify({ open: true, ...settings }));
+  writeFileSync(join(home, 'manager.yaml'), YAML.stringify({ open: true, discovery: { enabled: false }, ...settings }));
   // The embedded database on a port of its own, so tests can run side by side.
   if (dbPort) writeFileSync(join(home, 'db.yaml'), YAML.stringify({ port: dbPort, listen: ['127.0.0.1'] }));
   const proc = startKiln(['manager', '--home', home, '--listen', `127.0.0.1:${port}`]);
