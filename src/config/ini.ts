@@ -20,7 +20,7 @@ export class IniSyntaxError extends Error {
 const SECTION = /^\[\s*([^\]]*?)\s*\]$/;
 
 /** Section and key names compare without case and surrounding spaces. */
-export function iniName(name: string): string {
+function iniName(name: string): string {
   return name.trim().toLowerCase();
 }
 

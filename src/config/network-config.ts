@@ -17,12 +17,12 @@ import { join } from 'node:path';
 import { UserError, isErrnoException } from '../util/errors.js';
 import { IniSyntaxError, iniValue, parseIni, type IniSections } from './ini.js';
 
-export const NETWORK_CFG = 'network.cfg';
+const NETWORK_CFG = 'network.cfg';
 
-export const DEFAULT_DISCOVERY_PORT = 7555;
-export const DEFAULT_DISCOVERY_SCOPE = '224.0.0.1';
-export const DEFAULT_DISCOVERY_TTL = 1;
-export const DEFAULT_DYNAMIC_PORTS = Object.freeze({ lower: 49152, upper: 65535 });
+const DEFAULT_DISCOVERY_PORT = 7555;
+const DEFAULT_DISCOVERY_SCOPE = '224.0.0.1';
+const DEFAULT_DISCOVERY_TTL = 1;
+const DEFAULT_DYNAMIC_PORTS = Object.freeze({ lower: 49152, upper: 65535 });
 
 export interface SelfDiscoverySettings {
   port: number;
@@ -47,7 +47,7 @@ export interface NetworkConfig {
   dynamicPorts: PortRange;
 }
 
-export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function networkConfigPath(home: string): string {
   return join(home, NETWORK_CFG);
@@ -110,7 +110,7 @@ export function parseNetworkConfig(text: string, file: string): NetworkConfig {
   return config;
 }
 
-export function isMulticastV4(address: string): boolean {
+function isMulticastV4(address: string): boolean {
   if (!isIPv4(address)) return false;
   const first = Number(address.split('.')[0]);
   return first >= 224 && first <= 239;

@@ -14,11 +14,11 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { SERVICE_KINDS, type ServiceEntry, type ServiceKind } from './types.js';
 
-export const PROTOCOL_VERSION = 1;
+const PROTOCOL_VERSION = 1;
 /** Larger datagrams are refused unread; senders split answers well below it. */
 export const MAX_PACKET_BYTES = 16 * 1024;
 /** What a sender puts in one datagram at most (fits unfragmented-ish on a LAN, far under the cap). */
-export const TARGET_PACKET_BYTES = 8 * 1024;
+const TARGET_PACKET_BYTES = 8 * 1024;
 
 const Text = (maxLength: number) => Type.String({ minLength: 1, maxLength });
 
@@ -78,12 +78,12 @@ const PacketSchema = Type.Union([AnnounceSchema, QuerySchema, AnswerSchema]);
 export type Sender = Static<typeof SenderSchema>;
 export type AnnouncePacket = Static<typeof AnnounceSchema>;
 export type QueryPacket = Static<typeof QuerySchema>;
-export type AnswerPacket = Static<typeof AnswerSchema>;
+type AnswerPacket = Static<typeof AnswerSchema>;
 export type Packet = AnnouncePacket | QueryPacket | AnswerPacket;
 export type RelayedEntry = AnswerPacket['entries'][number];
 
 /** Why a datagram was refused: the counters' names. */
-export type Refusal = 'oversized' | 'malformed' | 'foreignVersion' | 'spoofed';
+type Refusal = 'oversized' | 'malformed' | 'foreignVersion' | 'spoofed';
 
 export type Decoded = { ok: true; packet: Packet } | { ok: false; reason: Refusal };
 

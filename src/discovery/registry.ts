@@ -10,7 +10,7 @@ import type { KnownEntry, ServiceEntry } from './types.js';
 import type { AnnouncePacket, RelayedEntry, Sender } from './protocol.js';
 
 /** Missed announcements before an entry is forgotten. */
-export const EXPIRY_PERIODS = 3;
+const EXPIRY_PERIODS = 3;
 
 export interface RegistryEntry extends KnownEntry {
   /** How often the service announces (its own setting, carried in its packets). */

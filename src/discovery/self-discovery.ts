@@ -20,7 +20,7 @@ import { ServiceRegistry, type DuplicateUuid } from './registry.js';
 import { openDiscoverySockets, type DiscoverySockets } from './sockets.js';
 import type { ServiceEntry, ServiceKind } from './types.js';
 
-export const DEFAULT_ANNOUNCE_PERIOD_MS = 5_000;
+const DEFAULT_ANNOUNCE_PERIOD_MS = 5_000;
 /** How often silent entries are looked for (well under any period, so expiry is prompt). */
 const EXPIRY_CHECK_MS = 100;
 

@@ -9,8 +9,8 @@ export const SERVICE_KINDS = ['manager', 'worker', 'database'] as const;
 export type ServiceKind = (typeof SERVICE_KINDS)[number];
 
 /** Where an entry came from, most explicit first (the order a worker resolves its manager in). */
-export const ENTRY_SOURCES = ['flag', 'config', 'services.cfg', 'multicast', 'dns-sd'] as const;
-export type EntrySource = (typeof ENTRY_SOURCES)[number];
+const ENTRY_SOURCES = ['flag', 'config', 'services.cfg', 'multicast', 'dns-sd'] as const;
+type EntrySource = (typeof ENTRY_SOURCES)[number];
 
 export interface ServiceEntry {
   kind: ServiceKind;

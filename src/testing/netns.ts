@@ -26,7 +26,7 @@ export function ip(...args: string[]): string {
   return result.stdout;
 }
 
-export interface LabProcess {
+interface LabProcess {
   child: ChildProcess;
   output(): string;
   lines(): string[];

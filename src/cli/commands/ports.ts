@@ -30,7 +30,7 @@ async function ephemeralRange(): Promise<string | undefined> {
   }
 }
 
-export async function kilnPorts(home: string): Promise<PortLine[]> {
+async function kilnPorts(home: string): Promise<PortLine[]> {
   const network = loadNetworkConfig(home);
   const manager = managerSettings({ home }).config;
   const managerPort = manager.listen.slice(manager.listen.lastIndexOf(':') + 1);

@@ -95,7 +95,7 @@ export function registerServicesMapCommands(services: Command): void {
     );
 }
 
-export function describeChange(change: RegistryChange): string {
+function describeChange(change: RegistryChange): string {
   const { entry } = change;
   const what = change.type === 'disappeared' ? `disappeared (${change.reason})` : change.type;
   return [
