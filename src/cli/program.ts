@@ -9,6 +9,7 @@ import { registerJobsCommands } from './commands/jobs.js';
 import { registerTasksCommands } from './commands/tasks.js';
 import { registerWorkersCommands } from './commands/workers.js';
 import { registerJobTypesCommands } from './commands/job-types.js';
+import { registerServicesSnapshotCommand } from './commands/services-snapshot.js';
 import { KILN_VERSION } from '../util/version.js';
 
 export function buildProgram(): Command {
@@ -27,5 +28,8 @@ export function buildProgram(): Command {
   registerTasksCommands(program);
   registerWorkersCommands(program);
   registerJobTypesCommands(program);
+  registerServicesSnapshotCommand(
+    program.command('services').description('Kiln services on this network (DNS-SD, services.cfg)'),
+  );
   return program;
 }
