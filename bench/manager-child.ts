@@ -32,6 +32,7 @@ process.on('message', (message: Message) => {
       if (message.type === 'start') {
         const config: ManagerConfig = {
           ...MANAGER_DEFAULTS,
+          discovery: { dns_sd: false },
           listen: '127.0.0.1:0',
           open: true,
           database_url: message.databaseUrl,

@@ -84,21 +84,21 @@ export function parseServicesFile(text: string, fileName = 'services.cfg'): Serv
   return document;
 }
 
-function valueOf(section: Section, key: string): string | undefined {
+function keyValue(section: Section, key: string): string | undefined {
   return section.lines.find((line) => line.key === key)?.value;
 }
 
 /** The entry a section describes; a missing or bad key throws naming the section's line. */
 function sectionEntry(section: Section, fileName: string): ServiceEntry {
   const where = `${fileName} line ${section.lineNumber} [${section.name}]`;
-  const kind = valueOf(section, 'kind');
+  const kind = keyValue(section, 'kind');
   if (!kind || !(SERVICE_KINDS as readonly string[]).includes(kind))
     throw new ServicesFileError(`${where}: kind must be one of ${SERVICE_KINDS.join(', ')}, got "${kind ?? ''}"`);
-  const host = valueOf(section, 'host') ?? '';
-  const addresses = splitList(valueOf(section, 'addresses') ?? host);
+  const host = keyValue(section, 'host') ?? '';
+  const addresses = splitList(keyValue(section, 'addresses') ?? host);
   if (addresses.length === 0) throw new ServicesFileError(`${where}: needs addresses (or a host)`);
   const ports: Record<string, number> = {};
-  for (const item of splitList(valueOf(section, 'ports') ?? '')) {
+  for (const item of splitList(keyValue(section, 'ports') ?? '')) {
     const match = /^(?:([\w-]+):)?(\d{1,5})$/.exec(item);
     const port = Number(match?.[2]);
     if (!match || port < 1 || port > 65535)
@@ -106,7 +106,7 @@ function sectionEntry(section: Section, fileName: string): ServiceEntry {
     ports[match[1] ?? (kind === 'database' ? 'postgres' : 'http')] = port;
   }
   if (Object.keys(ports).length === 0) throw new ServicesFileError(`${where}: needs ports, e.g. ports = http:7780`);
-  const uuid = valueOf(section, 'uuid') ?? '';
+  const uuid = keyValue(section, 'uuid') ?? '';
   const meta = Object.fromEntries(
     section.lines.filter((line) => line.key?.startsWith('meta.')).map((line) => [line.key?.slice(5), line.value]),
   ) as Record<string, string>;
@@ -117,7 +117,7 @@ function sectionEntry(section: Section, fileName: string): ServiceEntry {
     serviceId: '',
     addresses,
     ports,
-    version: valueOf(section, 'version') ?? 'unknown',
+    version: keyValue(section, 'version') ?? 'unknown',
     startedAt: '',
     ...(Object.keys(meta).length > 0 ? { meta } : {}),
   };
@@ -135,7 +135,7 @@ function splitList(text: string): string[] {
 /** Every entry of the file, as a reader knows them (seenAt: the section's `updated`, else `fileTime`). */
 export function servicesFileEntries(document: ServicesDocument, fileTime = 0, fileName = 'services.cfg'): KnownEntry[] {
   return document.sections.map((section) => {
-    const updated = Date.parse(valueOf(section, 'updated') ?? '');
+    const updated = Date.parse(keyValue(section, 'updated') ?? '');
     return {
       ...sectionEntry(section, fileName),
       source: 'services.cfg',
@@ -191,7 +191,7 @@ export function mergeIntoServicesDocument(
     const section = document.sections.find((candidate) => describesSameService(sectionEntry(candidate, ''), entry));
     const values = entryValues(entry, updated).filter(([, value]) => value !== '');
     if (section) {
-      const handWritten = (valueOf(section, 'source') ?? '') !== 'snapshot';
+      const handWritten = (keyValue(section, 'source') ?? '') !== 'snapshot';
       for (const [key, value] of values) {
         if (handWritten && key === 'source') continue;
         setValue(section, key, value);

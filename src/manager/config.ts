@@ -31,6 +31,14 @@ export const ManagerConfigSchema = Type.Object(
     shared_storage_path: Type.Optional(Type.String({ minLength: 1 })),
     /** Two-way variables: one prefix per platform and audience, e.g. {farm} = /mnt/farm | S:\\. */
     variables: Type.Array(TwoWayVariableSchema),
+    /** How the manager makes itself known on the network. */
+    discovery: Type.Object(
+      {
+        /** Register `_kiln-manager._tcp` (and `_kiln-db._tcp` for the database it starts) over DNS-SD. */
+        dns_sd: Type.Boolean(),
+      },
+      { additionalProperties: false },
+    ),
     shaman: Type.Object(
       {
         enabled: Type.Boolean(),
@@ -59,6 +67,8 @@ export const MANAGER_DEFAULTS: ManagerConfig = Object.freeze({
   long_poll: 30,
   failure: Object.freeze({ max_workers_per_task: 3, blocklist_threshold: 3, job_fail_share: 0.1 }),
   variables: [],
+  // On for real runs; tests turn it off (src/testing/farm.ts), as they must not send mDNS on the host.
+  discovery: Object.freeze({ dns_sd: true }),
   shaman: Object.freeze({ enabled: false, gc: Object.freeze({ period: 3600, max_age: 7 * 24 * 3600 }) }),
 });
 

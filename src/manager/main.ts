@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { SECOND } from '../util/time.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -13,6 +14,8 @@ import { buildApp, type App } from './api/app.js';
 import { SharedStorage } from './storage/shared-storage.js';
 
 import { KILN_VERSION } from '../util/version.js';
+import { provisionalHostUuid } from '../discovery/provisional-identity.js';
+import { announceOnDnsSd } from './dns-sd-announce.js';
 
 export { KILN_VERSION } from '../util/version.js';
 
@@ -34,6 +37,8 @@ export async function startManager(options: {
   log?: Logger;
   /** The time timeouts, sleep schedules and garbage age are read against (tests set it). */
   clock?: Clock;
+  /** This host's UUID (network.cfg); default: provisionalHostUuid(home). */
+  hostUuid?: string;
 }): Promise<RunningManager> {
   const { home, config } = options;
   const { host, port } = parseListen(config.listen); // a bad address fails before anything starts
@@ -41,7 +46,8 @@ export async function startManager(options: {
   const now = options.clock ?? systemClock;
   // Refuse settings that cannot work before anything starts (UNC path, cloud-synced folder).
   const storage = await SharedStorage.open(config);
-  const { db, stopEmbedded } = await openFarmDatabase(home, config, log);
+  const { db, stopEmbedded, embedded } = await openFarmDatabase(home, config, log);
+  const hostUuid = options.hostUuid ?? provisionalHostUuid(home);
   const farmSecret = await ensureFarmSecret(db);
   const services = await buildServices({ db, config, home, log, storage, farmSecret, now });
   const { dispatcher, jobs, workers, auth, taskUpdates, taskControl, outputs } = services;
@@ -49,7 +55,7 @@ export async function startManager(options: {
     log,
     version: KILN_VERSION,
     userAuth: { open: config.open, acceptsToken: (token) => acceptsApiToken(db, token) },
-    meta: { version: KILN_VERSION, registry: services.registry },
+    meta: { version: KILN_VERSION, registry: services.registry, host: { uuid: hostUuid, name: hostname() } },
     jobs: { jobs, storage, outputs },
     tasks: { tasks: taskControl, outputs },
     workers: { workers },
@@ -69,10 +75,15 @@ export async function startManager(options: {
   const timeouts = timeoutDeps(services, config, log, now);
   const stopDuties = startDuties(services, config, storage, timeouts, log, now);
   log.info({ url }, 'manager listening');
+  const withdraw = config.discovery.dns_sd
+    ? await announceOnDnsSd({ hostUuid, version: KILN_VERSION, httpPort: portOf(url), database: embedded, log })
+    : async () => undefined;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      // The goodbye first: nobody should find a manager that no longer answers.
+      await withdraw();
       stopDuties();
       dispatcher.stop();
       await app.close();
@@ -82,6 +93,10 @@ export async function startManager(options: {
       log.info('manager stopped');
     })());
   return { url, app, services, farmSecret, checkTimeouts: () => checkTimeouts(timeouts), close };
+}
+
+function portOf(url: string): number {
+  return Number(new URL(url).port);
 }
 
 /** Listens; the answer is the URL clients reach it at. Closes the app when it cannot. */

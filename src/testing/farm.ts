@@ -48,6 +48,8 @@ export async function startTestManager(
     open: true,
     database_url: databaseUrl,
     data: join(home, 'data'),
+    // Never mDNS on the host's interfaces from a test; namespaced tests start their own managers.
+    discovery: { dns_sd: false },
     ...overrides,
   };
   manager = await startManager({

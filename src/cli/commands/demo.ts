@@ -59,7 +59,11 @@ export function registerDemoCommand(program: Command): void {
           createWriteStream(join(home, 'logs', 'demo-manager.log'), { flags: 'a' }),
         );
         process.stderr.write('Starting the database and the manager...\n');
-        const manager = await startManager({ home, config: { ...config, listen: '127.0.0.1:0', open: true }, log });
+        const manager = await startManager({
+          home,
+          config: { ...config, listen: '127.0.0.1:0', open: true, discovery: { dns_sd: false } },
+          log,
+        });
         const workers: ChildProcess[] = [];
         let interrupted = false;
         const onSignal = (): void => {
