@@ -1,5 +1,6 @@
 import { benchDb } from './db.js';
 import { benchDispatch } from './dispatch.js';
+import { benchDnsSd } from './dns-sd.js';
 import { benchFuzz } from './fuzz.js';
 import { benchScale } from './scale.js';
 import { benchShaman } from './shaman.js';
@@ -8,6 +9,7 @@ import { benchShaman } from './shaman.js';
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   db: () => benchDb(),
   dispatch: () => benchDispatch(),
+  'dns-sd': () => benchDnsSd(),
   fuzz: () => benchFuzz(),
   scale: () => benchScale(),
   shaman: () => benchShaman(),
