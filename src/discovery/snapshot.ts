@@ -79,7 +79,8 @@ async function probePort(
       meta: { auth: database.auth, ...(database.kilnRole ? { role: 'kiln' } : {}) },
     };
   }
-  onProgress?.(`${target.connect}:${port}`, entry && describe(entry));
+  const where = target.host === target.connect ? target.connect : `${target.host} (${target.connect})`;
+  onProgress?.(`${where}:${port}`, entry && describe(entry));
   return entry;
 }
 

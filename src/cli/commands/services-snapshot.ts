@@ -12,15 +12,16 @@ import { UserError } from '../../util/errors.js';
 
 interface SnapshotFlags {
   home?: string;
-  host: string[];
-  port: number[];
+  host?: string[];
+  port?: number[];
   file?: string;
   timeout: number;
 }
 
+/** Repeatable options: each use adds one (commander hands over the list so far, if any). */
 const collect =
   <T>(parse: (text: string) => T) =>
-  (value: string, previous: T[]) => [...previous, parse(value)];
+  (value: string, previous: T[] | undefined): T[] => [...(Array.isArray(previous) ? previous : []), parse(value)];
 
 function parsePort(text: string): number {
   const port = Number(text);
@@ -41,8 +42,8 @@ export function registerServicesSnapshotCommand(services: Command): void {
   withCommonOptions(services.command('snapshot'))
     .helpOption('--help', 'show help for this command')
     .description('probe hosts for Kiln services (manager 7780, database 7533) and merge them into services.cfg')
-    .option('-h, --host <host>', 'a host to probe (repeatable; default: this host)', collect(String), [])
-    .option('-p, --port <port>', 'probe this port instead of the defaults (repeatable)', collect(parsePort), [])
+    .option('-h, --host <host>', 'a host to probe (repeatable; default: this host)', collect(String))
+    .option('-p, --port <port>', 'probe this port instead of the defaults (repeatable)', collect(parsePort))
     .option('-f, --file <path>', 'the file to merge into (default: <home>/services.cfg)')
     .option('--timeout <ms>', 'how long each probe waits', parseTimeout, 1000)
     .action(
@@ -60,8 +61,8 @@ export function registerServicesSnapshotCommand(services: Command): void {
           throw new UserError(`cannot read ${file}: ${(error as Error).message}`);
         });
         const found = await snapshotServices({
-          hosts: flags.host,
-          ports: flags.port,
+          hosts: flags.host ?? [],
+          ports: flags.port ?? [],
           timeoutMs: flags.timeout,
           onProgress: (target, what) => process.stderr.write(`${target}: ${what ?? 'nothing Kiln knows'}\n`),
         });
