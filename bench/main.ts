@@ -1,6 +1,7 @@
 import { benchDb } from './db.js';
 import { benchDiscovery } from './discovery.js';
 import { benchDispatch } from './dispatch.js';
+import { benchDnsSd } from './dns-sd.js';
 import { benchFuzz } from './fuzz.js';
 import { benchScale } from './scale.js';
 import { benchShaman } from './shaman.js';
@@ -10,6 +11,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   db: () => benchDb(),
   discovery: () => benchDiscovery(),
   dispatch: () => benchDispatch(),
+  'dns-sd': () => benchDnsSd(),
   fuzz: () => benchFuzz(),
   scale: () => benchScale(),
   shaman: () => benchShaman(),

@@ -37,7 +37,7 @@ process.on('message', (message: Message) => {
           database_url: message.databaseUrl,
           data: join(message.home, 'data'),
           // Benchmarks of the manager do not announce it on the host's network.
-          discovery: { enabled: false },
+          discovery: { enabled: false, dns_sd: false },
           ...message.overrides,
         };
         // Warnings and errors go to a file the benchmark summarizes (errors under load).

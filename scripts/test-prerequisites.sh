@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests use when they are missing (tests run real
 # programs: psql as a client, Blender for the blender command, ip and smcroute for the
-# discovery tests' namespaced networks). Needs root and apt;
+# discovery tests' namespaced networks, python3-zeroconf as an outside DNS-SD browser). Needs root and apt;
 # elsewhere it says what is missing and the tests that need it skip with a reason.
 set -u
 need=()
@@ -10,6 +10,7 @@ command -v psql >/dev/null 2>&1 || { need+=(postgresql-client); uses+=("psql for
 command -v blender >/dev/null 2>&1 || { need+=(blender); uses+=("blender for the real render tests"); }
 command -v ip >/dev/null 2>&1 || { need+=(iproute2); uses+=("ip for the network-namespace discovery tests"); }
 command -v smcrouted >/dev/null 2>&1 || { need+=(smcroute); uses+=("smcrouted for the routed multicast (TTL) test"); }
+/usr/bin/python3 -c 'import zeroconf' >/dev/null 2>&1 || { need+=(python3-zeroconf); uses+=("python3-zeroconf, a DNS-SD browser that is not Kiln's"); }
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing test prerequisites: ${need[*]}"

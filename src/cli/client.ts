@@ -47,6 +47,25 @@ export function managerUrl(flags: Pick<ManagerFlags, 'manager'>): string {
   return `http://${hasPort ? given : `${given}:${DEFAULT_MANAGER_PORT}`}`;
 }
 
+/**
+ * The manager to talk to: `--manager` or `$KILN_MANAGER` as given; else one answering on this
+ * host; else services.cfg, multicast (once merged) and DNS-SD; else this host's default, so the
+ * error names an address the user can check.
+ */
+async function chooseManager(flags: ManagerFlags): Promise<string> {
+  const given = (flags.manager ?? process.env.KILN_MANAGER ?? '').trim();
+  if (given !== '') return given;
+  const { probeManager } = await import('../discovery/probes.js');
+  if (await probeManager('127.0.0.1', DEFAULT_MANAGER_PORT, 500)) return DEFAULT_MANAGER_URL;
+  const { findManager } = await import('../discovery/find-manager.js');
+  try {
+    return (await findManager({ home: resolveHome(flags.home), dnsSdTimeoutMs: 1500 })).url;
+  } catch (error) {
+    if (error instanceof UserError) return DEFAULT_MANAGER_URL;
+    throw error;
+  }
+}
+
 /** Where the API token came from, so a refused token can be explained. */
 export interface ApiToken {
   token: string;
@@ -105,7 +124,7 @@ export async function withManager<T>(
   fn: (client: CliClient) => Promise<T>,
   fieldHint?: (field: string) => string | undefined,
 ): Promise<T> {
-  const client = cliClient(flags);
+  const client = cliClient({ ...flags, manager: await chooseManager(flags) });
   try {
     return await fn(client);
   } catch (error) {

@@ -12,6 +12,7 @@ import { registerJobTypesCommands } from './commands/job-types.js';
 import { registerIdentityCommand } from './commands/identity.js';
 import { registerPortsCommand } from './commands/ports.js';
 import { registerServicesMapCommands } from './commands/services-map.js';
+import { registerServicesSnapshotCommand } from './commands/services-snapshot.js';
 import { KILN_VERSION } from '../util/version.js';
 
 export function buildProgram(): Command {
@@ -32,6 +33,8 @@ export function buildProgram(): Command {
   registerJobTypesCommands(program);
   registerIdentityCommand(program);
   registerPortsCommand(program);
-  registerServicesMapCommands(program.command('services').description('Kiln services on the network: map, monitor'));
+  const services = program.command('services').description('Kiln services on the network: map, monitor, snapshot');
+  registerServicesMapCommands(services);
+  registerServicesSnapshotCommand(services);
   return program;
 }

@@ -32,6 +32,14 @@ export type ErrorBody = Static<typeof ErrorBody>;
 export const IdParams = Type.Object({ id: Uuid });
 export const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) });
 
-export const Version = Type.Object({ name: Type.String(), version: Type.String(), apiVersion: Type.Integer() });
+export const Version = Type.Object({
+  name: Type.String(),
+  version: Type.String(),
+  apiVersion: Type.Integer(),
+  /** The manager host's identity (network.cfg UUID), for `kiln services snapshot` and discovery. */
+  hostUuid: Type.Optional(Type.String()),
+  /** The manager host's name. */
+  hostName: Type.Optional(Type.String()),
+});
 export type Version = Static<typeof Version>;
 export type WorkerStatus = Static<typeof WorkerStatusSchema>;

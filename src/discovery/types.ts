@@ -10,7 +10,7 @@ export type ServiceKind = (typeof SERVICE_KINDS)[number];
 
 /** Where an entry came from, most explicit first (the order a worker resolves its manager in). */
 const ENTRY_SOURCES = ['flag', 'config', 'services.cfg', 'multicast', 'dns-sd'] as const;
-type EntrySource = (typeof ENTRY_SOURCES)[number];
+export type EntrySource = (typeof ENTRY_SOURCES)[number];
 
 export interface ServiceEntry {
   kind: ServiceKind;

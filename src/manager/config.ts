@@ -31,8 +31,16 @@ export const ManagerConfigSchema = Type.Object(
     shared_storage_path: Type.Optional(Type.String({ minLength: 1 })),
     /** Two-way variables: one prefix per platform and audience, e.g. {farm} = /mnt/farm | S:\\. */
     variables: Type.Array(TwoWayVariableSchema),
-    /** Multicast self-discovery (network.cfg): announce the manager (and its embedded database). */
-    discovery: Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false }),
+    /** How the manager makes itself known on the network. */
+    discovery: Type.Object(
+      {
+        /** Multicast self-discovery (network.cfg): announce the manager (and its embedded database). */
+        enabled: Type.Boolean(),
+        /** Register `_kiln-manager._tcp` (and `_kiln-db._tcp` for the database it starts) over DNS-SD. */
+        dns_sd: Type.Boolean(),
+      },
+      { additionalProperties: false },
+    ),
     shaman: Type.Object(
       {
         enabled: Type.Boolean(),
@@ -61,7 +69,8 @@ export const MANAGER_DEFAULTS: ManagerConfig = Object.freeze({
   long_poll: 30,
   failure: Object.freeze({ max_workers_per_task: 3, blocklist_threshold: 3, job_fail_share: 0.1 }),
   variables: [],
-  discovery: Object.freeze({ enabled: true }),
+  // On for real runs; tests turn both off (src/testing/farm.ts): they never send multicast on the host.
+  discovery: Object.freeze({ enabled: true, dns_sd: true }),
   shaman: Object.freeze({ enabled: false, gc: Object.freeze({ period: 3600, max_age: 7 * 24 * 3600 }) }),
 });
 

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { SECOND } from '../util/time.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -14,6 +15,8 @@ import { SharedStorage } from './storage/shared-storage.js';
 
 import { KILN_VERSION } from '../util/version.js';
 import { startManagerDiscovery } from './discovery.js';
+import { announceOnDnsSd } from './dns-sd-announce.js';
+import { ensureHostIdentity } from '../config/host-identity.js';
 
 export interface RunningManager {
   url: string;
@@ -33,6 +36,8 @@ export async function startManager(options: {
   log?: Logger;
   /** The time timeouts, sleep schedules and garbage age are read against (tests set it). */
   clock?: Clock;
+  /** This host's UUID; default: network.cfg's `[Local] UUID` under the home (made on first use). */
+  hostUuid?: string;
 }): Promise<RunningManager> {
   const { home, config } = options;
   const { host, port } = parseListen(config.listen); // a bad address fails before anything starts
@@ -40,7 +45,8 @@ export async function startManager(options: {
   const now = options.clock ?? systemClock;
   // Refuse settings that cannot work before anything starts (UNC path, cloud-synced folder).
   const storage = await SharedStorage.open(config);
-  const { db, stopEmbedded } = await openFarmDatabase(home, config, log);
+  const { db, stopEmbedded, embedded } = await openFarmDatabase(home, config, log);
+  const hostUuid = options.hostUuid ?? (await ensureHostIdentity(home)).uuid;
   const farmSecret = await ensureFarmSecret(db);
   const services = await buildServices({ db, config, home, log, storage, farmSecret, now });
   const { dispatcher, jobs, workers, auth, taskUpdates, taskControl, outputs } = services;
@@ -48,7 +54,7 @@ export async function startManager(options: {
     log,
     version: KILN_VERSION,
     userAuth: { open: config.open, acceptsToken: (token) => acceptsApiToken(db, token) },
-    meta: { version: KILN_VERSION, registry: services.registry },
+    meta: { version: KILN_VERSION, registry: services.registry, host: { uuid: hostUuid, name: hostname() } },
     jobs: { jobs, storage, outputs },
     tasks: { tasks: taskControl, outputs },
     workers: { workers },
@@ -76,12 +82,16 @@ export async function startManager(options: {
     await stopEmbedded?.();
     throw error;
   });
+  const withdraw = config.discovery.dns_sd
+    ? await announceOnDnsSd({ hostUuid, version: KILN_VERSION, httpPort: portOf(url), database: embedded, log })
+    : async () => undefined;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
-      // The goodbye first: nobody should try a manager that is going.
+      // The goodbyes first: nobody should find a manager that no longer answers.
       await stopDiscovery?.();
+      await withdraw();
       stopDuties();
       dispatcher.stop();
       await app.close();
@@ -91,6 +101,10 @@ export async function startManager(options: {
       log.info('manager stopped');
     })());
   return { url, app, services, farmSecret, checkTimeouts: () => checkTimeouts(timeouts), close };
+}
+
+function portOf(url: string): number {
+  return Number(new URL(url).port);
 }
 
 /** Listens; the answer is the URL clients reach it at. Closes the app when it cannot. */

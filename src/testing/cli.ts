@@ -10,6 +10,17 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * What every `kiln` a test starts gets unless the test says otherwise: no DNS-SD from managers,
+ * workers or the CLI, since tests must never send mDNS on the host's own interfaces.
+ */
+export const NO_HOST_MDNS_ENV: Readonly<NodeJS.ProcessEnv> = Object.freeze({
+  KILN_DNS_SD: 'off',
+  KILN_SELF_DISCOVERY: 'off',
+  KILN_MANAGER_DISCOVERY_DNS_SD: 'false',
+  KILN_MANAGER_DISCOVERY_ENABLED: 'false',
+});
+
 /** Runs the built `kiln` command as a user would, with no terminal attached. */
 export function runKiln(
   args: string[],
@@ -21,7 +32,7 @@ export function runKiln(
       ? ['bash', ['-c', `${options.shellPrefix}; exec "$0" "$@"`, process.execPath, KILN_MAIN, ...args]]
       : [process.execPath, [KILN_MAIN, ...args]];
     const child = spawn(file, argv as string[], {
-      env: { ...process.env, ...options.env },
+      env: { ...NO_HOST_MDNS_ENV, ...process.env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

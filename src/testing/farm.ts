@@ -48,8 +48,8 @@ export async function startTestManager(
     open: true,
     database_url: databaseUrl,
     data: join(home, 'data'),
-    // Tests never send multicast on the host's interfaces (discovery tests use namespaces).
-    discovery: { enabled: false },
+    // Tests never send multicast or mDNS on the host's interfaces (discovery tests use namespaces).
+    discovery: { enabled: false, dns_sd: false },
     ...overrides,
   };
   manager = await startManager({

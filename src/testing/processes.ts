@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { KILN_MAIN } from './cli.js';
+import { KILN_MAIN, NO_HOST_MDNS_ENV } from './cli.js';
 import { waitFor, SECOND } from '../util/time.js';
 
 export interface KilnProcess {
@@ -16,7 +16,7 @@ export interface KilnProcess {
 /** Starts `kiln ARGS...` as a real process and keeps its output for assertions. */
 export function startKiln(args: string[], env: NodeJS.ProcessEnv = {}): KilnProcess {
   const child = spawn(process.execPath, [KILN_MAIN, ...args], {
-    env: { ...process.env, ...env },
+    env: { ...NO_HOST_MDNS_ENV, ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

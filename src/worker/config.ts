@@ -8,13 +8,12 @@ import { Type, type Static } from '@sinclair/typebox';
 import { loadConfig } from '../config/load.js';
 import { TaskType } from '../jobs/types.js';
 import { SECOND } from '../util/time.js';
-import { DEFAULT_MANAGER_PORT } from '../config/ports.js';
 import { PlatformSchema, platformOf } from '../util/platform.js';
 
 const WorkerConfigSchema = Type.Object(
   {
-    /** The manager, e.g. http://farm:7780. */
-    manager: Type.String({ minLength: 1 }),
+    /** The manager, e.g. http://farm:7780; without one the worker finds it (services.cfg, multicast, DNS-SD). */
+    manager: Type.Optional(Type.String({ minLength: 1 })),
     /** Shown in the dashboard; the host name by default. */
     name: Type.String({ minLength: 1, maxLength: 200 }),
     tags: Type.Array(Type.String({ minLength: 1, maxLength: 100 })),
@@ -63,8 +62,6 @@ export const DEFAULT_TASK_TYPES: readonly string[] = Object.freeze([
 
 function workerDefaults(): WorkerConfig {
   return Object.freeze({
-    // Without discovery, the manager on this host.
-    manager: `http://localhost:${DEFAULT_MANAGER_PORT}`,
     name: hostname() || 'kiln-worker',
     tags: [],
     taskTypes: [...DEFAULT_TASK_TYPES],

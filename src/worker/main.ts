@@ -19,6 +19,8 @@ import { ProcessGroupRecords, endLeftoverProcessGroups } from './process-groups.
 import type { RetryClock } from './backoff.js';
 import { UpdateQueue } from './update-queue.js';
 import { EXIT_OK, Worker, signOnBody, untilReachable } from './worker.js';
+import { findWorkerManager, watchDiscoveredManager } from './manager-finder.js';
+import type { ResolvedManager } from '../discovery/resolve-manager.js';
 
 export interface RunWorkerOptions {
   /** Kiln home (default: $KILN_HOME, else ~/.kiln). */
@@ -93,8 +95,6 @@ async function runLockedWorker(
   { home, config, logger, lockPath, processGroups }: LockedHome,
   options: RunWorkerOptions,
 ): Promise<number> {
-  const version = KILN_VERSION;
-
   const controller = new AbortController();
   const stop = (reason: Error): void => {
     if (!controller.signal.aborted) controller.abort(reason);
@@ -105,57 +105,105 @@ async function runLockedWorker(
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
   try {
-    const client = new ApiClient({ baseUrl: config.manager });
-    const credentials = new CredentialKeeper({
+    const finder = {
       home,
-      client,
-      registration: () => ({
-        name: config.name,
-        platform: config.platform,
-        supportedTaskTypes: [...config.taskTypes],
-        tags: [...config.tags],
-      }),
-      secret: () => readFarmSecret(config),
-      logger,
-      afterReRegister: () => client.signOn(signOnBody(config, version)),
-    });
-    logger.info(
-      { manager: client.baseUrl, taskTypes: config.taskTypes, tags: config.tags, version, lock: lockPath },
-      'worker starting',
-    );
-    await endLeftoverProcessGroups(home, logger, { termGraceMs: config.killGraceMs });
-    const identity = await untilReachable('register', () => credentials.ensure(), {
-      signal: controller.signal,
+      configured: config.manager,
+      env: options.env,
       logger,
       maxDelayMs: config.reconnectMaxDelayMs,
       clock: options.clock,
-    });
-    if (!identity) return EXIT_OK;
-
-    const queue = await UpdateQueue.open({
-      dir: queueDirectory(home, config),
-      send: (taskId, update, signal) => credentials.call(() => client.updateTask(taskId, update, { signal })),
-      logger,
-      flushIntervalMs: config.updateIntervalMs,
-      batchLines: config.updateBatchLines,
-      retryMaxDelayMs: config.reconnectMaxDelayMs,
-      clock: options.clock,
-    });
-    const worker = new Worker({
-      client,
-      credentials,
-      queue,
-      config,
-      logger,
-      softwareVersion: version,
-      processGroups,
-      clock: options.clock,
-    });
-    return await worker.run(controller.signal);
+    };
+    let manager = await findWorkerManager(finder, controller.signal);
+    while (manager) {
+      // One run per manager: a discovered manager that moves ends this run and starts the next.
+      const run = new AbortController();
+      const endRun = (): void => run.abort(controller.signal.reason);
+      controller.signal.addEventListener('abort', endRun, { once: true });
+      let moved: ResolvedManager | undefined;
+      const stopWatch =
+        manager.source === 'flag' || manager.source === 'config'
+          ? () => undefined
+          : watchDiscoveredManager(manager.url, finder, (next) => {
+              moved = next;
+              logger.warn({ manager: next.url, source: next.source }, 'moving to the manager found now');
+              run.abort(new Error(`the manager moved to ${next.url}`));
+            });
+      try {
+        const code = await runWithManager(
+          manager.url,
+          run.signal,
+          { home, config, logger, lockPath, processGroups },
+          options,
+        );
+        if (!moved || controller.signal.aborted) return code;
+      } finally {
+        stopWatch();
+        controller.signal.removeEventListener('abort', endRun);
+      }
+      manager = moved;
+    }
+    return EXIT_OK;
   } finally {
     removeHandlers();
     options.signal?.removeEventListener('abort', onOuterAbort);
   }
+}
+
+/** Registers (if needed), signs on and works for the manager at `managerUrl` until `signal`. */
+async function runWithManager(
+  managerUrl: string,
+  signal: AbortSignal,
+  { home, config, logger, lockPath, processGroups }: LockedHome,
+  options: RunWorkerOptions,
+): Promise<number> {
+  const version = KILN_VERSION;
+  const client = new ApiClient({ baseUrl: managerUrl });
+  const credentials = new CredentialKeeper({
+    home,
+    client,
+    registration: () => ({
+      name: config.name,
+      platform: config.platform,
+      supportedTaskTypes: [...config.taskTypes],
+      tags: [...config.tags],
+    }),
+    secret: () => readFarmSecret(config),
+    logger,
+    afterReRegister: () => client.signOn(signOnBody(config, version)),
+  });
+  logger.info(
+    { manager: client.baseUrl, taskTypes: config.taskTypes, tags: config.tags, version, lock: lockPath },
+    'worker starting',
+  );
+  await endLeftoverProcessGroups(home, logger, { termGraceMs: config.killGraceMs });
+  const identity = await untilReachable('register', () => credentials.ensure(), {
+    signal,
+    logger,
+    maxDelayMs: config.reconnectMaxDelayMs,
+    clock: options.clock,
+  });
+  if (!identity) return EXIT_OK;
+
+  const queue = await UpdateQueue.open({
+    dir: queueDirectory(home, config),
+    send: (taskId, update, signal) => credentials.call(() => client.updateTask(taskId, update, { signal })),
+    logger,
+    flushIntervalMs: config.updateIntervalMs,
+    batchLines: config.updateBatchLines,
+    retryMaxDelayMs: config.reconnectMaxDelayMs,
+    clock: options.clock,
+  });
+  const worker = new Worker({
+    client,
+    credentials,
+    queue,
+    config,
+    logger,
+    softwareVersion: version,
+    processGroups,
+    clock: options.clock,
+  });
+  return await worker.run(signal);
 }
 
 /** First SIGTERM/SIGINT: a clean stop. A second one: leave at once (queued updates stay on disk). */

@@ -61,7 +61,7 @@ export function registerDemoCommand(program: Command): void {
         process.stderr.write('Starting the database and the manager...\n');
         const manager = await startManager({
           home,
-          config: { ...config, listen: '127.0.0.1:0', open: true, discovery: { enabled: false } },
+          config: { ...config, listen: '127.0.0.1:0', open: true, discovery: { enabled: false, dns_sd: false } },
           log,
         });
         const workers: ChildProcess[] = [];

@@ -5,6 +5,8 @@ import { ErrorBody, JobTypeDetail, JobTypeList, NameParams, Version } from '../.
 
 export interface MetaRouteDeps {
   version: string;
+  /** This host's identity, reported in /version so a scanner can tell hosts apart. */
+  host?: { uuid: string; name: string };
   registry: Pick<JobTypeRegistry, 'summaries' | 'detail'>;
 }
 
@@ -13,6 +15,7 @@ export function registerMetaRoutes(api: App, deps: MetaRouteDeps): void {
     name: 'kiln',
     version: deps.version,
     apiVersion: 1,
+    ...(deps.host ? { hostUuid: deps.host.uuid, hostName: deps.host.name } : {}),
   }));
 
   api.get('/job-types', { schema: { tags: ['job types'], response: { 200: JobTypeList } } }, async () => ({
