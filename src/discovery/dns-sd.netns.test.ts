@@ -95,10 +95,27 @@ describe('DNS-SD and services.cfg between two namespaced hosts', { skip: skip ??
     assert.equal(byKind.manager?.source, 'dns-sd');
   });
 
+  it('a worker in B with no manager configured finds it by multicast self-discovery', async () => {
+    const home = makeTempDir(hooks, 'kiln-multicast-worker-');
+    const worker = b.spawn(process.execPath, [KILN_MAIN, 'worker', '--home', home], {
+      KILN_DNS_SD: 'off',
+      KILN_SELF_DISCOVERY: 'on',
+      KILN_WORKER_SECRET: secret,
+      KILN_MANAGER: '',
+    });
+    await worker.waitFor(/"source":"multicast","msg":"found the manager"/, 10_000);
+    await worker.waitFor(/"msg":"signed on"/, 10_000);
+    assert.match(worker.output(), new RegExp(`"manager":"http://${a.address}:7780"`));
+    worker.child.kill('SIGTERM');
+    assert.equal(await worker.exited, 0);
+  });
+
   it('a worker in B with no manager configured finds it through DNS-SD alone', async () => {
     const home = makeTempDir(hooks, 'kiln-dnssd-worker-');
     const worker = b.spawn(process.execPath, [KILN_MAIN, 'worker', '--home', home], {
       ...DISCOVERY_ON,
+      // Multicast self-discovery off, so only DNS-SD can find the manager.
+      KILN_SELF_DISCOVERY: 'off',
       KILN_WORKER_SECRET: secret,
       KILN_MANAGER: '',
     });
@@ -121,6 +138,7 @@ describe('DNS-SD and services.cfg between two namespaced hosts', { skip: skip ??
       assert.match(file, /kind = database[\s\S]*ports = postgres:7533[\s\S]*meta\.role = kiln/);
       const worker = b.spawn(process.execPath, [KILN_MAIN, 'worker', '--home', home], {
         KILN_DNS_SD: 'on',
+        KILN_SELF_DISCOVERY: 'on',
         KILN_WORKER_SECRET: secret,
         KILN_MANAGER: '',
       });
