@@ -26,9 +26,9 @@ import { WORKING_STATUSES } from '../state/statuses.js';
 import { scheduledStatus } from './sleep-schedule.js';
 import { BatchLoader } from '../../util/batch-loader.js';
 import { updateTasks } from '../persistence/task-changes.js';
-import type { Db } from '../persistence/schema/database.js';
+import type { Db, Trx } from '../persistence/schema/database.js';
 import { withTransaction } from '../persistence/transaction.js';
-import { syncJobs, mergeSync } from '../jobs/job-sync.js';
+import { syncJobs, mergeSync, type SyncResult } from '../jobs/job-sync.js';
 import { publishSync } from '../jobs/publish.js';
 import type { SleepSchedule, TaskRow, WorkerRow } from '../persistence/schema/tables.js';
 import type { Dispatcher } from '../scheduler/dispatcher.js';
@@ -194,25 +194,13 @@ export class WorkerService {
     const sync = await withTransaction(this.deps.db, async (trx) => {
       const worker = await fetchWorker(trx, id);
       if (status === 'offline' && worker.status_requested === 'restart') to = 'restart';
-      const tasks = await updateTasks(
-        trx,
-        { workerId: id, statuses: ['active'] },
-        { status: 'queued', workerId: null, clearTouch: true, activity: `requeued: worker ${reason}` },
-      );
+      const requeued = await this.#requeueActiveTasks(trx, id, `requeued: worker ${reason}`);
       const rememberSleep = status === 'error' && worker.status === 'asleep';
       await moveWorker(trx, id, worker.status, to, { statusRequested: rememberSleep ? 'asleep' : null, lazy: false });
-      return mergeSync(
-        { jobs: [], tasks },
-        await syncJobs(
-          trx,
-          tasks.map((t) => t.jobId),
-          this.deps.policy,
-        ),
-      );
+      return requeued;
     });
-    publishSync(this.deps.bus, sync);
+    this.#published(sync);
     this.deps.bus.publish({ type: 'worker', workerId: id, status: to, change: reason });
-    if (sync.tasks.length) this.deps.onWorkReady();
   }
 
   /**
@@ -248,21 +236,22 @@ export class WorkerService {
 
   /** The running task is aborted (may-I-keep-running says no) and requeued. */
   async #requeueHeldTask(id: string, activity: string): Promise<void> {
-    const sync = await withTransaction(this.deps.db, async (trx) => {
-      const tasks = await updateTasks(
-        trx,
-        { workerId: id, statuses: ['active'] },
-        { status: 'queued', workerId: null, clearTouch: true, activity },
-      );
-      return mergeSync(
-        { jobs: [], tasks },
-        await syncJobs(
-          trx,
-          tasks.map((t) => t.jobId),
-          this.deps.policy,
-        ),
-      );
-    });
+    this.#published(await withTransaction(this.deps.db, (trx) => this.#requeueActiveTasks(trx, id, activity)));
+  }
+
+  /** The worker's active task goes back to the queue, and its job's status follows. */
+  async #requeueActiveTasks(trx: Trx, id: string, activity: string): Promise<SyncResult> {
+    const tasks = await updateTasks(
+      trx,
+      { workerId: id, statuses: ['active'] },
+      { status: 'queued', workerId: null, clearTouch: true, activity },
+    );
+    const jobIds = tasks.map((t) => t.jobId);
+    return mergeSync({ jobs: [], tasks }, await syncJobs(trx, jobIds, this.deps.policy));
+  }
+
+  /** Tells everyone what a committed change did, and the dispatcher when tasks came free. */
+  #published(sync: SyncResult): void {
     publishSync(this.deps.bus, sync);
     if (sync.tasks.length) this.deps.onWorkReady();
   }
