@@ -30,7 +30,11 @@ function startPeer(lab: Lab, host: Host, options: object) {
 }
 
 function map(lab: Lab, host: Host, homeDir: string, wait = '0.5'): any[] {
+  // Multicast on (inside the namespace only); DNS-SD off so only self-discovery is measured.
   const result = lab.exec(host, [
+    'env',
+    'KILN_SELF_DISCOVERY=on',
+    'KILN_DNS_SD=off',
     process.execPath,
     distScript('cli/main.js'),
     'services',
