@@ -25,6 +25,7 @@ interface MapRow {
   kind: string;
   uuid: string;
   host: string;
+  serviceId: string;
   addresses: string[];
   ports: Record<string, number>;
   source: string;
@@ -69,24 +70,29 @@ describe('kiln services map and announcing workers, between two namespaced hosts
   });
   after(() => cleanup.run());
 
-  it('a real kiln worker in B (self-discovery on) appears in `kiln services map --json` in A, and leaves at its goodbye', async () => {
-    const home = makeTempDir(cleanup.hooks, 'kiln-map-worker-');
-    const worker = b.spawn(process.execPath, [KILN_MAIN, 'worker', '--home', home, '--name', 'render-b'], {
-      ...NAMESPACED_DISCOVERY_ENV,
-      KILN_MANAGER: `http://${a.address}:7780`,
-      KILN_WORKER_SECRET: secret,
-    });
-    await worker.waitFor(/"msg":"signed on"/, 15_000);
+  it('real kiln workers in B (self-discovery on) appear in `kiln services map --json` in A, one row each, and leave at their goodbye', async () => {
+    // Two workers of one name on one host (two homes): each is its own service.
+    const workers = [1, 2].map((n) =>
+      b.spawn(
+        process.execPath,
+        [KILN_MAIN, 'worker', '--home', makeTempDir(cleanup.hooks, `kiln-map-worker${n}-`), '--name', 'render-b'],
+        { ...NAMESPACED_DISCOVERY_ENV, KILN_MANAGER: `http://${a.address}:7780`, KILN_WORKER_SECRET: secret },
+      ),
+    );
+    for (const worker of workers) await worker.waitFor(/"msg":"signed on"/, 15_000);
     const rows = servicesMap(a, makeTempDir(cleanup.hooks, 'kiln-map-a-'));
-    const workerRow = rows.find((row) => row.kind === 'worker');
-    assert.ok(workerRow, JSON.stringify(rows));
-    assert.deepEqual(workerRow.addresses, [b.address]);
-    assert.deepEqual(workerRow.ports, {});
-    assert.equal(workerRow.source, 'multicast');
-    assert.equal(workerRow.meta?.name, 'render-b');
-    assert.match(workerRow.uuid, /^[0-9a-f-]{36}$/);
-    worker.child.kill('SIGTERM');
-    assert.equal(await worker.exited, 0);
+    const workerRows = rows.filter((row) => row.kind === 'worker');
+    assert.equal(workerRows.length, 2, JSON.stringify(rows));
+    assert.notEqual(workerRows[0]?.serviceId, workerRows[1]?.serviceId);
+    for (const row of workerRows) {
+      assert.deepEqual(row.addresses, [b.address]);
+      assert.deepEqual(row.ports, {});
+      assert.equal(row.source, 'multicast');
+      assert.equal(row.meta?.name, 'render-b');
+      assert.match(row.uuid, /^[0-9a-f-]{36}$/);
+    }
+    for (const worker of workers) worker.child.kill('SIGTERM');
+    for (const worker of workers) assert.equal(await worker.exited, 0);
     const afterStop = servicesMap(a, makeTempDir(cleanup.hooks, 'kiln-map-a-'));
     assert.equal(afterStop.filter((row) => row.kind === 'worker').length, 0, JSON.stringify(afterStop));
   });
