@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- dns-sd`: how fast a worker's resolver finds the manager by DNS-SD and by
- * services.cfg, next to bonjour-service's own browse, all inside network namespaces (a stand-in
+ * services.cfg, next to bonjour-service's own browse, and how fast a starting `kiln worker` finds
+ * it by multicast, by DNS-SD and by services.cfg, all inside network namespaces (a stand-in
  * manager in A, the lookups in B) so nothing is sent on this machine's interfaces.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { makeTempDir } from '../src/testing/temp.js';
 import { ms, percentile } from './stats.js';
 
 const PUBLISHER = fileURLToPath(new URL('../src/testing/dns-sd-publisher.js', import.meta.url));
+const DISCOVERY_PEER = fileURLToPath(new URL('../src/testing/discovery-peer.js', import.meta.url));
 const CHILD = fileURLToPath(new URL('./dns-sd-child.js', import.meta.url));
 const ROUNDS = 50;
 const WORKER_STARTS = 10;
@@ -19,9 +21,11 @@ const KILN_MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
 /** From `kiln worker` starting (no manager configured) to its "found the manager" line. */
 async function benchWorkerStarts(b: NsHost, servicesHome: string): Promise<void> {
+  // Each way with the other lookups off, so each time is its own step's.
   const ways: Array<[string, string, NodeJS.ProcessEnv]> = [
-    ['by DNS-SD (empty home)', '', { KILN_DNS_SD: 'on' }],
-    ['by services.cfg', servicesHome, { KILN_DNS_SD: 'off' }],
+    ['by multicast self-discovery (empty home)', '', { KILN_SELF_DISCOVERY: 'on', KILN_DNS_SD: 'off' }],
+    ['by DNS-SD (empty home)', '', { KILN_SELF_DISCOVERY: 'off', KILN_DNS_SD: 'on' }],
+    ['by services.cfg', servicesHome, { KILN_SELF_DISCOVERY: 'off', KILN_DNS_SD: 'off' }],
   ];
   const times: number[][] = ways.map(() => []);
   for (let round = 0; round < WORKER_STARTS; round++) {
@@ -56,6 +60,11 @@ export async function benchDnsSd(): Promise<void> {
     const { a, b } = makeSegment(scope);
     const publisher = a.spawn(process.execPath, [PUBLISHER, '7780', '6f1b3a52-0c1e-5d7a-9a43-2b8f6e0d4c11']);
     await publisher.waitFor(/ready/, 10_000);
+    // The manager's multicast announcements, for the workers that look by multicast.
+    const peerHome = makeTempDir(scope, 'kiln-bench-peer-');
+    const peerOptions = { home: peerHome, services: [{ kind: 'manager', ports: { http: 7780 } }] };
+    const announcer = a.spawn(process.execPath, [DISCOVERY_PEER, JSON.stringify(peerOptions)]);
+    await announcer.waitFor(/"ready"/, 10_000);
     const home = makeTempDir(scope, 'kiln-bench-dnssd-');
     const servicesFile = join(home, 'services.cfg');
     writeFileSync(

@@ -22,5 +22,14 @@ if (files.length === 0) {
 }
 const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...files], {
   stdio: 'inherit',
+  // Belt and braces: whatever a test starts without its own environment stays off the host's
+  // network (multicast and mDNS); namespaced tests turn discovery on for what they start there.
+  env: {
+    ...process.env,
+    KILN_SELF_DISCOVERY: 'off',
+    KILN_DNS_SD: 'off',
+    KILN_MANAGER_DISCOVERY_DNS_SD: 'false',
+    KILN_MANAGER_DISCOVERY_ENABLED: 'false',
+  },
 });
 process.exit(result.status ?? 1);

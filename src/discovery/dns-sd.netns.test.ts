@@ -10,14 +10,20 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { KILN_MAIN } from '../testing/cli.js';
-import { makeSegment, netnsSkipReason, type NsHost, type NsProcess } from '../testing/netns-dns.js';
+import {
+  NAMESPACED_DISCOVERY_ENV,
+  makeSegment,
+  netnsSkipReason,
+  type NsHost,
+  type NsProcess,
+} from '../testing/netns-dns.js';
 import { makeTempDir } from '../testing/temp.js';
 
 const ZEROCONF_BROWSE = fileURLToPath(new URL('../../../src/testing/zeroconf-browse.py', import.meta.url));
 const DNS_SD_MODULE = new URL('./dns-sd.js', import.meta.url).href;
 const skip = netnsSkipReason();
 /** Discovery on: these processes live in namespaces, where mDNS is what is being tested. */
-const DISCOVERY_ON = { KILN_DNS_SD: 'on', KILN_MANAGER_DISCOVERY_DNS_SD: 'true' };
+const DISCOVERY_ON = NAMESPACED_DISCOVERY_ENV;
 
 /** Debian's python3-zeroconf (scripts/test-prerequisites.sh installs it as root); the reason when it is missing. */
 function zeroconfMissing(): string | false {

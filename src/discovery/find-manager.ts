@@ -23,11 +23,13 @@ export interface FindManagerOptions {
 
 const OFF = new Set(['0', 'off', 'false', 'no']);
 
-function dnsSdEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+/** False when `KILN_DNS_SD` is off, 0, false or no (the tests' environment). */
+export function dnsSdEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   return !OFF.has((env.KILN_DNS_SD ?? '').trim().toLowerCase());
 }
 
-function selfDiscoveryEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+/** False when `KILN_SELF_DISCOVERY` is off, 0, false or no (the tests' environment). */
+export function selfDiscoveryEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   return !OFF.has((env.KILN_SELF_DISCOVERY ?? '').trim().toLowerCase());
 }
 

@@ -30,7 +30,11 @@ function startPeer(lab: Lab, host: Host, options: object) {
 }
 
 function map(lab: Lab, host: Host, homeDir: string, wait = '0.5'): any[] {
+  // Multicast on (inside the namespace only); DNS-SD off so only self-discovery is measured.
   const result = lab.exec(host, [
+    'env',
+    'KILN_SELF_DISCOVERY=on',
+    'KILN_DNS_SD=off',
     process.execPath,
     distScript('cli/main.js'),
     'services',
@@ -221,5 +225,24 @@ describe('self-discovery between network namespaces', { skip, timeout: 60_000 },
       assert.equal(entries.length, 1, 'TTL 2 crosses one multicast router');
       assert.deepEqual(entries[0].addresses, ['10.77.1.1']);
     });
+  });
+  it('`map` warns when multicast cannot work (no route for the scope, loopback without MULTICAST), with the fix', (t) => {
+    const lab = createLab(t);
+    const alone = lab.host('alone'); // loopback only: no MULTICAST flag, no multicast route
+    const mapStderr = (): string => {
+      const args = ['env', 'KILN_SELF_DISCOVERY=on', 'KILN_DNS_SD=off', process.execPath, distScript('cli/main.js')];
+      const result = lab.exec(alone, [...args, 'services', 'map', '--wait', '0.2', '--home', home(t)]);
+      assert.equal(result.status, 0, result.stderr);
+      return result.stderr;
+    };
+    const broken = mapStderr();
+    assert.match(
+      broken,
+      /warning: no route for the multicast scope 224\.0\.0\.1.*fix: ip route add 224\.0\.0\.0\/4 dev lo/,
+    );
+    assert.match(broken, /warning: interface lo lacks the MULTICAST flag.*fix: ip link set dev lo multicast on/);
+    lab.exec(alone, ['ip', 'link', 'set', 'dev', 'lo', 'multicast', 'on']);
+    lab.exec(alone, ['ip', 'route', 'add', '224.0.0.0/4', 'dev', 'lo']);
+    assert.doesNotMatch(mapStderr(), /warning/);
   });
 });

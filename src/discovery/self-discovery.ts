@@ -29,6 +29,11 @@ export interface AnnouncedService {
   kind: ServiceKind;
   ports: Record<string, number>;
   meta?: Record<string, string>;
+  /**
+   * What tells this service apart from others of its kind on the host, in its serviceId
+   * (default: its main port). Workers have no port, so they give their own.
+   */
+  instance?: string;
 }
 
 export interface SelfDiscoveryOptions {
@@ -145,12 +150,12 @@ export async function startSelfDiscovery(options: SelfDiscoveryOptions): Promise
 }
 
 function toEntry(service: AnnouncedService, sender: Sender, clock: Clock): ServiceEntry {
-  const mainPort = Object.values(service.ports)[0] ?? 0;
+  const instance = service.instance ?? String(Object.values(service.ports)[0] ?? 0);
   return {
     kind: service.kind,
     uuid: sender.uuid,
     host: sender.host,
-    serviceId: `${sender.uuid}/${service.kind}/${mainPort}`,
+    serviceId: `${sender.uuid}/${service.kind}/${instance}`,
     addresses: sender.addresses,
     ports: service.ports,
     version: KILN_VERSION,

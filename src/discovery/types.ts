@@ -18,7 +18,10 @@ export interface ServiceEntry {
   uuid: string;
   /** The announcing host's name. */
   host: string;
-  /** Unique per running service: `<uuid>/<kind>/<main port>` (several services may share a host). */
+  /**
+   * Unique per running service: `<uuid>/<kind>/<main port>` (several services may share a host);
+   * a worker, which has no port, uses `<uuid>/worker/<name>:<home tag>`.
+   */
   serviceId: string;
   /** Addresses the service may be reached at (IPv4/IPv6 literals). */
   addresses: string[];

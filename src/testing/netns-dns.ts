@@ -11,6 +11,17 @@ import { existsSync } from 'node:fs';
 
 type After = { after: (fn: () => unknown) => void };
 
+/**
+ * Discovery on for what a test starts inside its namespaces (the test runner's environment turns
+ * it off everywhere else): multicast self-discovery and DNS-SD, in the CLI, workers and managers.
+ */
+export const NAMESPACED_DISCOVERY_ENV: Readonly<NodeJS.ProcessEnv> = Object.freeze({
+  KILN_SELF_DISCOVERY: 'on',
+  KILN_DNS_SD: 'on',
+  KILN_MANAGER_DISCOVERY_ENABLED: 'true',
+  KILN_MANAGER_DISCOVERY_DNS_SD: 'true',
+});
+
 /** Why namespaced tests cannot run here, or undefined when they can. */
 export function netnsSkipReason(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root to create network namespaces';

@@ -20,6 +20,7 @@ import type { RetryClock } from './backoff.js';
 import { UpdateQueue } from './update-queue.js';
 import { EXIT_OK, Worker, signOnBody, untilReachable } from './worker.js';
 import { findWorkerManager, watchDiscoveredManager } from './manager-finder.js';
+import { startWorkerAnnouncement } from './announce.js';
 import type { ResolvedManager } from '../discovery/resolve-manager.js';
 
 export interface RunWorkerOptions {
@@ -75,11 +76,28 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<number>
     lock.release();
   };
   process.on('exit', onExit);
+  const stopAnnouncing = await announceWorker(home, config.name, options.env ?? process.env, logger);
   try {
     return await runLockedWorker({ home, config, logger, lockPath: lock.path, processGroups }, options);
   } finally {
+    await stopAnnouncing();
     process.off('exit', onExit);
     lock.release();
+  }
+}
+
+/** Self-discovery for this worker; a network that refuses it costs the map an entry, not the worker. */
+async function announceWorker(
+  home: string,
+  name: string,
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+): Promise<() => Promise<void>> {
+  try {
+    return (await startWorkerAnnouncement({ home, name, env, log: logger })) ?? (async () => undefined);
+  } catch (error) {
+    logger.warn({ err: error }, 'self-discovery could not start; the worker runs without announcing itself');
+    return async () => undefined;
   }
 }
 

@@ -67,7 +67,8 @@ function start(
     tags: ['gpu'],
     logger: pino({ level: process.env.KILN_TEST_LOG ? 'debug' : 'silent' }),
     handleSignals: false,
-    env: {},
+    // Self-discovery off: tests send no multicast on the host's own interfaces.
+    env: { KILN_SELF_DISCOVERY: 'off' },
     signal: signal ? AbortSignal.any([signal, cleanup.signal]) : cleanup.signal,
     clock,
   });
@@ -270,7 +271,7 @@ describe('worker process', () => {
     const script = `const { runWorker } = await import(${JSON.stringify(`file://${MAIN}`)}); process.exitCode = await runWorker({ home: process.argv[1], managerUrl: process.argv[2], secret: process.argv[3] });`;
     const child = spawn(node, ['--input-type=module', '-e', script, home, manager.url, FARM_SECRET], {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, KILN_HOME: home },
+      env: { ...process.env, KILN_HOME: home, KILN_SELF_DISCOVERY: 'off' },
     });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

@@ -125,7 +125,11 @@ function startWorker(manager: RunningManager, home: string, n: number): ChildPro
       '--name',
       `${hostname()}-demo-${n}`,
     ],
-    { env: { ...process.env, KILN_WORKER_SECRET: manager.farmSecret }, stdio: ['ignore', 'pipe', 'pipe'] },
+    // The demo's workers stay off the network: only its own manager needs them.
+    {
+      env: { ...process.env, KILN_WORKER_SECRET: manager.farmSecret, KILN_SELF_DISCOVERY: 'off' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   child.stdout.pipe(logFile);
   child.stderr.pipe(logFile);

@@ -1,7 +1,8 @@
 /**
- * `kiln services map` and `kiln services monitor`: what Kiln services this host hears of, from
- * multicast self-discovery for now (DNS-SD and services.cfg merge in through the same
- * KnownEntry shape when they exist).
+ * `kiln services map` and `kiln services monitor`: what Kiln services this host hears of. `map`
+ * merges every source (multicast self-discovery, DNS-SD, services.cfg) into one row per service
+ * with its sources and age; `monitor` follows multicast self-discovery, the one source that
+ * reports appearances and disappearances as they happen.
  */
 import type { Command } from 'commander';
 import { action } from '../run.js';
@@ -9,20 +10,22 @@ import { withCommonOptions } from '../options.js';
 import { resolveHome } from '../../config/home.js';
 import { UserError } from '../../util/errors.js';
 import { formatTable, printJson, type Column } from '../format.js';
-import type { RegistryChange, RegistryEntry } from '../../discovery/registry.js';
+import type { RegistryChange } from '../../discovery/registry.js';
+import type { MergedEntry } from '../../discovery/merge-entries.js';
+import type { ServiceEntry } from '../../discovery/types.js';
 
-const ENTRY_COLUMNS: Array<Column<RegistryEntry>> = [
+const ENTRY_COLUMNS: Array<Column<MergedEntry>> = [
   { header: 'KIND', value: (entry) => entry.kind },
   { header: 'HOST', value: (entry) => entry.host, max: 32 },
   { header: 'ADDRESSES', value: (entry) => entry.addresses.join(','), max: 40 },
   { header: 'PORTS', value: describePorts },
   { header: 'UUID', value: (entry) => `${entry.uuid.slice(0, 8)}${entry.duplicateUuid ? ' DUPLICATE' : ''}` },
-  { header: 'SOURCE', value: (entry) => entry.source },
+  { header: 'SOURCES', value: (entry) => entry.sources.join(',') },
   { header: 'AGE', value: (entry) => formatSeconds(Date.now() - entry.seenAt), align: 'right' },
   { header: 'VERSION', value: (entry) => entry.version },
 ];
 
-function describePorts(entry: RegistryEntry): string {
+function describePorts(entry: Pick<ServiceEntry, 'ports'>): string {
   return Object.entries(entry.ports)
     .map(([name, port]) => `${name}=${port}`)
     .join(',');
@@ -47,18 +50,22 @@ async function networkFor(home: string) {
 /** Adds `map` and `monitor` under the `services` command. */
 export function registerServicesMapCommands(services: Command): void {
   withCommonOptions(services.command('map'))
-    .description('list the Kiln services on the network (multicast self-discovery), with source and age')
+    .description(
+      'list the Kiln services known from multicast, DNS-SD and services.cfg, one row each, with sources and age',
+    )
     .option('--json', 'print a JSON array')
     .option('--wait <seconds>', 'how long to collect answers', '1')
     .action(
       action(async (flags: { home?: string; json?: boolean; wait: string }) => {
         const timeoutMs = parseWait(flags.wait) * 1000;
-        const network = await networkFor(resolveHome(flags.home));
+        const home = resolveHome(flags.home);
+        const network = await networkFor(home);
         const { multicastWarnings } = await import('../../discovery/multicast-health.js');
         for (const warning of await multicastWarnings(network.selfDiscovery))
           process.stderr.write(`kiln: warning: ${warning}\n`);
-        const { discoverOnce } = await import('../../discovery/discover-once.js');
-        const result = await discoverOnce({ network, timeoutMs });
+        const { collectServices } = await import('../../discovery/collect-services.js');
+        const result = await collectServices({ home, network, timeoutMs });
+        for (const problem of result.problems) process.stderr.write(`kiln: warning: ${problem}\n`);
         for (const uuid of result.duplicateUuids)
           process.stderr.write(
             `kiln: warning: two hosts announce UUID ${uuid}; run \`kiln identity --regenerate\` on the cloned one\n`,
@@ -67,10 +74,7 @@ export function registerServicesMapCommands(services: Command): void {
           const now = Date.now();
           printJson(result.entries.map((entry) => ({ ...entry, ageMs: Math.max(0, now - entry.seenAt) })));
         } else if (result.entries.length) console.log(formatTable(ENTRY_COLUMNS, result.entries));
-        else
-          console.log(
-            `no Kiln services answered on ${network.selfDiscovery.scope}:${network.selfDiscovery.port} within ${flags.wait}s`,
-          );
+        else console.log(`no Kiln services found (${result.sources.join(', ')}) within ${flags.wait}s`);
       }),
     );
 

@@ -7,7 +7,7 @@ export function registerWorkerCommand(program: Command): void {
     .description('run a worker: register once with the farm secret, then take and run tasks until stopped')
     .option(
       '--manager <url>',
-      'the manager, e.g. http://farm:7780 (default: worker.yaml, KILN_MANAGER, else found through services.cfg and DNS-SD)',
+      'the manager, e.g. http://farm:7780 (default: worker.yaml, KILN_MANAGER, else found through services.cfg, multicast and DNS-SD)',
     )
     .option('--name <name>', 'worker name (default: this host name)')
     .option('--tags <a,b>', 'comma-separated tags; tagged jobs go only to workers with their tag')
@@ -20,7 +20,7 @@ export function registerWorkerCommand(program: Command): void {
         const { runWorker } = await import('../../worker/main.js');
         return runWorker({
           home: flags.home,
-          // An empty KILN_MANAGER means none: the worker finds its manager (services.cfg, DNS-SD).
+          // An empty KILN_MANAGER means none: the worker finds its manager (services.cfg, multicast, DNS-SD).
           managerUrl: flags.manager ?? (process.env.KILN_MANAGER?.trim() || undefined),
           name: flags.name,
           tags: flags.tags

@@ -38,6 +38,7 @@ function startWorker(t: T, m: TestManager, root: string): void {
     signal: stop.signal,
     handleSignals: false,
     logger: pino({ level: 'silent' }),
+    env: { ...process.env, KILN_SELF_DISCOVERY: 'off' },
   });
   t.after(async () => {
     stop.abort();
