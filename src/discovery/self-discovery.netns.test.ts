@@ -100,6 +100,28 @@ describe('self-discovery between network namespaces', { skip, timeout: 60_000 },
     assert.equal(await stopped.exited(), 0);
   });
 
+  it('`kiln services monitor` prints one line per appearance and disappearance; Ctrl-C ends it with 0', async (t) => {
+    const lab = createLab(t);
+    const [a, b] = lab.segment(['a', 'b']) as [Host, Host];
+    const monitor = lab.spawn(b, [distScript('cli/main.js'), 'services', 'monitor', '--home', home(t)], {
+      KILN_SELF_DISCOVERY: 'on',
+      KILN_DNS_SD: 'off',
+    });
+    // Give the monitor a moment to join the group before anything announces.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const peer = startPeer(lab, a, { home: home(t) });
+    const appeared = await monitor.waitForLine(/ appeared +manager /);
+    assert.match(appeared, /10\.77\.\d+\.1 .*http=7780 uuid=/);
+    await peer.waitForLine(/"ready"/);
+    peer.child.kill('SIGTERM');
+    await monitor.waitForLine(/ disappeared \(goodbye\) +manager /, 2_000);
+    assert.equal(await peer.exited(), 0);
+    const lines = monitor.lines().filter((line) => /appeared|disappeared|changed/.test(line));
+    assert.equal(lines.length, 2, `one line each:\n${lines.join('\n')}`);
+    monitor.child.kill('SIGINT');
+    assert.equal(await monitor.exited(), 0);
+  });
+
   it('one UUID on two hosts: both report it, and map flags it', async (t) => {
     const lab = createLab(t);
     const [a, b, c] = lab.segment(['a', 'b', 'c']) as [Host, Host, Host];
