@@ -10,7 +10,13 @@ test('layers: defaults, then the YAML file, then KILN_* variables, then flags', 
   const home = makeTempDir(t);
   writeFileSync(join(home, 'db.yaml'), 'port: 6000\nclients: 4\nlisten: [127.0.0.1]\n');
   const fromFile = loadConfig('db', DbConfigSchema, DB_DEFAULTS, { home, env: {} });
-  assert.deepEqual(fromFile, { port: 6000, auth: 'trust', clients: 4, listen: ['127.0.0.1'] });
+  assert.deepEqual(fromFile, {
+    port: 6000,
+    auth: 'trust',
+    clients: 4,
+    listen: ['127.0.0.1'],
+    discovery: { enabled: true, dns_sd: true },
+  });
   const fromEnv = loadConfig('db', DbConfigSchema, DB_DEFAULTS, {
     home,
     env: { KILN_DB_PORT: '6001', KILN_DB_LISTEN: '127.0.0.1, 127.0.0.2' },

@@ -11,6 +11,19 @@ export const DbConfigSchema = Type.Object(
     listen: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
     /** Data directory; defaults to `<home>/db`. */
     data: Type.Optional(Type.String({ minLength: 1 })),
+    /**
+     * How the running database is made known on the network (by the announcer process the igniter
+     * starts beside the server; `KILN_SELF_DISCOVERY=off` / `KILN_DNS_SD=off` turn it off too).
+     */
+    discovery: Type.Object(
+      {
+        /** Announce `database` by multicast self-discovery (network.cfg). */
+        enabled: Type.Boolean(),
+        /** Register `_kiln-db._tcp` over DNS-SD. */
+        dns_sd: Type.Boolean(),
+      },
+      { additionalProperties: false },
+    ),
   },
   { additionalProperties: false },
 );
@@ -22,6 +35,7 @@ export const DB_DEFAULTS: DbConfig = Object.freeze({
   clients: 10,
   // Other hosts of the studio must reach the database, so listen everywhere by default.
   listen: ['*'],
+  discovery: Object.freeze({ enabled: true, dns_sd: true }),
 });
 
 export type AuthMode = DbConfig['auth'];

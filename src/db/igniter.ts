@@ -33,6 +33,8 @@ import {
   type ClusterMeta,
 } from './cluster.js';
 import type { AuthMode } from './config.js';
+import { startAnnouncer, stopAnnouncer } from './announcer.js';
+import { resolveHome } from '../config/home.js';
 
 // The igniter's other commands live in modules of their own; callers reach them all here.
 export { openCluster } from './cluster.js';
@@ -48,6 +50,8 @@ export interface InitOptions {
   listen: string[];
   /** Leave the new cluster stopped. */
   noStart?: boolean;
+  /** The Kiln home whose network.cfg and db.yaml the announcer reads (default: resolveHome()). */
+  home?: string;
 }
 
 export interface InitResult {
@@ -59,6 +63,8 @@ export interface InitResult {
   blockedBy?: string;
   started: boolean;
   pid?: number;
+  /** The announcer started beside the server (none when discovery is off). */
+  announcerPid?: number;
 }
 
 /** Creates a cluster: initdb, Kiln's configuration, access rules, TLS (cert mode), role and database. */
@@ -134,11 +140,14 @@ export async function initCluster(options: InitOptions): Promise<InitResult> {
     const written = await writeClusterFiles(real, meta, user);
 
     let pid: number | undefined;
+    let announcerPid: number | undefined;
     if (!options.noStart) {
       pid = await startServer(real, meta, user);
       await createApplicationRole(real, meta);
+      announcerPid = startAnnouncer(real, options.home ?? resolveHome());
     }
     return {
+      announcerPid,
       paths: real,
       meta: written.meta,
       limit: written.limit,
@@ -150,6 +159,7 @@ export async function initCluster(options: InitOptions): Promise<InitResult> {
   } catch (error) {
     // Leave nothing half-made: stop what may have started, remove what was created.
     const real = new ClusterPaths(paths.requested);
+    await stopAnnouncer(real).catch(() => undefined);
     if (readRunningState(real).running && existsSync(real.meta))
       await stopServer(real, readMeta(real), user).catch(() => undefined);
     for (const dir of createdDirs.reverse()) rmSync(dir, { recursive: true, force: true });
@@ -215,25 +225,31 @@ async function createApplicationRole(paths: ClusterPaths, meta: ClusterMeta): Pr
   });
 }
 
+/** Starts the server, and its announcer for `home` (default: resolveHome()). */
 export async function start(
   data: string,
-): Promise<{ pid: number; meta: ClusterMeta; limit: ConnectionLimit; notes: string[] }> {
+  home?: string,
+): Promise<{ pid: number; meta: ClusterMeta; limit: ConnectionLimit; notes: string[]; announcerPid?: number }> {
   const { paths, meta, user } = openCluster(data);
   // A start that is refused (already running, port taken) must leave every file as it was.
   await checkCanStart(paths, meta);
   // Rewrite kiln.conf: the open-files limit of this start decides max_connections.
   const written = await writeServerConfig(paths, meta, user);
-  return { pid: await startServer(paths, written.meta, user), ...written };
+  const pid = await startServer(paths, written.meta, user);
+  return { pid, ...written, announcerPid: startAnnouncer(paths, home ?? resolveHome()) };
 }
 
+/** Stops the announcer (its goodbyes go out first), then the server. */
 export async function stop(data: string): Promise<boolean> {
   const { paths, meta, user } = openCluster(data);
+  await stopAnnouncer(paths);
   return stopServer(paths, meta, user);
 }
 
 /** Removes the cluster: its data directory, and the relocated copy a symlink points to. */
 export async function destroy(data: string): Promise<void> {
   const { paths, meta, user } = openCluster(data);
+  await stopAnnouncer(paths);
   await stopServer(paths, meta, user);
   if (paths.isSymlinked()) rmSync(paths.requested, { force: true });
   rmSync(paths.dataDir, { recursive: true, force: true });
@@ -269,7 +285,11 @@ export async function ensureRunning(options: InitOptions): Promise<{ created: bo
     await initCluster({ ...options, noStart: false });
     return { created: true, started: true };
   }
-  if (readRunningState(paths).running) return { created: false, started: false };
-  await start(options.data);
+  if (readRunningState(paths).running) {
+    // Running already (`kiln db start` earlier): its announcer too, unless it has ended.
+    startAnnouncer(paths, options.home ?? resolveHome());
+    return { created: false, started: false };
+  }
+  await start(options.data, options.home);
   return { created: false, started: true };
 }

@@ -4,6 +4,7 @@ import { readHandSetMaxConnections } from './hand-settings.js';
 import { MAX_CONNECTIONS, MIN_CONNECTIONS, type ConnectionLimit } from './limits.js';
 import { writeServerConfig } from './server-config.js';
 import { readRunningState, startServer, stopServer } from './server-process.js';
+import { startAnnouncer, stopAnnouncer } from './announcer.js';
 
 /** The settings `kiln db set NAME VALUE` knows; any other belongs in postgresql.conf. */
 export const SETTINGS = ['clients', 'max_connections'] as const;
@@ -65,8 +66,10 @@ export async function setSetting(data: string, name: string, value: string): Pro
   const written = await writeServerConfig(paths, next, user, { keepHandEdit: name !== 'max_connections' });
   const running = readRunningState(paths).running;
   if (running) {
+    const home = await stopAnnouncer(paths);
     await stopServer(paths, written.meta, user);
     await startServer(paths, written.meta, user);
+    if (home) startAnnouncer(paths, home);
   }
   return { limit: written.limit, restarted: running, notes: written.notes };
 }

@@ -16,7 +16,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { KILN_MAIN } from '../testing/cli.js';
-import { NAMESPACED_DISCOVERY_ENV, makeSegment, netnsSkipReason, type NsHost } from '../testing/netns-dns.js';
+import {
+  NAMESPACED_DISCOVERY_ENV,
+  makeSegment,
+  netnsSkipReason,
+  waitForManagerAndDatabase,
+  type NsHost,
+} from '../testing/netns-dns.js';
 import { makeTempDir } from '../testing/temp.js';
 
 const ZEROCONF_BROWSE = fileURLToPath(new URL('../../../src/testing/zeroconf-browse.py', import.meta.url));
@@ -105,7 +111,7 @@ describe("Kiln's DNS-SD beside avahi-daemon", { skip: skipReason() ?? false }, (
       [KILN_MAIN, 'manager', '--home', home, '--open'],
       NAMESPACED_DISCOVERY_ENV,
     );
-    await manager.waitFor(/"kind":"database".*registered over DNS-SD/, 60_000);
+    await waitForManagerAndDatabase(manager, home);
 
     const browse = b.spawn('/usr/bin/python3', [
       ZEROCONF_BROWSE,

@@ -14,6 +14,7 @@ import {
   NAMESPACED_DISCOVERY_ENV,
   makeSegment,
   netnsSkipReason,
+  waitForManagerAndDatabase,
   type NsHost,
   type NsProcess,
 } from '../testing/netns-dns.js';
@@ -51,7 +52,7 @@ describe('DNS-SD and services.cfg between two namespaced hosts', { skip: skip ??
     ({ a, b } = makeSegment(hooks));
     const home = makeTempDir(hooks, 'kiln-dnssd-manager-');
     manager = a.spawn(process.execPath, [KILN_MAIN, 'manager', '--home', home, '--open'], DISCOVERY_ON);
-    await manager.waitFor(/"kind":"database".*registered over DNS-SD/, 60_000);
+    await waitForManagerAndDatabase(manager, home);
     secret = a.run(process.execPath, [KILN_MAIN, 'manager', 'secret', '--home', home]).trim();
   });
   after(async () => {

@@ -14,6 +14,7 @@ import {
   NAMESPACED_DISCOVERY_ENV,
   makeSegment,
   netnsSkipReason,
+  waitForManagerAndDatabase,
   type NsHost,
   type NsProcess,
 } from '../testing/netns-dns.js';
@@ -65,7 +66,7 @@ describe('kiln services map and announcing workers, between two namespaced hosts
       [KILN_MAIN, 'manager', '--home', home, '--open'],
       NAMESPACED_DISCOVERY_ENV,
     );
-    await manager.waitFor(/"kind":"database".*registered over DNS-SD/, 60_000);
+    await waitForManagerAndDatabase(manager, home);
     secret = a.run(process.execPath, [KILN_MAIN, 'manager', 'secret', '--home', home]).trim();
   });
   after(() => cleanup.run());

@@ -34,9 +34,9 @@ export const ManagerConfigSchema = Type.Object(
     /** How the manager makes itself known on the network. */
     discovery: Type.Object(
       {
-        /** Multicast self-discovery (network.cfg): announce the manager (and its embedded database). */
+        /** Multicast self-discovery (network.cfg): announce the manager (its database has its own announcer). */
         enabled: Type.Boolean(),
-        /** Register `_kiln-manager._tcp` (and `_kiln-db._tcp` for the database it starts) over DNS-SD. */
+        /** Register `_kiln-manager._tcp` over DNS-SD (`_kiln-db._tcp` is the database announcer's). */
         dns_sd: Type.Boolean(),
       },
       { additionalProperties: false },

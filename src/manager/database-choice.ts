@@ -7,7 +7,7 @@
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { ClusterPaths } from '../db/cluster.js';
-import { DB_DEFAULTS, DbConfigSchema, type DbConfig } from '../db/config.js';
+import { DB_DEFAULTS, DbConfigSchema } from '../db/config.js';
 import { localDatabaseTarget, urlDatabaseTarget, type DatabaseTarget } from '../db/database.js';
 import { ensureRunning, stop as stopCluster } from '../db/igniter.js';
 import { readRunningState } from '../db/server-process.js';
@@ -22,8 +22,6 @@ export interface ChosenDatabase {
   created: boolean;
   /** Stops the embedded cluster when this call started it (undefined otherwise). */
   stop?: (() => Promise<unknown>) | undefined;
-  /** The embedded cluster's port and auth mode when this call started it (for DNS-SD). */
-  started?: { port: number; auth: DbConfig['auth'] } | undefined;
 }
 
 export interface DatabaseChoiceOptions {
@@ -52,6 +50,7 @@ export async function chooseDatabase(
   }
   const { created, started } = await ensureRunning({
     data,
+    home,
     port: dbConfig.port,
     auth: dbConfig.auth,
     clients: dbConfig.clients,
@@ -62,6 +61,5 @@ export async function chooseDatabase(
     data,
     created,
     stop: started ? () => stopCluster(data) : undefined,
-    started: started ? { port: dbConfig.port, auth: dbConfig.auth } : undefined,
   };
 }

@@ -1,40 +1,29 @@
 /**
- * The manager's DNS-SD registrations: `_kiln-manager._tcp` for its API and, when it started the
- * embedded database itself, `_kiln-db._tcp` for that database (with its auth mode), so standard
- * tools and other hosts see both. Withdrawn with a goodbye when the manager stops.
+ * The manager's DNS-SD registration: `_kiln-manager._tcp` for its API, so standard tools and
+ * other hosts see it. Withdrawn with a goodbye when the manager stops. (The embedded database's
+ * `_kiln-db._tcp` is registered by its announcer, src/db/announcer.ts, like any igniter cluster.)
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { publishService, type PublishedService } from '../discovery/dns-sd.js';
 import type { ServiceEntry } from '../discovery/types.js';
-import type { AuthMode } from '../db/config.js';
 
 export interface DnsSdAnnouncement {
   hostUuid: string;
   version: string;
   httpPort: number;
-  /** The embedded database this manager started (not one it merely connects to). */
-  database?: { port: number; auth: AuthMode } | undefined;
   log: Logger;
 }
 
 /** Publishes; the answer withdraws everything published. A failure is logged, never fatal. */
 export async function announceOnDnsSd(announcement: DnsSdAnnouncement): Promise<() => Promise<void>> {
-  const { hostUuid, version, httpPort, database, log } = announcement;
+  const { hostUuid, version, httpPort, log } = announcement;
   const host = hostname();
   const startedAt = new Date().toISOString();
   const base = { uuid: hostUuid, host, addresses: [], version, startedAt };
   const entries: ServiceEntry[] = [
     { ...base, kind: 'manager', serviceId: `${hostUuid}/manager/${httpPort}`, ports: { http: httpPort } },
   ];
-  if (database)
-    entries.push({
-      ...base,
-      kind: 'database',
-      serviceId: `${hostUuid}/database/${database.port}`,
-      ports: { postgres: database.port },
-      meta: { auth: database.auth },
-    });
   const published: PublishedService[] = [];
   for (const entry of entries) {
     try {

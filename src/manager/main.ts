@@ -45,7 +45,7 @@ export async function startManager(options: {
   const now = options.clock ?? systemClock;
   // Refuse settings that cannot work before anything starts (UNC path, cloud-synced folder).
   const storage = await SharedStorage.open(config);
-  const { db, stopEmbedded, embedded } = await openFarmDatabase(home, config, log);
+  const { db, stopEmbedded } = await openFarmDatabase(home, config, log);
   const hostUuid = options.hostUuid ?? (await ensureHostIdentity(home)).uuid;
   const farmSecret = await ensureFarmSecret(db);
   const services = await buildServices({ db, config, home, log, storage, farmSecret, now });
@@ -83,7 +83,7 @@ export async function startManager(options: {
     throw error;
   });
   const withdraw = config.discovery.dns_sd
-    ? await announceOnDnsSd({ hostUuid, version: KILN_VERSION, httpPort: portOf(url), database: embedded, log })
+    ? await announceOnDnsSd({ hostUuid, version: KILN_VERSION, httpPort: portOf(url), log })
     : async () => undefined;
 
   let closing: Promise<void> | undefined;

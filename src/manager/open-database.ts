@@ -12,8 +12,6 @@ export interface FarmDatabase {
   db: Db;
   /** Stops the embedded cluster if this manager started it. */
   stopEmbedded?: () => Promise<unknown>;
-  /** The embedded cluster's port and auth mode, when this manager started it. */
-  embedded?: { port: number; auth: 'trust' | 'cert' };
 }
 
 /**
@@ -44,5 +42,5 @@ export async function openFarmDatabase(home: string, config: ManagerConfig, log:
     }
     throw error;
   }
-  return { db, ...(stopEmbedded ? { stopEmbedded } : {}), ...(database.started ? { embedded: database.started } : {}) };
+  return { db, ...(stopEmbedded ? { stopEmbedded } : {}) };
 }

@@ -7,7 +7,8 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 type After = { after: (fn: () => unknown) => void };
 
@@ -146,4 +147,26 @@ function spawnInNamespace(ns: string, command: string, args: string[], env: Node
       check();
     });
   return { child, output: () => output, waitFor, exited };
+}
+
+/** Resolves when the file's text matches (a detached program's log); rejects after timeoutMs. */
+export async function waitForFile(file: string, pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  for (;;) {
+    text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    const match = pattern.exec(text);
+    if (match) return match;
+    if (Date.now() > deadline) throw new Error(`no ${pattern} in ${file} within ${timeoutMs} ms:\n${text}`);
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, 100));
+  }
+}
+
+/** The database announcer's log under a home's default cluster (src/db/announcer.ts). */
+const announcerLog = (home: string): string => join(home, 'db', 'kiln-announcer.log');
+
+/** A manager with its embedded database, both announced (the manager itself, and the announcer). */
+export async function waitForManagerAndDatabase(manager: NsProcess, home: string): Promise<void> {
+  await manager.waitFor(/"kind":"manager".*registered over DNS-SD/, 60_000);
+  await waitForFile(announcerLog(home), /"kind":"database".*registered over DNS-SD/, 30_000);
 }

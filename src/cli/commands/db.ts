@@ -23,13 +23,13 @@ interface DbFlags {
 }
 
 /** The db section of the configuration with flags applied, and the data directory. */
-function dbSettings(flags: DbFlags): { config: DbConfig; data: string } {
+function dbSettings(flags: DbFlags): { config: DbConfig; data: string; home: string } {
   const home = resolveHome(flags.home);
   const config = loadConfig('db', DbConfigSchema, DB_DEFAULTS, {
     home,
     flags: { port: flags.port, auth: flags.auth, clients: flags.clients, listen: flags.listen, data: flags.data },
   });
-  return { config, data: resolve(config.data ?? join(home, 'db')) };
+  return { config, data: resolve(config.data ?? join(home, 'db')), home };
 }
 
 const dataOf = (flags: DbFlags): string => dbSettings(flags).data;
@@ -44,6 +44,7 @@ export function registerDbCommands(program: Command): void {
       'data directory (default: <home>/db)',
     );
   registerLifecycleCommands(sub);
+  registerAnnounceCommand(db);
   registerAccessCommands(sub);
   registerSettingCommands(sub);
   registerUserCommands(db);
@@ -60,9 +61,10 @@ function registerLifecycleCommands(sub: Sub): void {
     .option('--no-start', 'leave the new cluster stopped')
     .action(
       action(async (flags: DbFlags & { start: boolean }) => {
-        const { config, data } = dbSettings(flags);
+        const { config, data, home } = dbSettings(flags);
         const result = await igniter.initCluster({
           data,
+          home,
           port: config.port,
           auth: config.auth,
           clients: config.clients,
@@ -75,7 +77,8 @@ function registerLifecycleCommands(sub: Sub): void {
 
   sub('start', 'start the database server').action(
     action(async (flags: DbFlags) => {
-      const { pid, meta, notes } = await igniter.start(dataOf(flags));
+      const { data, home } = dbSettings(flags);
+      const { pid, meta, notes } = await igniter.start(data, home);
       for (const note of notes) console.log(`note: ${note}`);
       console.log(`Database running on port ${meta.port} (pid ${pid}).`);
     }),
@@ -89,9 +92,9 @@ function registerLifecycleCommands(sub: Sub): void {
 
   sub('restart', 'stop then start the database server').action(
     action(async (flags: DbFlags) => {
-      const data = dataOf(flags);
+      const { data, home } = dbSettings(flags);
       await igniter.stop(data);
-      const { pid, meta, notes } = await igniter.start(data);
+      const { pid, meta, notes } = await igniter.start(data, home);
       for (const note of notes) console.log(`note: ${note}`);
       console.log(`Database restarted on port ${meta.port} (pid ${pid}).`);
     }),
@@ -116,6 +119,23 @@ function registerLifecycleCommands(sub: Sub): void {
         if (!flags.yes) await confirmDestroy(data);
         await igniter.destroy(data);
         console.log(`Database cluster in ${data} destroyed.`);
+      }),
+    );
+}
+
+/** Hidden: the announcer the igniter starts beside the server (src/db/announcer.ts). */
+function registerAnnounceCommand(db: Command): void {
+  withCommonOptions(db.command('announce', { hidden: true }))
+    .description('announce the running database on the network until it stops (started by the igniter)')
+    .option('--data <dir>', 'data directory (default: <home>/db)')
+    .action(
+      action(async (flags: DbFlags) => {
+        const { data, home } = dbSettings(flags);
+        const { default: pino } = await import('pino');
+        const { runAnnouncer } = await import('../../db/announce-run.js');
+        const log = pino({ name: 'kiln-db-announcer' }, pino.destination(1));
+        await runAnnouncer({ data, home, log });
+        log.flush();
       }),
     );
 }
