@@ -49,6 +49,9 @@ export function registerDemoCommand(program: Command): void {
         const output = resolve(flags.output);
         // Checked before anything starts: a mistake here should not cost a database start.
         ensureWritableDir(output, 'output');
+        // The demo's farm lives on loopback: nothing of it (database announcer included) goes on the network.
+        process.env.KILN_SELF_DISCOVERY = 'off';
+        process.env.KILN_DNS_SD = 'off';
         const { home, config } = managerSettings({ home: flags.home });
         mkdirSync(join(home, 'logs'), { recursive: true });
         const started = Date.now();
