@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { useStandInManager } from '../testing/stand-in-manager.js';
 import { managerUrlOf, resolveManager } from './resolve-manager.js';
 import { fromHeard, toTxt } from './dns-sd-records.js';
 import type { ServiceEntry } from './types.js';
@@ -17,18 +17,10 @@ const entry = (port: number, addresses = ['127.0.0.1']): ServiceEntry => ({
 });
 
 describe('resolving the manager', () => {
-  let server: Server;
   let port = 0;
-  before(async () => {
-    // A stand-in manager: only /api/v1/version, on loopback.
-    server = createServer((_request, response) => {
-      response.setHeader('content-type', 'application/json');
-      response.end(JSON.stringify({ name: 'kiln', version: '0.1.0', apiVersion: 1 }));
-    });
-    await new Promise<void>((resolvePromise) => server.listen(0, '127.0.0.1', resolvePromise));
-    port = (server.address() as { port: number }).port;
+  useStandInManager({ before, after }, (listening) => {
+    port = listening;
   });
-  after(() => server.close());
 
   it('takes the flag, then the configuration, before any discovery', async () => {
     const never = async (): Promise<ServiceEntry[]> => assert.fail('discovery must not run');

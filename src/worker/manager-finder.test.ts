@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { useStandInManager } from '../testing/stand-in-manager.js';
 import pino from 'pino';
 import { freePort, makeTempDir } from '../testing/temp.js';
 import { findWorkerManager, watchDiscoveredManager } from './manager-finder.js';
@@ -11,17 +11,10 @@ import { findWorkerManager, watchDiscoveredManager } from './manager-finder.js';
 const env = { KILN_DNS_SD: 'off' };
 
 describe('a worker finding its manager', () => {
-  let server: Server;
   let port = 0;
-  before(async () => {
-    server = createServer((_request, response) => {
-      response.setHeader('content-type', 'application/json');
-      response.end(JSON.stringify({ name: 'kiln', version: '0.1.0', apiVersion: 1 }));
-    });
-    await new Promise<void>((resolvePromise) => server.listen(0, '127.0.0.1', resolvePromise));
-    port = (server.address() as { port: number }).port;
+  useStandInManager({ before, after }, (listening) => {
+    port = listening;
   });
-  after(() => server.close());
 
   const finder = (home: string) => ({ home, env, logger: pino({ level: 'silent' }), maxDelayMs: 200 });
 
