@@ -167,6 +167,18 @@ describe('renderFrames', () => {
     assert.deepEqual((await readdir(dir)).sort(), ['f_0002.png', 'f_0003.png']);
   });
 
+  it('removes the half-written temp a run killed outright left for a frame it writes again', async (t) => {
+    const dir = await tempDir(t);
+    // What writeFileAtomic leaves when its process gets SIGKILL mid-write; another frame's temp stays.
+    await writeFile(join(dir, '.f_0004.png.56b771cd.tmp'), 'half a frame');
+    await writeFile(join(dir, '.f_0009.png.0a1b2c3d.tmp'), "not this run's frame");
+    await renderFrames(
+      { frames: [4], width: 32, height: 18, output: join(dir, 'f_####'), concurrency: 1 },
+      () => undefined,
+    );
+    assert.deepEqual((await readdir(dir)).sort(), ['.f_0009.png.0a1b2c3d.tmp', 'f_0004.png']);
+  });
+
   it('stops on abort without leaving temp files', async (t) => {
     const dir = await tempDir(t);
     const controller = new AbortController();

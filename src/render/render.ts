@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { UserError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { removeStaleTemps, writeFileAtomic } from '../util/fs.js';
 import { assertFrame, frameOutputPath } from './frames.js';
 import { sceneSvg } from './scene.js';
 
@@ -155,6 +155,8 @@ export async function renderFrames(
         const png = await renderFrame({ frame, width: options.width, height: options.height, scene: options.scene });
         if (signal?.aborted) throw abortError(signal);
         const saveStart = performance.now();
+        // A run of this chunk killed outright may have left a half-written temp of this frame.
+        await removeStaleTemps(path);
         await writeFileAtomic(path, png);
         const saved = performance.now();
         done++;

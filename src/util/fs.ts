@@ -1,5 +1,5 @@
 import { accessSync, constants as fsConstants, mkdirSync, statSync, statfsSync, type Stats } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from './errors.js';
@@ -23,6 +23,18 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   }
   await handle.close();
   await rename(temp, path);
+}
+
+/**
+ * Removes the temp files writeFileAtomic left beside `path` when a writer of it was killed
+ * outright (SIGKILL cannot be caught). For a path only one writer writes at a time (a frame
+ * of a task, which never runs twice at once), so anything found is stale.
+ */
+export async function removeStaleTemps(path: string): Promise<void> {
+  const prefix = `.${basename(path)}.`;
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  const stale = names.filter((name) => name.startsWith(prefix) && /^[0-9a-f]{8}\.tmp$/.test(name.slice(prefix.length)));
+  await Promise.all(stale.map((name) => rm(join(dirname(path), name), { force: true })));
 }
 
 /** Kernel file systems where nobody keeps files (mkdir -p on them can even loop forever). */
