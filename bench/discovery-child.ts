@@ -3,7 +3,7 @@
  * started and stopped beside it; prints one JSON line of timings.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -14,7 +14,10 @@ import type { RegistryChange } from '../src/discovery/registry.js';
 const runs = Number(process.argv[2] ?? 50);
 const periodMs = Number(process.argv[3] ?? 200);
 const logger = pino({ level: 'silent' });
-const network = await ensureHostIdentity(mkdtempSync(join(tmpdir(), 'kiln-bench-disco-')));
+const home = mkdtempSync(join(tmpdir(), 'kiln-bench-disco-'));
+// The home only holds this run's network.cfg: gone with the run, however it ends.
+process.on('exit', () => rmSync(home, { recursive: true, force: true }));
+const network = await ensureHostIdentity(home);
 const listener = await startSelfDiscovery({ network, logger });
 const next = (type: RegistryChange['type'], port: number): Promise<number> =>
   new Promise((resolve) => {
