@@ -3,6 +3,7 @@
  * which API token (`KILN_TOKEN`, `<home>/api-token`), and the one place where the client's
  * failures become one-line messages a user can act on.
  */
+import { managerUrlOf } from '../discovery/resolve-manager.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
@@ -33,18 +34,19 @@ export interface ManagerFlags {
 /** Adds `--manager`, `--json` and the common options. */
 export function withManagerOptions(command: Command): Command {
   return withCommonOptions(command)
-    .addOption(new Option('--manager <url>', `the manager (default: $KILN_MANAGER or ${DEFAULT_MANAGER_URL})`))
+    .addOption(
+      new Option(
+        '--manager <url>',
+        `the manager (default: $KILN_MANAGER, else one answering on this host, in services.cfg, by multicast or DNS-SD, else ${DEFAULT_MANAGER_URL})`,
+      ),
+    )
     .option('--json', 'print JSON instead of text');
 }
 
 /** The manager's URL: `--manager`, else `$KILN_MANAGER`, else the local default. A bare host gets port 7780. */
 export function managerUrl(flags: Pick<ManagerFlags, 'manager'>): string {
   const given = (flags.manager ?? process.env.KILN_MANAGER ?? '').trim();
-  if (given === '') return DEFAULT_MANAGER_URL;
-  if (given.includes('://')) return given;
-  // "farm" or "farm:7780" or "[::1]"; only a port-less host gets the default port.
-  const hasPort = /:\d+$/.test(given) && !/^\[[^\]]*\]$/.test(given);
-  return `http://${hasPort ? given : `${given}:${DEFAULT_MANAGER_PORT}`}`;
+  return given === '' ? DEFAULT_MANAGER_URL : managerUrlOf(given);
 }
 
 /**

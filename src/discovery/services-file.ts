@@ -147,7 +147,8 @@ export function servicesFileEntries(document: ServicesDocument, fileTime = 0, fi
 /** The same service: one kind and main port, and the same host UUID or a shared address. */
 function describesSameService(existing: ServiceEntry, found: ServiceEntry): boolean {
   if (existing.kind !== found.kind || mainPort(existing) !== mainPort(found)) return false;
-  if (existing.uuid && found.uuid && existing.uuid === found.uuid) return true;
+  // Two known host identities decide alone: two hosts may share an address (127.0.0.1, NAT).
+  if (existing.uuid && found.uuid) return existing.uuid === found.uuid;
   return existing.addresses.some((address) => found.addresses.includes(address));
 }
 

@@ -46,61 +46,53 @@ export async function startManager(options: {
   // Refuse settings that cannot work before anything starts (UNC path, cloud-synced folder).
   const storage = await SharedStorage.open(config);
   const { db, stopEmbedded } = await openFarmDatabase(home, config, log);
-  const hostUuid = options.hostUuid ?? (await ensureHostIdentity(home)).uuid;
-  const farmSecret = await ensureFarmSecret(db);
-  const services = await buildServices({ db, config, home, log, storage, farmSecret, now });
-  const { dispatcher, jobs, workers, auth, taskUpdates, taskControl, outputs } = services;
-  const app = await buildApp({
-    log,
-    version: KILN_VERSION,
-    userAuth: { open: config.open, acceptsToken: (token) => acceptsApiToken(db, token) },
-    meta: { version: KILN_VERSION, registry: services.registry, host: { uuid: hostUuid, name: hostname() } },
-    jobs: { jobs, storage, outputs },
-    tasks: { tasks: taskControl, outputs },
-    workers: { workers },
-    workerProtocol: { auth, workers, taskUpdates, taskControl, outputs },
-    events: { bus: services.bus },
-    storage: { storage, config },
-  });
-  let url: string;
+  // Undoes what is started so far, in reverse; a failing start leaves nothing running.
+  const started: Array<() => unknown> = [() => stopEmbedded?.(), () => db.destroy()];
+  const teardown = async (): Promise<void> => {
+    for (const undo of started.splice(0).reverse()) await undo();
+  };
   try {
-    url = await listen(app, host, port, config.listen);
+    const hostUuid = options.hostUuid ?? (await ensureHostIdentity(home)).uuid;
+    const farmSecret = await ensureFarmSecret(db);
+    const services = await buildServices({ db, config, home, log, storage, farmSecret, now });
+    const { dispatcher, jobs, workers, auth, taskUpdates, taskControl, outputs } = services;
+    started.push(() => dispatcher.stop());
+    const app = await buildApp({
+      log,
+      version: KILN_VERSION,
+      userAuth: { open: config.open, acceptsToken: (token) => acceptsApiToken(db, token) },
+      meta: { version: KILN_VERSION, registry: services.registry, host: { uuid: hostUuid, name: hostname() } },
+      jobs: { jobs, storage, outputs },
+      tasks: { tasks: taskControl, outputs },
+      workers: { workers },
+      workerProtocol: { auth, workers, taskUpdates, taskControl, outputs },
+      events: { bus: services.bus },
+      storage: { storage, config },
+    });
+    const url = await listen(app, host, port, config.listen);
+    // Long polls end before the server waits for its requests; heartbeats are saved after.
+    started.push(
+      () => auth.flushHeartbeats().catch(() => undefined),
+      async () => {
+        dispatcher.stop();
+        await app.close();
+      },
+    );
+    const timeouts = timeoutDeps(services, config, log, now);
+    started.push(startDuties(services, config, storage, timeouts, log, now));
+    log.info({ url }, 'manager listening');
+    const stopDiscovery = await startManagerDiscovery({ home, config, url, log });
+    if (stopDiscovery) started.push(stopDiscovery);
+    if (config.discovery.dns_sd)
+      started.push(await announceOnDnsSd({ hostUuid, version: KILN_VERSION, httpPort: portOf(url), log }));
+    let closing: Promise<void> | undefined;
+    // The goodbyes go first (they were started last): nobody should find a manager that no longer answers.
+    const close = (): Promise<void> => (closing ??= teardown().then(() => log.info('manager stopped')));
+    return { url, app, services, farmSecret, checkTimeouts: () => checkTimeouts(timeouts), close };
   } catch (error) {
-    dispatcher.stop();
-    await db.destroy();
-    await stopEmbedded?.();
+    await teardown();
     throw error;
   }
-  const timeouts = timeoutDeps(services, config, log, now);
-  const stopDuties = startDuties(services, config, storage, timeouts, log, now);
-  log.info({ url }, 'manager listening');
-  const stopDiscovery = await startManagerDiscovery({ home, config, url, log }).catch(async (error: unknown) => {
-    stopDuties();
-    dispatcher.stop();
-    await app.close();
-    await db.destroy();
-    await stopEmbedded?.();
-    throw error;
-  });
-  const withdraw = config.discovery.dns_sd
-    ? await announceOnDnsSd({ hostUuid, version: KILN_VERSION, httpPort: portOf(url), log })
-    : async () => undefined;
-
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> =>
-    (closing ??= (async () => {
-      // The goodbyes first: nobody should find a manager that no longer answers.
-      await stopDiscovery?.();
-      await withdraw();
-      stopDuties();
-      dispatcher.stop();
-      await app.close();
-      await auth.flushHeartbeats().catch(() => undefined);
-      await db.destroy();
-      await stopEmbedded?.();
-      log.info('manager stopped');
-    })());
-  return { url, app, services, farmSecret, checkTimeouts: () => checkTimeouts(timeouts), close };
 }
 
 function portOf(url: string): number {

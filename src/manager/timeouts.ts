@@ -35,7 +35,13 @@ export async function checkTimeouts(deps: TimeoutDeps): Promise<{ tasks: number;
   const silent = await workersUnseenSince(deps.db, new Date(now - deps.workerTimeoutMs));
   for (const worker of silent) {
     deps.log.warn({ worker: worker.id, name: worker.name }, 'worker timed out');
-    await deps.workers.signOff(worker.id, 'error', `unseen for ${Math.round(deps.workerTimeoutMs / SECOND)} s`);
+    // A worker that signed on again or was deleted since the read is refused: that one is done,
+    // the others (and the stuck tasks below) still are checked.
+    await deps.workers
+      .signOff(worker.id, 'error', `unseen for ${Math.round(deps.workerTimeoutMs / SECOND)} s`)
+      .catch((error: unknown) =>
+        deps.log.info({ worker: worker.id, reason: (error as Error).message }, 'timeout skipped'),
+      );
   }
   const stuck = await activeTasksUntouchedSince(deps.db, new Date(now - deps.taskTimeoutMs));
   for (const task of stuck) {

@@ -236,11 +236,8 @@ export class Worker {
       if (mode === 'asleep') continue;
       if (mode === 'awake') {
         this.#log.info('woken up by the manager');
-        // Reading the state changes nothing: waking is acknowledged, then the worker signs on again.
-        await this.#call(() => client.acknowledgeState('awake', { signal })).catch((error: unknown) => {
-          if (error instanceof UserError) throw error;
-          this.#log.debug({ err: toError(error) }, 'could not tell the manager this worker is awake');
-        });
+        // Signing on again is the acknowledgement: it sees the wake request (so a sleep schedule
+        // does not put the worker straight back to sleep) and clears it.
         const answer = await this.#signOn(signal);
         return answer ? modeFor(answer, 'awake') : 'awake';
       }

@@ -9,7 +9,7 @@ import { formatFields } from '../format.js';
 export function registerIdentityCommand(program: Command): void {
   withCommonOptions(program.command('identity'))
     .description("show this host's UUID (network.cfg [Local] UUID), creating it on first use")
-    .option('--regenerate', 'replace the UUID: only for a cloned machine that shares another host\u2019s')
+    .option('--regenerate', 'replace the UUID: only for a cloned machine that shares another host\u2019s UUID')
     .action(
       action(async (flags: { home?: string; regenerate?: boolean }) => {
         const home = resolveHome(flags.home);

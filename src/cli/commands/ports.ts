@@ -40,7 +40,7 @@ async function kilnPorts(home: string): Promise<PortLine[]> {
     {
       port: managerPort,
       protocol: 'tcp',
-      purpose: 'manager: HTTP API, dashboard, events, Shaman (manager.yaml listen)',
+      purpose: 'manager: HTTP API, events, Shaman (manager.yaml listen)',
     },
     { port: String(db.port), protocol: 'tcp', purpose: 'database: PostgreSQL run by `kiln db` (db.yaml port)' },
     {

@@ -108,6 +108,13 @@ export interface JobFilter {
   offset: number;
 }
 
+/** Only a job's worker tag: what the failure policy needs, without its settings. */
+export async function fetchJobTag(db: Db | Trx, id: string): Promise<string | null> {
+  const row = await db.selectFrom('job').select('tag').where('id', '=', id).executeTakeFirst();
+  if (!row) throw new NotFoundError('job', id);
+  return row.tag;
+}
+
 export async function listJobs(db: Db, filter: JobFilter): Promise<{ rows: JobRow[]; total: number }> {
   let query = db.selectFrom('job');
   if (filter.statuses?.length) query = query.where('status', 'in', filter.statuses as JobStatus[]);

@@ -16,6 +16,12 @@ export interface WorkerWithHeldTask {
   held: TaskRow | undefined;
 }
 
+/** A worker's name, for log lines; undefined once it is deleted. */
+export async function fetchWorkerName(db: Db | Trx, id: string): Promise<string | undefined> {
+  const row = await db.selectFrom('worker').select('name').where('id', '=', id).executeTakeFirst();
+  return row?.name;
+}
+
 /** Workers and the active task each holds (if any), in one round trip; unknown ids are absent. */
 export async function fetchWorkersWithHeldTasks(db: Db | Trx, ids: string[]): Promise<Map<string, WorkerWithHeldTask>> {
   const { rows } = await sql<

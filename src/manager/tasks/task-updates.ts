@@ -12,8 +12,8 @@ import {
   releaseDependents,
   countTasksFailedByWorker,
 } from '../persistence/tasks.js';
-import { addToBlocklist, countCapableWorkers, fetchWorker } from '../persistence/workers.js';
-import { fetchJob } from '../persistence/jobs.js';
+import { addToBlocklist, countCapableWorkers, fetchWorkerName } from '../persistence/workers.js';
+import { fetchJobTag } from '../persistence/jobs.js';
 import type { Db, Trx } from '../persistence/schema/database.js';
 import { updateTasks, applyCountChanges } from '../persistence/task-changes.js';
 import { withTransaction } from '../persistence/transaction.js';
@@ -168,14 +168,14 @@ export class TaskUpdates {
   ): Promise<{ sync: SyncResult; note: string }> {
     const result: SyncResult = { jobs: [], tasks: [] };
     const failedBy = new Set([...task.failed_by_workers, workerId]);
-    const job = await fetchJob(trx, task.job_id);
-    const worker = await fetchWorker(trx, workerId).catch(() => undefined);
-    const where = `failed on ${worker?.name ?? workerId}`;
+    const jobTag = await fetchJobTag(trx, task.job_id);
+    const workerName = (await fetchWorkerName(trx, workerId)) ?? workerId;
+    const where = `failed on ${workerName}`;
     let status = taskStatusAfterFailure(failedBy.size, this.deps.policy);
     let note: string;
     let noneLeft = false;
     if (status === 'soft-failed') {
-      const capable = await countCapableWorkers(trx, task.job_id, task.type, job.tag, [...failedBy]);
+      const capable = await countCapableWorkers(trx, task.job_id, task.type, jobTag, [...failedBy]);
       const mayTry = Math.min(capable, this.deps.policy.maxWorkersPerTask - failedBy.size);
       if (capable === 0) {
         // A small farm may have fewer capable workers than the policy's N: nobody is left to try it.
@@ -202,7 +202,7 @@ export class TaskUpdates {
     const failedOfType = await countTasksFailedByWorker(trx, task.job_id, task.type, workerId);
     if (shouldBlocklist(failedOfType, this.deps.policy)) {
       await addToBlocklist(trx, task.job_id, workerId, task.type);
-      note = `${note}; ${worker?.name ?? workerId} failed ${failedOfType} ${task.type} tasks of this job and is blocklisted for them`;
+      note = `${note}; ${workerName} failed ${failedOfType} ${task.type} tasks of this job and is blocklisted for them`;
       // Its failures say more about the worker than the tasks: give them a fresh start elsewhere.
       result.tasks.push(
         ...(await updateTasks(
@@ -211,7 +211,7 @@ export class TaskUpdates {
           { status: 'queued', removeFailedBy: workerId },
         )),
       );
-      if ((await countCapableWorkers(trx, task.job_id, task.type, job.tag)) === 0) {
+      if ((await countCapableWorkers(trx, task.job_id, task.type, jobTag)) === 0) {
         mergeSync(
           result,
           await failJob(

@@ -181,7 +181,8 @@ export class WorkerService {
     });
     this.deps.bus.publish({ type: 'worker', workerId: id, status, change: 'signed on' });
     this.deps.onWorkReady();
-    return requestedState(await fetchWorker(this.deps.db, id));
+    // The request is cleared; a worker signed on asleep is told so at once (no 423 round trip).
+    return { statusRequested: status === 'asleep' ? 'asleep' : null, lazy: false };
   }
 
   /**
@@ -297,7 +298,8 @@ export class WorkerService {
   async applySleepSchedule(worker: WorkerRow): Promise<void> {
     if (!worker.sleep_schedule || (worker.status !== 'awake' && worker.status !== 'asleep')) return;
     const wanted = scheduledStatus(worker.sleep_schedule as SleepSchedule, this.deps.now());
-    if (worker.status === wanted || worker.status_requested === wanted) return;
+    // A switched-off schedule asks for nothing (and must not turn a user's "now" into "after the task").
+    if (wanted === undefined || worker.status === wanted || worker.status_requested === wanted) return;
     await updateWorker(this.deps.db, worker.id, { statusRequested: wanted, lazy: true });
     this.deps.onControl?.(worker.id);
     this.deps.bus.publish({
