@@ -11,6 +11,7 @@ import { registerWorkersCommands } from './commands/workers.js';
 import { registerJobTypesCommands } from './commands/job-types.js';
 import { registerIdentityCommand } from './commands/identity.js';
 import { registerPortsCommand } from './commands/ports.js';
+import { registerIoCommands } from './commands/io.js';
 import { registerServicesMapCommands } from './commands/services-map.js';
 import { registerServicesSnapshotCommand } from './commands/services-snapshot.js';
 import { KILN_VERSION } from '../util/version.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerJobTypesCommands(program);
   registerIdentityCommand(program);
   registerPortsCommand(program);
+  registerIoCommands(program);
   const services = program.command('services').description('Kiln services on the network: map, monitor, snapshot');
   registerServicesMapCommands(services);
   registerServicesSnapshotCommand(services);

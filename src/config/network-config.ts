@@ -10,9 +10,13 @@
  *                      Interface   (none)     interface name to send and listen on
  *   [Dynamic Ports]    LowerBound  49152      the range services take arbitrary ports from
  *                      UpperBound  65535
+ *   [IO Priority]      Port        8244       TCP port foreground applications listen on
+ *                      Listen      (every address)  the address a foreground listener binds
+ *                      Hosts       (none)     storage hosts whose holds also pause this host's
+ *                                             background work: `nas1, nas2:8245` (this host always counts)
  */
 import { readFileSync } from 'node:fs';
-import { isIPv4 } from 'node:net';
+import { isIP, isIPv4 } from 'node:net';
 import { join } from 'node:path';
 import { UserError, isErrnoException } from '../util/errors.js';
 import { IniSyntaxError, iniValue, parseIni, type IniSections } from './ini.js';
@@ -23,6 +27,7 @@ const DEFAULT_DISCOVERY_PORT = 7555;
 const DEFAULT_DISCOVERY_SCOPE = '224.0.0.1';
 const DEFAULT_DISCOVERY_TTL = 1;
 const DEFAULT_DYNAMIC_PORTS = Object.freeze({ lower: 49152, upper: 65535 });
+export const DEFAULT_IO_PRIORITY_PORT = 8244;
 
 export interface SelfDiscoverySettings {
   port: number;
@@ -38,6 +43,14 @@ export interface PortRange {
   upper: number;
 }
 
+export interface IoPrioritySettings {
+  port: number;
+  /** The address a foreground listener binds; none: every address. */
+  listen?: string | undefined;
+  /** Storage hosts watched besides this one, each with its port. */
+  hosts: Array<{ host: string; port: number }>;
+}
+
 export interface NetworkConfig {
   /** The file the settings came from (it may not exist: then they are the defaults). */
   file: string;
@@ -45,6 +58,7 @@ export interface NetworkConfig {
   uuid?: string | undefined;
   selfDiscovery: SelfDiscoverySettings;
   dynamicPorts: PortRange;
+  ioPriority: IoPrioritySettings;
 }
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -101,6 +115,7 @@ export function parseNetworkConfig(text: string, file: string): NetworkConfig {
       lower: read.integer('Dynamic Ports', 'LowerBound', DEFAULT_DYNAMIC_PORTS.lower, 1024, 65535),
       upper: read.integer('Dynamic Ports', 'UpperBound', DEFAULT_DYNAMIC_PORTS.upper, 1024, 65535),
     },
+    ioPriority: readIoPriority(read),
   };
   if (config.dynamicPorts.lower > config.dynamicPorts.upper)
     throw new UserError(
@@ -108,6 +123,32 @@ export function parseNetworkConfig(text: string, file: string): NetworkConfig {
       { field: 'Dynamic Ports.LowerBound', code: 'invalid_config' },
     );
   return config;
+}
+
+function readIoPriority(read: SettingReader): IoPrioritySettings {
+  const port = read.integer('IO Priority', 'Port', DEFAULT_IO_PRIORITY_PORT, 1, 65535);
+  const listen = read.string('IO Priority', 'Listen', (value) => isIP(value) !== 0, 'an IP address');
+  const list = read.string('IO Priority', 'Hosts', (value) => parseHostList(value, port) !== undefined, HOSTS_TEXT);
+  return { port, listen, hosts: list === undefined ? [] : (parseHostList(list, port) ?? []) };
+}
+
+const HOSTS_TEXT = 'a comma-separated list of host names or addresses, each with an optional :port';
+const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/;
+
+/** `nas1, 10.0.0.5:8245, [fd00::5]:8244` to hosts and ports; undefined when an entry is not one. */
+export function parseHostList(text: string, defaultPort: number): Array<{ host: string; port: number }> | undefined {
+  const hosts: Array<{ host: string; port: number }> = [];
+  for (const raw of text.split(',')) {
+    const entry = raw.trim();
+    if (entry === '') continue;
+    const match = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry) ?? /^([^:]+)(?::(\d+))?$/.exec(entry);
+    const host = match?.[1] ?? (isIP(entry) === 6 ? entry : undefined);
+    const port = match?.[2] === undefined ? defaultPort : Number(match[2]);
+    if (host === undefined || !(isIP(host) !== 0 || HOST_NAME.test(host))) return undefined;
+    if (!(port >= 1 && port <= 65535)) return undefined;
+    hosts.push({ host, port });
+  }
+  return hosts;
 }
 
 function isMulticastV4(address: string): boolean {

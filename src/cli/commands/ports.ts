@@ -50,6 +50,11 @@ async function kilnPorts(home: string): Promise<PortLine[]> {
     },
     { port: '5353', protocol: 'udp', purpose: 'DNS-SD (mDNS): _kiln-manager._tcp, _kiln-db._tcp' },
     {
+      port: String(network.ioPriority.port),
+      protocol: 'tcp',
+      purpose: 'I/O priority: foreground applications listen, background work connects (network.cfg [IO Priority])',
+    },
+    {
       port: `${network.dynamicPorts.lower}-${network.dynamicPorts.upper}`,
       protocol: 'tcp,udp',
       purpose:
