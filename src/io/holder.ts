@@ -7,7 +7,7 @@
 import { connect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { IoPriorityListener } from './listener.js';
-import { LineReader, encodeMessage, parseLine } from './protocol.js';
+import { LineReader, ProtocolError, encodeMessage, parseLine } from './protocol.js';
 import { UserError, isErrnoException } from '../util/errors.js';
 import { SECOND } from '../util/time.js';
 
@@ -105,6 +105,7 @@ export class IoPriority {
         return session;
       } catch (error) {
         lastError = error;
+        if (error instanceof ProtocolError) break;
         // The owner went away between our two tries (or is just starting): try again.
         await new Promise((resolve) => setTimeout(resolve, 20 + attempt * 20));
       }
@@ -170,7 +171,7 @@ function joinOwner(port: number, host: string, program: string, onGone: (session
     const socket: Socket = connect({ host, port, noDelay: true });
     const pending = new Map<string, () => void>();
     let session: Session | undefined;
-    const timer = setTimeout(() => socket.destroy(new Error('no answer from the port owner')), OWNER_ANSWER_MS);
+    const timer = setTimeout(() => socket.destroy(new ProtocolError('no answer from the port owner')), OWNER_ANSWER_MS);
     const reader = new LineReader((line) => {
       const message = parseLine(line);
       if (message.type === 'state' && !session) {
@@ -189,7 +190,7 @@ function joinOwner(port: number, host: string, program: string, onGone: (session
       try {
         reader.push(chunk);
       } catch (error) {
-        socket.destroy(error as Error);
+        socket.destroy(error instanceof ProtocolError ? error : new ProtocolError(String(error)));
       }
     });
     socket.on('error', (error) => {
