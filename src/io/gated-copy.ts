@@ -11,7 +11,7 @@ import { OPEN_GATE, type IoGate } from './gate.js';
 export const COPY_CHUNK_BYTES = 1024 * 1024;
 
 export interface GatedCopyOptions {
-  gate?: IoGate | undefined;
+  gate?: Pick<IoGate, 'ready'> | undefined;
   signal?: AbortSignal | undefined;
   /** Bytes just written (for progress). */
   onBytes?: (bytes: number) => void;

@@ -16,6 +16,7 @@ import { loadWorkerConfig, queueDirectory, readFarmSecret, type WorkerConfig } f
 import { CredentialKeeper } from './credentials.js';
 import { acquireHomeLock } from './home-lock.js';
 import { ProcessGroupRecords, endLeftoverProcessGroups } from './process-groups.js';
+import { IoPriorityGate, gateTargets, ioSettings, type IoGate } from '../io/index.js';
 import type { RetryClock } from './backoff.js';
 import { UpdateQueue } from './update-queue.js';
 import { EXIT_OK, Worker, signOnBody, untilReachable } from './worker.js';
@@ -69,6 +70,9 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<number>
       pino.destination({ dest: 2, sync: true }),
     );
   const processGroups = new ProcessGroupRecords(home, logger);
+  // I/O priority: this host's listener and the storage hosts' (network.cfg [IO Priority]).
+  const ioGate = new IoPriorityGate({ targets: gateTargets(ioSettings(home)), program: `kiln worker ${config.name}` });
+  void ioGate.start();
   // A worker leaving without its clean-up (an uncaught error, a second signal) still takes its
   // programs and its lock along. 'exit' handlers run synchronously.
   const onExit = (): void => {
@@ -78,8 +82,9 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<number>
   process.on('exit', onExit);
   const stopAnnouncing = await announceWorker(home, config.name, options.env ?? process.env, logger);
   try {
-    return await runLockedWorker({ home, config, logger, lockPath: lock.path, processGroups }, options);
+    return await runLockedWorker({ home, config, logger, lockPath: lock.path, processGroups, ioGate }, options);
   } finally {
+    ioGate.close();
     await stopAnnouncing();
     process.off('exit', onExit);
     lock.release();
@@ -107,10 +112,11 @@ interface LockedHome {
   logger: Logger;
   lockPath: string;
   processGroups: ProcessGroupRecords;
+  ioGate: IoGate;
 }
 
 async function runLockedWorker(
-  { home, config, logger, lockPath, processGroups }: LockedHome,
+  { home, config, logger, lockPath, processGroups, ioGate }: LockedHome,
   options: RunWorkerOptions,
 ): Promise<number> {
   const controller = new AbortController();
@@ -150,7 +156,7 @@ async function runLockedWorker(
         const code = await runWithManager(
           manager.url,
           run.signal,
-          { home, config, logger, lockPath, processGroups },
+          { home, config, logger, lockPath, processGroups, ioGate },
           options,
         );
         if (!moved || controller.signal.aborted) return code;
@@ -171,7 +177,7 @@ async function runLockedWorker(
 async function runWithManager(
   managerUrl: string,
   signal: AbortSignal,
-  { home, config, logger, lockPath, processGroups }: LockedHome,
+  { home, config, logger, lockPath, processGroups, ioGate }: LockedHome,
   options: RunWorkerOptions,
 ): Promise<number> {
   const version = KILN_VERSION;
@@ -220,6 +226,7 @@ async function runWithManager(
     softwareVersion: version,
     processGroups,
     clock: options.clock,
+    ioGate,
   });
   return await worker.run(signal);
 }

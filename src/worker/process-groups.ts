@@ -114,6 +114,8 @@ export async function endLeftoverProcessGroups(
       'ending a task program left running by an earlier run of this worker',
     );
     signalGroup(record.pgid, 'SIGTERM');
+    // A program stopped for I/O priority when its worker died must run again to see the SIGTERM.
+    signalGroup(record.pgid, 'SIGCONT');
     if (!(await untilGroupGone(record.pgid, options.termGraceMs ?? 5 * SECOND))) {
       signalGroup(record.pgid, 'SIGKILL');
       if (!(await untilGroupGone(record.pgid, options.killWaitMs ?? 10 * SECOND))) {

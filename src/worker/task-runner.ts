@@ -10,6 +10,8 @@ import { ApiError } from '../client/errors.js';
 import type { AssignedTask, MayKeepRunning } from '../client/types.js';
 import { toError } from '../util/errors.js';
 import { CommandAbortedError, CommandError, checkCommand, runCommand, type CommandContext } from './commands/index.js';
+import type { IoGate } from '../io/index.js';
+import { TaskIoPause } from './io-pause.js';
 import { PreviewUploader, type UploadPreview } from './previews.js';
 import type { UpdateQueue } from './update-queue.js';
 
@@ -31,6 +33,8 @@ export interface TaskRunnerDeps {
   killGraceMs: number;
   processGroups: CommandContext['processGroups'];
   mayIRunIntervalMs: number;
+  /** The worker's I/O priority gate; none: never paused. */
+  ioGate?: IoGate | undefined;
 }
 
 class StopRequest extends Error {
@@ -106,6 +110,26 @@ async function runCommands(
   log: Logger,
 ): Promise<CommandsRun> {
   const { queue } = deps;
+  const io = new TaskIoPause(deps.ioGate, {
+    activity: (text) => queue.activity(task.id, text),
+    log: (line) => queue.log(task.id, line),
+  });
+  const run = await runEach(task, deps, signal, previews, io);
+  const summary = io.summary();
+  if (summary) queue.log(task.id, summary);
+  if (run.crash) log.error({ err: run.crash }, 'command crashed');
+  return run;
+}
+
+/** The commands in order, each with its context; stops at a failure or at `signal`. */
+async function runEach(
+  task: AssignedTask,
+  deps: TaskRunnerDeps,
+  signal: AbortSignal,
+  previews: PreviewUploader,
+  io: TaskIoPause,
+): Promise<CommandsRun & { crash?: Error }> {
+  const { queue } = deps;
   const total = task.commands.length;
   let completed = 0;
   for (const [index, raw] of task.commands.entries()) {
@@ -115,13 +139,19 @@ async function runCommands(
     const context: CommandContext = {
       signal,
       log: (line) => queue.log(task.id, line),
-      progress: (fraction, activity) =>
-        queue.progress(task.id, (index + Math.min(1, Math.max(0, fraction))) / Math.max(1, total), activity),
-      activity: (text) => queue.activity(task.id, text),
+      progress: (fraction, activity) => {
+        if (activity !== undefined) io.noteActivity(activity);
+        queue.progress(task.id, (index + Math.min(1, Math.max(0, fraction))) / Math.max(1, total), activity);
+      },
+      activity: (text) => {
+        io.noteActivity(text);
+        queue.activity(task.id, text);
+      },
       preview: (path) => previews.offer(path),
       tools: deps.tools,
       killGraceMs: deps.killGraceMs,
       processGroups: deps.processGroups,
+      io,
     };
     try {
       await runCommand(checkCommand(raw), context);
@@ -132,8 +162,7 @@ async function runCommands(
         error instanceof CommandError
           ? `${name}: ${error.message}`
           : `${name}: unexpected error: ${toError(error).message}`;
-      if (!(error instanceof CommandError)) log.error({ err: toError(error) }, 'command crashed');
-      return { failure, completed };
+      return { failure, completed, ...(error instanceof CommandError ? {} : { crash: toError(error) }) };
     }
   }
   return { failure: undefined, completed };

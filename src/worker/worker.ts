@@ -17,6 +17,7 @@ import type { WorkerConfig } from './config.js';
 import type { CredentialKeeper } from './credentials.js';
 import type { ProcessGroupTracker } from './process-groups.js';
 import { runTask, type TaskRunnerDeps } from './task-runner.js';
+import type { IoGate } from '../io/index.js';
 import type { UpdateQueue } from './update-queue.js';
 
 /** Exit code asking the service manager to start the worker again (EX_TEMPFAIL). */
@@ -35,6 +36,8 @@ export interface WorkerDeps {
   processGroups: ProcessGroupTracker;
   /** What retries and polls wait on (tests hurry it and count the waits). */
   clock?: RetryClock | undefined;
+  /** I/O priority: what the tasks' heavy I/O waits at (none: never paused). */
+  ioGate?: IoGate | undefined;
 }
 
 /** The manager refuses this worker until it signs on again (it was put in `error` or `offline`). */
@@ -259,6 +262,7 @@ export class Worker {
       killGraceMs: config.killGraceMs,
       processGroups: this.#deps.processGroups,
       mayIRunIntervalMs: config.mayIRunIntervalMs,
+      ioGate: this.#deps.ioGate,
     };
   }
 

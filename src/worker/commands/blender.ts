@@ -41,6 +41,7 @@ export const runBlender: CommandHandler<'blender'> = async (parameters, context)
     signal: context.signal,
     killGraceMs: context.killGraceMs,
     processGroups: context.processGroups,
+    io: context.io,
     onLine: (line) => {
       if (line.trim() !== '') context.log(line);
       const parsed = parseBlenderLine(line);

@@ -1,14 +1,13 @@
 /**
  * `copy-file`: copies one file. It is written beside the destination under a temporary name and
  * renamed at the end, so nobody sees half a file; a destination that is a folder gets the
- * source's name inside it. Progress by bytes; a stop removes the partial copy.
+ * source's name inside it. Progress by bytes; a stop removes the partial copy. Each chunk passes
+ * the I/O priority gate first.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { copyFileGated } from '../../io/index.js';
 import { CommandAbortedError, CommandError, throwIfAborted, type CommandHandler } from './types.js';
 
 export const runCopyFile: CommandHandler<'copy-file'> = async (parameters, context) => {
@@ -33,16 +32,15 @@ export const runCopyFile: CommandHandler<'copy-file'> = async (parameters, conte
   context.activity(`copying ${src} to ${target}`);
   let copied = 0;
   const total = source.size;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      copied += chunk.length;
-      if (total > 0) context.progress(copied / total);
-      callback(null, chunk);
-    },
-  });
   try {
-    await pipeline(createReadStream(src), counter, createWriteStream(temp, { mode: source.mode & 0o777 }), {
+    await copyFileGated(src, temp, {
+      gate: context.io,
       signal: context.signal,
+      preserveTimestamps: false,
+      onBytes: (bytes) => {
+        copied += bytes;
+        if (total > 0) context.progress(copied / total);
+      },
     });
     await rename(temp, target);
   } catch (error) {

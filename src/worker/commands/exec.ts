@@ -12,6 +12,7 @@ export const runExec: CommandHandler<'exec'> = async (parameters, context) => {
     signal: context.signal,
     killGraceMs: context.killGraceMs,
     processGroups: context.processGroups,
+    io: context.io,
     onLine: (line) => context.log(line),
   });
   context.progress(1);

@@ -34,6 +34,7 @@ export const runFfmpeg: CommandHandler<'ffmpeg'> = async (parameters, context) =
     signal: context.signal,
     killGraceMs: context.killGraceMs,
     processGroups: context.processGroups,
+    io: context.io,
     onLine: (line) => {
       const progress = parseFfmpegProgress(line, duration);
       if (!progress) {

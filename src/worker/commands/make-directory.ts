@@ -1,9 +1,10 @@
 /** `make-directory`: creates a folder and any missing parents; an existing folder is fine. */
 import { mkdir, stat } from 'node:fs/promises';
-import { CommandError, throwIfAborted, type CommandHandler } from './types.js';
+import { CommandError, passIoGate, throwIfAborted, type CommandHandler } from './types.js';
 
 export const runMakeDirectory: CommandHandler<'make-directory'> = async (parameters, context) => {
   throwIfAborted(context.signal);
+  await passIoGate(context);
   try {
     const created = await mkdir(parameters.path, { recursive: true });
     context.log(created === undefined ? `folder ${parameters.path} exists` : `created folder ${parameters.path}`);

@@ -1,11 +1,13 @@
 /**
  * `move-directory`: moves a folder to a new place. An existing destination is kept, renamed
  * aside to `<dest>-<its modification time>` (as Flamenco does), so re-running a job never loses
- * earlier output. Across file systems it copies, then removes the source.
+ * earlier output. Across file systems it copies (each chunk through the I/O priority gate), then
+ * removes the source.
  */
-import { cp, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { CommandAbortedError, CommandError, throwIfAborted, type CommandHandler } from './types.js';
+import { copyTreeGated } from '../../io/index.js';
+import { CommandAbortedError, CommandError, passIoGate, throwIfAborted, type CommandHandler } from './types.js';
 
 function stamp(date: Date): string {
   return date
@@ -48,6 +50,7 @@ export const runMoveDirectory: CommandHandler<'move-directory'> = async (paramet
   }
   await mkdir(dirname(dest), { recursive: true });
   context.activity(`moving ${src} to ${dest}`);
+  await passIoGate(context);
   try {
     await rename(src, dest);
   } catch (error) {
@@ -55,7 +58,7 @@ export const runMoveDirectory: CommandHandler<'move-directory'> = async (paramet
       throw new CommandError(`cannot move ${src} to ${dest}: ${(error as Error).message}`);
     // Another file system: copy, then remove the source.
     try {
-      await cp(src, dest, { recursive: true, errorOnExist: true, force: false, preserveTimestamps: true });
+      await copyTreeGated(src, dest, { gate: context.io, signal: context.signal });
       throwIfAborted(context.signal);
       await rm(src, { recursive: true, force: true });
     } catch (copyError) {

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { LineSplitter } from '../../media/lines.js';
 import { isWindows } from '../../util/platform.js';
 import type { ProcessGroupTracker } from '../process-groups.js';
-import { CommandAbortedError, CommandError, throwIfAborted } from './types.js';
+import { CommandAbortedError, CommandError, passIoGate, throwIfAborted, type CommandIo } from './types.js';
 
 /** A longer line is cut (one runaway line must not fill the manager's log). */
 const MAX_LINE_LENGTH = 8000;
@@ -26,6 +26,8 @@ export interface RunProcessOptions {
   onLine: (line: string, stream: 'stdout' | 'stderr') => void;
   /** Where the running program's process group is recorded, so it cannot outlive the worker unnoticed. */
   processGroups: ProcessGroupTracker;
+  /** I/O priority: the program starts once the gate is open and its group is stopped while a hold is on. */
+  io?: CommandIo | undefined;
 }
 
 export interface ProcessExit {
@@ -40,12 +42,15 @@ const GROUP_KILL = !isWindows();
  * caller decides). Rejects with CommandError when it cannot start, CommandAbortedError when the
  * signal stopped it.
  */
-export function runProcess(options: RunProcessOptions): Promise<ProcessExit> {
+export async function runProcess(options: RunProcessOptions): Promise<ProcessExit> {
   throwIfAborted(options.signal);
   const [program, ...args] = options.argv;
-  if (program === undefined || program === '')
-    return Promise.reject(new CommandError('no program to run (empty argv)'));
+  if (program === undefined || program === '') throw new CommandError('no program to run (empty argv)');
+  if (options.io) await passIoGate({ io: options.io, signal: options.signal });
+  return startProcess(program, args, options);
+}
 
+function startProcess(program: string, args: string[], options: RunProcessOptions): Promise<ProcessExit> {
   return new Promise<ProcessExit>((resolve, reject) => {
     let child: ChildProcess;
     try {
@@ -65,6 +70,9 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessExit> {
     // Recorded at once (synchronously), before anything else can happen in this process.
     const untrack =
       GROUP_KILL && child.pid !== undefined ? options.processGroups.track(child.pid, program) : () => undefined;
+    // SIGSTOP/SIGCONT of its group while a foreground application holds the storage.
+    const unpause =
+      GROUP_KILL && child.pid !== undefined && options.io ? options.io.pauseProcessGroup(child.pid) : () => undefined;
 
     const emit = (stream: 'stdout' | 'stderr') => (line: string) =>
       options.onLine(line.length > MAX_LINE_LENGTH ? `${line.slice(0, MAX_LINE_LENGTH)}… (line cut)` : line, stream);
@@ -79,6 +87,7 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessExit> {
     const finish = (outcome: { exit: ProcessExit } | { error: Error }, gaveUp = false): void => {
       if (settled) return;
       settled = true;
+      unpause();
       // A group that would not die stays recorded, for the next start to end.
       if (!gaveUp) untrack();
       for (const timer of timers) clearTimeout(timer);
@@ -107,6 +116,8 @@ export function runProcess(options: RunProcessOptions): Promise<ProcessExit> {
 
     function onAbort(): void {
       kill('SIGTERM');
+      // A program stopped for I/O priority must run again to see its SIGTERM.
+      unpause();
       timers.push(
         setTimeout(() => {
           kill('SIGKILL');

@@ -39,6 +39,7 @@ export const runRenderFrames: CommandHandler<'render-frames'> = async (parameter
     signal: context.signal,
     killGraceMs: context.killGraceMs,
     processGroups: context.processGroups,
+    io: context.io,
     onLine: (line) => {
       if (line.trim() !== '') context.log(line);
       const parsed = parseBlenderLine(line);

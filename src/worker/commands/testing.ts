@@ -28,6 +28,7 @@ export function recordingContext(overrides: Partial<CommandContext> = {}): {
     killGraceMs: 500,
     // Nothing outlives a test's own clean-up, so nothing needs recording.
     processGroups: { track: () => () => undefined },
+    io: { ready: async () => 0, pauseProcessGroup: () => () => undefined },
     ...overrides,
   };
   return { context, record, controller };

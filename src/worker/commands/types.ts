@@ -18,6 +18,15 @@ export interface CommandContext {
   killGraceMs: number;
   /** Records the process groups of the programs commands start (see process-groups.ts). */
   processGroups: ProcessGroupTracker;
+  /** I/O priority (see io-pause.ts): wait before each chunk of heavy I/O; programs stop while a hold is on. */
+  io: CommandIo;
+}
+
+export interface CommandIo {
+  /** Resolves when heavy I/O may go on (at once unless a foreground application holds); ms waited. */
+  ready(signal?: AbortSignal): Promise<number>;
+  /** Stops the process group while held, continues it after, until the returned function is called. */
+  pauseProcessGroup(pgid: number): () => void;
 }
 
 export type CommandHandler<N extends CommandName> = (
@@ -43,4 +52,14 @@ export class CommandAbortedError extends Error {
 /** Throws CommandAbortedError when the signal has fired. */
 export function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new CommandAbortedError(signal.reason);
+}
+
+/** Waits out an I/O priority hold before touching the storage; a stop while waiting is a stop. */
+export async function passIoGate(context: Pick<CommandContext, 'io' | 'signal'>): Promise<void> {
+  try {
+    await context.io.ready(context.signal);
+  } catch (error) {
+    if (context.signal.aborted) throw new CommandAbortedError(context.signal.reason);
+    throw error;
+  }
 }
