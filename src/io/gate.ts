@@ -35,6 +35,7 @@ export class IoPriorityGate implements IoGate {
   readonly #watches: HostWatch[];
   readonly #listeners = new Set<(paused: boolean) => void>();
   #paused = false;
+  #started = false;
   #settled = false;
   readonly #settledPromise: Promise<void>;
   #waiters: Array<() => void> = [];
@@ -56,9 +57,15 @@ export class IoPriorityGate implements IoGate {
     });
   }
 
-  /** Connects to every target; resolves once each has answered (held or not) or turned out absent. */
+  /**
+   * Connects to every target (the first ready() does it too); resolves once each has answered
+   * (held or not) or turned out absent.
+   */
   async start(): Promise<void> {
-    for (const watch of this.#watches) watch.start();
+    if (!this.#started) {
+      this.#started = true;
+      for (const watch of this.#watches) watch.start();
+    }
     await this.#settledPromise;
   }
 
@@ -89,7 +96,7 @@ export class IoPriorityGate implements IoGate {
   async #wait(signal?: AbortSignal): Promise<number> {
     const started = performance.now();
     // A gate just started has not heard from its hosts yet: a hold already on must count.
-    if (!this.#settled) await this.#settledPromise;
+    if (!this.#settled) await this.start();
     if (!this.#paused) return performance.now() - started;
     signal?.throwIfAborted();
     await new Promise<void>((resolve, reject) => {

@@ -17,6 +17,7 @@ import { KILN_VERSION } from '../util/version.js';
 import { startManagerDiscovery } from './discovery.js';
 import { announceOnDnsSd } from './dns-sd-announce.js';
 import { ensureHostIdentity } from '../config/host-identity.js';
+import { IoPriorityGate, gateTargets, ioSettings } from '../io/index.js';
 
 export interface RunningManager {
   url: string;
@@ -44,10 +45,12 @@ export async function startManager(options: {
   const log = options.log ?? pino({ name: 'kiln-manager' }, pino.destination(2));
   const now = options.clock ?? systemClock;
   // Refuse settings that cannot work before anything starts (UNC path, cloud-synced folder).
-  const storage = await SharedStorage.open(config);
+  // I/O priority: Shaman checkouts and garbage collection wait while a foreground application holds.
+  const ioGate = new IoPriorityGate({ targets: gateTargets(ioSettings(home)), program: 'kiln manager' });
+  const storage = await SharedStorage.open(config, ioGate);
   const { db, stopEmbedded } = await openFarmDatabase(home, config, log);
   // Undoes what is started so far, in reverse; a failing start leaves nothing running.
-  const started: Array<() => unknown> = [() => stopEmbedded?.(), () => db.destroy()];
+  const started: Array<() => unknown> = [() => ioGate.close(), () => stopEmbedded?.(), () => db.destroy()];
   const teardown = async (): Promise<void> => {
     for (const undo of started.splice(0).reverse()) await undo();
   };
@@ -152,7 +155,7 @@ function startDuties(
   const shaman = storage.shaman;
   const gc = shaman
     ? setInterval(() => {
-        const options = { maxAgeMs: config.shaman.gc.max_age * SECOND, now: now().getTime() };
+        const options = { maxAgeMs: config.shaman.gc.max_age * SECOND, now: now().getTime(), gate: shaman.ioGate };
         collectGarbage(shaman.store, shaman.jobsDir, options)
           .then((report) => report.blobsRemoved && log.info(report, 'shaman garbage collected'))
           .catch((error: unknown) => log.warn({ err: error }, 'shaman garbage collection failed'));

@@ -1,4 +1,4 @@
-import { cp, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../../util/errors.js';
@@ -14,6 +14,7 @@ import {
 import { isInsideFolder, type JobStorage } from '../../storage/job-storage.js';
 import type { ApiClient } from '../../client/api-client.js';
 import { missingFiles, uploadFiles, createShamanCheckout } from './shaman-upload.js';
+import { copyFileGated, openIoGate, type IoGate } from '../../io/index.js';
 
 export type StorageMode = 'auto' | 'direct' | 'copy' | 'shaman';
 
@@ -96,6 +97,28 @@ export async function prepareStorage(options: PrepareOptions): Promise<JobStorag
     return { mode, input: stored(input), effectivePath: stored(root) };
   }
   const files = await filesOf(root, input, deps);
+  // I/O priority: copies and uploads wait while a foreground application holds (this host or storage).
+  const gate = await openIoGate(options.home, 'kiln submit');
+  try {
+    return await sendFiles({ ...options, mode, root, input, files, shared, stored, gate });
+  } finally {
+    gate.close();
+  }
+}
+
+interface SendFiles extends PrepareOptions {
+  mode: 'copy' | 'shaman';
+  root: string;
+  files: Array<{ path: string; size: number; mtimeMs: number }>;
+  shared: string;
+  stored: (path: string) => string;
+  gate: IoGate;
+}
+
+/** Copy per job, or Shaman (hash, upload what is missing, check out). */
+async function sendFiles(options: SendFiles): Promise<JobStorage> {
+  const { mode, root, input, files, shared, stored, gate } = options;
+  const storage = options.client.storage;
   const folder = jobFolderName(options.jobName);
   if (mode === 'copy') {
     const bytes = files.reduce((sum, f) => sum + f.size, 0);
@@ -106,6 +129,7 @@ export async function prepareStorage(options: PrepareOptions): Promise<JobStorag
       target,
       options.progress,
       bytes,
+      gate,
     );
     return {
       mode,
@@ -137,6 +161,7 @@ export async function prepareStorage(options: PrepareOptions): Promise<JobStorag
   options.progress?.start('uploading', toUpload, 'bytes');
   const uploaded = await uploadFiles(storage, root, missing, {
     onUploaded: (n) => options.progress?.advance(n),
+    gate,
   });
   options.progress?.stop();
   const checkout = await createShamanCheckout(storage, folder, hashed.files as HashedFile[]);
@@ -182,6 +207,7 @@ async function copyAtomically(
   target: string,
   progress: ProgressReporter | undefined,
   bytes: number,
+  gate: IoGate,
 ): Promise<void> {
   const temp = join(dirname(target), `.kiln-copy-${basename(target)}-${randomBytes(4).toString('hex')}`);
   progress?.start('copying', bytes, 'bytes');
@@ -189,7 +215,7 @@ async function copyAtomically(
     for (const path of paths) {
       const destination = join(temp, ...path.split('/'));
       await mkdir(dirname(destination), { recursive: true });
-      await cp(join(root, ...path.split('/')), destination, { preserveTimestamps: true, errorOnExist: true });
+      await copyFileGated(join(root, ...path.split('/')), destination, { gate });
       progress?.advance((await stat(destination)).size);
     }
     await rename(temp, target);

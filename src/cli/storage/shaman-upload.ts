@@ -7,8 +7,9 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StorageClient } from '../../client/storage-client.js';
-import type { CheckoutResult, ShamanFile } from '../../client/types.js';
+import type { CheckoutResult, ShamanFile, UploadResult } from '../../client/types.js';
 import type { HashedFile } from '../../storage/index.js';
+import { OPEN_GATE, type IoGate } from '../../io/index.js';
 
 /** Uploads at once. */
 const DEFAULT_CONCURRENCY = 4;
@@ -31,16 +32,16 @@ export async function uploadFiles(
   storage: StorageClient,
   root: string,
   files: readonly HashedFile[],
-  options: { concurrency?: number; onUploaded?: (bytes: number) => void } = {},
+  options: { concurrency?: number; onUploaded?: (bytes: number) => void; gate?: IoGate } = {},
 ): Promise<number> {
+  const gate = options.gate ?? OPEN_GATE;
   const unique = new Map<string, HashedFile>();
   for (const file of files) unique.set(`${file.sha256}/${file.size}`, file);
   const queue = [...unique.values()];
   let uploaded = 0;
   const runOne = async (): Promise<void> => {
     for (let file = queue.shift(); file; file = queue.shift()) {
-      const body = createReadStream(join(root, file.path), { highWaterMark: READ_CHUNK });
-      const { result } = await storage.upload({ ...file, body }, { canDefer: true }).finally(() => body.destroy());
+      const result = await uploadGated(storage, join(root, file.path), file, gate);
       if (result === 'stored') {
         uploaded += file.size;
         options.onUploaded?.(file.size);
@@ -53,6 +54,38 @@ export async function uploadFiles(
   const workers = Math.min(options.concurrency ?? DEFAULT_CONCURRENCY, queue.length || 1);
   await Promise.all(Array.from({ length: workers }, runOne));
   return uploaded;
+}
+
+/**
+ * One upload, each chunk through the I/O priority gate (nothing is sent while a foreground
+ * application holds). A hold that outlasts the transport's silence limit ends the upload; it is
+ * sent again once the hold is over.
+ */
+async function uploadGated(
+  storage: StorageClient,
+  path: string,
+  file: HashedFile,
+  gate: IoGate,
+): Promise<UploadResult['result']> {
+  for (;;) {
+    await gate.ready();
+    let heldMidway = false;
+    const body = createReadStream(path, { highWaterMark: READ_CHUNK });
+    const gated = async function* (): AsyncGenerator<Uint8Array> {
+      for await (const chunk of body) {
+        if ((await gate.ready()) > 0) heldMidway = true;
+        yield chunk as Uint8Array;
+      }
+    };
+    try {
+      const answer = await storage.upload({ ...file, body: gated() }, { canDefer: true });
+      return answer.result;
+    } catch (error) {
+      if (!heldMidway) throw error;
+    } finally {
+      body.destroy();
+    }
+  }
 }
 
 export function createShamanCheckout(

@@ -15,6 +15,7 @@ import {
   type TwoWayVariable,
 } from '../../storage/index.js';
 import type { ManagerConfig } from '../config.js';
+import type { IoGate } from '../../io/index.js';
 import type { JobStorage } from '../../storage/job-storage.js';
 
 export type { JobStorage };
@@ -23,6 +24,8 @@ export type { JobStorage };
 export interface ShamanSetup {
   store: ShamanStore;
   jobsDir: string;
+  /** I/O priority: checkouts and garbage collection wait at it. */
+  ioGate?: IoGate | undefined;
 }
 
 /**
@@ -36,12 +39,12 @@ export class SharedStorage {
   readonly shaman: ShamanSetup | undefined;
   readonly platform: Platform = platformOf();
 
-  private constructor(config: ManagerConfig) {
+  private constructor(config: ManagerConfig, ioGate?: IoGate) {
     this.path = config.shared_storage_path ? resolve(config.shared_storage_path) : undefined;
     this.variables = config.variables;
     this.shaman =
       config.shaman.enabled && this.path
-        ? { store: new ShamanStore(join(this.path, 'shaman')), jobsDir: join(this.path, 'jobs') }
+        ? { store: new ShamanStore(join(this.path, 'shaman')), jobsDir: join(this.path, 'jobs'), ioGate }
         : undefined;
   }
 
@@ -49,7 +52,7 @@ export class SharedStorage {
    * Checks the settings and refuses what cannot work, saying what to do instead:
    * a UNC path (map a drive letter), a cloud-synced folder, Shaman without shared storage.
    */
-  static async open(config: ManagerConfig): Promise<SharedStorage> {
+  static async open(config: ManagerConfig, ioGate?: IoGate): Promise<SharedStorage> {
     checkVariables(config.variables, 'manager.variables');
     const path = config.shared_storage_path;
     if (path) {
@@ -72,7 +75,7 @@ export class SharedStorage {
       throw new UserError('manager.shaman.enabled needs manager.shared_storage_path', {
         field: 'manager.shaman.enabled',
       });
-    return new SharedStorage(config);
+    return new SharedStorage(config, ioGate);
   }
 
   /** Job folders (copies and Shaman checkouts) live here. */

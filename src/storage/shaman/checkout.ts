@@ -9,6 +9,7 @@ import { InvalidCheckoutPathError, MissingBlobsError } from './errors.js';
 import { mapLimit, runFsBatch } from './limit.js';
 import { RESERVED_PREFIX, checkCheckoutPath, checkRelativePath } from './relative-path.js';
 import type { ShamanStore } from './store.js';
+import type { IoGate } from '../../io/gate.js';
 
 /** Where checkouts are assembled before they are renamed into place, under the checkout root. */
 export const CHECKOUT_TEMP_DIR = `${RESERVED_PREFIX}-tmp`;
@@ -35,6 +36,7 @@ export async function createCheckout(
   checkoutRoot: string,
   requestedPath: string,
   files: readonly ShamanFile[],
+  options: { gate?: Pick<IoGate, 'ready'> | undefined } = {},
 ): Promise<CheckoutResult> {
   const wanted = checkCheckoutPath(requestedPath);
   const entries = checkFiles(files);
@@ -55,6 +57,7 @@ export async function createCheckout(
   const temp = join(root, CHECKOUT_TEMP_DIR, randomBytes(8).toString('hex'));
   const finalBase = join(root, ...wanted.split('/'));
   let reserved: string | undefined;
+  await options.gate?.ready(); // I/O priority: wait while a foreground application holds
   try {
     await mkdir(temp, { recursive: true });
     await makeFolders(temp, entries);

@@ -6,6 +6,7 @@ import { CHECKOUT_TEMP_DIR } from './checkout.js';
 import { SHAMAN_DEFAULTS } from './defaults.js';
 import { mapLimit } from './limit.js';
 import type { ShamanStore } from './store.js';
+import type { IoGate } from '../../io/gate.js';
 
 export interface GcOptions {
   /** Blobs (by mtime; a checkout touches its blobs) and leftovers older than this may go. */
@@ -14,6 +15,8 @@ export interface GcOptions {
   dryRun?: boolean;
   /** The present, for tests. */
   now?: number;
+  /** I/O priority: each removal waits while a foreground application holds. */
+  gate?: Pick<IoGate, 'ready'> | undefined;
 }
 
 export interface GcReport {
@@ -81,6 +84,7 @@ export async function collectGarbage(
     else if (blob.mtimeMs < cutoff) garbage.push(blob);
   }
   await mapLimit(garbage, SHAMAN_DEFAULTS.fsConcurrency, async (blob) => {
+    await options.gate?.ready(); // I/O priority: wait while a foreground application holds
     if (dryRun) {
       report.wouldRemove.push(blob.path);
     } else {

@@ -154,8 +154,10 @@ function registerCheckoutRoutes(api: App, deps: StorageRouteDeps, shaman: () => 
       },
     },
     async (request) => {
-      const { store, jobsDir } = shaman();
-      const result = await createCheckout(store, jobsDir, request.body.checkoutPath, request.body.files);
+      const { store, jobsDir, ioGate } = shaman();
+      const result = await createCheckout(store, jobsDir, request.body.checkoutPath, request.body.files, {
+        gate: ioGate,
+      });
       return { checkoutPath: result.path, files: result.files, blobs: result.blobs };
     },
   );
@@ -171,8 +173,9 @@ function registerCheckoutRoutes(api: App, deps: StorageRouteDeps, shaman: () => 
       },
     },
     async (request) => {
-      const { store, jobsDir } = shaman();
+      const { store, jobsDir, ioGate } = shaman();
       return collectGarbage(store, jobsDir, {
+        gate: ioGate,
         maxAgeMs: (request.body.maxAgeSeconds ?? deps.config.shaman.gc.max_age) * SECOND,
         dryRun: request.body.dryRun ?? false,
       });
