@@ -3,6 +3,7 @@ import { benchDiscovery } from './discovery.js';
 import { benchDispatch } from './dispatch.js';
 import { benchDnsSd } from './dns-sd.js';
 import { benchFuzz } from './fuzz.js';
+import { benchIo } from './io.js';
 import { benchScale } from './scale.js';
 import { benchShaman } from './shaman.js';
 
@@ -18,6 +19,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   dispatch: () => benchDispatch(),
   'dns-sd': () => benchDnsSd(),
   fuzz: () => benchFuzz(),
+  io: () => benchIo(),
   scale: () => benchScale(),
   shaman: () => benchShaman(),
 };

@@ -136,7 +136,7 @@ const HOSTS_TEXT = 'a comma-separated list of host names or addresses, each with
 const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/;
 
 /** `nas1, 10.0.0.5:8245, [fd00::5]:8244` to hosts and ports; undefined when an entry is not one. */
-export function parseHostList(text: string, defaultPort: number): Array<{ host: string; port: number }> | undefined {
+function parseHostList(text: string, defaultPort: number): Array<{ host: string; port: number }> | undefined {
   const hosts: Array<{ host: string; port: number }> = [];
   for (const raw of text.split(',')) {
     const entry = raw.trim();

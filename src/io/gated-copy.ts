@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { OPEN_GATE, type IoGate } from './gate.js';
 
 /** Bytes per chunk: a 1 MiB write takes about a millisecond to the page cache, well inside the pause target. */
-export const COPY_CHUNK_BYTES = 1024 * 1024;
+const COPY_CHUNK_BYTES = 1024 * 1024;
 
 export interface GatedCopyOptions {
   gate?: Pick<IoGate, 'ready'> | undefined;

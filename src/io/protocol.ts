@@ -7,9 +7,9 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 
-export const IO_PROTOCOL_VERSION = 1;
+const IO_PROTOCOL_VERSION = 1;
 /** A longer line is garbage: no message of this protocol comes near it. */
-export const MAX_LINE_BYTES = 64 * 1024;
+const MAX_LINE_BYTES = 64 * 1024;
 /** Program names and host names are cut to this. */
 const MAX_TEXT = 200;
 
@@ -24,7 +24,7 @@ export interface HolderInfo {
   since: string;
 }
 
-export interface StateMessage {
+interface StateMessage {
   v: number;
   type: 'state';
   held: boolean;
