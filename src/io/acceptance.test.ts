@@ -113,6 +113,35 @@ describe('I/O priority with real processes', () => {
     assert.ok(resumedAfter < 1000, `resumed ${resumedAfter.toFixed(0)} ms after the kill`);
   });
 
+  it('two overlapping holds by two kiln io hold processes: paused until both end, whichever ends first', async (t) => {
+    const port = await freePort();
+    const first = startKiln(['io', 'hold', '--port', String(port)]);
+    t.after(() => first.kill('SIGKILL'));
+    await waitFor(() => first.output().includes('holding on port'), { what: 'the first hold' });
+    const second = startKiln(['io', 'hold', '--port', String(port), '--seconds', '60']);
+    t.after(() => second.kill('SIGKILL'));
+    await waitFor(() => second.output().includes('joined the listener'), { what: 'the second hold' });
+    const gate = new IoPriorityGate({ targets: [{ host: '127.0.0.1', port }], program: 'test' });
+    t.after(() => gate.close());
+    await gate.start();
+    assert.equal(gate.paused, true);
+    const changes: boolean[] = [];
+    gate.onChange((paused) => changes.push(paused));
+    // The owner of the port ends first: the joined one takes the port over and the hold stands.
+    await first.kill('SIGTERM');
+    await waitFor(
+      async () => {
+        const status = await queryIoStatus('127.0.0.1', port);
+        return status.listening && status.listener.pid === second.child.pid && status.clients.background === 1;
+      },
+      { what: 'the second program to own the port, with the gate connected to it' },
+    );
+    assert.deepEqual(changes, [], 'still paused');
+    await second.kill('SIGTERM');
+    await waitFor(() => !gate.paused, { what: 'the resume after both ended' });
+    assert.deepEqual(changes, [false]);
+  });
+
   it('kiln io hold -- CMD holds while CMD runs and exits with its code; kiln io status reports it', async (t) => {
     const home = makeTempDir(t, 'kiln-io-cli-');
     const port = await freePort();

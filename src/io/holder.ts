@@ -119,12 +119,20 @@ export class IoPriority {
   async #own(): Promise<Session> {
     const { port, listen, program } = this.#options;
     const listener = new IoPriorityListener({ program });
-    await listenOnBest(listener, port, listen);
     const local = new Map<string, string>();
+    const me = { program, pid: process.pid, host: hostname() };
+    // Holds taken over from an owner that left are in place before the first client connects.
+    for (const id of this.#holds) local.set(id, listener.hold(me));
+    try {
+      await listenOnBest(listener, port, listen);
+    } catch (error) {
+      await listener.close().catch(() => undefined);
+      throw error;
+    }
     return {
       role: 'owner',
       hold: async (id) => {
-        local.set(id, listener.hold({ program, pid: process.pid, host: hostname() }));
+        if (!local.has(id)) local.set(id, listener.hold(me));
       },
       release: (id) => {
         const key = local.get(id);

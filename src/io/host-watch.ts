@@ -30,6 +30,8 @@ export interface HostWatchOptions {
 
 /** While held, this long without a word from the listener ends the connection (a host that vanished). */
 const HELD_SILENCE_MS = 3 * HELD_PING_MS;
+/** After a `handover`, how long the hold stands while the next owner of the port is reached. */
+const HANDOVER_GRACE_MS = 1 * SECOND;
 
 export class HostWatch {
   readonly #options: Required<HostWatchOptions>;
@@ -40,6 +42,9 @@ export class HostWatch {
   #retry: NodeJS.Timeout | undefined;
   #silence: NodeJS.Timeout | undefined;
   #waiting = false;
+  /** The listener announced a handover; set while its grace runs. */
+  #handover: NodeJS.Timeout | undefined;
+  #handoverAnnounced = false;
   /** Resolves once the first attempt has an answer: a state, a refusal, or a timeout. */
   readonly settled: Promise<void>;
   #settle!: () => void;
@@ -66,6 +71,8 @@ export class HostWatch {
     this.#closed = true;
     clearTimeout(this.#retry);
     clearTimeout(this.#silence);
+    clearTimeout(this.#handover);
+    this.#handover = undefined;
     this.#socket?.destroy();
     this.#settle();
     this.#setHeld(false);
@@ -118,7 +125,9 @@ export class HostWatch {
   #receive(line: string): void {
     const message = parseLine(line);
     this.#heard();
+    if (message.type === 'handover') this.#handoverAnnounced = true;
     if (message.type !== 'state') return;
+    this.#endHandover();
     this.#delay = this.#options.minDelayMs; // a working session: the next reconnect starts quick again
     this.#setHeld(message.held === true);
     this.#settle();
@@ -139,12 +148,25 @@ export class HostWatch {
     this.#socket = undefined;
     clearTimeout(this.#silence);
     this.#settle();
-    this.#setHeld(false);
+    if (this.#handoverAnnounced && this.#held && !this.#closed) {
+      // A planned hand-over, not a crash: the hold stands for a moment while we reach the next owner.
+      this.#handoverAnnounced = false;
+      this.#delay = this.#options.minDelayMs;
+      this.#handover = setTimeout(() => this.#endHandover(true), HANDOVER_GRACE_MS);
+      this.#handover.unref();
+    } else if (!this.#handover) this.#setHeld(false);
     if (this.#closed) return;
     const delay = this.#delay;
     this.#delay = Math.min(this.#delay * 2, this.#options.maxDelayMs);
     this.#retry = setTimeout(() => this.#connect(), delay);
     this.#retry.unref();
+  }
+
+  /** The grace after a hand-over ends: with a state from the next owner, or (expired) with none. */
+  #endHandover(expired = false): void {
+    clearTimeout(this.#handover);
+    this.#handover = undefined;
+    if (expired) this.#setHeld(false);
   }
 
   #setHeld(held: boolean): void {

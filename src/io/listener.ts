@@ -109,13 +109,32 @@ export class IoPriorityListener {
     };
   }
 
-  /** Stops listening and closes every connection (clients see the drop and resume). */
+  /**
+   * Stops listening and closes every connection: clients see the drop and resume. While joined
+   * programs still hold, clients are told `handover` first: one of those programs takes the port
+   * over at once, and clients stay paused for a moment while they reconnect to it.
+   */
   close(): Promise<void> {
     clearInterval(this.#ping);
     this.#ping = undefined;
-    for (const client of this.#clients) client.socket.destroy();
+    const joinedHold = [...this.#clients].some((client) => client.holds.size > 0);
+    const last = joinedHold ? encodeMessage({ type: 'handover' }) : undefined;
+    for (const client of this.#clients) {
+      if (last && !client.socket.destroyed) client.socket.end(last);
+      else client.socket.destroy();
+    }
+    const clients = [...this.#clients];
     this.#clients.clear();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
+    // A client that does not close its side in time is cut off.
+    const cutOff = setTimeout(() => {
+      for (const client of clients) client.socket.destroy();
+    }, 200);
+    return new Promise((resolve) =>
+      this.#server.close(() => {
+        clearTimeout(cutOff);
+        resolve();
+      }),
+    );
   }
 
   #addHold(id: string, info: Omit<HolderInfo, 'since'>): void {

@@ -48,6 +48,8 @@ export type ListenerMessage =
   | StateMessage
   | StatusMessage
   | { v: number; type: 'ping' }
+  /** The listener is closing while joined programs hold: one of them listens next; stay paused briefly. */
+  | { v: number; type: 'handover' }
   | { v: number; type: 'holding'; id: string }
   | { v: number; type: 'error'; message: string };
 
