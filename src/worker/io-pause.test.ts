@@ -197,4 +197,52 @@ describe('a worker task under I/O priority', () => {
       reports.logs.join('\n'),
     );
   });
+
+  it('a task stopped while its program is paused for I/O priority: the program still gets its SIGTERM', async (t) => {
+    const dir = makeTempDir(t, 'kiln-io-abort-');
+    const { io, gate } = await holdAndGate(t);
+    const marker = join(dir, 'got-sigterm');
+    const script = `process.on('SIGTERM', () => { require('fs').writeFileSync(${JSON.stringify(marker)}, 'yes'); process.exit(0); }); setInterval(() => {}, 1000); console.log('up');`;
+    const reports = new Reports();
+    const pids: number[] = [];
+    const deps: TaskRunnerDeps = {
+      queue: reports,
+      mayIRun: async () => ({ mayKeepRunning: true, reason: '', statusRequested: null }),
+      uploadPreview: async () => undefined,
+      logger: pino({ level: 'silent' }),
+      workerName: 'w1',
+      tools: {},
+      killGraceMs: 5000,
+      mayIRunIntervalMs: 60_000,
+      processGroups: {
+        track: (pid) => {
+          pids.push(pid);
+          return () => undefined;
+        },
+      },
+      ioGate: gate,
+    };
+    const task: AssignedTask = {
+      id: TASK_ID,
+      jobId: TASK_ID,
+      jobName: 'job',
+      jobType: 'command',
+      name: 'long',
+      type: 'misc',
+      priority: 50,
+      commands: [{ name: 'exec', parameters: { argv: [process.execPath, '-e', script] } }],
+    };
+    const shutdown = new AbortController();
+    const running = runTask(task, deps, shutdown.signal);
+    await waitFor(() => reports.logs.includes('up'), { what: 'the program to start' });
+    await io.hold();
+    await waitFor(() => processState(pids[0] ?? 0) === 'T', { what: 'the program to be stopped' });
+    shutdown.abort();
+    assert.deepEqual(await running, { result: 'requeued' });
+    assert.equal(readFileSync(marker, 'utf8'), 'yes', 'it was continued and handled SIGTERM (no SIGKILL needed)');
+    assert.ok(
+      reports.logs.some((line) => /^paused for I\/O priority once/.test(line)),
+      reports.logs.join('\n'),
+    );
+  });
 });

@@ -5,8 +5,11 @@
  * task waits, its activity says "paused for I/O priority"; each pause and the total go to its log.
  */
 import { OPEN_GATE, type IoGate } from '../io/index.js';
+import { SECOND } from '../util/time.js';
 
 export const PAUSED_ACTIVITY = 'paused for I/O priority';
+/** While paused, the activity is refreshed this often: a long hold must not look like a stuck task (task_timeout). */
+const PAUSED_REFRESH_MS = 30 * SECOND;
 
 export interface TaskIoReport {
   activity(text: string): void;
@@ -24,6 +27,7 @@ export class TaskIoPause implements IoGate {
   #episodes = 0;
   #pausedMs = 0;
   #lastActivity: string | undefined;
+  #refresh: NodeJS.Timeout | undefined;
 
   constructor(gate: IoGate | undefined, report: TaskIoReport) {
     this.#gate = gate ?? OPEN_GATE;
@@ -90,11 +94,16 @@ export class TaskIoPause implements IoGate {
     if (this.#active++ > 0) return;
     this.#episodeStart = performance.now();
     this.#report.activity(PAUSED_ACTIVITY);
+    this.#refresh = setInterval(() => {
+      this.#report.activity(`${PAUSED_ACTIVITY} (${seconds(performance.now() - this.#episodeStart)})`);
+    }, PAUSED_REFRESH_MS);
+    this.#refresh.unref();
     this.#report.log(`${PAUSED_ACTIVITY}: a foreground application holds the storage`);
   }
 
   #end(): void {
     if (--this.#active > 0) return;
+    clearInterval(this.#refresh);
     const waited = performance.now() - this.#episodeStart;
     this.#episodes++;
     this.#pausedMs += waited;
