@@ -72,7 +72,7 @@ function writeData(path: string, bytes: number): void {
 }
 
 /** MiB/s of each kind of copy, median of alternating runs. */
-async function throughput(dir: string, rounds: number): Promise<Record<string, number>> {
+async function throughput(dir: string, rounds: number): Promise<{ speeds: Record<string, number>; readyNs: number }> {
   const size = 256 * MiB;
   const src = join(dir, 'src.bin');
   writeData(src, size);
@@ -90,7 +90,14 @@ async function throughput(dir: string, rounds: number): Promise<Record<string, n
     ],
   ];
   const times: Record<string, number[]> = {};
+  let readyNs = Number.NaN;
   try {
+    // What the gate adds per chunk, free of the disk's noise: one `await ready()` on an open gate.
+    const calls = 1_000_000;
+    const [, took] = await timed(async () => {
+      for (let index = 0; index < calls; index++) await gate.ready();
+    });
+    readyNs = (took * 1e6) / calls;
     for (let round = 0; round < rounds; round++)
       // Each kind goes first in turn: the page cache's write-back of one run slows whichever follows.
       for (let turn = 0; turn < kinds.length; turn++) {
@@ -104,7 +111,10 @@ async function throughput(dir: string, rounds: number): Promise<Record<string, n
     gate.close();
     await io.close();
   }
-  return Object.fromEntries(Object.entries(times).map(([name, list]) => [name, size / MiB / (median(list) / 1000)]));
+  const speeds = Object.fromEntries(
+    Object.entries(times).map(([name, list]) => [name, size / MiB / (median(list) / 1000)]),
+  );
+  return { speeds, readyNs };
 }
 
 export async function benchIo(holds = 200, rounds = 11): Promise<void> {
@@ -122,10 +132,14 @@ export async function benchIo(holds = 200, rounds = 11): Promise<void> {
     console.log(
       `  resume reaction (release() to the writer's next write): p50 ${ms(percentile(resume, 50))}, p99 ${ms(percentile(resume, 99))}`,
     );
-    const speeds = await throughput(dir, rounds);
+    const { speeds, readyNs } = await throughput(dir, rounds);
     const base = speeds['unchecked copy (same loop, no gate)'] ?? Number.NaN;
     for (const [name, speed] of Object.entries(speeds))
       console.log(`  ${name}: ${speed.toFixed(0)} MiB/s (${(speed / base).toFixed(3)}x the unchecked copy)`);
+    const chunkNs = 1e9 / base; // one 1 MiB chunk of the unchecked copy
+    console.log(
+      `  gate.ready() with no hold: ${readyNs.toFixed(0)} ns per chunk, ${((100 * readyNs) / chunkNs).toFixed(3)}% of a 1 MiB chunk's copy time`,
+    );
     console.log(
       `  load average after: ${loadavg()
         .map((value) => value.toFixed(2))

@@ -177,5 +177,8 @@ describe('I/O priority with real processes', () => {
     const bad = await runKiln(['io', 'hold', '--home', home, '--port', 'x', '--seconds', '1']);
     assert.equal(bad.code, 1);
     assert.equal(bad.stderr, 'kiln: --port must be an integer from 1 to 65535, got "x"\n');
+    const ports = await runKiln(['ports', '--json', '--home', home]);
+    const lines = JSON.parse(ports.stdout) as Array<{ port: string; protocol: string; purpose: string }>;
+    assert.match(lines.find((line) => line.port === '8244')?.purpose ?? '', /^I\/O priority/, 'kiln ports lists 8244');
   });
 });

@@ -60,8 +60,13 @@ export class IoPriority {
   async hold(): Promise<IoHold> {
     const id = `h${++this.#nextId}`;
     this.#holds.add(id);
-    const session = await this.#ensureSession();
-    await session.hold(id);
+    try {
+      const session = await this.#ensureSession();
+      await session.hold(id);
+    } catch (error) {
+      this.#holds.delete(id);
+      throw error;
+    }
     let released = false;
     return {
       release: async () => {
