@@ -20,13 +20,18 @@ import { prepareStorage } from './prepare.js';
 const fileCluster = useFileCluster({ before, after });
 type T = { after: (fn: () => unknown) => void };
 
-/** A TCP relay to `port` that counts the bytes clients send through it. */
-async function countingRelay(t: T, port: number): Promise<{ url: string; sent: () => number }> {
+/** A TCP relay to `port` that counts the bytes clients send through it (and tells `onBytes`). */
+async function countingRelay(
+  t: T,
+  port: number,
+  onBytes: (sent: number) => void = () => undefined,
+): Promise<{ url: string; sent: () => number }> {
   let sent = 0;
   const server: Server = createServer((client) => {
     const upstream = connect({ host: '127.0.0.1', port });
     client.on('data', (chunk: Buffer) => {
       sent += chunk.length;
+      onBytes(sent);
     });
     client.pipe(upstream).pipe(client);
     client.on('error', () => upstream.destroy());
@@ -125,5 +130,35 @@ describe('submissions under I/O priority', () => {
     const storage = await submitting;
     assert.equal(storage.mode, 'copy');
     assert.equal(written(), 4 * 1024 * 1024);
+  });
+
+  it('a hold that begins mid-upload and outlasts the silence limit: the file is sent again after it', async (t) => {
+    const root = makeTempDir(t);
+    const shared = join(root, 'shared');
+    mkdirSync(shared);
+    const m = await startTestManager(t, fileCluster(), {
+      shared_storage_path: shared,
+      shaman: { enabled: true, gc: { period: 3600, max_age: 3600 } },
+    });
+    const { home, io } = await heldHome(t, root);
+    let hold: Promise<{ release(): Promise<void> }> | undefined;
+    // The hold starts once 4 MiB of the upload went by.
+    const relay = await countingRelay(t, Number(new URL(m.url).port), (sent) => {
+      if (sent > 4 * 1024 * 1024) hold ??= io.hold();
+    });
+    const input = join(root, 'project');
+    mkdirSync(input);
+    const size = 96 * 1024 * 1024;
+    writeFileSync(join(input, 'plate.exr'), Buffer.alloc(size, 5));
+    const client = new ApiClient({ baseUrl: relay.url, timeoutMs: 1000 });
+    const submitting = prepareStorage({ client, input, deps: [], mode: 'shaman', jobName: 'mid', home });
+    await waitFor(() => hold, { what: 'the hold to begin mid-upload' });
+    await sleep(2000); // past the 1 s silence limit
+    await (await hold)?.release();
+    const storage = await submitting;
+    assert.equal(storage.bytesUploaded, size);
+    assert.ok(relay.sent() > size, `part of it went twice (${relay.sent()} bytes for ${size})`);
+    const checkout = join(shared, 'jobs', ...(storage.checkout ?? '').split('/'), 'plate.exr');
+    assert.equal(readFileSync(checkout).length, size);
   });
 });

@@ -73,7 +73,9 @@ async function uploadGated(
     const body = createReadStream(path, { highWaterMark: READ_CHUNK });
     const gated = async function* (): AsyncGenerator<Uint8Array> {
       for await (const chunk of body) {
-        if ((await gate.ready()) > 0) heldMidway = true;
+        // Noted before waiting: the transport may give up while we wait.
+        if (gate.paused) heldMidway = true;
+        await gate.ready();
         yield chunk as Uint8Array;
       }
     };
