@@ -12,7 +12,6 @@ import { startDatabaseClock, type DatabaseClock } from './database-clock.js';
 import { FarmLink, type FarmLinkDeps } from './farm-link.js';
 import { Leadership, type LeadershipStatus } from './leadership.js';
 
-
 export interface FarmCluster {
   managerId: string;
   link: FarmLink;
