@@ -34,9 +34,20 @@ export interface ResolveManagerSteps {
   onStep?: (source: EntrySource, outcome: string) => void;
 }
 
-/** "farm", "farm:7780", "http://farm:7780", "[::1]" as a URL; a bare host gets port 7780. */
+/**
+ * "farm", "farm:7780", "http://farm:7780", "[::1]" as a URL; a bare host gets port 7780. A
+ * comma-separated list (several managers of one farm) gives the list of their URLs, comma-separated.
+ */
 export function managerUrlOf(given: string): string {
-  const trimmed = given.trim();
+  return given
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
+    .map(oneManagerUrl)
+    .join(',');
+}
+
+function oneManagerUrl(trimmed: string): string {
   if (trimmed.includes('://')) return trimmed;
   const hasPort = /:\d+$/.test(trimmed) && !/^\[[^\]]*\]$/.test(trimmed) && !/^[^[]*:.*:/.test(trimmed);
   return `http://${hasPort ? trimmed : `${urlHost(trimmed)}:${DEFAULT_MANAGER_PORT}`}`;
