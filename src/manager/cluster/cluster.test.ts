@@ -94,7 +94,9 @@ it("one manager's event stream shows changes made through the other, large log b
       // aborted at the end
     }
   })();
-  await waitFor(() => b.services.bus.subscribers >= 2, { what: "b's stream to subscribe" });
+  await waitFor(() => b.services.bus.subscribers === 1, { what: "b's stream to subscribe" });
+  // b says it streams events; from then on a sends them.
+  await waitFor(() => a.cluster.link.peersStreaming, { what: 'a to know that b streams events' });
   const published: string[] = [];
   a.services.bus.subscribe((event) => {
     if (event.type === 'log') published.push(...event.lines);
@@ -120,4 +122,5 @@ it("one manager's event stream shows changes made through the other, large log b
   assert.ok(events.some((e) => e.event === 'worker' && (e.data as { workerId: string }).workerId === worker.id));
   controller.abort();
   await reading;
+  await waitFor(() => !a.cluster.link.peersStreaming, { what: 'a to stop sending events once b streams none' });
 });

@@ -14,6 +14,8 @@ export interface FarmMessage {
   release: string[];
   /** A manager started listening: the others now know someone hears them. */
   hello?: boolean;
+  /** Whether the sender has event streams open (then the others send it their events). */
+  streams?: boolean;
 }
 
 /** Bytes of a payload (PostgreSQL refuses 8000 and more), header included. */

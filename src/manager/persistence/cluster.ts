@@ -32,12 +32,17 @@ export async function notifyFarm(db: Db, payloads: string[]): Promise<void> {
   );
 }
 
-/** How many sessions of this database have the given application_name prefix (other managers' links). */
-export async function countSessionsNamed(db: Db, prefix: string): Promise<number> {
-  const { rows } = await sql<{ count: string }>`
-    SELECT count(*) AS count FROM pg_stat_activity
+/** The application_names of this database's sessions that start with `prefix` (the managers' links). */
+export async function listSessionsNamed(db: Db, prefix: string): Promise<string[]> {
+  const { rows } = await sql<{ name: string }>`
+    SELECT application_name AS name FROM pg_stat_activity
     WHERE datname = current_database() AND application_name LIKE ${`${prefix}%`}`.execute(db);
-  return Number(rows[0]?.count ?? 0);
+  return rows.map((row) => row.name);
+}
+
+/** Renames a session (what other sessions read in pg_stat_activity). */
+export async function renameSession(client: pg.ClientBase, name: string): Promise<void> {
+  await client.query('SELECT set_config($1, $2, false)', ['application_name', name.slice(0, 63)]);
 }
 
 /** Tries to take the leader's lock on this session; true when this session holds it now. */
