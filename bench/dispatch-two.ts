@@ -37,6 +37,7 @@ export async function runTwoManagers(
     const job = await submitFrames(first, `1-${tasks}`, 'dispatch-two');
     const managersCpu = (): number => processCpuSeconds(first.pid) + processCpuSeconds(other.pid);
     const before = { managers: managersCpu(), client: process.cpuUsage(), pg: cluster.cpuSeconds() };
+    const statsBefore = await Promise.all([first.stats(), other.stats()]);
     let after: { managers: number; client: NodeJS.CpuUsage; pg: number } | undefined;
     const result = await drain([...near, ...far], tasks, {
       waitMs: 2000,
@@ -44,6 +45,9 @@ export async function runTwoManagers(
         (after = { managers: managersCpu(), client: process.cpuUsage(before.client), pg: cluster.cpuSeconds() }),
     });
     if (!after) throw new Error(`the two-manager drain ended before ${tasks} tasks were completed`);
+    const statsAfter = await Promise.all([first.stats(), other.stats()]);
+    const rounds = statsAfter.map((s, i) => s.rounds - (statsBefore[i]?.rounds ?? 0));
+    const notifies = statsAfter.map((s, i) => (s.notifies?.sent ?? 0) - (statsBefore[i]?.notifies?.sent ?? 0));
     const perTask = (seconds: number): number => (seconds * 1000) / tasks;
     const problems = result.errors.length
       ? [`Kiln, two managers, drain: ${result.errors.length} errors, e.g. ${result.errors[0]}`]
@@ -72,7 +76,7 @@ export async function runTwoManagers(
         sendP50: percentile(tr.sendToTaskMs, 50),
       },
       problems,
-      note: `two managers: submit ${Math.round(job.ms)} ms`,
+      note: `two managers: submit ${Math.round(job.ms)} ms; scheduling rounds ${rounds.join(' + ')}, ${(tasks / rounds.reduce((a, b) => a + b, 0)).toFixed(1)} tasks/round; NOTIFYs sent ${notifies.join(' + ')}`,
     };
   } finally {
     await second?.close();

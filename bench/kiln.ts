@@ -14,6 +14,8 @@ interface ManagerStats {
   rounds: number;
   assigned: number;
   waiting: number;
+  /** Messages the manager's farm link sent and received (several managers on one database). */
+  notifies?: { sent: number; received: number };
 }
 
 /** A Kiln manager in a child process, over its own fresh database in the bench cluster. */

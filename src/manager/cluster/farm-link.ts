@@ -48,6 +48,8 @@ export class FarmLink {
   readonly #assembler = new FarmMessageAssembler();
   #pending: FarmMessage = { events: [], work: false, release: [] };
   #seq = 0;
+  /** Messages sent and received (for the benchmarks). */
+  readonly stats = { sent: 0, received: 0 };
   #sending = false;
   #scheduled = false;
   /** Whether another manager listens (else nothing is sent). */
@@ -162,6 +164,7 @@ export class FarmLink {
     const complete = this.#assembler.add(payload);
     if (!complete || complete.sender === this.deps.managerId) return;
     this.#peers = true;
+    this.stats.received += 1;
     const { message, sender } = complete;
     if (message.streams === true) this.#streamingPeers.add(sender);
     if (message.streams === false) this.#streamingPeers.delete(sender);
@@ -187,6 +190,7 @@ export class FarmLink {
   #send(message: FarmMessage): void {
     this.#sending = true;
     const payloads = encodeFarmMessage(this.deps.managerId, this.#seq++, message);
+    this.stats.sent += 1;
     notifyFarm(this.deps.db, payloads)
       .catch((error: unknown) =>
         this.deps.log.debug({ reason: (error as Error).message }, 'could not tell the other managers'),
