@@ -71,8 +71,10 @@ test('two managers, three workers: SIGKILL of the leading manager mid-job; the o
   });
   t.diagnostic(`leadership moved ${Date.now() - killedAt} ms after the SIGKILL`);
 
-  // The CLI pointed at both managers keeps working (the dead one is first in its list for half the farm).
-  const shown = await cli(['jobs', 'show', jobId]);
+  // The CLI pointed at both managers keeps working, the dead one first in its list.
+  const afterKill = (args: string[]) =>
+    runKiln([...args, '--json'], { env: { KILN_MANAGER: `${doomed!.url},${survivor!.url}` } });
+  const shown = await afterKill(['jobs', 'show', jobId]);
   assert.equal(shown.code, 0, shown.stderr);
   assert.equal(JSON.parse(shown.stdout).id, jobId);
 
@@ -95,8 +97,9 @@ test('two managers, three workers: SIGKILL of the leading manager mid-job; the o
   }
   // Every worker lives on and is seen by the surviving manager.
   for (const [name, worker] of farm.workers) assert.equal(worker.child.exitCode, null, `worker ${name} still runs`);
-  const listed = await cli(['workers', 'ls']);
+  const listed = await afterKill(['workers', 'ls']);
   assert.equal(listed.code, 0, listed.stderr);
+  assert.equal(JSON.parse(listed.stdout).workers.length, 3);
 });
 
 test('a task submitted through one manager is taken at once by a worker that knows only the other', async (t) => {
