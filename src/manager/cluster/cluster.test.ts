@@ -52,6 +52,22 @@ it('of two managers on one database exactly one leads; when it stops, the other 
   );
 });
 
+it('the farm-wide duties run on the leader, and on the other manager once it leads', async (t) => {
+  // A worker silent for a second times out: only the leader's timeout checker can say so.
+  const [a, b] = await twoManagers(t, { worker_timeout: 1, timeout_check_interval: 0.2 });
+  await waitFor(() => leaders([a, b]).length === 1, { what: 'one leader' });
+  const [leader] = leaders([a, b]);
+  const other = leader === a ? b : a;
+  const statusOf = async (m: TestManager, id: string) => (await m.api('GET', `/workers/${id}`)).body.status;
+  const first = await new ProtocolWorker(other, 'silent-1').register();
+  await waitFor(async () => (await statusOf(other, first.id)) === 'error', { what: 'the leader to time it out' });
+
+  await leader!.close();
+  await waitFor(() => other.cluster.status().leader, { timeoutMs: 10 * SECOND, what: 'the other manager to lead' });
+  const second = await new ProtocolWorker(other, 'silent-2').register();
+  await waitFor(async () => (await statusOf(other, second.id)) === 'error', { what: 'the new leader to time it out' });
+});
+
 it('a task submitted through one manager goes to a worker long-polling the other, by a wake-up', async (t) => {
   const [a, b] = await twoManagers(t, NO_POLLING);
   const worker = await new ProtocolWorker(b, 'far').register();
