@@ -114,7 +114,9 @@ export async function startManager(options: {
     );
     const timeouts = timeoutDeps(services, config, log, now);
     started.push(startHeartbeats(services));
-    cluster.startLeadership(url, () => startFarmDuties(services, config, storage, timeouts, log, now));
+    cluster.startLeadership(reachableUrl(url, host), () =>
+      startFarmDuties(services, config, storage, timeouts, log, now),
+    );
     log.info({ url, manager: cluster.managerId }, 'manager listening');
     const stopDiscovery = await startManagerDiscovery({ home, config, url, log });
     if (stopDiscovery) started.push(stopDiscovery);
@@ -128,6 +130,14 @@ export async function startManager(options: {
     await teardown();
     throw error;
   }
+}
+
+/** The URL other hosts reach this manager at: listening on every interface, by this host's name. */
+function reachableUrl(url: string, listenHost: string): string {
+  if (listenHost !== '0.0.0.0' && listenHost !== '::') return url;
+  const reachable = new URL(url);
+  reachable.hostname = hostname();
+  return reachable.toString().replace(/\/$/, '');
 }
 
 function portOf(url: string): number {
