@@ -11,6 +11,7 @@ import {
   type PeerLatency,
 } from './peers.js';
 import { median, percentile } from './stats.js';
+import { runTwoManagers } from './dispatch-two.js';
 
 const BUDGET_MS = 300_000;
 const WORKERS = 100;
@@ -45,10 +46,11 @@ const PGBOSS_BATCH: PgBossSettings = {
   pollingIntervalSeconds: 0.5,
 };
 
-type SystemKey = 'kiln' | 'graphile' | 'graphile-tuned' | 'pgboss' | 'pgboss-batch';
+type SystemKey = 'kiln' | 'kiln-2' | 'graphile' | 'graphile-tuned' | 'pgboss' | 'pgboss-batch';
 
 const SHORT: Record<SystemKey, string> = {
   kiln: 'Kiln',
+  'kiln-2': 'Kiln, two managers',
   graphile: 'graphile-worker defaults',
   'graphile-tuned': 'graphile-worker tuned',
   pgboss: 'pg-boss, 100 in flight',
@@ -111,8 +113,11 @@ const present = (values: ReadonlyArray<number | undefined>): number[] =>
  * CPU per task is read from /proc (manager, PostgreSQL's backends) and process.cpuUsage()
  * (this process, the peers' worker processes over their whole life): a guide to where time goes.
  *
+ * Two managers: the same drain with two manager processes on one database, 50 workers on each
+ * (bench/dispatch-two.ts); the table prints it beside one manager, and their ratio.
+ *
  * Environment: KILN_BENCH_ROUNDS (default 2, or 3 when they fit in ~5 minutes),
- * KILN_BENCH_TASKS (20000), KILN_BENCH_ONLY=kiln,graphile,graphile-tuned,pgboss,pgboss-batch
+ * KILN_BENCH_TASKS (20000), KILN_BENCH_ONLY=kiln,kiln-2,graphile,graphile-tuned,pgboss,pgboss-batch
  * (a subset), KILN_BENCH_PROF=DIR (CPU profiles of the manager processes).
  */
 export async function benchDispatch(): Promise<void> {
@@ -139,6 +144,11 @@ export async function benchDispatch(): Promise<void> {
 function chooseSystems(results: Results): System[] {
   const systems: System[] = [
     { key: 'kiln', label: 'Kiln (manager in a child process, 100 HTTP workers)', run: (c) => runKiln(results, c) },
+    {
+      key: 'kiln-2',
+      label: 'Kiln, two manager processes on one database, 50 HTTP workers each, tasks submitted through one',
+      run: (c) => runKilnTwo(results, c),
+    },
     { key: 'graphile', label: GRAPHILE_DEFAULTS.label, run: graphileRun(results, GRAPHILE_DEFAULTS, 'graphile') },
     { key: 'graphile-tuned', label: GRAPHILE_TUNED.label, run: graphileRun(results, GRAPHILE_TUNED, 'graphile-tuned') },
     { key: 'pgboss', label: PGBOSS_100.label, run: pgBossRun(results, PGBOSS_100, 'pgboss') },
@@ -245,6 +255,15 @@ async function runKiln(results: Results, cluster: BenchCluster): Promise<string>
   }
 }
 
+/** Two managers on one database (bench/dispatch-two.ts); returns its line of the progress log. */
+async function runKilnTwo(results: Results, cluster: BenchCluster): Promise<string> {
+  const run = await runTwoManagers(cluster, results.tasks, WORKERS);
+  results.problems.push(...run.problems);
+  push(results.samples, 'kiln-2', { rate: run.rate, p50: run.p50, p99: run.p99, cpu: run.cpu, note: run.note });
+  push(results.latencies, 'kiln-2', run.trickle);
+  return `${fmt(run.rate)} tasks/s, queued request→task p50 ${ms(run.p50)} p99 ${ms(run.p99)}; trickle across managers ack→task p50 ${ms(run.trickle.p50)} p99 ${ms(run.trickle.p99)}`;
+}
+
 function graphileRun(results: Results, settings: GraphileSettings, key: SystemKey): System['run'] {
   return async (cluster) => {
     const run = await graphileDrain(cluster, settings, results.tasks);
@@ -293,7 +312,7 @@ function printTable(results: Results, systems: System[]): void {
     const lat = results.latencies.get(key);
     const name = SHORT[key];
     const rate = fmt(rateOf(results, key));
-    if (key === 'kiln') {
+    if (key === 'kiln' || key === 'kiln-2') {
       row(
         name,
         rate,
@@ -307,7 +326,9 @@ function printTable(results: Results, systems: System[]): void {
           '',
           ms(median(lat.map((l) => l.p50))),
           ms(median(lat.map((l) => l.p99))),
-          `trickle: submit acknowledged → task received, all workers waiting (${KILN_TRICKLE}/run)`,
+          key === 'kiln'
+            ? `trickle: submit acknowledged → task received, all workers waiting (${KILN_TRICKLE}/run)`
+            : 'trickle across managers: submit acknowledged by one → task received by a worker of the other (100/run)',
         );
     } else if (lat) {
       row(
@@ -333,8 +354,12 @@ function printDetails(results: Results, systems: System[]): void {
     );
   }
   console.log('Kiln ratio to each peer (jobs/s medians):');
-  for (const { key, label } of systems.filter(({ key }) => key !== 'kiln'))
+  for (const { key, label } of systems.filter(({ key }) => key !== 'kiln' && key !== 'kiln-2'))
     console.log(`  ${(rateOf(results, 'kiln') / rateOf(results, key)).toFixed(2)}x  ${label}`);
+  if (results.samples.has('kiln') && results.samples.has('kiln-2'))
+    console.log(
+      `Kiln, two managers on one database / one manager: ${(rateOf(results, 'kiln-2') / rateOf(results, 'kiln')).toFixed(2)}x (target ≥ 1x)`,
+    );
   console.log('CPU ms per task (medians): system process(es) / benchmark client / PostgreSQL');
   for (const { key } of systems) {
     const runs = results.samples.get(key) ?? [];
@@ -343,7 +368,7 @@ function printDetails(results: Results, systems: System[]): void {
       return values.length === 0 ? '-' : median(values).toFixed(3);
     };
     console.log(
-      `  ${SHORT[key].padEnd(26)} ${part(0)} / ${part(1)} / ${part(2)}${key === 'kiln' ? `   (${runs.map((s) => s.note).join('; ')})` : ''}`,
+      `  ${SHORT[key].padEnd(26)} ${part(0)} / ${part(1)} / ${part(2)}${key === 'kiln' || key === 'kiln-2' ? `   (${runs.map((s) => s.note).join('; ')})` : ''}`,
     );
   }
   if (results.problems.length) {

@@ -14,11 +14,15 @@ interface ManagerStats {
   rounds: number;
   assigned: number;
   waiting: number;
+  /** Messages the manager's farm link sent and received (several managers on one database). */
+  notifies?: { sent: number; received: number };
 }
 
 /** A Kiln manager in a child process, over its own fresh database in the bench cluster. */
 export interface ManagerProcess {
   url: string;
+  /** Its database (another manager may join it: several managers of one farm). */
+  databaseUrl: string;
   farmSecret: string;
   pid: number;
   client: HttpClient;
@@ -33,9 +37,15 @@ let counter = 0;
 
 export async function startManagerProcess(
   cluster: BenchCluster,
-  options: { overrides?: Partial<ManagerConfig>; maxSockets?: number } = {},
+  options: {
+    overrides?: Partial<ManagerConfig>;
+    maxSockets?: number;
+    /** Serve the farm of this manager (its database) instead of a fresh one; the database stays. */
+    join?: ManagerProcess;
+  } = {},
 ): Promise<ManagerProcess> {
   const dbName = `kiln_bench_${process.pid}_${++counter}`;
+  const joined = options.join;
   const home = mkdtempSync(join(tmpdir(), 'kiln-bench-manager-'));
   chmodSync(home, 0o755);
   const logFile = join(home, 'manager.log');
@@ -43,11 +53,11 @@ export async function startManagerProcess(
   let closed = false;
   const teardown = onCleanup(async () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
-    await cluster.dropDatabase(dbName).catch(() => undefined);
+    if (!joined) await cluster.dropDatabase(dbName).catch(() => undefined);
     rmSync(home, { recursive: true, force: true });
   });
   try {
-    const databaseUrl = await cluster.createDatabase(dbName);
+    const databaseUrl = joined ? joined.databaseUrl : await cluster.createDatabase(dbName);
     // KILN_BENCH_PROF=DIR: write a CPU profile of each manager process into DIR.
     const profDir = process.env.KILN_BENCH_PROF;
     if (profDir && !existsSync(profDir)) mkdirSync(profDir, { recursive: true });
@@ -89,6 +99,7 @@ export async function startManagerProcess(
     const client = new HttpClient(started.url, { maxSockets: options.maxSockets });
     return {
       url: started.url,
+      databaseUrl,
       farmSecret: started.farmSecret,
       pid,
       client,

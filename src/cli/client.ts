@@ -37,7 +37,7 @@ export function withManagerOptions(command: Command): Command {
     .addOption(
       new Option(
         '--manager <url>',
-        `the manager (default: $KILN_MANAGER, else one answering on this host, in services.cfg, by multicast or DNS-SD, else ${DEFAULT_MANAGER_URL})`,
+        `the manager, or several of one farm comma-separated (tried in turn) (default: $KILN_MANAGER, else one answering on this host, in services.cfg, by multicast or DNS-SD, else ${DEFAULT_MANAGER_URL})`,
       ),
     )
     .option('--json', 'print JSON instead of text');
@@ -93,7 +93,7 @@ export function readApiToken(home: string): ApiToken | undefined {
 /** The CLI's view of one manager: the typed client plus what error messages need to know. */
 export interface CliClient {
   api: ApiClient;
-  /** The manager as the user named it, without `/api/v1`. */
+  /** The manager as the user named it, without `/api/v1` (several: comma-separated). */
   url: string;
   home: string;
   token: ApiToken | undefined;
@@ -111,7 +111,9 @@ export function cliClient(flags: ManagerFlags): CliClient {
   }
   return {
     api,
-    url: api.baseUrl.endsWith(API_PREFIX) ? api.baseUrl.slice(0, -API_PREFIX.length) : api.baseUrl,
+    url: api.managers.all
+      .map((base) => (base.endsWith(API_PREFIX) ? base.slice(0, -API_PREFIX.length) : base))
+      .join(','),
     home,
     token,
   };

@@ -3,7 +3,6 @@
  * endpoint, user side and worker side. Failures are typed: ApiError when the manager answered with
  * an error, ManagerUnreachableError when it could not be reached (see errors.ts).
  */
-import { apiBaseUrl } from './base-url.js';
 import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_TASK_WAIT_MS,
@@ -21,6 +20,7 @@ export type {
   WorkerCredentials,
 } from './client-options.js';
 import { HttpTransport, type Auth } from './http.js';
+import { ManagerUrls } from './manager-urls.js';
 import { readServerEvents, type ServerEvent } from './events.js';
 import type {
   AssignedTask,
@@ -64,7 +64,8 @@ export type PreviewContentType = 'image/png' | 'image/jpeg';
 const segment = (value: string): string => encodeURIComponent(value);
 
 export class ApiClient {
-  readonly baseUrl: string;
+  /** The managers this client may talk to (several managers of one farm). */
+  readonly managers: ManagerUrls;
   #apiToken: string | undefined;
   #worker: WorkerCredentials | undefined;
   readonly #timeoutMs: number;
@@ -73,17 +74,22 @@ export class ApiClient {
   readonly storage: StorageClient;
 
   constructor(options: ApiClientOptions) {
-    this.baseUrl = apiBaseUrl(options.baseUrl);
+    this.managers = new ManagerUrls(options.baseUrl);
     this.#apiToken = options.apiToken;
     this.#worker = options.worker;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.#http = new HttpTransport({
-      baseUrl: this.baseUrl,
+      urls: this.managers,
       timeoutMs: this.#timeoutMs,
       fetch: options.fetch ?? ((input, init) => fetch(input, init)),
       authorization: (auth) => this.#authorization(auth),
     });
     this.storage = new StorageClient(this.#http);
+  }
+
+  /** The manager calls go to now (with /api/v1). */
+  get baseUrl(): string {
+    return this.managers.current;
   }
 
   /** Credentials for the worker endpoints; changes when the worker registers again. */

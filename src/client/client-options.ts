@@ -11,8 +11,11 @@ export interface WorkerCredentials {
 }
 
 export interface ApiClientOptions {
-  /** The manager, e.g. `http://farm:7780` (`/api/v1` is added when missing). */
-  baseUrl: string;
+  /**
+   * The manager, e.g. `http://farm:7780` (`/api/v1` is added when missing); several managers of one
+   * farm as a list or comma-separated (`http://a:7780,http://b:7780`): the client moves on when one is unreachable.
+   */
+  baseUrl: string | readonly string[];
   /** Bearer token for the user side's mutating endpoints. */
   apiToken?: string | undefined;
   /** Basic credentials for the worker side. */

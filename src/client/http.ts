@@ -4,6 +4,7 @@
  */
 import { ApiError, ManagerUnreachableError, ProtocolError, parseRetryAfter } from './errors.js';
 import { IdleTimeout, touchingEach } from './idle-timeout.js';
+import { ManagerUrls } from './manager-urls.js';
 
 export type Auth = 'none' | 'user' | 'worker';
 type Query = Record<string, string | number | boolean | undefined>;
@@ -34,8 +35,8 @@ export interface RequestSpec {
 }
 
 export interface HttpTransportOptions {
-  /** Base URL including /api/v1, without a trailing slash. */
-  baseUrl: string;
+  /** The managers (base URLs including /api/v1); calls go to the current one and move on when it is unreachable. */
+  urls: ManagerUrls;
   /** Default time limit of a request in ms; 0 for none. */
   timeoutMs: number;
   fetch: typeof fetch;
@@ -85,6 +86,8 @@ export class HttpTransport {
       return await read();
     } catch (error) {
       if (isAbort(error)) throw error;
+      const base = this.#options.urls.baseOf(response.url);
+      if (base) this.#options.urls.moveFrom(base);
       throw new ManagerUnreachableError(method, response.url, error);
     }
   }
@@ -93,9 +96,27 @@ export class HttpTransport {
     return (await this.#send(spec)).response;
   }
 
-  /** The request; `done()` ends an upload's idle limit once its answer is read. */
+  /**
+   * The request, to the current manager; one that could not be reached is left for the next, and
+   * the request goes there too when that is safe (ManagerUrls.retryElsewhere).
+   */
   async #send(spec: RequestSpec): Promise<{ response: Response; done: () => void }> {
-    const url = new URL(this.#options.baseUrl + spec.path);
+    const { urls } = this.#options;
+    for (let tries = 1; ; tries++) {
+      const base = urls.current;
+      try {
+        return await this.#sendTo(base, spec);
+      } catch (error) {
+        if (!(error instanceof ManagerUnreachableError) || spec.signal?.aborted) throw error;
+        urls.moveFrom(base);
+        if (tries >= urls.all.length || !ManagerUrls.retryElsewhere(spec.method, error, !spec.upload)) throw error;
+      }
+    }
+  }
+
+  /** The request to one manager; `done()` ends an upload's idle limit once its answer is read. */
+  async #sendTo(baseUrl: string, spec: RequestSpec): Promise<{ response: Response; done: () => void }> {
+    const url = new URL(baseUrl + spec.path);
     for (const [key, value] of Object.entries(spec.query ?? {})) {
       if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
     }

@@ -40,6 +40,15 @@ export const Version = Type.Object({
   hostUuid: Type.Optional(Type.String()),
   /** The manager host's name. */
   hostName: Type.Optional(Type.String()),
+  /** This manager among the managers of its farm (one database): which leads the farm-wide duties. */
+  manager: Type.Optional(
+    Type.Object({
+      id: Type.String(),
+      leader: Type.Boolean(),
+      leaderId: Type.Optional(Type.String()),
+      leaderUrl: Type.Optional(Type.String()),
+    }),
+  ),
 });
 export type Version = Static<typeof Version>;
 export type WorkerStatus = Static<typeof WorkerStatusSchema>;

@@ -57,6 +57,30 @@ export function createPool(target: DatabaseTarget): pg.Pool {
   return pool;
 }
 
+/**
+ * One dedicated connection outside the pool (a LISTEN, a session lock), named so other sessions
+ * can tell what it is (`application_name`, at most 63 bytes). Errors after connecting are
+ * reported through `onLost`, never thrown into the event loop.
+ */
+export async function connectSession(
+  target: DatabaseTarget,
+  applicationName: string,
+  onLost: (error: Error) => void,
+): Promise<pg.Client> {
+  const client = new pg.Client({ ...target.pool, application_name: applicationName.slice(0, 63) });
+  client.on('error', onLost);
+  client.on('end', () => onLost(new Error('the connection ended')));
+  try {
+    await client.connect();
+    if (target.role) await client.query(`SET ROLE ${target.role}`);
+  } catch (error) {
+    client.removeAllListeners('end');
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+  return client;
+}
+
 export function createKysely<DB>(pool: pg.Pool): Kysely<DB> {
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -21,6 +21,21 @@ describe('resolving the manager', () => {
   useStandInManager({ before, after }, (listening) => {
     port = listening;
   });
+  let secondPort = 0;
+  useStandInManager({ before, after }, (listening) => {
+    secondPort = listening;
+  });
+
+  it('names every manager a step finds (several managers of one farm), comma-separated; a listed one must answer', async () => {
+    const listed = await resolveManager({
+      servicesFile: async () => [entry(port), entry(1), entry(secondPort, ['127.0.0.2', '127.0.0.1'])],
+      probeTimeoutMs: 300,
+    });
+    assert.equal(listed.url, `http://127.0.0.1:${port},http://127.0.0.1:${secondPort}`);
+    const heard = await resolveManager({ multicast: async () => [entry(port), entry(secondPort)] });
+    assert.equal(heard.url, `http://127.0.0.1:${port},http://127.0.0.1:${secondPort}`);
+    assert.equal(managerUrlOf('a, b:8000,http://c:1'), 'http://a:7780,http://b:8000,http://c:1');
+  });
 
   it('takes the flag, then the configuration, before any discovery', async () => {
     const never = async (): Promise<ServiceEntry[]> => assert.fail('discovery must not run');

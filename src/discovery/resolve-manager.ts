@@ -11,7 +11,7 @@ import { probeManager, urlHost } from './probes.js';
 import type { EntrySource, ServiceEntry } from './types.js';
 
 export interface ResolvedManager {
-  /** e.g. http://192.168.0.14:7780 */
+  /** e.g. http://192.168.0.14:7780; several managers of one farm found at once: comma-separated. */
   url: string;
   source: EntrySource;
   entry?: ServiceEntry;
@@ -34,9 +34,20 @@ export interface ResolveManagerSteps {
   onStep?: (source: EntrySource, outcome: string) => void;
 }
 
-/** "farm", "farm:7780", "http://farm:7780", "[::1]" as a URL; a bare host gets port 7780. */
+/**
+ * "farm", "farm:7780", "http://farm:7780", "[::1]" as a URL; a bare host gets port 7780. A
+ * comma-separated list (several managers of one farm) gives the list of their URLs, comma-separated.
+ */
 export function managerUrlOf(given: string): string {
-  const trimmed = given.trim();
+  return given
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
+    .map(oneManagerUrl)
+    .join(',');
+}
+
+function oneManagerUrl(trimmed: string): string {
   if (trimmed.includes('://')) return trimmed;
   const hasPort = /:\d+$/.test(trimmed) && !/^\[[^\]]*\]$/.test(trimmed) && !/^[^[]*:.*:/.test(trimmed);
   return `http://${hasPort ? trimmed : `${urlHost(trimmed)}:${DEFAULT_MANAGER_PORT}`}`;
@@ -62,10 +73,12 @@ export async function resolveManager(steps: ResolveManagerSteps): Promise<Resolv
       tried.push(`${source} failed (${(error as Error).message})`);
       continue;
     }
-    const url = mustAnswer
-      ? await firstAnswering(entries, steps.probeTimeoutMs ?? 1000)
-      : entries[0] && urlsOf(entries[0])[0];
-    const entry = entries.find((candidate) => url !== undefined && urlsOf(candidate).includes(url));
+    // Every manager the step names (several managers may serve one farm); the client moves between them.
+    const urls = mustAnswer
+      ? await everyAnswering(entries, steps.probeTimeoutMs ?? 1000)
+      : [...new Set(entries.flatMap((entry) => urlsOf(entry).slice(0, 1)))];
+    const url = urls.length ? urls.join(',') : undefined;
+    const entry = entries.find((candidate) => urls[0] !== undefined && urlsOf(candidate).includes(urls[0]));
     note(source, url ? `found ${url}` : `none of ${entries.length} answered`);
     if (url) return { url, source, ...(entry ? { entry } : {}) };
     tried.push(entries.length > 0 ? `${source}: ${entries.length} listed, none answering` : `none in ${source}`);
@@ -79,12 +92,14 @@ function urlsOf(entry: ServiceEntry): string[] {
   return entry.addresses.map((address) => `http://${urlHost(address)}:${port}`);
 }
 
-/** The first URL (of all entries, in order) where a Kiln manager answers; probed all at once. */
-async function firstAnswering(entries: ServiceEntry[], timeoutMs: number): Promise<string | undefined> {
-  const candidates = entries.flatMap((entry) =>
-    entry.addresses.map((address) => ({ address, port: mainPort(entry), url: '' })),
+/** For each entry (in order), the first of its URLs where a Kiln manager answers; probed all at once. */
+async function everyAnswering(entries: ServiceEntry[], timeoutMs: number): Promise<string[]> {
+  const candidates = entries.flatMap((entry, index) =>
+    entry.addresses.map((address) => ({ index, address, port: mainPort(entry), url: '' })),
   );
   for (const candidate of candidates) candidate.url = `http://${urlHost(candidate.address)}:${candidate.port}`;
   const answers = await Promise.all(candidates.map((c) => probeManager(c.address, c.port, timeoutMs)));
-  return candidates.find((_, index) => answers[index] !== undefined)?.url;
+  const answering = candidates.filter((_, i) => answers[i] !== undefined);
+  const firstPerEntry = entries.map((_, index) => answering.find((c) => c.index === index)?.url);
+  return [...new Set(firstPerEntry.filter((url): url is string => url !== undefined))];
 }

@@ -19,6 +19,8 @@ export const ManagerConfigSchema = Type.Object(
     worker_timeout: Seconds('a worker unseen for this long goes to error'),
     timeout_check_interval: Seconds('how often timeouts are checked'),
     long_poll: Seconds('how long a worker waits for a task before asking again'),
+    /** Waiting workers are also served on this period, besides every wake-up (a safety net). */
+    dispatch_poll_interval: Seconds('how often waiting workers are served without a wake-up'),
     failure: Type.Object(
       {
         max_workers_per_task: Type.Integer({ minimum: 1, maximum: 100 }),
@@ -67,6 +69,8 @@ export const MANAGER_DEFAULTS: ManagerConfig = Object.freeze({
   worker_timeout: 60,
   timeout_check_interval: 5,
   long_poll: 30,
+  // Wake-ups (also from the other managers, over NOTIFY) serve waiting workers at once; this is the net below.
+  dispatch_poll_interval: 1,
   failure: Object.freeze({ max_workers_per_task: 3, blocklist_threshold: 3, job_fail_share: 0.1 }),
   variables: [],
   // On for real runs; tests turn both off (src/testing/farm.ts): they never send multicast on the host.

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { SECOND } from '../util/time.js';
-import { systemClock, type Clock } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
 import { UserError } from '../util/errors.js';
 import { collectGarbage } from '../storage/index.js';
 import { parseListen, type ManagerConfig } from './config.js';
@@ -18,12 +18,16 @@ import { startManagerDiscovery } from './discovery.js';
 import { announceOnDnsSd } from './dns-sd-announce.js';
 import { ensureHostIdentity } from '../config/host-identity.js';
 import { IoPriorityGate, gateTargets, ioSettings } from '../io/index.js';
+import { EventBus } from './events/bus.js';
+import { startFarmCluster, type FarmCluster } from './cluster/index.js';
 
 export interface RunningManager {
   url: string;
   app: App;
   /** What the manager runs on (for tests, benchmarks and the demo's messages). */
   services: ManagerServices;
+  /** This manager among the others of its farm: its id, whether it leads. */
+  cluster: Pick<FarmCluster, 'managerId' | 'status' | 'link'>;
   farmSecret: string;
   /** Runs one timeout check now (they also run every timeout_check_interval). */
   checkTimeouts: () => Promise<{ tasks: number; workers: number }>;
@@ -43,12 +47,11 @@ export async function startManager(options: {
   const { home, config } = options;
   const { host, port } = parseListen(config.listen); // a bad address fails before anything starts
   const log = options.log ?? pino({ name: 'kiln-manager' }, pino.destination(2));
-  const now = options.clock ?? systemClock;
-  // Refuse settings that cannot work before anything starts (UNC path, cloud-synced folder).
   // I/O priority: Shaman checkouts and garbage collection wait while a foreground application holds.
   const ioGate = new IoPriorityGate({ targets: gateTargets(ioSettings(home)), program: 'kiln manager' });
+  // Refuse settings that cannot work before anything starts (UNC path, cloud-synced folder).
   const storage = await SharedStorage.open(config, ioGate);
-  const { db, stopEmbedded } = await openFarmDatabase(home, config, log);
+  const { db, target, stopEmbedded } = await openFarmDatabase(home, config, log);
   // Undoes what is started so far, in reverse; a failing start leaves nothing running.
   const started: Array<() => unknown> = [() => ioGate.close(), () => stopEmbedded?.(), () => db.destroy()];
   const teardown = async (): Promise<void> => {
@@ -57,14 +60,45 @@ export async function startManager(options: {
   try {
     const hostUuid = options.hostUuid ?? (await ensureHostIdentity(home)).uuid;
     const farmSecret = await ensureFarmSecret(db);
-    const services = await buildServices({ db, config, home, log, storage, farmSecret, now });
+    // The other managers of the farm: wake-ups and events cross over NOTIFY, one of them leads.
+    const bus = new EventBus();
+    let built: ManagerServices | undefined;
+    const cluster = await startFarmCluster({
+      target,
+      db,
+      bus,
+      log,
+      onWorkReady: () => built?.dispatcher.kick(),
+      onRelease: (id) => built?.dispatcher.release(id),
+      onWorkerDeleted: (id) => built?.auth.forget(id),
+    });
+    started.push(() => cluster.close());
+    // Tests set the time; a real farm reads the database's, so every manager stamps and judges alike.
+    const now = options.clock ?? cluster.clock.now;
+    const services = await buildServices({
+      db,
+      config,
+      home,
+      log,
+      storage,
+      farmSecret,
+      now,
+      bus,
+      elsewhere: cluster.link,
+    });
+    built = services;
     const { dispatcher, jobs, workers, auth, taskUpdates, taskControl, outputs } = services;
     started.push(() => dispatcher.stop());
     const app = await buildApp({
       log,
       version: KILN_VERSION,
       userAuth: { open: config.open, acceptsToken: (token) => acceptsApiToken(db, token) },
-      meta: { version: KILN_VERSION, registry: services.registry, host: { uuid: hostUuid, name: hostname() } },
+      meta: {
+        version: KILN_VERSION,
+        registry: services.registry,
+        host: { uuid: hostUuid, name: hostname() },
+        cluster: () => cluster.status(),
+      },
       jobs: { jobs, storage, outputs },
       tasks: { tasks: taskControl, outputs },
       workers: { workers },
@@ -82,8 +116,11 @@ export async function startManager(options: {
       },
     );
     const timeouts = timeoutDeps(services, config, log, now);
-    started.push(startDuties(services, config, storage, timeouts, log, now));
-    log.info({ url }, 'manager listening');
+    started.push(startHeartbeats(services));
+    cluster.startLeadership(reachableUrl(url, host), () =>
+      startFarmDuties(services, config, storage, timeouts, log, now),
+    );
+    log.info({ url, manager: cluster.managerId }, 'manager listening');
     const stopDiscovery = await startManagerDiscovery({ home, config, url, log });
     if (stopDiscovery) started.push(stopDiscovery);
     if (config.discovery.dns_sd)
@@ -91,11 +128,19 @@ export async function startManager(options: {
     let closing: Promise<void> | undefined;
     // The goodbyes go first (they were started last): nobody should find a manager that no longer answers.
     const close = (): Promise<void> => (closing ??= teardown().then(() => log.info('manager stopped')));
-    return { url, app, services, farmSecret, checkTimeouts: () => checkTimeouts(timeouts), close };
+    return { url, app, services, cluster, farmSecret, checkTimeouts: () => checkTimeouts(timeouts), close };
   } catch (error) {
     await teardown();
     throw error;
   }
+}
+
+/** The URL other hosts reach this manager at: listening on every interface, by this host's name. */
+function reachableUrl(url: string, listenHost: string): string {
+  if (listenHost !== '0.0.0.0' && listenHost !== '::') return url;
+  const reachable = new URL(url);
+  reachable.hostname = hostname();
+  return reachable.toString().replace(/\/$/, '');
 }
 
 function portOf(url: string): number {
@@ -140,8 +185,8 @@ function timeoutDeps(services: ManagerServices, config: ManagerConfig, log: Logg
   };
 }
 
-/** The periodic duties: timeouts, sleep schedules, Shaman garbage, heartbeats. Returns their stop. */
-function startDuties(
+/** The duties that run once farm-wide, on the leader only: timeouts, sleep schedules, Shaman garbage. */
+function startFarmDuties(
   services: ManagerServices,
   config: ManagerConfig,
   storage: SharedStorage,
@@ -149,7 +194,7 @@ function startDuties(
   log: Logger,
   now: Clock,
 ): () => void {
-  const { db, dispatcher, workers, auth } = services;
+  const { db, workers } = services;
   const stopTimeouts = startTimeoutChecker(timeouts, config.timeout_check_interval * SECOND);
   const stopSleep = startSleepScheduler({ db, workers, log }, 30 * SECOND);
   const shaman = storage.shaman;
@@ -162,16 +207,20 @@ function startDuties(
       }, config.shaman.gc.period * SECOND)
     : undefined;
   gc?.unref();
-  // Heartbeats are written in batches every few seconds (worker_timeout is a minute).
+  return () => {
+    stopTimeouts();
+    stopSleep();
+    if (gc) clearInterval(gc);
+  };
+}
+
+/** Every manager writes the heartbeats of the workers it hears from, in batches every few seconds. */
+function startHeartbeats(services: ManagerServices): () => void {
+  const { dispatcher, auth } = services;
   const heartbeat = setInterval(
     () => void auth.flushHeartbeats(dispatcher.waitingWorkerIds()).catch(() => undefined),
     5 * SECOND,
   );
   heartbeat.unref();
-  return () => {
-    stopTimeouts();
-    stopSleep();
-    clearInterval(heartbeat);
-    if (gc) clearInterval(gc);
-  };
+  return () => clearInterval(heartbeat);
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Kysely } from 'kysely';
-import { createKysely, createPool, migrateToLatest } from '../db/database.js';
+import { createKysely, createPool, migrateToLatest, type DatabaseTarget } from '../db/database.js';
 import { chooseDatabase } from './database-choice.js';
 import { UserError } from '../util/errors.js';
 import type { ManagerConfig } from './config.js';
@@ -10,6 +10,8 @@ import { isDatabaseUnavailable } from './persistence/errors.js';
 
 export interface FarmDatabase {
   db: Db;
+  /** Where it is (dedicated sessions, such as the farm link's LISTEN, connect there too). */
+  target: DatabaseTarget;
   /** Stops the embedded cluster if this manager started it. */
   stopEmbedded?: () => Promise<unknown>;
 }
@@ -42,5 +44,5 @@ export async function openFarmDatabase(home: string, config: ManagerConfig, log:
     }
     throw error;
   }
-  return { db, ...(stopEmbedded ? { stopEmbedded } : {}) };
+  return { db, target, ...(stopEmbedded ? { stopEmbedded } : {}) };
 }

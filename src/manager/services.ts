@@ -41,6 +41,10 @@ export async function buildServices(parts: {
   storage: SharedStorage;
   farmSecret: string;
   now: Clock;
+  /** The farm's event bus (the farm link subscribes to it before the services exist). */
+  bus?: EventBus;
+  /** The other managers of the farm: told when work may be ready and when a worker's long poll must end. */
+  elsewhere?: { workReady: () => void; release: (workerId: string) => void };
 }): Promise<ManagerServices> {
   const { db, config, log, storage, now } = parts;
   const policy: FailurePolicy = {
@@ -49,13 +53,16 @@ export async function buildServices(parts: {
     jobFailShare: config.failure.job_fail_share,
   };
   const dataDir = resolve(config.data ?? join(parts.home, 'manager'));
-  const bus = new EventBus();
+  const bus = parts.bus ?? new EventBus();
   const logs = new TaskLogs(join(dataDir, 'logs'));
   const previews = new Previews(join(dataDir, 'previews'));
   const { registry, report } = await createJobTypeRegistry({ jobTypesDir: config.job_types_dir });
   for (const problem of report.problems) log.warn({ file: problem.file }, `job type skipped: ${problem.message}`);
-  const dispatcher = new Dispatcher({ db, bus, log, now });
-  const onWorkReady = (): void => dispatcher.kick();
+  const dispatcher = new Dispatcher({ db, bus, log, now }, config.dispatch_poll_interval * SECOND);
+  const onWorkReady = (): void => {
+    dispatcher.kick();
+    parts.elsewhere?.workReady();
+  };
   const jobs = new JobService({
     db,
     bus,
@@ -72,7 +79,10 @@ export async function buildServices(parts: {
     policy,
     now,
     onWorkReady,
-    onControl: (id) => dispatcher.release(id),
+    onControl: (id) => {
+      dispatcher.release(id);
+      parts.elsewhere?.release(id);
+    },
     dispatcher,
     jobs,
     storage,

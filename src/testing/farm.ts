@@ -37,11 +37,12 @@ export async function startTestManager(
   cluster: TestCluster,
   overrides: Partial<ManagerConfig> = {},
   /** `clock`: the manager's time (a manualClock lets a test set it instead of sleeping). */
-  options: { clock?: Clock } = {},
+  /** `databaseUrl`: join another manager's database (several managers of one farm). */
+  options: { clock?: Clock; databaseUrl?: string } = {},
 ): Promise<TestManager> {
   let manager: RunningManager | undefined;
   const home = makeTempDir(t, 'kiln-manager-', async () => manager?.close());
-  const databaseUrl = await createTestDatabase(cluster);
+  const databaseUrl = options.databaseUrl ?? (await createTestDatabase(cluster));
   const config: ManagerConfig = {
     ...MANAGER_DEFAULTS,
     listen: '127.0.0.1:0',

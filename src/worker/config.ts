@@ -12,7 +12,7 @@ import { PlatformSchema, platformOf } from '../util/platform.js';
 
 const WorkerConfigSchema = Type.Object(
   {
-    /** The manager, e.g. http://farm:7780; without one the worker finds it (services.cfg, multicast, DNS-SD). */
+    /** The manager, e.g. http://farm:7780 (several of one farm: comma-separated); without one the worker finds it (services.cfg, multicast, DNS-SD). */
     manager: Type.Optional(Type.String({ minLength: 1 })),
     /** Shown in the dashboard; the host name by default. */
     name: Type.String({ minLength: 1, maxLength: 200 }),

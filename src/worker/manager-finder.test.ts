@@ -51,4 +51,19 @@ describe('a worker finding its manager', () => {
     });
     assert.equal(moved, `http://127.0.0.1:${port}`);
   });
+
+  it('watches several discovered managers: while one answers, it stays', async (t) => {
+    const home = makeTempDir(t);
+    const gone = await freePort();
+    writeFileSync(join(home, 'services.cfg'), `[m]\nkind = manager\naddresses = 127.0.0.1\nports = http:${port}\n`);
+    let moved = false;
+    const stop = watchDiscoveredManager(
+      `http://127.0.0.1:${gone},http://127.0.0.1:${port}`,
+      { ...finder(home), watch: { intervalMs: 20, failuresBeforeResolve: 3, probeTimeoutMs: 100 } },
+      () => (moved = true),
+    );
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, 400));
+    stop();
+    assert.equal(moved, false);
+  });
 });

@@ -61,8 +61,9 @@ export const MANAGER_WATCH = Object.freeze({
 });
 
 /**
- * Checks a discovered manager now and then; when it has stopped answering and the chain names
- * another that answers, calls `onMoved` once with it. Returns the watch's stop.
+ * Checks the discovered managers now and then (`current`: one URL, or several comma-separated,
+ * among which the client already moves by itself); when none has answered for a while and the
+ * chain names others that answer, calls `onMoved` once with them. Returns the watch's stop.
  */
 export function watchDiscoveredManager(
   current: string,
@@ -70,13 +71,18 @@ export function watchDiscoveredManager(
   onMoved: (next: ResolvedManager) => void,
 ): () => void {
   const watch = { ...MANAGER_WATCH, ...options.watch };
-  const { hostname, port } = new URL(current);
+  const targets = current.split(',').map((url) => {
+    const { hostname, port } = new URL(url);
+    return { host: hostname.replace(/^\[|\]$/g, ''), port: Number(port) };
+  });
+  const sameManagers = (urls: string): boolean =>
+    [...urls.split(',')].sort().join(',') === [...current.split(',')].sort().join(',');
   let failures = 0;
   let busy = false;
   let stopped = false;
   const check = async (): Promise<void> => {
-    const answer = await probeManager(hostname.replace(/^\[|\]$/g, ''), Number(port), watch.probeTimeoutMs);
-    failures = answer ? 0 : failures + 1;
+    const answers = await Promise.all(targets.map((t) => probeManager(t.host, t.port, watch.probeTimeoutMs)));
+    failures = answers.some((answer) => answer !== undefined) ? 0 : failures + 1;
     if (failures < watch.failuresBeforeResolve) return;
     options.logger.warn({ manager: current, failures }, 'the manager stopped answering; looking for it again');
     const next = await findManager({
@@ -84,7 +90,7 @@ export function watchDiscoveredManager(
       multicast: options.multicast,
       ...(options.env ? { env: options.env } : {}),
     }).catch(() => undefined);
-    if (next && next.url !== current && !stopped) {
+    if (next && !sameManagers(next.url) && !stopped) {
       stopped = true;
       clearInterval(timer);
       onMoved(next);

@@ -7,7 +7,7 @@ export function registerWorkerCommand(program: Command): void {
     .description('run a worker: register once with the farm secret, then take and run tasks until stopped')
     .option(
       '--manager <url>',
-      'the manager, e.g. http://farm:7780 (default: worker.yaml, KILN_MANAGER, else found through services.cfg, multicast and DNS-SD)',
+      'the manager, e.g. http://farm:7780, or several of one farm comma-separated: the worker moves on when one is unreachable (default: worker.yaml, KILN_MANAGER, else found through services.cfg, multicast and DNS-SD)',
     )
     .option('--name <name>', 'worker name (default: this host name)')
     .option('--tags <a,b>', 'comma-separated tags; tagged jobs go only to workers with their tag')

@@ -8,6 +8,8 @@ export interface MetaRouteDeps {
   /** This host's identity, reported in /version so a scanner can tell hosts apart. */
   host?: { uuid: string; name: string };
   registry: Pick<JobTypeRegistry, 'summaries' | 'detail'>;
+  /** This manager among the farm's managers (its id, whether it leads, who does). */
+  cluster?: () => { id: string; leader: boolean; leaderId?: string; leaderUrl?: string };
 }
 
 export function registerMetaRoutes(api: App, deps: MetaRouteDeps): void {
@@ -16,6 +18,7 @@ export function registerMetaRoutes(api: App, deps: MetaRouteDeps): void {
     version: deps.version,
     apiVersion: 1,
     ...(deps.host ? { hostUuid: deps.host.uuid, hostName: deps.host.name } : {}),
+    ...(deps.cluster ? { manager: deps.cluster() } : {}),
   }));
 
   api.get('/job-types', { schema: { tags: ['job types'], response: { 200: JobTypeList } } }, async () => ({

@@ -1,0 +1,85 @@
+import { processCpuSeconds, type BenchCluster } from './cluster.js';
+import { startManagerProcess, registerWorkers, submitFrames, drain, trickle, type ManagerProcess } from './kiln.js';
+import { percentile } from './stats.js';
+
+/** One run of two Kiln managers on one database, in the figures the dispatch table shows. */
+export interface TwoManagerRun {
+  rate: number;
+  p50: number;
+  p99: number;
+  /** CPU ms per task: both managers / benchmark client / PostgreSQL. */
+  cpu: [number, number, number];
+  /** Trickle across managers: submit acknowledged by one manager → task received by a worker of the other. */
+  trickle: { p50: number; p99: number; sendP50: number };
+  problems: string[];
+  note: string;
+}
+
+/**
+ * Two manager processes serve one farm (one database): half the simulated workers long-poll each,
+ * the tasks are submitted through the first, and every worker drains them as in the one-manager
+ * run. Then the trickle: only the second manager's workers wait, one-task jobs are submitted through
+ * the first, so each task reaches its worker by the wake-up over NOTIFY.
+ */
+export async function runTwoManagers(
+  cluster: BenchCluster,
+  tasks: number,
+  workerCount: number,
+): Promise<TwoManagerRun> {
+  const first = await startManagerProcess(cluster, { maxSockets: 1000 });
+  let second: ManagerProcess | undefined;
+  try {
+    const other = await startManagerProcess(cluster, { maxSockets: 1000, join: first });
+    second = other;
+    const half = Math.floor(workerCount / 2);
+    const near = (await registerWorkers(first, half)).workers;
+    const far = (await registerWorkers(other, workerCount - half)).workers;
+    const job = await submitFrames(first, `1-${tasks}`, 'dispatch-two');
+    const managersCpu = (): number => processCpuSeconds(first.pid) + processCpuSeconds(other.pid);
+    const before = { managers: managersCpu(), client: process.cpuUsage(), pg: cluster.cpuSeconds() };
+    const statsBefore = await Promise.all([first.stats(), other.stats()]);
+    let after: { managers: number; client: NodeJS.CpuUsage; pg: number } | undefined;
+    const result = await drain([...near, ...far], tasks, {
+      waitMs: 2000,
+      onTarget: () =>
+        (after = { managers: managersCpu(), client: process.cpuUsage(before.client), pg: cluster.cpuSeconds() }),
+    });
+    if (!after) throw new Error(`the two-manager drain ended before ${tasks} tasks were completed`);
+    const statsAfter = await Promise.all([first.stats(), other.stats()]);
+    const rounds = statsAfter.map((s, i) => s.rounds - (statsBefore[i]?.rounds ?? 0));
+    const notifies = statsAfter.map((s, i) => (s.notifies?.sent ?? 0) - (statsBefore[i]?.notifies?.sent ?? 0));
+    const perTask = (seconds: number): number => (seconds * 1000) / tasks;
+    const problems = result.errors.length
+      ? [`Kiln, two managers, drain: ${result.errors.length} errors, e.g. ${result.errors[0]}`]
+      : [];
+    // Submissions through the first manager, waiting workers only on the second.
+    const across: ManagerProcess = { ...first, stats: () => other.stats() };
+    const tr = await trickle(across, far, 100);
+    if (tr.errors.length)
+      problems.push(`Kiln, two managers, trickle: ${tr.errors.length} errors, e.g. ${tr.errors[0]}`);
+    for (const manager of [first, other]) {
+      const [logged] = manager.problems();
+      if (logged !== undefined) problems.push(`a Kiln manager of two logged: ${logged.slice(0, 400)}`);
+    }
+    return {
+      rate: tasks / result.seconds,
+      p50: percentile(result.requestToTaskMs, 50),
+      p99: percentile(result.requestToTaskMs, 99),
+      cpu: [
+        perTask(after.managers - before.managers),
+        perTask((after.client.user + after.client.system) / 1e6),
+        perTask(after.pg - before.pg),
+      ],
+      trickle: {
+        p50: percentile(tr.ackToTaskMs, 50),
+        p99: percentile(tr.ackToTaskMs, 99),
+        sendP50: percentile(tr.sendToTaskMs, 50),
+      },
+      problems,
+      note: `two managers: submit ${Math.round(job.ms)} ms; scheduling rounds ${rounds.join(' + ')}, ${(tasks / rounds.reduce((a, b) => a + b, 0)).toFixed(1)} tasks/round; NOTIFYs sent ${notifies.join(' + ')}`,
+    };
+  } finally {
+    await second?.close();
+    await first.close();
+  }
+}
