@@ -17,6 +17,8 @@ import { KILN_VERSION } from '../util/version.js';
 import { startManagerDiscovery } from './discovery.js';
 import { announceOnDnsSd } from './dns-sd-announce.js';
 import { ensureHostIdentity } from '../config/host-identity.js';
+import { findJobVideo, startDashboardHistory } from './history/index.js';
+import { NetworkServices } from './network-services.js';
 
 export interface RunningManager {
   url: string;
@@ -57,6 +59,8 @@ export async function startManager(options: {
     const services = await buildServices({ db, config, home, log, storage, farmSecret, now });
     const { dispatcher, jobs, workers, auth, taskUpdates, taskControl, outputs } = services;
     started.push(() => dispatcher.stop());
+    const dashboard = startDashboardHistory({ db, bus: services.bus, log, now });
+    started.push(() => dashboard.stop());
     const app = await buildApp({
       log,
       version: KILN_VERSION,
@@ -68,6 +72,11 @@ export async function startManager(options: {
       workerProtocol: { auth, workers, taskUpdates, taskControl, outputs },
       events: { bus: services.bus },
       storage: { storage, config },
+      dashboard: {
+        history: dashboard.history,
+        network: new NetworkServices(home),
+        findVideo: (jobId) => findJobVideo({ db, storage }, jobId),
+      },
     });
     const url = await listen(app, host, port, config.listen);
     // Long polls end before the server waits for its requests; heartbeats are saved after.
