@@ -21,9 +21,19 @@ export function chartOptions(element: HTMLElement, series: ChartSeries[], bars: 
   return {
     width: Math.max(200, element.clientWidth),
     height: 220,
-    legend: { show: true },
+    legend: { show: true, live: false },
     cursor: { drag: { x: false, y: false } },
-    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, Math.ceil(max * 1.1))] } },
+    // The last hour, whatever the data cover (a single minute's bar would fill the plot otherwise).
+    scales: {
+      x: {
+        time: true,
+        range: (_u, min, max) => {
+          const now = Date.now() / 1000;
+          return [Math.min(min ?? now, now - 3600), Math.max(max ?? now, now)];
+        },
+      },
+      y: { range: (_u, _min, max) => [0, Math.max(1, Math.ceil(max * 1.1))] },
+    },
     axes: [axis, { ...axis, size: 40 }],
     series: [
       {},

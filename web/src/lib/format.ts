@@ -26,12 +26,16 @@ export function formatAgo(iso: string | null | undefined, now: number): string {
   return formatTime(iso);
 }
 
-/** Local date and time, to the minute: "2026-12-02 14:05". */
-export function formatTime(iso: string | null | undefined): string {
+/** Local time to the minute, as short as is clear: "14:05" today, "12-02 14:05" this year, else the full date. */
+export function formatTime(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return '—';
   const d = new Date(iso);
+  const today = new Date(now);
   const pad = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  if (d.toDateString() === today.toDateString()) return time;
+  const day = `${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  return d.getFullYear() === today.getFullYear() ? `${day} ${time}` : `${d.getFullYear()}-${day} ${time}`;
 }
 
 /** Share of a job's tasks that are done (completed or canceled), 0..1. */
