@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { startProcessFarm, waitForJob, type ProcessFarm } from '../testing/e2e.js';
 import { DESKTOP, PHONE, launchBrowser, needsChromium, openPage, screenshot } from '../testing/browser.js';
@@ -134,7 +134,7 @@ test('pause, resume, cancel and requeue from the page change the job', { skip },
 test("a task's log follows live, and the job's last frame appears", { skip }, async () => {
   // A task that prints a numbered line every 200 ms for about 4 s.
   const script =
-    'let n = 0; const t = setInterval(() => { console.log(`tick ${++n}`); if (n === 20) clearInterval(t); }, 200);';
+    'let n = 0; const t = setInterval(() => { console.log("tick " + ++n); if (n === 20) clearInterval(t); }, 200);';
   const job = (
     await farm.api('POST', '/jobs', {
       name: 'ticker',
@@ -190,6 +190,33 @@ test('the worker list shows asleep after clicking sleep', { skip }, async () => 
   assert.equal(workers.find((w: any) => w.name === 'w1').status, 'asleep');
   await page.getByRole('button', { name: 'Wake', exact: true }).click();
   await waitForText(page, 'tr:has([data-worker="w1"]) .worker-status', /^awake/, 'w1 to show awake again');
+  await page.context().close();
+});
+
+test('the network page lists the services the manager knows (here from its services.cfg)', { skip }, async () => {
+  writeFileSync(
+    join(farm.home, 'services.cfg'),
+    [
+      '[database farm-db:7533]',
+      'kind = database',
+      'host = farm-db',
+      'addresses = 192.168.0.20',
+      'ports = postgres:7533',
+      'version = 0.1.0',
+      '',
+      '[manager farm-mgr:7780]',
+      'kind = manager',
+      'host = farm-mgr',
+      'addresses = 192.168.0.14, fd00::14',
+      'ports = http:7780',
+      'version = 0.1.0',
+      '',
+    ].join('\n'),
+  );
+  const { page } = await openPage(browser);
+  await page.goto(`${farm.manager.url}/network`);
+  await waitForText(page, 'table', /farm-db.*192\.168\.0\.20.*postgres 7533.*services\.cfg/s, 'the database entry');
+  assert.match((await text(page, 'table')) ?? '', /farm-mgr/);
   await page.context().close();
 });
 

@@ -14,7 +14,7 @@ export const needsChromium: string | false = existsSync(CHROMIUM)
   : `Debian's chromium is not installed at ${CHROMIUM}: apt-get install -y chromium as root (scripts/test-prerequisites.sh does it)`;
 
 /** Where the test run leaves its screenshots for a person to look at (gitignored). */
-export const SCREENSHOT_DIR = fileURLToPath(new URL('../../../test-output/screenshots/', import.meta.url));
+const SCREENSHOT_DIR = fileURLToPath(new URL('../../../test-output/screenshots/', import.meta.url));
 
 export const DESKTOP = { width: 1280, height: 720 };
 export const PHONE = { width: 390, height: 844 };

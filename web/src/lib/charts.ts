@@ -23,13 +23,13 @@ export function chartOptions(element: HTMLElement, series: ChartSeries[], bars: 
     height: 220,
     legend: { show: true, live: false },
     cursor: { drag: { x: false, y: false } },
-    // The last hour, whatever the data cover (a single minute's bar would fill the plot otherwise).
+    // Up to now, and at least the last 15 minutes: a young farm's few points do not fill the plot.
     scales: {
       x: {
         time: true,
         range: (_u, min, max) => {
           const now = Date.now() / 1000;
-          return [Math.min(min ?? now, now - 3600), Math.max(max ?? now, now)];
+          return [Math.min(min ?? now, now - 15 * 60), Math.max(max ?? now, now)];
         },
       },
       y: { range: (_u, _min, max) => [0, Math.max(1, Math.ceil(max * 1.1))] },

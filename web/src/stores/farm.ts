@@ -82,3 +82,16 @@ export function openFarm() {
     },
   };
 }
+
+/** Per-minute counts with the minutes between filled in as zeros, from 15 minutes ago (or the first count) to now. */
+export function everyMinute(counts: readonly FinishedMinute[], now: number): FinishedMinute[] {
+  const MINUTE = 60_000;
+  const byMinute = new Map(counts.map((c) => [Date.parse(c.minute), c]));
+  const last = Math.floor(now / MINUTE) * MINUTE;
+  const first = Math.min(last - 15 * MINUTE, ...byMinute.keys());
+  const out: FinishedMinute[] = [];
+  for (let at = first; at <= last; at += MINUTE) {
+    out.push(byMinute.get(at) ?? { minute: new Date(at).toISOString(), completed: 0, failed: 0 });
+  }
+  return out;
+}
