@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { useFileFarm, ProtocolWorker, type TestManager } from '../../testing/farm.js';
 import { createApiToken } from '../auth/secrets.js';
 import { waitFor, SECOND } from '../../util/time.js';
+import Fastify from 'fastify';
 import { makeStaticHandler } from './static-files.js';
 
 let m: TestManager;
@@ -125,25 +126,24 @@ describe('the dashboard files', () => {
     const api = await fetch(`${m.url}/api/v1/nothing-here`);
     assert.equal(api.status, 404);
     assert.equal(((await api.json()) as any).error.code, 'no_such_endpoint');
-    const escape = await fetch(`${m.url}/%2e%2e/%2e%2e/package.json`);
-    assert.doesNotMatch(await escape.text(), /"name": "kiln"/);
+    const outsideRoot = await fetch(`${m.url}/%2e%2e/%2e%2e/package.json`);
+    assert.doesNotMatch(await outsideRoot.text(), /"name": "kiln"/);
   });
 
   it('says how to build the page when it is not built', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'kiln-no-dashboard-'));
     mkdirSync(join(empty, 'assets'));
     after(() => rmSync(empty, { recursive: true, force: true }));
+    const app = Fastify();
     const serve = makeStaticHandler(empty);
-    let status = 0;
-    let body = '';
-    const reply = {
-      status: (code: number) => ((status = code), reply),
-      type: () => reply,
-      header: () => reply,
-      send: (text: string) => ((body = text), reply),
-    };
-    assert.equal(await serve({ method: 'GET', url: '/jobs', headers: {} } as never, reply as never), true);
-    assert.equal(status, 503);
+    app.setNotFoundHandler(async (request, reply) => {
+      if (!(await serve(request, reply))) return reply.status(404).send('not found');
+      return reply;
+    });
+    after(() => app.close());
+    const answer = await app.inject({ method: 'GET', url: '/jobs' });
+    assert.equal(answer.statusCode, 503);
+    const body = answer.body;
     assert.match(body, /npm run build/);
   });
 });
