@@ -42,7 +42,11 @@ export class RunRecorder {
   }
 
   #take(event: FarmEvent): void {
-    if (event.type === 'job' && event.status === 'deleted') this.#deleted.push(event.jobId);
+    if (event.type === 'job' && event.status === 'deleted') {
+      this.#deleted.push(event.jobId);
+      for (const [taskId, run] of this.#open) if (run.jobId === event.jobId) this.#open.delete(taskId);
+      this.#schedule();
+    }
     if (event.type !== 'task') return;
     const at = this.deps.now();
     const open = this.#open.get(event.taskId);

@@ -16,6 +16,9 @@ export const jobsError = shallowRef('');
 
 /** Past this many changed jobs at once, one reload is cheaper than reading each. */
 const RELOAD_OVER = 50;
+const TIMINGS_EVERY_MS = 3000;
+let timingsReadAt = 0;
+let timingsTimer: ReturnType<typeof setTimeout> | undefined;
 
 async function reload(): Promise<void> {
   try {
@@ -50,8 +53,19 @@ async function refresh(ids: Set<string>): Promise<void> {
   }
   jobs.value = gone.size ? list.filter((job) => !gone.has(job.id)) : list;
   triggerRef(jobs);
-  const timed = await api.jobTimings().catch(() => undefined);
-  if (timed) timings.value = new Map(timed.timings.map((t) => [t.jobId, t]));
+  readTimingsSoon();
+}
+
+/** Start and end times change far less often than counts: read at most every few seconds, the last change included. */
+function readTimingsSoon(): void {
+  if (timingsTimer !== undefined) return;
+  const wait = Math.max(0, timingsReadAt + TIMINGS_EVERY_MS - Date.now());
+  timingsTimer = setTimeout(async () => {
+    timingsTimer = undefined;
+    timingsReadAt = Date.now();
+    const timed = await api.jobTimings().catch(() => undefined);
+    if (timed) timings.value = new Map(timed.timings.map((t) => [t.jobId, t]));
+  }, wait);
 }
 
 let started = false;
