@@ -179,7 +179,7 @@ test("a task's log follows live, and the job's last frame appears", { skip }, as
   await page.context().close();
 });
 
-test('the worker list shows asleep after clicking sleep', { skip }, async () => {
+test('the worker list shows asleep after clicking sleep; tags and schedules are edited there', { skip }, async () => {
   const { page } = await openPage(browser);
   await page.goto(`${farm.manager.url}/workers`);
   await page.getByRole('checkbox', { name: 'Select w1' }).check();
@@ -190,6 +190,22 @@ test('the worker list shows asleep after clicking sleep', { skip }, async () => 
   assert.equal(workers.find((w: any) => w.name === 'w1').status, 'asleep');
   await page.getByRole('button', { name: 'Wake', exact: true }).click();
   await waitForText(page, 'tr:has([data-worker="w1"]) .worker-status', /^awake/, 'w1 to show awake again');
+
+  // Tags and a sleep schedule, edited in the worker's dialog (a window that is not now: it stays awake).
+  const hour = (offset: number) => `${String((new Date().getHours() + offset) % 24).padStart(2, '0')}:00`;
+  await page.getByRole('button', { name: 'Edit tags and sleep schedule of w2' }).click();
+  const editor = page.getByRole('dialog', { name: 'w2' });
+  await editor.getByLabel('Tags').fill('gpu, fast');
+  await editor.getByLabel('Sleep on a schedule').check();
+  await editor.getByLabel('From').fill(hour(2));
+  await editor.getByLabel('until').fill(hour(3));
+  await editor.getByRole('button', { name: 'Save' }).click();
+  await editor.waitFor({ state: 'hidden' });
+  await waitForText(page, 'tr:has([data-worker="w2"])', /gpu.*fast.*sleeps/, 'w2 to show its tags and schedule');
+  const w2 = (await farm.api('GET', '/workers')).body.workers.find((w: any) => w.name === 'w2');
+  assert.deepEqual(w2.tags, ['gpu', 'fast']);
+  assert.deepEqual(w2.sleepSchedule, { enabled: true, days: [], start: hour(2), end: hour(3) });
+  assert.equal(w2.status, 'awake');
   await page.context().close();
 });
 

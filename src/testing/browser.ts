@@ -52,10 +52,10 @@ export async function openPage(
   return { page, errors };
 }
 
-/** Saves a full-page screenshot as test-output/screenshots/<name>.png. */
+/** Saves a screenshot of the whole page (not only the viewport) as test-output/screenshots/<name>.png. */
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const path = join(SCREENSHOT_DIR, `${name}.png`);
-  await page.screenshot({ path, fullPage: false });
+  await page.screenshot({ path, fullPage: true });
   return path;
 }
