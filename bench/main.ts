@@ -1,3 +1,4 @@
+import { benchDashboard } from './dashboard.js';
 import { benchDb } from './db.js';
 import { benchDiscovery } from './discovery.js';
 import { benchDispatch } from './dispatch.js';
@@ -9,6 +10,7 @@ import { benchShaman } from './shaman.js';
 
 /** `npm run bench -- NAME...`: runs the named benchmarks (all when none is named). */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
+  dashboard: () => benchDashboard(),
   db: () => benchDb(),
   // The issue's one discovery figure set: multicast (start to found, goodbye/kill to gone), then
   // DNS-SD, services.cfg and bonjour-service's own browse in the same run.

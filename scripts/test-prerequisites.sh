@@ -2,7 +2,8 @@
 # Installs the Debian packages the tests use when they are missing (tests run real
 # programs: psql as a client, Blender for the blender command, ip and smcroute for the
 # discovery tests' namespaced networks, python3-zeroconf as an outside DNS-SD browser, avahi-daemon to
-# run inside a namespace beside Kiln's DNS-SD, never started on the host). Needs root and apt;
+# run inside a namespace beside Kiln's DNS-SD, never started on the host, Chromium for the dashboard's
+# browser tests). Needs root and apt;
 # elsewhere it says what is missing and the tests that need it skip with a reason.
 set -u
 need=()
@@ -13,6 +14,7 @@ command -v ip >/dev/null 2>&1 || { need+=(iproute2); uses+=("ip for the network-
 command -v smcrouted >/dev/null 2>&1 || { need+=(smcroute); uses+=("smcrouted for the routed multicast (TTL) test"); }
 /usr/bin/python3 -c 'import zeroconf' >/dev/null 2>&1 || { need+=(python3-zeroconf); uses+=("python3-zeroconf, a DNS-SD browser that is not Kiln's"); }
 [ -x /usr/sbin/avahi-daemon ] || { need+=(avahi-daemon); uses+=("avahi-daemon, run inside a namespace beside Kiln's DNS-SD"); }
+[ -x /usr/bin/chromium ] || { need+=(chromium); uses+=("chromium for the web dashboard's browser tests"); }
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing test prerequisites: ${need[*]}"

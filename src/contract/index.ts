@@ -11,3 +11,4 @@ export * from './workers.js';
 export * from './worker-protocol.js';
 export type * from './events.js';
 export * from './shaman.js';
+export * from './dashboard.js';

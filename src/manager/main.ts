@@ -20,6 +20,8 @@ import { ensureHostIdentity } from '../config/host-identity.js';
 import { IoPriorityGate, gateTargets, ioSettings } from '../io/index.js';
 import { EventBus } from './events/bus.js';
 import { startFarmCluster, type FarmCluster } from './cluster/index.js';
+import { findJobVideo, startDashboardHistory, startFarmSampler } from './history/index.js';
+import { NetworkServices } from './network-services.js';
 
 export interface RunningManager {
   url: string;
@@ -89,6 +91,8 @@ export async function startManager(options: {
     built = services;
     const { dispatcher, jobs, workers, auth, taskUpdates, taskControl, outputs } = services;
     started.push(() => dispatcher.stop());
+    const dashboard = startDashboardHistory({ db, bus: services.bus, log, now });
+    started.push(() => dashboard.stop());
     const app = await buildApp({
       log,
       version: KILN_VERSION,
@@ -105,6 +109,11 @@ export async function startManager(options: {
       workerProtocol: { auth, workers, taskUpdates, taskControl, outputs },
       events: { bus: services.bus },
       storage: { storage, config },
+      dashboard: {
+        history: dashboard.history,
+        network: new NetworkServices(home),
+        findVideo: (jobId) => findJobVideo({ db, storage }, jobId),
+      },
     });
     const url = await listen(app, host, port, config.listen);
     // Long polls end before the server waits for its requests; heartbeats are saved after.
@@ -185,7 +194,10 @@ function timeoutDeps(services: ManagerServices, config: ManagerConfig, log: Logg
   };
 }
 
-/** The duties that run once farm-wide, on the leader only: timeouts, sleep schedules, Shaman garbage. */
+/**
+ * The duties that run once farm-wide, on the leader only: timeouts, sleep schedules, Shaman garbage,
+ * the dashboard's samples of the farm's load.
+ */
 function startFarmDuties(
   services: ManagerServices,
   config: ManagerConfig,
@@ -197,6 +209,7 @@ function startFarmDuties(
   const { db, workers } = services;
   const stopTimeouts = startTimeoutChecker(timeouts, config.timeout_check_interval * SECOND);
   const stopSleep = startSleepScheduler({ db, workers, log }, 30 * SECOND);
+  const stopSampler = startFarmSampler({ db, log, now });
   const shaman = storage.shaman;
   const gc = shaman
     ? setInterval(() => {
@@ -210,6 +223,7 @@ function startFarmDuties(
   return () => {
     stopTimeouts();
     stopSleep();
+    stopSampler();
     if (gc) clearInterval(gc);
   };
 }

@@ -21,6 +21,8 @@ import { registerWorkerRoutes, type WorkerRouteDeps } from './routes/workers.js'
 import { registerWorkerProtocolRoutes, type WorkerProtocolRouteDeps } from './routes/worker-protocol.js';
 import { registerEventRoutes, type EventRouteDeps } from './routes/events.js';
 import { registerStorageRoutes, type StorageRouteDeps } from './routes/shaman.js';
+import { registerDashboardRoutes, type DashboardRouteDeps } from './routes/dashboard.js';
+import { makeStaticHandler } from './static-files.js';
 import { MAX_PREVIEW_BYTES } from '../previews.js';
 
 /** The manager's Fastify instance: Node's HTTP server, route types from the TypeBox schemas. */
@@ -51,6 +53,9 @@ export interface AppDeps {
   workerProtocol: WorkerProtocolRouteDeps;
   events: EventRouteDeps;
   storage: StorageRouteDeps;
+  dashboard: Omit<DashboardRouteDeps, 'auth'>;
+  /** Where the web dashboard's built files are (tests point elsewhere); default: dist/dashboard. */
+  dashboardDir?: string;
 }
 
 export async function buildApp(deps: AppDeps): Promise<App> {
@@ -68,8 +73,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setErrorHandler(makeErrorHandler(deps.log));
-  app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send({
+  // The web dashboard at `/` (its own paths and deep links); the API keeps its JSON 404.
+  const serveDashboard = makeStaticHandler(deps.dashboardDir);
+  app.setNotFoundHandler(async (request, reply) => {
+    if (await serveDashboard(request, reply)) return reply;
+    return reply.status(404).send({
       error: { code: 'no_such_endpoint', message: `no endpoint ${request.method} ${request.url.split('?')[0]}` },
     });
   });
@@ -125,6 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       registerWorkerProtocolRoutes(api, deps.workerProtocol);
       registerEventRoutes(api, deps.events);
       registerStorageRoutes(api, deps.storage);
+      registerDashboardRoutes(api, { ...deps.dashboard, auth: deps.userAuth });
     },
     { prefix: '/api/v1' },
   );

@@ -99,6 +99,26 @@ interface SettingTable {
   updated_at: Timestamp;
 }
 
+/** One run of a task on a worker (dashboard history; see migration 0007). */
+interface TaskRunTable {
+  id: string;
+  task_id: string;
+  job_id: string;
+  worker_id: string | null;
+  started_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  finished_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  outcome: string;
+}
+
+/** The farm's load at one moment (dashboard plots). */
+interface FarmSampleTable {
+  at: Timestamp;
+  busy_workers: number;
+  awake_workers: number;
+  queued_tasks: number;
+  active_tasks: number;
+}
+
 export interface Database {
   job: JobTable;
   task: TaskTable;
@@ -106,6 +126,8 @@ export interface Database {
   worker: WorkerTable;
   job_blocklist: JobBlocklistTable;
   kiln_setting: SettingTable;
+  task_run: TaskRunTable;
+  farm_sample: FarmSampleTable;
 }
 
 export type JobRow = Selectable<JobTable>;
