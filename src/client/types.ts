@@ -4,6 +4,7 @@
  */
 export type {
   AssignedTask,
+  BatchUploadResult,
   BlobStatus,
   CheckoutResult,
   GcReport,
