@@ -24,6 +24,7 @@ import { HttpTransport, type Auth } from './http.js';
 import { readServerEvents, type ServerEvent } from './events.js';
 import type {
   AssignedTask,
+  FinishTask,
   Blocklist,
   Job,
   JobAction,
@@ -344,6 +345,34 @@ export class ApiClient {
       signal: options.signal,
       timeoutMs: this.#timeoutMs === 0 ? 0 : waitMs + this.#timeoutMs,
     });
+    return this.#taskRequestResult(response);
+  }
+
+  /**
+   * A task's last update and the long poll for the next task, in one round trip; answers like
+   * requestTask. ApiError 409 when this worker does not hold the task (any more): nothing was
+   * applied then, and no task was asked for.
+   */
+  async finishTask(
+    taskId: string,
+    update: FinishTask,
+    options: CallOptions & { waitMs?: number } = {},
+  ): Promise<TaskRequestResult> {
+    const waitMs = options.waitMs ?? DEFAULT_TASK_WAIT_MS;
+    const response = await this.#http.call({
+      method: 'POST',
+      path: `/worker/tasks/${segment(taskId)}/finish`,
+      query: { waitMs },
+      json: update,
+      auth: 'worker',
+      accept: [423],
+      signal: options.signal,
+      timeoutMs: this.#timeoutMs === 0 ? 0 : waitMs + this.#timeoutMs,
+    });
+    return this.#taskRequestResult(response);
+  }
+
+  async #taskRequestResult(response: Response): Promise<TaskRequestResult> {
     if (response.status === 204) return { kind: 'none' };
     if (response.status === 423)
       return { kind: 'status-change', state: await this.#http.parse<WorkerStateAnswer>(response, 'POST') };

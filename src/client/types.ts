@@ -5,6 +5,7 @@
 export type {
   AssignedTask,
   BatchUploadResult,
+  FinishTask,
   BlobStatus,
   CheckoutResult,
   GcReport,
