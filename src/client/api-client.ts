@@ -6,13 +6,13 @@
 import { apiBaseUrl } from './base-url.js';
 import {
   DEFAULT_REQUEST_TIMEOUT_MS,
-  DEFAULT_TASK_WAIT_MS,
   type ApiClientOptions,
   type CallOptions,
   type WorkerCredentials,
 } from './client-options.js';
 import { ProtocolError } from './errors.js';
 import { StorageClient } from './storage-client.js';
+import { longPoll, type TaskRequestResult } from './task-request.js';
 
 export { apiBaseUrl } from './base-url.js';
 export type {
@@ -23,7 +23,6 @@ export type {
 import { HttpTransport, type Auth } from './http.js';
 import { readServerEvents, type ServerEvent } from './events.js';
 import type {
-  AssignedTask,
   FinishTask,
   Blocklist,
   Job,
@@ -52,13 +51,7 @@ import type {
   WorkerStateChange,
 } from './types.js';
 
-/** What a long-poll task request brings. */
-export type TaskRequestResult =
-  | { kind: 'task'; task: AssignedTask }
-  /** No task came within the wait. */
-  | { kind: 'none' }
-  /** 423: the manager wants this worker to change status (asleep, offline, restart). */
-  | { kind: 'status-change'; state: WorkerStateAnswer };
+export type { TaskRequestResult } from './task-request.js';
 
 export type PreviewContentType = 'image/png' | 'image/jpeg';
 
@@ -334,18 +327,8 @@ export class ApiClient {
   }
 
   /** The long poll: a task at once when there is one, else after up to `waitMs` nothing. */
-  async requestTask(options: CallOptions & { waitMs?: number } = {}): Promise<TaskRequestResult> {
-    const waitMs = options.waitMs ?? DEFAULT_TASK_WAIT_MS;
-    const response = await this.#http.call({
-      method: 'POST',
-      path: '/worker/task',
-      query: { waitMs },
-      auth: 'worker',
-      accept: [423],
-      signal: options.signal,
-      timeoutMs: this.#timeoutMs === 0 ? 0 : waitMs + this.#timeoutMs,
-    });
-    return this.#taskRequestResult(response);
+  requestTask(options: CallOptions & { waitMs?: number } = {}): Promise<TaskRequestResult> {
+    return longPoll(this.#http, '/worker/task', undefined, options, this.#timeoutMs);
   }
 
   /**
@@ -353,30 +336,12 @@ export class ApiClient {
    * requestTask. ApiError 409 when this worker does not hold the task (any more): nothing was
    * applied then, and no task was asked for.
    */
-  async finishTask(
+  finishTask(
     taskId: string,
     update: FinishTask,
     options: CallOptions & { waitMs?: number } = {},
   ): Promise<TaskRequestResult> {
-    const waitMs = options.waitMs ?? DEFAULT_TASK_WAIT_MS;
-    const response = await this.#http.call({
-      method: 'POST',
-      path: `/worker/tasks/${segment(taskId)}/finish`,
-      query: { waitMs },
-      json: update,
-      auth: 'worker',
-      accept: [423],
-      signal: options.signal,
-      timeoutMs: this.#timeoutMs === 0 ? 0 : waitMs + this.#timeoutMs,
-    });
-    return this.#taskRequestResult(response);
-  }
-
-  async #taskRequestResult(response: Response): Promise<TaskRequestResult> {
-    if (response.status === 204) return { kind: 'none' };
-    if (response.status === 423)
-      return { kind: 'status-change', state: await this.#http.parse<WorkerStateAnswer>(response, 'POST') };
-    return { kind: 'task', task: await this.#http.parse<AssignedTask>(response, 'POST') };
+    return longPoll(this.#http, `/worker/tasks/${segment(taskId)}/finish`, update, options, this.#timeoutMs);
   }
 
   /** 204; ApiError 409 when this worker does not hold the task (any more). */
