@@ -36,7 +36,8 @@ export async function pickAndAssignAtOnce(
   const [first] = group;
   if (!first) return { assigned: new Map(), changes: [], activatedJobs: [] };
   const ids = group.map((worker) => worker.id);
-  const query = sql<Row>`
+  // Prepared: planning this statement costs more than running it.
+  const query = sql<Row>`/* prepared:pick_and_assign */
     WITH w AS (SELECT worker_id, n FROM unnest(${ids}::uuid[]) WITH ORDINALITY AS w(worker_id, n)),
     c AS (
       SELECT t.id, t.job_id, t.status, t.job_priority, t.priority, t.job_created_at, t.idx,
