@@ -41,8 +41,7 @@ export async function createCheckout(
 
   const blobs = new Map<string, { sha256: string; size: number }>();
   for (const entry of entries) blobs.set(blobKey(entry.sha256, entry.size), entry);
-  // Through the thread pool on all cores: a touch costs the kernel far more than it costs Node.
-  const present = await store.touchMany([...blobs.values()], new Date(), { parallel: true });
+  const present = await store.touchMany([...blobs.values()]);
   const missingKeys = new Set([...blobs.keys()].filter((_, i) => !present[i]));
   if (missingKeys.size > 0) {
     throw new MissingBlobsError(entries.filter((entry) => missingKeys.has(blobKey(entry.sha256, entry.size))));
@@ -88,8 +87,8 @@ export async function createCheckout(
 const LINK_CHUNK = 2_500;
 
 /**
- * One symlink per file, through the thread pool (a symlink costs the kernel far more than it
- * costs Node: several threads on all cores beat one), a chunk at a time.
+ * One symlink per file, a chunk at a time; each chunk like runFsBatch (synchronous in short slices
+ * on a fast disk, where that is cheapest; through the thread pool, in parallel, on a slow one).
  */
 async function makeLinks(links: ReadonlyArray<{ target: string; path: string }>): Promise<void> {
   for (let start = 0; start < links.length; start += LINK_CHUNK) {
@@ -97,7 +96,6 @@ async function makeLinks(links: ReadonlyArray<{ target: string; path: string }>)
       links.slice(start, start + LINK_CHUNK),
       (link) => symlinkSync(link.target, link.path, 'file'),
       (link, _, done) => symlinkCallback(link.target, link.path, 'file', done),
-      { parallel: true },
     );
   }
 }

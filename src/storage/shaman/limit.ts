@@ -80,11 +80,6 @@ export interface FsBatchOptions {
   slowCallMs?: number;
   /** Calls in flight once parallel. */
   concurrency?: number;
-  /**
-   * Through the thread pool from the start, never synchronously: for calls that cost the kernel
-   * more than they cost Node (symlink, utimes), where 4 threads on all cores beat one.
-   */
-  parallel?: boolean;
 }
 
 /**
@@ -100,7 +95,6 @@ export async function runFsBatch<T, R>(
   async: (item: T, index: number, done: Callback<R>) => void,
   options: FsBatchOptions = {},
 ): Promise<R[]> {
-  if (options.parallel) return mapCallbacks(items, options.concurrency ?? SHAMAN_DEFAULTS.fsConcurrency, async);
   const sliceMs = options.sliceMs ?? 4;
   const slowCallMs = options.slowCallMs ?? 0.1;
   const results = new Array<R>(items.length);

@@ -8,7 +8,7 @@ import { isErrnoException } from '../../util/errors.js';
 import { blobKey, blobSubpath, checkBlobId, type BlobId, type ShamanFile } from './blob.js';
 import { MiB, SHAMAN_DEFAULTS } from './defaults.js';
 import { BlobMismatchError } from './errors.js';
-import { runFsBatch, type FsBatchOptions } from './limit.js';
+import { runFsBatch } from './limit.js';
 import { storeBatch, type BatchBlob, type BatchResult } from './batch.js';
 
 export type BlobStatus = 'stored' | 'uploading' | 'unknown';
@@ -149,7 +149,7 @@ export class ShamanStore {
    * touch() for many blobs, one boolean per blob in order; run like runFsBatch (synchronous in
    * short slices on a fast disk, in parallel on a slow network file system).
    */
-  touchMany(blobs: readonly BlobId[], now = new Date(), options: FsBatchOptions = {}): Promise<boolean[]> {
+  touchMany(blobs: readonly BlobId[], now = new Date()): Promise<boolean[]> {
     const paths = blobs.map(
       (blob, i) =>
         `${this.storedDir}${sep}${blobSubpath(checkBlobId(blob.sha256, blob.size, `files[${i}]`), blob.size)}`,
@@ -183,7 +183,6 @@ export class ShamanStore {
           if (next === 'missing') return done(null, false);
           statCallback(path, (statError, info) => done(null, !statError && info.isFile()));
         }),
-      options,
     );
   }
 
