@@ -1,7 +1,7 @@
 /**
  * The Shaman steps of a submission over the manager's API client: ask which contents the store
- * lacks, upload those (each distinct content once, several at a time, streamed from disk), and
- * check out the job folder.
+ * lacks, upload those (each distinct content once: small files many per request, large ones
+ * streamed from disk one per request), and check out the job folder.
  */
 import { createReadStream, readFile, readFileSync } from 'node:fs';
 import { join } from 'node:path';
