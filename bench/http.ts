@@ -121,6 +121,16 @@ export class SimWorker {
     return response.body as AssignedTask;
   }
 
+  /** Completes a task and long-polls for the next one in the same request (one round trip per task). */
+  async finish(taskId: string, waitMs: number): Promise<AssignedTask | undefined> {
+    const response = await this.call('POST', `/worker/tasks/${taskId}/finish?waitMs=${waitMs}`, {
+      status: 'completed',
+    });
+    if (response.status === 204) return undefined;
+    if (response.status !== 200) throw new Error(`finish: ${response.status} ${JSON.stringify(response.body)}`);
+    return response.body as AssignedTask;
+  }
+
   async complete(taskId: string): Promise<void> {
     const response = await this.call('POST', `/worker/tasks/${taskId}/update`, { status: 'completed' });
     if (response.status !== 204) throw new Error(`complete: ${response.status} ${JSON.stringify(response.body)}`);

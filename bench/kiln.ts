@@ -174,8 +174,9 @@ export interface DrainResult {
 }
 
 /**
- * Every worker loops: long-poll for a task, complete it at once, repeat; until `target` tasks
- * have been handed out (tasks already asked for are still completed). The clock runs from the
+ * Every worker loops: long-poll for a task, complete it at once while asking for the next one in
+ * the same request (POST /worker/tasks/:id/finish), repeat; until `target` tasks have been handed
+ * out (tasks already asked for are still completed, the last ones with a plain update). The clock runs from the
  * loops' start to the target-th completion acknowledged. Polls outstanding when the target is
  * reached are left to time out (waitMs).
  */
@@ -190,28 +191,41 @@ export async function drain(
   const errors: string[] = [];
   let assigned = 0;
   const start = performance.now();
+  const completed = (): void => {
+    completedAt.push(performance.now() - start);
+    if (completedAt.length === target) options.onTarget?.();
+  };
+  const failed = (error: unknown): void => {
+    errors.push(String(error));
+    if (errors.length > 100) throw new Error(`too many errors: ${errors.slice(0, 3).join('; ')}`);
+  };
   await Promise.all(
     workers.map(async (worker) => {
-      while (assigned < target) {
+      let held: AssignedTask | undefined;
+      while (assigned < target || held) {
         const sent = performance.now();
         let task: AssignedTask | undefined;
         try {
-          task = await worker.next(waitMs);
+          if (!held) task = await worker.next(waitMs);
+          else if (target - assigned > workers.length) {
+            // The completion and the next request in one round trip.
+            task = await worker.finish(held.id, waitMs);
+            completed();
+          } else {
+            // The last tasks: a long poll after the completion would hold its acknowledgement.
+            await worker.complete(held.id);
+            completed();
+          }
         } catch (error) {
-          errors.push(String(error));
-          if (errors.length > 100) throw new Error(`too many errors: ${errors.slice(0, 3).join('; ')}`);
+          failed(error);
+          held = undefined;
           continue;
         }
+        held = undefined;
         if (!task) continue;
         assigned += 1;
         requestToTaskMs.push(performance.now() - sent);
-        try {
-          await worker.complete(task.id);
-          completedAt.push(performance.now() - start);
-          if (completedAt.length === target) options.onTarget?.();
-        } catch (error) {
-          errors.push(String(error));
-        }
+        held = task;
       }
     }),
   );

@@ -5,13 +5,13 @@
  */
 import {
   DEFAULT_REQUEST_TIMEOUT_MS,
-  DEFAULT_TASK_WAIT_MS,
   type ApiClientOptions,
   type CallOptions,
   type WorkerCredentials,
 } from './client-options.js';
 import { ProtocolError } from './errors.js';
 import { StorageClient } from './storage-client.js';
+import { longPoll, type TaskRequestResult } from './task-request.js';
 
 export { apiBaseUrl } from './base-url.js';
 export type {
@@ -23,7 +23,7 @@ import { HttpTransport, type Auth } from './http.js';
 import { ManagerUrls } from './manager-urls.js';
 import { readServerEvents, type ServerEvent } from './events.js';
 import type {
-  AssignedTask,
+  FinishTask,
   Blocklist,
   Job,
   JobAction,
@@ -51,13 +51,7 @@ import type {
   WorkerStateChange,
 } from './types.js';
 
-/** What a long-poll task request brings. */
-export type TaskRequestResult =
-  | { kind: 'task'; task: AssignedTask }
-  /** No task came within the wait. */
-  | { kind: 'none' }
-  /** 423: the manager wants this worker to change status (asleep, offline, restart). */
-  | { kind: 'status-change'; state: WorkerStateAnswer };
+export type { TaskRequestResult } from './task-request.js';
 
 export type PreviewContentType = 'image/png' | 'image/jpeg';
 
@@ -339,21 +333,21 @@ export class ApiClient {
   }
 
   /** The long poll: a task at once when there is one, else after up to `waitMs` nothing. */
-  async requestTask(options: CallOptions & { waitMs?: number } = {}): Promise<TaskRequestResult> {
-    const waitMs = options.waitMs ?? DEFAULT_TASK_WAIT_MS;
-    const response = await this.#http.call({
-      method: 'POST',
-      path: '/worker/task',
-      query: { waitMs },
-      auth: 'worker',
-      accept: [423],
-      signal: options.signal,
-      timeoutMs: this.#timeoutMs === 0 ? 0 : waitMs + this.#timeoutMs,
-    });
-    if (response.status === 204) return { kind: 'none' };
-    if (response.status === 423)
-      return { kind: 'status-change', state: await this.#http.parse<WorkerStateAnswer>(response, 'POST') };
-    return { kind: 'task', task: await this.#http.parse<AssignedTask>(response, 'POST') };
+  requestTask(options: CallOptions & { waitMs?: number } = {}): Promise<TaskRequestResult> {
+    return longPoll(this.#http, '/worker/task', undefined, options, this.#timeoutMs);
+  }
+
+  /**
+   * A task's last update and the long poll for the next task, in one round trip; answers like
+   * requestTask. ApiError 409 when this worker does not hold the task (any more): nothing was
+   * applied then, and no task was asked for.
+   */
+  finishTask(
+    taskId: string,
+    update: FinishTask,
+    options: CallOptions & { waitMs?: number } = {},
+  ): Promise<TaskRequestResult> {
+    return longPoll(this.#http, `/worker/tasks/${segment(taskId)}/finish`, update, options, this.#timeoutMs);
   }
 
   /** 204; ApiError 409 when this worker does not hold the task (any more). */

@@ -6,7 +6,9 @@
 import type { CallOptions } from './client-options.js';
 import { MINUTE } from '../util/time.js';
 import type { HttpTransport } from './http.js';
+import { BATCH_CONTENT_TYPE } from '../storage/shaman/batch-limits.js';
 import type {
+  BatchUploadResult,
   BlobStatus,
   CheckoutResult,
   GcReport,
@@ -83,6 +85,30 @@ export class StorageClient {
       headers: options.canDefer ? { 'x-shaman-can-defer-upload': 'true' } : {},
       auth: 'user',
       expect: ['result'],
+      signal: options.signal,
+    });
+  }
+
+  /**
+   * Sends many small files in one request (their bytes in memory); the manager verifies every
+   * one and stores them with one durability barrier. A file whose bytes do not match its
+   * checksum refuses the whole batch (417 naming `files[i]` and its path); nothing is kept then.
+   */
+  uploadBatch(
+    files: ReadonlyArray<{ sha256: string; size: number; path?: string; bytes: Uint8Array }>,
+    options: CallOptions = {},
+  ): Promise<BatchUploadResult> {
+    const manifest = JSON.stringify({ files: files.map(({ sha256, size, path }) => ({ sha256, size, path })) });
+    async function* body(): AsyncGenerator<Uint8Array> {
+      yield Buffer.from(`${manifest}\n`);
+      for (const file of files) if (file.bytes.byteLength > 0) yield file.bytes;
+    }
+    return this.#http.json({
+      method: 'POST',
+      path: '/shaman/batch',
+      upload: { body: body(), contentType: BATCH_CONTENT_TYPE },
+      auth: 'user',
+      expect: ['stored'],
       signal: options.signal,
     });
   }

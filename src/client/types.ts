@@ -4,6 +4,8 @@
  */
 export type {
   AssignedTask,
+  BatchUploadResult,
+  FinishTask,
   BlobStatus,
   CheckoutResult,
   GcReport,

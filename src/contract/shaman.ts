@@ -5,6 +5,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TwoWayVariableSchema } from '../storage/paths.js';
 import { PlatformSchema } from '../util/platform.js';
+import { BATCH_CONTENT_TYPE, BATCH_LIMITS } from '../storage/shaman/batch-limits.js';
 
 const BlobSize = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'bytes' });
 const Sha256 = Type.String({ maxLength: 64, description: 'SHA-256 of the content, 64 lower-case hex digits' });
@@ -66,6 +67,33 @@ export const UploadResult = Type.Object({
   }),
 });
 
+/** One file of a batch upload's manifest; `path` only names the file in an error. */
+const ShamanBatchFile = Type.Object(
+  {
+    sha256: Sha256,
+    size: BlobSize,
+    path: Type.Optional(Type.String({ maxLength: 4096, description: 'the file, for error messages' })),
+  },
+  { additionalProperties: false },
+);
+
+/** The first line of a batch upload: the files whose bytes follow, in order. */
+export const ShamanBatchManifest = Type.Object(
+  { files: Type.Array(ShamanBatchFile, { minItems: 1, maxItems: BATCH_LIMITS.maxFiles }) },
+  { additionalProperties: false },
+);
+
+/** The batch body; its parts are checked by the route (no type: the validator sees bytes). */
+export const BatchUploadBody = Type.Unsafe<unknown>({
+  description: `${BATCH_CONTENT_TYPE}: a one-line JSON manifest (ShamanBatchManifest), a newline, then each file's bytes back to back in manifest order; at most ${BATCH_LIMITS.maxFiles} files and ${BATCH_LIMITS.maxBytes} bytes of files`,
+});
+
+export const BatchUploadResult = Type.Object({
+  stored: Type.Integer({ description: 'distinct contents this batch wrote into the store' }),
+  alreadyStored: Type.Integer({ description: 'files whose content the store had already' }),
+  bytesStored: Type.Integer(),
+});
+
 export const CheckoutRequest = Type.Object(
   {
     checkoutPath: Type.String({ minLength: 1, maxLength: 1024, description: 'wanted job folder, relative' }),
@@ -105,6 +133,8 @@ export type ShamanFile = Static<typeof ShamanFile>;
 export type ShamanMissing = Static<typeof ShamanMissing>;
 export type BlobStatus = Static<typeof BlobStatus>;
 export type UploadResult = Static<typeof UploadResult>;
+export type ShamanBatchManifest = Static<typeof ShamanBatchManifest>;
+export type BatchUploadResult = Static<typeof BatchUploadResult>;
 export type CheckoutRequest = Static<typeof CheckoutRequest>;
 export type CheckoutResult = Static<typeof CheckoutResult>;
 export type GcRequest = Static<typeof GcRequest>;

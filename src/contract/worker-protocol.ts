@@ -67,6 +67,22 @@ export const TaskUpdate = Type.Object(
   { additionalProperties: false },
 );
 export type TaskUpdate = Static<typeof TaskUpdate>;
+/**
+ * POST /worker/tasks/:id/finish: a task's last update (how it ended) and the request for the
+ * next task in one round trip; answered like POST /worker/task.
+ */
+export const FinishTask = Type.Object(
+  {
+    status: Type.Union([Type.Literal('completed'), Type.Literal('failed'), Type.Literal('queued')], {
+      description: "how the task ended; 'queued' hands it back (the worker is leaving)",
+    }),
+    activity: Type.Optional(Type.String({ maxLength: 1000 })),
+    log: Type.Optional(Type.Array(Type.String({ maxLength: 65536 }), { maxItems: 10000 })),
+    seq: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+  },
+  { additionalProperties: false },
+);
+export type FinishTask = Static<typeof FinishTask>;
 export const MayKeepRunning = Type.Object({
   mayKeepRunning: Type.Boolean(),
   reason: Type.String(),

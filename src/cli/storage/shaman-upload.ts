@@ -1,14 +1,14 @@
 /**
  * The Shaman steps of a submission over the manager's API client: ask which contents the store
- * lacks, upload those (each distinct content once, several at a time, streamed from disk), and
- * check out the job folder.
+ * lacks, upload those (each distinct content once: small files many per request, large ones
+ * streamed from disk one per request), and check out the job folder.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFile, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StorageClient } from '../../client/storage-client.js';
 import type { CheckoutResult, ShamanFile, UploadResult } from '../../client/types.js';
-import type { HashedFile } from '../../storage/index.js';
+import { runFsBatch, type HashedFile } from '../../storage/index.js';
 import { OPEN_GATE, type IoGate } from '../../io/index.js';
 
 /** Uploads at once. */
@@ -17,6 +17,13 @@ const DEFAULT_CONCURRENCY = 4;
 const DEFERRED_RETRY_MS = 200;
 /** Bytes read from disk at a time (and so sent per chunk). */
 const READ_CHUNK = 1024 * 1024;
+/** Files up to this size go in batches; larger ones are streamed, one per request. */
+const BATCH_FILE_MAX_BYTES = 1024 * 1024;
+/** One batch: at most this many bytes and files (well inside the manager's BATCH_LIMITS). */
+const BATCH_BYTES = 8 * 1024 * 1024;
+const BATCH_FILES = 2000;
+/** Batches sent at once. */
+const BATCHES_IN_FLIGHT = 3;
 
 const idOf = ({ sha256, size, path }: HashedFile): ShamanFile => ({ sha256, size, path });
 
@@ -27,7 +34,11 @@ export async function missingFiles(storage: StorageClient, files: readonly Hashe
   return answer.missing.map((missing) => byPath.get(missing.path)).filter((file) => file !== undefined);
 }
 
-/** Uploads files several at once (each distinct content once), streamed from disk; resolves with the bytes stored. */
+/**
+ * Uploads files (each distinct content once) and resolves with the bytes stored: small files in
+ * batches (many per request, made durable together by the manager), large ones streamed from
+ * disk one per request. Each batch is one chunk of work: a pause between chunks holds the upload.
+ */
 export async function uploadFiles(
   storage: StorageClient,
   root: string,
@@ -37,23 +48,92 @@ export async function uploadFiles(
   const gate = options.gate ?? OPEN_GATE;
   const unique = new Map<string, HashedFile>();
   for (const file of files) unique.set(`${file.sha256}/${file.size}`, file);
-  const queue = [...unique.values()];
-  let uploaded = 0;
+  const all = [...unique.values()];
+  const small = all.filter((file) => file.size <= BATCH_FILE_MAX_BYTES);
+  const large = all.filter((file) => file.size > BATCH_FILE_MAX_BYTES);
+  const uploaded = { bytes: 0 };
+  const count = (bytes: number): void => {
+    uploaded.bytes += bytes;
+    options.onUploaded?.(bytes);
+  };
+  await uploadBatches(storage, root, groupIntoBatches(small), count, gate);
+  await uploadStreamed(storage, root, large, options.concurrency ?? DEFAULT_CONCURRENCY, count, gate);
+  return uploaded.bytes;
+}
+
+/** Small files in groups of at most BATCH_BYTES and BATCH_FILES. */
+function groupIntoBatches(files: readonly HashedFile[]): HashedFile[][] {
+  const batches: HashedFile[][] = [];
+  let current: HashedFile[] = [];
+  let bytes = 0;
+  for (const file of files) {
+    if (current.length > 0 && (bytes + file.size > BATCH_BYTES || current.length >= BATCH_FILES)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(file);
+    bytes += file.size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/**
+ * A few batches in flight: one is read from disk while others travel and are made durable. Each
+ * batch is a chunk for the I/O priority gate: none is read or sent while a foreground program holds.
+ */
+async function uploadBatches(
+  storage: StorageClient,
+  root: string,
+  batches: HashedFile[][],
+  count: (bytes: number) => void,
+  gate: IoGate,
+): Promise<void> {
+  const queue = [...batches];
+  const runOne = async (): Promise<void> => {
+    for (let batch = queue.shift(); batch; batch = queue.shift()) {
+      await gate.ready();
+      const contents = await readAll(batch.map((file) => join(root, file.path)));
+      const answer = await storage.uploadBatch(
+        batch.map((file, i) => ({ ...idOf(file), bytes: contents[i] as Buffer })),
+      );
+      count(answer.bytesStored);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(BATCHES_IN_FLIGHT, queue.length) }, runOne));
+}
+
+/** Large files, `concurrency` at a time, each streamed from disk in its own request. */
+async function uploadStreamed(
+  storage: StorageClient,
+  root: string,
+  files: readonly HashedFile[],
+  concurrency: number,
+  count: (bytes: number) => void,
+  gate: IoGate,
+): Promise<void> {
+  const queue = [...files];
   const runOne = async (): Promise<void> => {
     for (let file = queue.shift(); file; file = queue.shift()) {
       const result = await uploadGated(storage, join(root, file.path), file, gate);
-      if (result === 'stored') {
-        uploaded += file.size;
-        options.onUploaded?.(file.size);
-      } else if (result === 'deferred') {
+      if (result === 'stored') count(file.size);
+      else if (result === 'deferred') {
         queue.push(file); // someone else is uploading it: check again at the end
         await sleep(DEFERRED_RETRY_MS);
       }
     }
   };
-  const workers = Math.min(options.concurrency ?? DEFAULT_CONCURRENCY, queue.length || 1);
-  await Promise.all(Array.from({ length: workers }, runOne));
-  return uploaded;
+  await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, runOne));
+}
+
+/** Reads small files whole: synchronously in short slices on a fast disk, in parallel on a slow one. */
+function readAll(paths: readonly string[]): Promise<Buffer[]> {
+  return runFsBatch(
+    paths,
+    (path) => readFileSync(path),
+    (path, _, done) => readFile(path, done),
+  );
 }
 
 /**

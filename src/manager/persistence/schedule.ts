@@ -15,9 +15,21 @@ export interface WaitingWorker {
 export const capabilityKey = (worker: WaitingWorker): string =>
   `${[...worker.supportedTaskTypes].sort().join(',')}|${[...worker.tags].sort().join(',')}`;
 
+/** Workers by capability (capabilityKey), in order of first appearance; no group is empty. */
+export function groupByCapability(workers: readonly WaitingWorker[]): Array<[WaitingWorker, ...WaitingWorker[]]> {
+  const groups = new Map<string, [WaitingWorker, ...WaitingWorker[]]>();
+  for (const worker of workers) {
+    const key = capabilityKey(worker);
+    const group = groups.get(key);
+    if (group) group.push(worker);
+    else groups.set(key, [worker]);
+  }
+  return [...groups.values()];
+}
+
 /** A task eligible for workers that support `types` and carry `tags`, best first. */
-const READY = sql`status IN ('queued', 'soft-failed') AND pending_deps = 0`;
-const ORDER = sql`job_priority DESC, priority DESC, job_created_at, job_id, idx`;
+export const READY = sql`status IN ('queued', 'soft-failed') AND pending_deps = 0`;
+export const TASK_ORDER = sql`job_priority DESC, priority DESC, job_created_at, job_id, idx`;
 
 /**
  * Picks tasks for many waiting workers in one transaction: one ordered index scan per
@@ -27,16 +39,8 @@ const ORDER = sql`job_priority DESC, priority DESC, job_created_at, job_id, idx`
  */
 export async function pickTasks(trx: Trx, workers: WaitingWorker[]): Promise<Map<string, TaskRow>> {
   const assigned = new Map<string, TaskRow>();
-  // Never empty: a group starts with the worker that made it.
-  const groups = new Map<string, [WaitingWorker, ...WaitingWorker[]]>();
-  for (const worker of workers) {
-    const key = capabilityKey(worker);
-    const group = groups.get(key);
-    if (group) group.push(worker);
-    else groups.set(key, [worker]);
-  }
   const taken = new Set<string>();
-  for (const group of groups.values()) {
+  for (const group of groupByCapability(workers)) {
     const { supportedTaskTypes: types, tags } = group[0];
     // A few spare rows cover the usual exclusions; the per-worker query below covers the rest.
     const limit = group.length + 4;
@@ -45,7 +49,7 @@ export async function pickTasks(trx: Trx, workers: WaitingWorker[]): Promise<Map
     const { rows: candidates } = await sql<TaskRow & { blocked_workers: string[] }>`
       SELECT t.*, ARRAY(SELECT b.worker_id FROM job_blocklist b WHERE b.job_id = t.job_id AND b.task_type = t.type) AS blocked_workers
       FROM task t WHERE ${READY} AND type = ANY(${types}::text[]) AND (job_tag IS NULL OR job_tag = ANY(${tags}::text[]))
-      ORDER BY ${ORDER} LIMIT ${limit} FOR UPDATE OF t SKIP LOCKED`.execute(trx);
+      ORDER BY ${TASK_ORDER} LIMIT ${limit} FOR UPDATE OF t SKIP LOCKED`.execute(trx);
     const leftovers: WaitingWorker[] = [];
     for (const worker of group) {
       const task = candidates.find(
@@ -64,7 +68,7 @@ export async function pickTasks(trx: Trx, workers: WaitingWorker[]): Promise<Map
           SELECT * FROM task t WHERE ${READY} AND type = ANY(${types}::text[]) AND (job_tag IS NULL OR job_tag = ANY(${tags}::text[]))
             AND NOT (${worker.id}::uuid = ANY(failed_by_workers)) AND id <> ALL(${[...taken]}::uuid[])
             AND NOT EXISTS (SELECT 1 FROM job_blocklist b WHERE b.job_id = t.job_id AND b.worker_id = ${worker.id} AND b.task_type = t.type)
-          ORDER BY ${ORDER} LIMIT 1 FOR UPDATE SKIP LOCKED`.execute(trx);
+          ORDER BY ${TASK_ORDER} LIMIT 1 FOR UPDATE SKIP LOCKED`.execute(trx);
         if (rows[0]) {
           taken.add(rows[0].id);
           assigned.set(worker.id, rows[0]);

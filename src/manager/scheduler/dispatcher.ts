@@ -1,7 +1,15 @@
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/bus.js';
 import type { TaskRow } from '../persistence/schema/tables.js';
-import { pickTasks, assignTasks, capabilityKey, type WaitingWorker } from '../persistence/schedule.js';
+import {
+  pickTasks,
+  assignTasks,
+  capabilityKey,
+  groupByCapability,
+  type WaitingWorker,
+} from '../persistence/schedule.js';
+import { pickAndAssignAtOnce, type AssignedAtOnce } from '../persistence/schedule-at-once.js';
+import type { SyncResult } from '../jobs/job-sync.js';
 import { withTransaction } from '../persistence/transaction.js';
 import type { Db } from '../persistence/schema/database.js';
 import { publishSync } from '../jobs/publish.js';
@@ -102,27 +110,7 @@ export class Dispatcher {
     if (waiters.length === 0) return false;
     let assigned: Map<string, TaskRow>;
     try {
-      const { picked, sync } = await withTransaction(this.deps.db, async (trx) => {
-        const picked = await pickTasks(
-          trx,
-          waiters.map((w) => w.worker),
-        );
-        const { changes, activatedJobs } = await assignTasks(trx, picked, (this.deps.now ?? systemClock)());
-        return {
-          picked,
-          sync: {
-            tasks: changes,
-            jobs: activatedJobs.map((jobId) => ({
-              jobId,
-              from: 'queued' as const,
-              to: 'active' as const,
-              activity: '',
-            })),
-          },
-        };
-      });
-      assigned = picked;
-      publishSync(this.deps.bus, sync);
+      assigned = await this.#assign(waiters.map((w) => w.worker));
     } catch (error) {
       // The database is away: answer nobody now; workers ask again, the next round retries.
       this.deps.log.warn({ err: error }, 'scheduling round failed');
@@ -136,6 +124,50 @@ export class Dispatcher {
       else if (assigned.size === 0) this.#idleGroups.add(capabilityKey(waiter.worker));
     }
     return assigned.size > 0;
+  }
+
+  /**
+   * Picks and assigns tasks for the waiting workers: each group of workers with the same
+   * capabilities in one statement (pickAndAssignAtOnce); a group whose tasks carry exclusions
+   * for some of its workers in one transaction with the per-worker rules (pickTasks).
+   */
+  async #assign(workers: WaitingWorker[]): Promise<Map<string, TaskRow>> {
+    const now = (this.deps.now ?? systemClock)();
+    const assigned = new Map<string, TaskRow>();
+    const sync: SyncResult = { tasks: [], jobs: [] };
+    const record = (result: AssignedAtOnce): void => {
+      for (const [workerId, task] of result.assigned) assigned.set(workerId, task);
+      sync.tasks.push(...result.changes);
+      sync.jobs.push(
+        ...result.activatedJobs.map((jobId) => ({
+          jobId,
+          from: 'queued' as const,
+          to: 'active' as const,
+          activity: '',
+        })),
+      );
+    };
+    const careful: WaitingWorker[] = [];
+    try {
+      for (const group of groupByCapability(workers)) {
+        const result = await pickAndAssignAtOnce(this.deps.db, group, now);
+        if (result) record(result);
+        else careful.push(...group);
+      }
+      if (careful.length > 0) {
+        record(
+          await withTransaction(this.deps.db, async (trx) => {
+            const picked = await pickTasks(trx, careful);
+            const { changes, activatedJobs } = await assignTasks(trx, picked, now);
+            return { assigned: picked, changes, activatedJobs };
+          }),
+        );
+      }
+    } finally {
+      // What committed is told, also when a later group failed.
+      publishSync(this.deps.bus, sync);
+    }
+    return assigned;
   }
 
   /** Ends a worker's long poll at once (its status is to change): it asks again and learns why. */

@@ -32,12 +32,16 @@ export class BlobMismatchError extends ShamanError {
     readonly kind: 'checksum_mismatch' | 'size_mismatch',
     readonly expected: { sha256: string; size: number },
     readonly received: { sha256?: string; size: number },
+    /** In a batch upload: which file (`files[i]`) and its path. */
+    at?: { field: string; path?: string },
   ) {
+    const what = at ? `${at.field}${at.path ? ` (${at.path})` : ''}: ` : '';
     super(
       kind === 'size_mismatch'
-        ? `upload of ${expected.sha256} should be ${expected.size} bytes, received ${received.size}${received.sha256 ? '' : ' or more'}`
-        : `upload of ${expected.size} bytes has SHA-256 ${received.sha256}, not the announced ${expected.sha256}`,
+        ? `${what}upload of ${expected.sha256} should be ${expected.size} bytes, received ${received.size}${received.sha256 ? '' : ' or more'}`
+        : `${what}upload of ${expected.size} bytes has SHA-256 ${received.sha256}, not the announced ${expected.sha256}`,
       kind,
+      at?.field,
     );
   }
 }

@@ -10,3 +10,6 @@ export {
   type HashedFile,
 } from './hasher.js';
 export { listTree } from './tree.js';
+export type { BatchBlob } from './batch.js';
+export { BATCH_CONTENT_TYPE, BATCH_LIMITS } from './batch-limits.js';
+export { runFsBatch } from './limit.js';

@@ -9,6 +9,7 @@ import { blobKey, blobSubpath, checkBlobId, type BlobId, type ShamanFile } from 
 import { MiB, SHAMAN_DEFAULTS } from './defaults.js';
 import { BlobMismatchError } from './errors.js';
 import { runFsBatch } from './limit.js';
+import { storeBatch, type BatchBlob, type BatchResult } from './batch.js';
 
 export type BlobStatus = 'stored' | 'uploading' | 'unknown';
 export type ReceiveResult = 'stored' | 'already-stored' | 'deferred';
@@ -114,6 +115,24 @@ export class ShamanStore {
       const left = (this.#receiving.get(key) ?? 1) - 1;
       if (left > 0) this.#receiving.set(key, left);
       else this.#receiving.delete(key);
+    }
+  }
+
+  /**
+   * Stores many small blobs at once, verified first, made durable together (see storeBatch).
+   * Throws BlobMismatchError naming the file when one does not match: nothing is kept then.
+   */
+  async receiveBatch(blobs: readonly BatchBlob[]): Promise<BatchResult> {
+    const keys = blobs.map((blob) => blobKey(String(blob.sha256).toLowerCase(), blob.size));
+    for (const key of keys) this.#receiving.set(key, (this.#receiving.get(key) ?? 0) + 1);
+    try {
+      return await storeBatch(this, blobs, { durable: this.#fsync });
+    } finally {
+      for (const key of keys) {
+        const left = (this.#receiving.get(key) ?? 1) - 1;
+        if (left > 0) this.#receiving.set(key, left);
+        else this.#receiving.delete(key);
+      }
     }
   }
 

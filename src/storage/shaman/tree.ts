@@ -1,5 +1,5 @@
 import { lstat, lstatSync, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
-import { join, sep } from 'node:path';
+import { sep } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { UserError, isErrnoException } from '../../util/errors.js';
 import { runFsBatch } from './limit.js';
@@ -68,7 +68,8 @@ export async function listTree(dir: string, options: ListTreeOptions = {}): Prom
     }
     for (const entry of entries) {
       const rel = folder.rel ? `${folder.rel}/${entry.name}` : entry.name;
-      const path = join(folder.real, entry.name);
+      // Concatenated, not joined: a name holds no separator, and this runs once per entry.
+      const path = folder.real.endsWith(sep) ? `${folder.real}${entry.name}` : `${folder.real}${sep}${entry.name}`;
       if (entry.isFile()) {
         if (!ignore(rel, false)) candidates.push({ path: rel, real: path });
       } else if (entry.isDirectory()) {

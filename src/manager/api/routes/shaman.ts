@@ -21,6 +21,7 @@ import {
 } from '../../../contract/index.js';
 import { collectGarbage, createCheckout, checkBlobId } from '../../../storage/index.js';
 import { SECOND } from '../../../util/time.js';
+import { registerBatchUploadRoute } from './shaman-batch.js';
 
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
@@ -44,6 +45,7 @@ export function registerStorageRoutes(api: App, deps: StorageRouteDeps): void {
   };
   registerBlobQueryRoutes(api, shaman);
   registerUploadRoute(api, shaman);
+  registerBatchUploadRoute(api, shaman);
   registerCheckoutRoutes(api, deps, shaman);
 }
 

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
 import { ApiError } from '../errors.js';
 import { parseWorkerCredentials } from '../worker-credentials.js';
@@ -11,6 +11,7 @@ import type { TaskOutputs } from '../../tasks/task-outputs.js';
 import {
   AssignedTask,
   ErrorBody,
+  FinishTask,
   IdParams,
   MayKeepRunning,
   RegisterWorker,
@@ -119,6 +120,21 @@ function registerSessionRoutes(api: App, deps: WorkerProtocolRouteDeps, worker: 
   );
 }
 
+/** The long poll's answer: 200 a task, 423 a status change first, 204 nothing within the wait. */
+async function answerNextTask(
+  deps: WorkerProtocolRouteDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  waitMs: number | undefined,
+): Promise<FastifyReply | AssignedTask> {
+  const abort = new AbortController();
+  request.raw.on('close', () => abort.abort());
+  const next = await deps.workers.nextTask(idOf(request), { waitMs, signal: abort.signal });
+  if (next.kind === 'task') return next.task;
+  if (next.kind === 'status-change') return reply.status(423).send(next.state);
+  return reply.status(204).send(null);
+}
+
 /** Asking for work, and reporting on it: progress, logs, the right to keep running, previews. */
 function registerTaskRoutes(api: App, deps: WorkerProtocolRouteDeps, worker: WorkerOnly): void {
   api.post(
@@ -131,13 +147,25 @@ function registerTaskRoutes(api: App, deps: WorkerProtocolRouteDeps, worker: Wor
         response: { 200: AssignedTask, 204: Type.Null(), 423: WorkerStateAnswer, ...errors },
       },
     },
+    async (request, reply) => answerNextTask(deps, request, reply, request.query.waitMs),
+  );
+
+  // One round trip per task instead of two: the last update, then the long poll for the next.
+  api.post(
+    '/worker/tasks/:id/finish',
+    {
+      ...worker,
+      schema: {
+        tags: ['worker protocol'],
+        params: IdParams,
+        querystring: TaskRequestQuery,
+        body: FinishTask,
+        response: { 200: AssignedTask, 204: Type.Null(), 423: WorkerStateAnswer, ...errors },
+      },
+    },
     async (request, reply) => {
-      const abort = new AbortController();
-      request.raw.on('close', () => abort.abort());
-      const next = await deps.workers.nextTask(idOf(request), { waitMs: request.query.waitMs, signal: abort.signal });
-      if (next.kind === 'task') return next.task;
-      if (next.kind === 'status-change') return reply.status(423).send(next.state);
-      return reply.status(204).send(null);
+      await deps.taskUpdates.apply(idOf(request), request.params.id, request.body);
+      return answerNextTask(deps, request, reply, request.query.waitMs);
     },
   );
 

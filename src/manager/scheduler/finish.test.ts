@@ -1,0 +1,78 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { useFileCluster } from '../../testing/cluster.js';
+import { startTestManager, type ProtocolWorker } from '../../testing/farm.js';
+import { submit, task, workers } from '../../testing/farm-jobs.js';
+
+/** One PostgreSQL for the file; each test gets its own database and manager. */
+const fileCluster = useFileCluster({ before, after });
+
+/** POST /worker/tasks/:id/finish: the last update, then the long poll. */
+const finish = (w: ProtocolWorker, taskId: string, update: Record<string, unknown>, waitMs = 5000) =>
+  w.call('POST', `/worker/tasks/${taskId}/finish?waitMs=${waitMs}`, update);
+
+describe('finishing a task and asking for the next in one request', () => {
+  it('completes the task and answers with the next; 204 when none comes; 409 changes nothing', async (t) => {
+    const m = await startTestManager(t, fileCluster());
+    const [w1, w2] = await workers(m, 2);
+    await submit(m, { frames: '1-2', chunkSize: 1 });
+    const first = (await w1!.next())!;
+    const answer = await finish(w1!, first.id, { status: 'completed', log: ['done'] });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.equal((await task(m, first.id)).status, 'completed');
+    const second = answer.body;
+    assert.notEqual(second.id, first.id);
+    assert.equal((await task(m, second.id)).status, 'active');
+    // Another worker's task: refused, nothing applied, and no task was asked for.
+    const refused = await finish(w2!, second.id, { status: 'completed' });
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.error.code, 'not_your_task');
+    assert.equal((await task(m, second.id)).status, 'active');
+    const last = await finish(w1!, second.id, { status: 'completed' }, 200);
+    assert.equal(last.status, 204);
+    assert.equal((await task(m, second.id)).status, 'completed');
+    assert.equal((await m.api('GET', `/jobs/${second.jobId}`)).body.status, 'completed');
+    const malformed = await finish(w1!, second.id, { status: 'active' });
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.body.error.field, 'status');
+  });
+
+  it('twenty workers finishing and asking at once: every task runs exactly once', async (t) => {
+    const m = await startTestManager(t, fileCluster());
+    const crew = await workers(m, 20);
+    const { id: jobId } = await submit(m, { frames: '1-300', chunkSize: 1 });
+    const seen: string[] = [];
+    await Promise.all(
+      crew.map(async (w) => {
+        // A wait that ends empty on a slow machine is no end: ask again until all 300 went out.
+        while (seen.length < 300) {
+          let held = await w.next(300);
+          while (held) {
+            seen.push(held.id);
+            const answer = await finish(w, held.id, { status: 'completed' }, 300);
+            assert.ok(answer.status === 200 || answer.status === 204, JSON.stringify(answer.body));
+            held = answer.status === 200 ? answer.body : undefined;
+          }
+        }
+      }),
+    );
+    assert.equal(seen.length, 300);
+    assert.equal(new Set(seen).size, 300, 'a task was handed out twice');
+    const job = (await m.api('GET', `/jobs/${jobId}`)).body;
+    assert.equal(job.status, 'completed');
+    assert.equal(job.taskCounts.completed, 300);
+    assert.equal(job.taskCounts.active, 0);
+  });
+
+  it('a task a worker failed goes to another worker, and that worker gets the next task instead', async (t) => {
+    const m = await startTestManager(t, fileCluster());
+    const [w1, w2] = await workers(m, 2);
+    await submit(m, { frames: '1-2', chunkSize: 1 });
+    const first = (await w1!.next())!;
+    // Failed by w1 and requeued ahead of the second task (lower index); w1's next must skip it.
+    const answer = await finish(w1!, first.id, { status: 'failed' });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.notEqual(answer.body.id, first.id);
+    assert.equal((await w2!.next())!.id, first.id);
+  });
+});

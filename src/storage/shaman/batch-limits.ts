@@ -1,0 +1,15 @@
+const MiB = 1024 * 1024;
+
+/**
+ * Limits of one batch upload (many small files in one request, in memory at once on both
+ * sides). Pure constants: the API contract and the store share them.
+ */
+export const BATCH_LIMITS = Object.freeze({
+  maxFiles: 10_000,
+  /** The files' bytes; the manifest line before them has its own limit. */
+  maxBytes: 64 * MiB,
+  maxManifestBytes: 4 * MiB,
+});
+
+/** The batch body: a one-line JSON manifest, a newline, then the files' bytes back to back. */
+export const BATCH_CONTENT_TYPE = 'application/x-kiln-shaman-batch';
