@@ -145,6 +145,26 @@ describe('I/O priority', () => {
     assert.equal(listener.status().clients.background, 2);
   });
 
+  it('a client that asks without reading is dropped, and holds it sent after its drop do not stay', async (t) => {
+    const port = await freePort();
+    const listener = new IoPriorityListener({ program: 'test' });
+    await listener.listen(port, '127.0.0.1');
+    t.after(() => listener.close());
+    const asker = await rawClient(t, port);
+    asker.socket.pause(); // reads nothing: the answers pile up on the listener's side
+    asker.socket.write('{"v":1,"type":"status"}\n'.repeat(200_000));
+    const connected = (): number => listener.status().clients.background + listener.status().clients.foreground;
+    await waitFor(() => connected() === 0, { what: 'the client that does not read to be dropped' });
+    // Each hold sends every client the state with every holder: output grows faster than it is read.
+    const holds = await rawClient(t, port);
+    holds.socket.pause();
+    const lines = Array.from({ length: 1000 }, (_, i) => `{"v":1,"type":"hold","id":"h${i}","program":"p"}`);
+    holds.socket.write(`${lines.join('\n')}\n`);
+    await waitFor(() => connected() === 0, { what: 'the holding client that does not read to be dropped' });
+    await waitFor(() => !listener.held, { what: 'the holds of the dropped client to go' });
+    assert.equal(listener.status().holders.length, 0);
+  });
+
   it('serves 300 clients: every one pauses on a hold and resumes on release', async (t) => {
     const port = await freePort();
     const io = holder(t, port, 'playback');
