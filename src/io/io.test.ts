@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { freePort } from '../testing/temp.js';
 import { waitFor } from '../util/time.js';
@@ -41,6 +41,22 @@ describe('I/O priority', () => {
     const gate = await startGate(t, await freePort());
     assert.equal(gate.paused, false);
     assert.equal(await gate.ready(), 0);
+  });
+
+  it('a port taken by something that accepts and says nothing does not stop background work', async (t) => {
+    const accepted = new Set<Socket>();
+    const silent = createServer((socket) => accepted.add(socket)); // accepts, never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      for (const socket of accepted) socket.destroy();
+      silent.close();
+    });
+    const port = (silent.address() as AddressInfo).port;
+    const gate = new IoPriorityGate({ targets: [{ host: '127.0.0.1', port }], program: 'test', connectTimeoutMs: 200 });
+    t.after(() => gate.close());
+    const hung = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 10_000).unref());
+    assert.notEqual(await Promise.race([gate.ready(), hung]), 'hung', 'ready() waited for an answer that never comes');
+    assert.equal(gate.paused, false);
   });
 
   it('a hold pauses the gate until released; a gate started during a hold starts paused', async (t) => {
