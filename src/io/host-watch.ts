@@ -91,15 +91,23 @@ export class HostWatch {
     const socket = connect({ host, port, noDelay: true });
     this.#socket = socket;
     socket.setKeepAlive(true, 5 * SECOND);
+    // No connection, or a connection with no state line, within the limit: as if no listener were
+    // there (a port taken by something that accepts and says nothing must not stop the farm).
+    let stated = false;
     socket.setTimeout(this.#options.connectTimeoutMs, () => {
-      if (socket.connecting) {
+      if (socket.connecting || !stated) {
         this.#settle();
         socket.destroy();
       }
     });
-    const reader = new LineReader((line) => this.#receive(line));
+    const reader = new LineReader((line) => {
+      this.#receive(line);
+      if (!stated && this.#socket === socket) {
+        stated = true;
+        socket.setTimeout(0);
+      }
+    });
     socket.once('connect', () => {
-      socket.setTimeout(0);
       socket.write(
         encodeMessage({
           type: 'hello',

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { freePort } from '../testing/temp.js';
 import { waitFor } from '../util/time.js';
@@ -41,6 +41,22 @@ describe('I/O priority', () => {
     const gate = await startGate(t, await freePort());
     assert.equal(gate.paused, false);
     assert.equal(await gate.ready(), 0);
+  });
+
+  it('a port taken by something that accepts and says nothing does not stop background work', async (t) => {
+    const accepted = new Set<Socket>();
+    const silent = createServer((socket) => accepted.add(socket)); // accepts, never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      for (const socket of accepted) socket.destroy();
+      silent.close();
+    });
+    const port = (silent.address() as AddressInfo).port;
+    const gate = new IoPriorityGate({ targets: [{ host: '127.0.0.1', port }], program: 'test', connectTimeoutMs: 200 });
+    t.after(() => gate.close());
+    const hung = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 10_000).unref());
+    assert.notEqual(await Promise.race([gate.ready(), hung]), 'hung', 'ready() waited for an answer that never comes');
+    assert.equal(gate.paused, false);
   });
 
   it('a hold pauses the gate until released; a gate started during a hold starts paused', async (t) => {
@@ -143,6 +159,26 @@ describe('I/O priority', () => {
     assert.equal(hello.socket.destroyed, false, 'an unknown type is ignored, not an error');
     assert.equal(gate.paused, true, 'the other client never noticed');
     assert.equal(listener.status().clients.background, 2);
+  });
+
+  it('a client that asks without reading is dropped, and holds it sent after its drop do not stay', async (t) => {
+    const port = await freePort();
+    const listener = new IoPriorityListener({ program: 'test' });
+    await listener.listen(port, '127.0.0.1');
+    t.after(() => listener.close());
+    const asker = await rawClient(t, port);
+    asker.socket.pause(); // reads nothing: the answers pile up on the listener's side
+    asker.socket.write('{"v":1,"type":"status"}\n'.repeat(200_000));
+    const connected = (): number => listener.status().clients.background + listener.status().clients.foreground;
+    await waitFor(() => connected() === 0, { what: 'the client that does not read to be dropped' });
+    // Each hold sends every client the state with every holder: output grows faster than it is read.
+    const holds = await rawClient(t, port);
+    holds.socket.pause();
+    const lines = Array.from({ length: 1000 }, (_, i) => `{"v":1,"type":"hold","id":"h${i}","program":"p"}`);
+    holds.socket.write(`${lines.join('\n')}\n`);
+    await waitFor(() => connected() === 0, { what: 'the holding client that does not read to be dropped' });
+    await waitFor(() => !listener.held, { what: 'the holds of the dropped client to go' });
+    assert.equal(listener.status().holders.length, 0);
   });
 
   it('serves 300 clients: every one pauses on a hold and resumes on release', async (t) => {

@@ -195,6 +195,8 @@ export class IoPriorityListener {
 
   /** One message from a client; a ProtocolError closes its connection. */
   #receive(client: Client, line: string): void {
+    // Dropped while the rest of its chunk is read: a hold taken now would outlive the connection.
+    if (!this.#clients.has(client)) return;
     const message = parseLine(line);
     switch (message.type) {
       case 'hello': {
@@ -218,7 +220,7 @@ export class IoPriorityListener {
           pid: pidField(message.pid),
           host: textField(message.host),
         });
-        client.socket.write(encodeMessage({ type: 'holding', id }));
+        this.#send(client, encodeMessage({ type: 'holding', id }));
         return;
       }
       case 'release': {
@@ -234,7 +236,7 @@ export class IoPriorityListener {
         client.waiting = message.waiting === true;
         return;
       case 'status':
-        client.socket.write(encodeMessage(this.status()));
+        this.#send(client, encodeMessage(this.status()));
         return;
       default:
       // A type a later version added: ignored.

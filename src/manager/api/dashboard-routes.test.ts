@@ -145,5 +145,13 @@ describe('the dashboard files', () => {
     assert.equal(answer.statusCode, 503);
     const body = answer.body;
     assert.match(body, /npm run build/);
+    // Built while the manager runs: a miss was not remembered, the page and a new file are served now.
+    writeFileSync(join(empty, 'index.html'), '<div id="app"></div>');
+    const built = await app.inject({ method: 'GET', url: '/jobs' });
+    assert.equal(built.statusCode, 200);
+    assert.equal(built.body, '<div id="app"></div>');
+    assert.equal((await app.inject({ method: 'GET', url: '/robots.txt' })).body, '<div id="app"></div>');
+    writeFileSync(join(empty, 'robots.txt'), 'User-agent: *');
+    assert.equal((await app.inject({ method: 'GET', url: '/robots.txt' })).body, 'User-agent: *');
   });
 });

@@ -29,11 +29,13 @@ interface StaticFile {
 
 /**
  * Serves the dashboard's files at `/`; any other GET that is not an API path answers index.html,
- * so a deep link (`/jobs?status=failed`) opens the page, whose router reads the address. Files are
- * read once and kept (the build does not change while the manager runs); their `.gz` twins go to
+ * so a deep link (`/jobs?status=failed`) opens the page, whose router reads the address. Files found
+ * are read once and kept (the build does not change while the manager runs); their `.gz` twins go to
  * clients that accept gzip.
  */
 export function makeStaticHandler(root = DASHBOARD_DIR) {
+  // Only files found are kept: a miss is forgotten, so the addresses anyone asks for (every deep
+  // link, every scan for /wp-admin) cannot grow the map, and a page built later is found.
   const cache = new Map<string, Promise<StaticFile | undefined>>();
   const load = (relative: string): Promise<StaticFile | undefined> => {
     let file = cache.get(relative);
@@ -41,7 +43,10 @@ export function makeStaticHandler(root = DASHBOARD_DIR) {
       const path = join(root, relative);
       file = Promise.all([readFile(path), readFile(`${path}.gz`).catch(() => undefined)]).then(
         ([body, gzipped]) => ({ body, gzipped, type: TYPES[extname(path)] ?? 'application/octet-stream' }),
-        () => undefined,
+        () => {
+          cache.delete(relative);
+          return undefined;
+        },
       );
       cache.set(relative, file);
     }

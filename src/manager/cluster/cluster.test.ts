@@ -140,3 +140,15 @@ it("one manager's event stream shows changes made through the other, large log b
   await reading;
   await waitFor(() => !a.cluster.link.peersStreaming, { what: 'a to stop sending events once b streams none' });
 });
+
+it('a worker deleted through one manager is refused by the other, with no event stream open anywhere', async (t) => {
+  const [a, b] = await twoManagers(t);
+  const worker = await new ProtocolWorker(a, 'removed').register(); // manager A now knows its credentials
+  assert.equal(a.cluster.link.peersStreaming || b.cluster.link.peersStreaming, false);
+  await worker.call('POST', '/worker/sign-off');
+  assert.equal((await b.api('DELETE', `/workers/${worker.id}`)).status, 204);
+  await waitFor(async () => (await worker.call('POST', '/worker/task?waitMs=0')).status === 401, {
+    timeoutMs: 10 * SECOND,
+    what: 'manager A to refuse the deleted worker (it kept accepting its token)',
+  });
+});

@@ -7,7 +7,7 @@
  * Sending is batched: what happens while one NOTIFY is on its way goes in the next, so a busy
  * manager sends a few NOTIFYs per round trip instead of one per change. While no other manager
  * listens, nothing is sent (a lone manager pays nothing), and events go out only while another
- * manager has event streams open: a manager says so in a message and in its session's name
+ * manager has event streams open (a worker's deletion always goes: the others drop its credentials): a manager says so in a message and in its session's name
  * ("kiln-link ID streams"), which the others read back every few seconds (a manager that died
  * takes its session along).
  */
@@ -83,7 +83,10 @@ export class FarmLink {
     });
     this.#unsubscribe = [
       deps.bus.tap((event, origin) => {
-        if (origin !== 'here' || this.#streamingPeers.size === 0) return;
+        if (origin !== 'here') return;
+        // A deletion goes to every manager, streams or not: each must stop accepting the worker's token.
+        const revokes = event.type === 'worker' && event.status === 'deleted' && this.#peers;
+        if (this.#streamingPeers.size === 0 && !revokes) return;
         this.#pending.events.push(event);
         this.#schedule();
       }),

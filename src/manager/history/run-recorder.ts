@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Db } from '../persistence/schema/database.js';
 import type { EventBus, EventOrigin, FarmEvent } from '../events/bus.js';
-import { deleteJobRuns, finishRuns, insertRuns, type RunRecord } from '../persistence/history.js';
+import {
+  deleteJobRuns,
+  finishOpenRunsOfTasks,
+  finishRuns,
+  insertRuns,
+  type RunRecord,
+} from '../persistence/history.js';
 import type { Clock } from '../../util/clock.js';
 
 /** How a run ends, by the status its task moves to. */
@@ -19,16 +25,29 @@ interface OpenRun extends RunRecord {
   stored: boolean;
 }
 
+/** A run's end this manager saw without its start: the run, if open, was started through another manager. */
+interface EndElsewhere {
+  taskId: string;
+  finishedAt: Date;
+  outcome: string;
+  /** Stored with no start when no open run is found (a worker's result, not a stop or a requeue). */
+  orphan: RunRecord | undefined;
+}
+
 /**
  * Records each run of a task on a worker (start, end, outcome) from the event bus, for the
  * dashboard's durations and per-worker timeline. Writes are batched (one insert and one update
  * per flush) off the dispatch path: the bus publishes after commit, and a slow or failing history
  * write never holds up a task. A run open when the manager stops ends with no start on record.
+ * With several managers, a run may start through one and end through another (the worker moved,
+ * or the task was stopped through the other): an end or a new start without an open run here
+ * ends, by task, whatever run is still open in the database.
  */
 export class RunRecorder {
   readonly #open = new Map<string, OpenRun>();
   #toInsert: OpenRun[] = [];
   #toFinish: OpenRun[] = [];
+  #endElsewhere: EndElsewhere[] = [];
   #deleted: string[] = [];
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
@@ -55,6 +74,7 @@ export class RunRecorder {
     if (event.status === 'active') {
       if (open && open.workerId === event.workerId) return; // progress of the run we know
       if (open) this.#end(open, 'requeued', at);
+      else this.#endElsewhere.push({ taskId: event.taskId, finishedAt: at, outcome: 'requeued', orphan: undefined });
       const run: OpenRun = {
         id: randomUUID(),
         taskId: event.taskId,
@@ -71,18 +91,21 @@ export class RunRecorder {
       const outcome = OUTCOME_BY_STATUS[event.status];
       if (!outcome) return;
       if (open) this.#end(open, outcome, at);
-      else if (event.workerId && outcome !== 'requeued' && outcome !== 'paused' && outcome !== 'canceled') {
-        // Ended by a worker whose start this manager did not see (it restarted meanwhile).
-        this.#toInsert.push({
-          id: randomUUID(),
-          taskId: event.taskId,
-          jobId: event.jobId,
-          workerId: event.workerId,
-          startedAt: null,
-          finishedAt: at,
-          outcome,
-          stored: false,
-        });
+      else {
+        // Started through another manager, or before this one restarted: no start on record here.
+        const byWorker = event.workerId && outcome !== 'requeued' && outcome !== 'paused' && outcome !== 'canceled';
+        const orphan = byWorker
+          ? {
+              id: randomUUID(),
+              taskId: event.taskId,
+              jobId: event.jobId,
+              workerId: event.workerId,
+              startedAt: null,
+              finishedAt: at,
+              outcome,
+            }
+          : undefined;
+        this.#endElsewhere.push({ taskId: event.taskId, finishedAt: at, outcome, orphan });
       }
     }
     this.#schedule();
@@ -112,9 +135,13 @@ export class RunRecorder {
   async #write(): Promise<void> {
     const inserts = this.#toInsert.splice(0);
     const finishes = this.#toFinish.splice(0);
+    const endsElsewhere = this.#endElsewhere.splice(0);
     const deleted = this.#deleted.splice(0);
     try {
-      await insertRuns(this.deps.db, inserts);
+      // Before this batch's new runs go in: they must not count as the open run of their task.
+      const ended = await finishOpenRunsOfTasks(this.deps.db, endsElsewhere);
+      const orphans = endsElsewhere.flatMap((end) => (end.orphan && !ended.has(end.taskId) ? [end.orphan] : []));
+      await insertRuns(this.deps.db, [...orphans, ...inserts]);
       for (const run of inserts) run.stored = true;
       await finishRuns(
         this.deps.db,

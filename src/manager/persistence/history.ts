@@ -33,7 +33,10 @@ export async function insertRuns(db: Db, runs: RunRecord[]): Promise<void> {
     .execute();
 }
 
-/** Ends runs stored earlier, in one statement. */
+/**
+ * Ends runs stored earlier, in one statement. A run another manager ended already (the worker
+ * moved to it, or the task was stopped through it) keeps the end written first.
+ */
 export async function finishRuns(
   db: Db,
   runs: Array<{ id: string; finishedAt: Date; outcome: string }>,
@@ -43,7 +46,25 @@ export async function finishRuns(
     UPDATE task_run SET finished_at = ended.finished_at, outcome = ended.outcome
     FROM unnest(${runs.map((r) => r.id)}::uuid[], ${runs.map((r) => r.finishedAt.toISOString())}::timestamptz[],
                 ${runs.map((r) => r.outcome)}::text[]) AS ended(id, finished_at, outcome)
-    WHERE task_run.id = ended.id`.execute(db);
+    WHERE task_run.id = ended.id AND task_run.finished_at IS NULL`.execute(db);
+}
+
+/**
+ * Ends whatever run of each task is still open, by task (the run may have been started through
+ * another manager); in one statement. Returns the tasks that had an open run.
+ */
+export async function finishOpenRunsOfTasks(
+  db: Db,
+  ends: Array<{ taskId: string; finishedAt: Date; outcome: string }>,
+): Promise<Set<string>> {
+  if (ends.length === 0) return new Set();
+  const { rows } = await sql<{ task_id: string }>`
+    UPDATE task_run SET finished_at = ended.finished_at, outcome = ended.outcome
+    FROM unnest(${ends.map((e) => e.taskId)}::uuid[], ${ends.map((e) => e.finishedAt.toISOString())}::timestamptz[],
+                ${ends.map((e) => e.outcome)}::text[]) AS ended(task_id, finished_at, outcome)
+    WHERE task_run.task_id = ended.task_id AND task_run.finished_at IS NULL
+    RETURNING task_run.task_id`.execute(db);
+  return new Set(rows.map((row) => row.task_id));
 }
 
 export interface StoredRun {

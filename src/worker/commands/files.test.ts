@@ -1,5 +1,6 @@
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -69,6 +70,31 @@ describe('move-directory command', () => {
     assert.equal(aside.length, 1);
     assert.equal(await readFile(join(dir, aside[0] as string, 'old.png'), 'utf8'), 'old');
     assert.ok(record.logs.some((line) => line.includes('moved the existing')));
+  });
+
+  it('across file systems, a source that cannot be removed whole leaves the whole copy in place', async (t) => {
+    if (!existsSync('/dev/shm') || process.getuid?.() !== 0) return t.skip('needs /dev/shm and root (chattr)');
+    const dir = await tempDir(t);
+    const other = await mkdtemp(join('/dev/shm', 'kiln-files-test-'));
+    t.after(() => rm(other, { recursive: true, force: true }));
+    await mkdir(join(dir, 'render'));
+    await writeFile(join(dir, 'render', 'a.png'), 'a');
+    await writeFile(join(dir, 'render', 'stuck.png'), 'stuck');
+    // An immutable file: even root cannot remove it, so removing the source fails half-way.
+    const stuck = join(dir, 'render', 'stuck.png');
+    if (spawnSync('chattr', ['+i', stuck]).status !== 0) return t.skip('chattr +i does not work here');
+    try {
+      const { context, record } = recordingContext();
+      await runMoveDirectory({ src: join(dir, 'render'), dest: join(other, 'final') }, context);
+      assert.equal(await readFile(join(other, 'final', 'a.png'), 'utf8'), 'a', 'the copy stays');
+      assert.equal(await readFile(join(other, 'final', 'stuck.png'), 'utf8'), 'stuck');
+      assert.ok(
+        record.logs.some((line) => /could not remove/.test(line)),
+        record.logs.join('\n'),
+      );
+    } finally {
+      spawnSync('chattr', ['-i', stuck]); // before the temporary folder is removed
+    }
   });
 
   it('fails when the source is missing or not a folder', async (t) => {

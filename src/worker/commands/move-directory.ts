@@ -60,12 +60,15 @@ export const runMoveDirectory: CommandHandler<'move-directory'> = async (paramet
     try {
       await copyTreeGated(src, dest, { gate: context.io, signal: context.signal });
       throwIfAborted(context.signal);
-      await rm(src, { recursive: true, force: true });
     } catch (copyError) {
       await rm(dest, { recursive: true, force: true });
       if (context.signal.aborted) throw new CommandAbortedError(context.signal.reason);
       throw new CommandError(`cannot move ${src} to ${dest}: ${(copyError as Error).message}`);
     }
+    // The copy is whole: a source removed only in part must not take the copy with it.
+    await rm(src, { recursive: true, force: true }).catch((rmError: unknown) =>
+      context.log(`moved ${src} to ${dest}, but could not remove all of the source: ${(rmError as Error).message}`),
+    );
   }
   context.log(`moved ${src} to ${dest}`);
   context.progress(1);

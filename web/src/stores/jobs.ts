@@ -1,6 +1,7 @@
-import { shallowRef, triggerRef } from 'vue';
+import { shallowRef } from 'vue';
 import type { Job, JobTiming } from '../../../src/contract/index.js';
-import { ApiFailure, api } from '../lib/api.js';
+import { api } from '../lib/api.js';
+import { readEachInto } from '../lib/read-each.js';
 import { makeBatcher } from '../lib/batcher.js';
 import { onFarmEvent, onResync } from '../lib/live.js';
 
@@ -34,25 +35,12 @@ async function reload(): Promise<void> {
 
 async function refresh(ids: Set<string>): Promise<void> {
   if (ids.size > RELOAD_OVER) return reload();
-  const read = await Promise.all(
-    [...ids].map((id) =>
-      api.job(id).catch((error: unknown) => (error instanceof ApiFailure && error.status === 404 ? id : undefined)),
-    ),
+  jobs.value = await readEachInto(
+    () => jobs.value,
+    ids,
+    (id) => api.job(id),
+    'start',
   );
-  const byId = new Map(jobs.value.map((job, index) => [job.id, index]));
-  const list = jobs.value;
-  const gone = new Set<string>();
-  for (const item of read) {
-    if (item === undefined) continue;
-    if (typeof item === 'string') gone.add(item);
-    else {
-      const index = byId.get(item.id);
-      if (index === undefined) list.unshift(item);
-      else list[index] = item;
-    }
-  }
-  jobs.value = gone.size ? list.filter((job) => !gone.has(job.id)) : list;
-  triggerRef(jobs);
   readTimingsSoon();
 }
 

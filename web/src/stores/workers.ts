@@ -1,6 +1,7 @@
 import { shallowRef, triggerRef } from 'vue';
 import type { Worker } from '../../../src/contract/index.js';
-import { ApiFailure, api } from '../lib/api.js';
+import { api } from '../lib/api.js';
+import { readEachInto } from '../lib/read-each.js';
 import { makeBatcher } from '../lib/batcher.js';
 import { onFarmEvent, onResync } from '../lib/live.js';
 
@@ -23,25 +24,12 @@ async function reload(): Promise<void> {
 
 async function refresh(ids: Set<string>): Promise<void> {
   if (ids.size > RELOAD_OVER) return reload();
-  const read = await Promise.all(
-    [...ids].map((id) =>
-      api.worker(id).catch((error: unknown) => (error instanceof ApiFailure && error.status === 404 ? id : undefined)),
-    ),
+  workers.value = await readEachInto(
+    () => workers.value,
+    ids,
+    (id) => api.worker(id),
+    'end',
   );
-  const byId = new Map(workers.value.map((worker, index) => [worker.id, index]));
-  const list = workers.value;
-  const gone = new Set<string>();
-  for (const item of read) {
-    if (item === undefined) continue;
-    if (typeof item === 'string') gone.add(item);
-    else {
-      const index = byId.get(item.id);
-      if (index === undefined) list.push(item);
-      else list[index] = item;
-    }
-  }
-  workers.value = gone.size ? list.filter((worker) => !gone.has(worker.id)) : list;
-  triggerRef(workers);
 }
 
 /** Puts a worker the API just answered with in place (the event follows, but the click shows at once). */
