@@ -110,7 +110,10 @@ describe('I/O priority with real processes', () => {
     await holder.kill('SIGKILL');
     await waiting;
     const resumedAfter = performance.now() - killedAt;
-    assert.ok(resumedAfter < 1000, `resumed ${resumedAfter.toFixed(0)} ms after the kill`);
+    t.diagnostic(`resumed ${resumedAfter.toFixed(0)} ms after the kill`);
+    // The cause, not a speed: a dropped connection resumes at once, while the only other way out, the
+    // silence limit (3 s), would come later. The bound leaves room for a loaded machine.
+    assert.ok(resumedAfter < 2500, `resumed ${resumedAfter.toFixed(0)} ms after the kill: by the drop, not silence`);
   });
 
   it('two overlapping holds by two kiln io hold processes: paused until both end, whichever ends first', async (t) => {
