@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import { UserError } from '../util/errors.js';
@@ -82,19 +83,30 @@ export async function connectSession(
   return client;
 }
 
-/** A statement whose text starts with this comment runs as a named prepared statement. */
-const PREPARED = /^\/\* prepared:([a-z_]+) \*\//;
+/**
+ * A statement whose text starts with this comment runs as a named prepared statement: under the
+ * given name, or (`/* prepared *\/`, for statements built from parts) a name derived from the text.
+ */
+const PREPARED = /^\/\* prepared(?::([a-z_]+))? \*\//;
+
+/** The prepared-statement name of a statement's text, or undefined to run it unprepared. */
+function preparedName(text: string): string | undefined {
+  const marker = PREPARED.exec(text);
+  if (!marker) return undefined;
+  // One name per distinct text: node-postgres refuses a name reused with another text.
+  return marker[1] ?? `s_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+}
 
 /**
- * Hot statements (marked `/* prepared:NAME *\/` at the start) run as named prepared statements:
- * parsed once per connection, and planned once when PostgreSQL settles on a generic plan.
- * Planning a large statement costs more than running it (the scheduler's pick: ~1 ms against
- * ~0.3 ms). Kysely passes text and values only, so the connection's query() adds the name.
+ * Hot statements (marked `/* prepared:NAME *\/` or `/* prepared *\/` at the start) run as named
+ * prepared statements: parsed once per connection, and planned once when PostgreSQL settles on a
+ * generic plan. Planning a large statement costs more than running it (the scheduler's pick:
+ * ~1 ms against ~0.3 ms). Kysely passes text and values only, so the connection's query() adds the name.
  */
 function preparePlannedStatements(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   const named = (text: unknown, values: unknown, ...rest: unknown[]): unknown => {
-    const name = typeof text === 'string' && Array.isArray(values) ? PREPARED.exec(text)?.[1] : undefined;
+    const name = typeof text === 'string' && Array.isArray(values) ? preparedName(text) : undefined;
     return name ? query({ name, text, values }, ...rest) : query(text, values, ...rest);
   };
   client.query = named as typeof client.query;

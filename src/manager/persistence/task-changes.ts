@@ -84,7 +84,7 @@ export async function updateTasks(
     from_status: TaskStatus;
     to_status: TaskStatus;
     worker_id: string | null;
-  }>`
+  }>`/* prepared */
     WITH old AS (SELECT id, status FROM task WHERE ${sql.join(where, sql` AND `)} ORDER BY id FOR UPDATE)
     UPDATE task t SET ${sql.join(sets, sql`, `)}
     FROM old WHERE t.id = old.id
@@ -149,7 +149,7 @@ export async function applyCountChanges(
           sql`${sql.ref(COUNT_COLUMN[taskStatus])} = ${sql.ref(`j.${COUNT_COLUMN[taskStatus]}`)} + ${delta}`,
       );
     if (sets.length === 0) continue;
-    const { rows } = await sql<JobRow & { previous_status: JobRow['status'] }>`
+    const { rows } = await sql<JobRow & { previous_status: JobRow['status'] }>`/* prepared */
       UPDATE job j SET ${sql.join(sets, sql`, `)}, updated_at = now() ${status}
       FROM (SELECT id, status FROM job WHERE id = ${jobId} FOR UPDATE) old
       WHERE j.id = old.id RETURNING j.*, old.status AS previous_status`.execute(trx);

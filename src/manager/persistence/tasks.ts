@@ -14,20 +14,16 @@ export async function fetchTask(db: Db | Trx, id: string, options: { forUpdate?:
 /** Several tasks, locked for this transaction in id order (the order every locker uses). */
 export async function fetchTasksForUpdate(trx: Trx, ids: string[]): Promise<Map<string, TaskRow>> {
   if (ids.length === 0) return new Map();
-  const rows = await trx
-    .selectFrom('task')
-    .selectAll()
-    .where('id', 'in', [...new Set(ids)].sort())
-    .orderBy('id')
-    .forUpdate()
-    .execute();
+  // Prepared (one text whatever the count): a finishing batch runs this every time.
+  const { rows } = await sql<TaskRow>`/* prepared */
+    SELECT * FROM task WHERE id = ANY(${[...new Set(ids)].sort()}::uuid[]) ORDER BY id FOR UPDATE`.execute(trx);
   return new Map(rows.map((row) => [row.id, row]));
 }
 
 /** Records the newest worker update sequence number applied to each task. */
 export async function recordUpdateSeqs(trx: Trx, seqs: Map<string, number>): Promise<void> {
   if (seqs.size === 0) return;
-  await sql`
+  await sql`/* prepared */
     UPDATE task SET last_update_seq = greatest(coalesce(task.last_update_seq, 0), u.seq)
     FROM unnest(${[...seqs.keys()]}::uuid[], ${[...seqs.values()]}::bigint[]) AS u(id, seq)
     WHERE task.id = u.id`.execute(trx);
@@ -40,7 +36,7 @@ export async function touchTasks(
   at: Date,
 ): Promise<void> {
   if (updates.length === 0) return;
-  await sql`
+  await sql`/* prepared */
     UPDATE task SET progress = coalesce(u.progress, task.progress), activity = coalesce(u.activity, task.activity),
                     last_touched_at = ${at}, updated_at = now()
     FROM unnest(${updates.map((u) => u.id)}::uuid[], ${updates.map((u) => u.progress ?? null)}::real[], ${updates.map((u) => u.activity ?? null)}::text[])
@@ -96,7 +92,7 @@ export async function activeTaskIdsByWorker(db: Db): Promise<Map<string, string>
 /** Tasks that depended on these and may now be ready: one fewer pending dependency each. */
 export async function releaseDependents(trx: Trx, completedTaskIds: string[]): Promise<number> {
   if (completedTaskIds.length === 0) return 0;
-  const result = await sql`
+  const result = await sql`/* prepared */
     UPDATE task SET pending_deps = pending_deps - d.n
     FROM (SELECT task_id, count(*)::int AS n FROM task_dependency WHERE depends_on = ANY(${completedTaskIds}::uuid[]) GROUP BY task_id) d
     WHERE task.id = d.task_id`.execute(trx);

@@ -30,7 +30,7 @@ export async function fetchWorkersWithHeldTasks(db: Db | Trx, ids: string[]): Pr
         | (Omit<TaskRow, 'created_at' | 'updated_at' | 'job_created_at' | 'last_touched_at'> & Record<string, unknown>)
         | null;
     }
-  >`
+  >`/* prepared */
     SELECT w.*, (SELECT to_jsonb(t) FROM task t WHERE t.worker_id = w.id AND t.status = 'active' LIMIT 1) AS held
     FROM worker w WHERE w.id = ANY(${ids}::uuid[])`.execute(db);
   const found = new Map<string, WorkerWithHeldTask>();
