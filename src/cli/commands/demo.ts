@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,6 +15,8 @@ import { DEFAULT_PRIORITY } from '../../jobs/types.js';
 import { UserError } from '../../util/errors.js';
 import { SECOND } from '../../util/time.js';
 import { ensureWritableDir } from '../../util/fs.js';
+import { loadNetworkConfig } from '../../config/network-config.js';
+import { pickFreePort } from '../../config/dynamic-ports.js';
 
 const KILN_MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 
@@ -39,7 +41,7 @@ function positive(text: string, field: string, max: number): number {
 export function registerDemoCommand(program: Command): void {
   withCommonOptions(program.command('demo'))
     .description('render a short film on a farm of this machine: manager, workers, frames and an MP4')
-    .option('--output <dir>', 'where frames/ and demo.mp4 go', 'kiln-demo')
+    .option('--output <dir>', "where frames/ and demo.mp4 go (and the demo farm's home, .kiln)", 'kiln-demo')
     .option('--frames <n>', 'how many frames', '48')
     .option('--workers <n>', 'how many workers', '2')
     .action(
@@ -52,8 +54,11 @@ export function registerDemoCommand(program: Command): void {
         // The demo's farm lives on loopback: nothing of it (database announcer included) goes on the network.
         process.env.KILN_SELF_DISCOVERY = 'off';
         process.env.KILN_DNS_SD = 'off';
-        const { home, config } = managerSettings({ home: flags.home });
+        // A farm of its own (never the studio's ~/.kiln or $KILN_HOME): its jobs and workers stay out
+        // of a real farm's lists, and its database listens on loopback only, on a free port.
+        const { home, config } = managerSettings({ home: flags.home ?? join(output, '.kiln') });
         mkdirSync(join(home, 'logs'), { recursive: true });
+        await keepDatabaseOnLoopback(home);
         const started = Date.now();
         const { default: pino } = await import('pino');
         const { startManager } = await import('../../manager/main.js');
@@ -112,6 +117,17 @@ export function registerDemoCommand(program: Command): void {
         }
       }),
     );
+}
+
+/** A demo home's first run writes db.yaml: loopback only, on a port free now (kept for later runs). */
+async function keepDatabaseOnLoopback(home: string): Promise<void> {
+  const file = join(home, 'db.yaml');
+  if (existsSync(file)) return; // a home given with --home keeps its own settings
+  const port = await pickFreePort(loadNetworkConfig(home).dynamicPorts);
+  writeFileSync(
+    file,
+    `# written by kiln demo: its database is for this machine only\nlisten: [127.0.0.1]\nport: ${port}\n`,
+  );
 }
 
 function startWorker(manager: RunningManager, home: string, n: number): ChildProcess {

@@ -87,7 +87,7 @@ export class Leadership {
         // The session may have been lost while the answer travelled: then the lock went with it.
         if (this.#session.client !== client) return;
         this.#leader = { id: this.deps.managerId, url: this.deps.url };
-        this.deps.log.info({ manager: this.deps.managerId, url: this.deps.url }, 'this manager now leads the farm');
+        this.deps.log.info({ url: this.deps.url }, 'this manager now leads the farm');
         this.#stopDuties = this.deps.lead();
       } else {
         await this.#readLeader();
@@ -112,7 +112,7 @@ export class Leadership {
     this.#stopDuties = undefined;
     this.#leader = undefined;
     stop();
-    this.deps.log.warn({ manager: this.deps.managerId, reason }, 'this manager no longer leads the farm');
+    this.deps.log.warn({ reason }, 'this manager no longer leads the farm');
   }
 
   async close(): Promise<void> {
