@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import pg from 'pg';
@@ -76,6 +77,24 @@ export async function startTestManager(
     return { status: response.status, body: parsed, headers: response.headers };
   };
   return Object.assign(running, { home, api });
+}
+
+/**
+ * A manager with shared storage at `<root>/shared` and the Shaman store switched on (its garbage
+ * collection an hour away, so a test's blobs stay put).
+ */
+export async function startShamanManager(
+  t: After,
+  cluster: TestCluster,
+  root: string,
+): Promise<{ m: TestManager; shared: string }> {
+  const shared = join(root, 'shared');
+  mkdirSync(shared, { recursive: true });
+  const m = await startTestManager(t, cluster, {
+    shared_storage_path: shared,
+    shaman: { enabled: true, gc: { period: 3600, max_age: 3600 } },
+  });
+  return { m, shared };
 }
 
 /** A worker driven by the test through the real worker protocol (HTTP), step by step. */

@@ -81,6 +81,33 @@ function processState(pid: number): string | undefined {
   }
 }
 
+/** What runTask needs here: reports collected, the programs' pids noted, the gate of the test. */
+function runnerDeps(
+  gate: IoPriorityGate,
+  killGraceMs: number,
+): { deps: TaskRunnerDeps; reports: Reports; pids: number[] } {
+  const reports = new Reports();
+  const pids: number[] = [];
+  const deps: TaskRunnerDeps = {
+    queue: reports,
+    mayIRun: async () => ({ mayKeepRunning: true, reason: '', statusRequested: null }),
+    uploadPreview: async () => undefined,
+    logger: pino({ level: 'silent' }),
+    workerName: 'w1',
+    tools: {},
+    killGraceMs,
+    mayIRunIntervalMs: 60_000,
+    processGroups: {
+      track: (pid) => {
+        pids.push(pid);
+        return () => undefined;
+      },
+    },
+    ioGate: gate,
+  };
+  return { deps, reports, pids };
+}
+
 async function holdAndGate(t: TestContext): Promise<{ io: IoPriority; gate: IoPriorityGate }> {
   const port = await freePort();
   const io = new IoPriority({ port, listen: '127.0.0.1', program: 'playback' });
@@ -97,25 +124,7 @@ describe('a worker task under I/O priority', () => {
     const dir = makeTempDir(t, 'kiln-io-ffmpeg-');
     const ffmpeg = locateFfmpeg().path;
     const { io, gate } = await holdAndGate(t);
-    const reports = new Reports();
-    const pids: number[] = [];
-    const deps: TaskRunnerDeps = {
-      queue: reports,
-      mayIRun: async () => ({ mayKeepRunning: true, reason: '', statusRequested: null }),
-      uploadPreview: async () => undefined,
-      logger: pino({ level: 'silent' }),
-      workerName: 'w1',
-      tools: {},
-      killGraceMs: 500,
-      mayIRunIntervalMs: 60_000,
-      processGroups: {
-        track: (pid) => {
-          pids.push(pid);
-          return () => undefined;
-        },
-      },
-      ioGate: gate,
-    };
+    const { deps, reports, pids } = runnerDeps(gate, 500);
     const output = join(dir, 'held.mp4');
     const task: AssignedTask = {
       id: TASK_ID,
@@ -162,19 +171,7 @@ describe('a worker task under I/O priority', () => {
     writeFileSync(source, Buffer.alloc(8 * 1024 * 1024, 7));
     const hold = await io.hold();
     await waitFor(() => gate.paused);
-    const reports = new Reports();
-    const deps = {
-      queue: reports,
-      mayIRun: async () => ({ mayKeepRunning: true, reason: '', statusRequested: null }),
-      uploadPreview: async () => undefined,
-      logger: pino({ level: 'silent' }),
-      workerName: 'w1',
-      tools: {},
-      killGraceMs: 500,
-      mayIRunIntervalMs: 60_000,
-      processGroups: { track: () => () => undefined },
-      ioGate: gate,
-    } satisfies TaskRunnerDeps;
+    const { deps, reports } = runnerDeps(gate, 500);
     const dest = join(dir, 'out', 'copy.bin');
     const task: AssignedTask = {
       id: TASK_ID,
@@ -203,25 +200,7 @@ describe('a worker task under I/O priority', () => {
     const { io, gate } = await holdAndGate(t);
     const marker = join(dir, 'got-sigterm');
     const script = `process.on('SIGTERM', () => { require('fs').writeFileSync(${JSON.stringify(marker)}, 'yes'); process.exit(0); }); setInterval(() => {}, 1000); console.log('up');`;
-    const reports = new Reports();
-    const pids: number[] = [];
-    const deps: TaskRunnerDeps = {
-      queue: reports,
-      mayIRun: async () => ({ mayKeepRunning: true, reason: '', statusRequested: null }),
-      uploadPreview: async () => undefined,
-      logger: pino({ level: 'silent' }),
-      workerName: 'w1',
-      tools: {},
-      killGraceMs: 5000,
-      mayIRunIntervalMs: 60_000,
-      processGroups: {
-        track: (pid) => {
-          pids.push(pid);
-          return () => undefined;
-        },
-      },
-      ioGate: gate,
-    };
+    const { deps, reports, pids } = runnerDeps(gate, 5000);
     const task: AssignedTask = {
       id: TASK_ID,
       jobId: TASK_ID,

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync, existsSync, readdirSync, utimesSync } from 'n
 import { join } from 'node:path';
 import { ApiClient } from '../../client/api-client.js';
 import { startTestCluster } from '../../testing/cluster.js';
-import { startTestManager } from '../../testing/farm.js';
+import { startShamanManager } from '../../testing/farm.js';
 import { makeTempDir } from '../../testing/temp.js';
 import { runKiln } from '../../testing/cli.js';
 import { SECOND } from '../../util/time.js';
@@ -24,12 +24,7 @@ function blobsOnDisk(storedDir: string): string[] {
 test('kiln shaman gc removes only old blobs no job folder links to; --dry-run removes nothing', async (t) => {
   const cluster = await startTestCluster(t);
   const root = makeTempDir(t);
-  const shared = join(root, 'shared');
-  mkdirSync(shared);
-  const m = await startTestManager(t, cluster, {
-    shared_storage_path: shared,
-    shaman: { enabled: true, gc: { period: 3600, max_age: 3600 } },
-  });
+  const { m, shared } = await startShamanManager(t, cluster, root);
   const submitTree = async (name: string, content: string) => {
     const dir = join(root, name);
     mkdirSync(dir);

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiClient } from '../../client/api-client.js';
 import { IoPriority, queryIoStatus } from '../../io/index.js';
 import { useFileCluster } from '../../testing/cluster.js';
-import { startTestManager } from '../../testing/farm.js';
+import { startShamanManager, startTestManager } from '../../testing/farm.js';
 import { freePort, makeTempDir } from '../../testing/temp.js';
 import { waitFor } from '../../util/time.js';
 import { prepareStorage } from './prepare.js';
@@ -68,12 +68,7 @@ async function untilWaiting(port: number): Promise<void> {
 describe('submissions under I/O priority', () => {
   it('a Shaman upload sends nothing while held, then completes', async (t) => {
     const root = makeTempDir(t);
-    const shared = join(root, 'shared');
-    mkdirSync(shared);
-    const m = await startTestManager(t, fileCluster(), {
-      shared_storage_path: shared,
-      shaman: { enabled: true, gc: { period: 3600, max_age: 3600 } },
-    });
+    const { m, shared } = await startShamanManager(t, fileCluster(), root);
     const relay = await countingRelay(t, Number(new URL(m.url).port));
     const input = join(root, 'project');
     mkdirSync(input);
@@ -134,12 +129,7 @@ describe('submissions under I/O priority', () => {
 
   it('a hold that begins mid-upload and outlasts the silence limit: the file is sent again after it', async (t) => {
     const root = makeTempDir(t);
-    const shared = join(root, 'shared');
-    mkdirSync(shared);
-    const m = await startTestManager(t, fileCluster(), {
-      shared_storage_path: shared,
-      shaman: { enabled: true, gc: { period: 3600, max_age: 3600 } },
-    });
+    const { m, shared } = await startShamanManager(t, fileCluster(), root);
     const { home, io } = await heldHome(t, root);
     let hold: Promise<{ release(): Promise<void> }> | undefined;
     // The hold starts once 4 MiB of the upload went by.

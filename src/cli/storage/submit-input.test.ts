@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync, readdirSync, statSync, existsSync, readFileSy
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { useFileCluster } from '../../testing/cluster.js';
-import { startTestManager } from '../../testing/farm.js';
+import { startShamanManager } from '../../testing/farm.js';
 import { makeTempDir } from '../../testing/temp.js';
 import { runKiln } from '../../testing/cli.js';
 import { startKiln, type KilnProcess } from '../../testing/processes.js';
@@ -38,12 +38,7 @@ function storedBlobs(storedDir: string): Array<{ sha: string; size: number }> {
 describe('kiln submit --input', () => {
   it('reports the storage mode, files and bytes as JSON; a UNC input is refused with the reason', async (t) => {
     const root = makeTempDir(t);
-    const shared = join(root, 'shared');
-    mkdirSync(shared);
-    const m = await startTestManager(t, fileCluster(), {
-      shared_storage_path: shared,
-      shaman: { enabled: true, gc: { period: 3600, max_age: 3600 } },
-    });
+    const { m, shared } = await startShamanManager(t, fileCluster(), root);
     const project = join(root, 'project');
     mkdirSync(project);
     writeFileSync(join(project, 'scene.txt'), 'hello');
@@ -86,12 +81,7 @@ describe('kiln submit --input', () => {
     let first: KilnProcess | undefined;
     t.after(() => first?.kill('SIGKILL'));
     const root = makeTempDir(t);
-    const shared = join(root, 'shared');
-    mkdirSync(shared);
-    const m = await startTestManager(t, fileCluster(), {
-      shared_storage_path: shared,
-      shaman: { enabled: true, gc: { period: 3600, max_age: 3600 } },
-    });
+    const { m, shared } = await startShamanManager(t, fileCluster(), root);
     const tree = join(root, 'plates');
     mkdirSync(tree);
     const count = 60;
