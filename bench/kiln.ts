@@ -14,6 +14,8 @@ interface ManagerStats {
   rounds: number;
   assigned: number;
   waiting: number;
+  /** Batches of task updates applied (group commits). */
+  updateBatches: number;
   /** Messages the manager's farm link sent and received (several managers on one database). */
   notifies?: { sent: number; received: number };
 }

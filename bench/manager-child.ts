@@ -52,6 +52,7 @@ process.on('message', (message: Message) => {
           rounds: dispatcher?.stats.rounds,
           assigned: dispatcher?.stats.assigned,
           waiting: dispatcher?.waiting,
+          updateBatches: manager?.services.taskUpdates.stats.batches,
           notifies: manager?.cluster.link.stats,
         });
       } else if (message.type === 'close') {

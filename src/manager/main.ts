@@ -53,12 +53,10 @@ export async function startManager(options: {
   const ioGate = new IoPriorityGate({ targets: gateTargets(ioSettings(home)), program: 'kiln manager' });
   // Refuse settings that cannot work before anything starts (UNC path, cloud-synced folder).
   const storage = await SharedStorage.open(config, ioGate);
-  const { db, target, stopEmbedded } = await openFarmDatabase(home, config, log);
+  const { db, schedulerDb, target, stopEmbedded, close: closeDatabase } = await openFarmDatabase(home, config, log);
   // Undoes what is started so far, in reverse; a failing start leaves nothing running.
-  const started: Array<() => unknown> = [() => ioGate.close(), () => stopEmbedded?.(), () => db.destroy()];
-  const teardown = async (): Promise<void> => {
-    for (const undo of started.splice(0).reverse()) await undo();
-  };
+  const started: Array<() => unknown> = [() => ioGate.close(), () => stopEmbedded?.(), () => closeDatabase()];
+  const teardown = (): Promise<void> => undoAll(started);
   try {
     const hostUuid = options.hostUuid ?? (await ensureHostIdentity(home)).uuid;
     const farmSecret = await ensureFarmSecret(db);
@@ -79,6 +77,7 @@ export async function startManager(options: {
     const now = options.clock ?? cluster.clock.now;
     const services = await buildServices({
       db,
+      schedulerDb,
       config,
       home,
       log,
@@ -237,4 +236,9 @@ function startHeartbeats(services: ManagerServices): () => void {
   );
   heartbeat.unref();
   return () => clearInterval(heartbeat);
+}
+
+/** Runs and forgets every undo step, the last started first. */
+async function undoAll(started: Array<() => unknown>): Promise<void> {
+  for (const undo of started.splice(0).reverse()) await undo();
 }

@@ -35,6 +35,8 @@ export interface ManagerServices {
 
 export async function buildServices(parts: {
   db: Db;
+  /** The scheduler's own session (openFarmDatabase's schedulerDb); default: the pool. */
+  schedulerDb?: Db;
   config: ManagerConfig;
   home: string;
   log: Logger;
@@ -58,11 +60,22 @@ export async function buildServices(parts: {
   const previews = new Previews(join(dataDir, 'previews'));
   const { registry, report } = await createJobTypeRegistry({ jobTypesDir: config.job_types_dir });
   for (const problem of report.problems) log.warn({ file: problem.file }, `job type skipped: ${problem.message}`);
-  const dispatcher = new Dispatcher({ db, bus, log, now }, config.dispatch_poll_interval * SECOND);
+  const dispatcher = new Dispatcher(
+    {
+      db: parts.schedulerDb ?? db,
+      bus,
+      log,
+      now,
+      // A worker's finish report is applied by the round that finds its next task.
+      settleReports: (reports) => taskUpdates.applyAll(reports),
+    },
+    config.dispatch_poll_interval * SECOND,
+  );
   const onWorkReady = (): void => {
     dispatcher.kick();
     parts.elsewhere?.workReady();
   };
+  const taskUpdates = new TaskUpdates({ db, bus, logs, policy, onWorkReady, now });
   const jobs = new JobService({
     db,
     bus,
@@ -84,6 +97,7 @@ export async function buildServices(parts: {
       parts.elsewhere?.release(id);
     },
     dispatcher,
+    taskUpdates,
     jobs,
     storage,
     auth,
@@ -98,7 +112,7 @@ export async function buildServices(parts: {
     jobs,
     workers,
     auth,
-    taskUpdates: new TaskUpdates({ db, bus, logs, policy, onWorkReady, now }),
+    taskUpdates,
     taskControl: new TaskControl({ db, bus, logs, policy, onWorkReady }),
     outputs: new TaskOutputs({ db, logs, previews }),
   };

@@ -14,13 +14,45 @@ import { withTransaction } from '../persistence/transaction.js';
 import type { Db } from '../persistence/schema/database.js';
 import { publishSync } from '../jobs/publish.js';
 import { systemClock, type Clock } from '../../util/clock.js';
+import { Gathering } from '../../util/gathering.js';
+import type { TaskUpdate } from '../../contract/index.js';
+
+/**
+ * Under load a round waits up to 25 ms for 32 workers to gather (see Gathering). Only a round right
+ * after one that served every waiter lingers: a farm that was idle answers at once.
+ */
+const ROUND_GATHERING = { target: 32, lingerMs: 25 };
+
+/** A waiting worker's report on the task it just finished, applied by the round that serves it. */
+export interface FinishReport {
+  taskId: string;
+  update: TaskUpdate;
+}
+
+/** Applies reports, all at once; per report, the error it met (undefined: applied). */
+export type SettleReports = (
+  reports: Array<FinishReport & { workerId: string }>,
+) => Promise<Array<unknown | undefined>>;
 
 interface Waiter {
   worker: WaitingWorker;
+  /** Not yet applied: the round applies it (one batch for all its waiters) before it picks. */
+  report: FinishReport | undefined;
+  /** The report being applied: its error, or undefined once applied. */
+  settling: Promise<unknown> | undefined;
   resolve: (task: TaskRow | undefined) => void;
   reject: (error: unknown) => void;
   timer: NodeJS.Timeout;
   since: number;
+}
+
+export interface DispatcherDeps {
+  db: Db;
+  bus: EventBus;
+  log: Logger;
+  now?: Clock;
+  /** Applies finish reports (TaskUpdates); without it, request() takes none. */
+  settleReports?: SettleReports;
 }
 
 /**
@@ -40,39 +72,97 @@ export class Dispatcher {
   readonly #idleGroups = new Set<string>();
   #again = false;
   #stopped = false;
+  readonly #gathering = new Gathering(ROUND_GATHERING.target, ROUND_GATHERING.lingerMs);
   readonly #poll: NodeJS.Timeout;
   /** ready-to-assigned latencies, for the dispatch benchmark. */
   readonly stats = { rounds: 0, assigned: 0 };
 
   constructor(
-    private readonly deps: { db: Db; bus: EventBus; log: Logger; now?: Clock },
+    private readonly deps: DispatcherDeps,
     pollMs = 1000,
   ) {
     this.#poll = setInterval(() => this.kick(), pollMs);
     this.#poll.unref();
   }
 
-  /** Waits up to `waitMs` for a task for this worker; undefined when none came. */
-  request(worker: WaitingWorker, waitMs: number, signal?: AbortSignal): Promise<TaskRow | undefined> {
+  /**
+   * Waits up to `waitMs` for a task for this worker; undefined when none came. With a report on
+   * the task it just finished, the next round applies the report before it picks (the reports of
+   * all its waiters in one batch): the finish and the next task share a round. A failing report
+   * rejects, and the worker gets no task.
+   */
+  request(
+    worker: WaitingWorker,
+    waitMs: number,
+    signal?: AbortSignal,
+    report?: FinishReport,
+  ): Promise<TaskRow | undefined> {
+    if (report && !this.deps.settleReports) throw new Error('this dispatcher takes no finish reports');
     // A second request from the same worker replaces its first (the first connection is gone).
     this.#waiters.get(worker.id)?.resolve(undefined);
     return new Promise((resolve, reject) => {
       const finish = (task: TaskRow | undefined): void => {
         clearTimeout(waiter.timer);
         if (this.#waiters.get(worker.id) === waiter) this.#waiters.delete(worker.id);
-        resolve(task);
+        // Ended before a round took its report (timeout, abort, shutdown): apply it now all the
+        // same; ended while a round applies it: answer once it is applied.
+        const { report: unsettled, settling } = waiter;
+        waiter.report = undefined;
+        const outcome = unsettled
+          ? this.#settle([{ ...unsettled, workerId: worker.id }]).then(([error]) => error)
+          : settling;
+        if (!outcome) {
+          resolve(task);
+          return;
+        }
+        void outcome.then((error) => (error === undefined ? resolve(task) : reject(error)));
       };
       const waiter: Waiter = {
         worker,
+        report,
+        settling: undefined,
         resolve: finish,
         reject,
         timer: setTimeout(() => finish(undefined), waitMs),
         since: Date.now(),
       };
       this.#waiters.set(worker.id, waiter);
+      this.#gathering.offer(this.#waiters.size);
       signal?.addEventListener('abort', () => finish(undefined), { once: true });
-      if (!this.#idleGroups.has(capabilityKey(worker))) this.#schedule();
+      // A report is applied by a round even when no work is ready for this worker.
+      if (waiter.report || !this.#idleGroups.has(capabilityKey(worker))) this.#schedule();
     });
+  }
+
+  #settle(reports: Array<FinishReport & { workerId: string }>): Promise<Array<unknown | undefined>> {
+    const settle = this.deps.settleReports;
+    return settle ? settle(reports) : Promise.resolve(reports.map(() => undefined));
+  }
+
+  /** Applies the reports of this round's waiters; those whose report failed leave with its error. */
+  async #settleReports(waiters: Waiter[]): Promise<Waiter[]> {
+    const reporting = waiters.filter((waiter) => waiter.report);
+    if (reporting.length === 0) return waiters;
+    const batch = this.#settle(
+      reporting.map((waiter) => ({ ...(waiter.report as FinishReport), workerId: waiter.worker.id })),
+    );
+    reporting.forEach((waiter, i) => {
+      waiter.report = undefined;
+      waiter.settling = batch.then((outcomes) => outcomes[i]);
+    });
+    const outcomes = await batch;
+    const failed = new Set<Waiter>();
+    reporting.forEach((waiter, i) => {
+      waiter.settling = undefined;
+      const error = outcomes[i];
+      if (error === undefined) return;
+      failed.add(waiter);
+      clearTimeout(waiter.timer);
+      if (this.#waiters.get(waiter.worker.id) === waiter) this.#waiters.delete(waiter.worker.id);
+      waiter.reject(error);
+    });
+    // Still waiting: a waiter may have ended (timeout, abort) while its report was applied.
+    return waiters.filter((waiter) => !failed.has(waiter) && this.#waiters.get(waiter.worker.id) === waiter);
   }
 
   /** Work may be ready: run a round soon (rounds never overlap; one more runs if asked meanwhile). */
@@ -96,25 +186,27 @@ export class Dispatcher {
     try {
       do {
         this.#again = false;
-        const assignedAny = await this.#round();
+        const { assigned, servedAll } = await this.#round();
         // Anyone still waiting may be served by tasks beyond this round's pick.
-        if (assignedAny && this.#waiters.size > 0) this.#again = true;
+        if (assigned > 0 && this.#waiters.size > 0) this.#again = true;
+        if (this.#again && servedAll) await this.#gathering.wait(this.#waiters.size);
       } while (this.#again && !this.#stopped && this.#waiters.size > 0);
     } finally {
       this.#running = false;
     }
   }
 
-  async #round(): Promise<boolean> {
-    const waiters = [...this.#waiters.values()].slice(0, 500);
-    if (waiters.length === 0) return false;
+  /** One round: how many tasks it handed out, and whether every waiter it served got one. */
+  async #round(): Promise<{ assigned: number; servedAll: boolean }> {
+    const waiters = await this.#settleReports([...this.#waiters.values()].slice(0, 500));
+    if (waiters.length === 0) return { assigned: 0, servedAll: false };
     let assigned: Map<string, TaskRow>;
     try {
       assigned = await this.#assign(waiters.map((w) => w.worker));
     } catch (error) {
       // The database is away: answer nobody now; workers ask again, the next round retries.
       this.deps.log.warn({ err: error }, 'scheduling round failed');
-      return false;
+      return { assigned: 0, servedAll: false };
     }
     this.stats.rounds += 1;
     this.stats.assigned += assigned.size;
@@ -123,7 +215,7 @@ export class Dispatcher {
       if (task) waiter.resolve({ ...task, status: 'active', worker_id: waiter.worker.id });
       else if (assigned.size === 0) this.#idleGroups.add(capabilityKey(waiter.worker));
     }
-    return assigned.size > 0;
+    return { assigned: assigned.size, servedAll: assigned.size === waiters.length };
   }
 
   /**
@@ -186,6 +278,7 @@ export class Dispatcher {
 
   stop(): void {
     this.#stopped = true;
+    this.#gathering.release();
     clearInterval(this.#poll);
     for (const waiter of this.#waiters.values()) waiter.resolve(undefined);
   }

@@ -17,6 +17,7 @@ import { fetchJobTag } from '../persistence/jobs.js';
 import type { Db, Trx } from '../persistence/schema/database.js';
 import { updateTasks, applyCountChanges } from '../persistence/task-changes.js';
 import { withTransaction } from '../persistence/transaction.js';
+import { completeAtOnce, type CompletedAtOnce } from '../persistence/complete-at-once.js';
 import { syncJobs, failJob, mergeSync, type SyncResult } from '../jobs/job-sync.js';
 import { publishSync } from '../jobs/publish.js';
 import type { TaskRow } from '../persistence/schema/tables.js';
@@ -47,6 +48,8 @@ export interface TaskUpdateDeps {
 export class TaskUpdates {
   #queue: Pending[] = [];
   #flushing = false;
+  /** Batches applied and the updates in them, for the dispatch benchmark. */
+  readonly stats = { batches: 0, updates: 0 };
 
   constructor(private readonly deps: TaskUpdateDeps) {}
 
@@ -57,11 +60,25 @@ export class TaskUpdates {
     });
   }
 
+  /** Applies several updates in one batch; per update, the error it met (undefined: applied). */
+  async applyAll(updates: Array<{ workerId: string; taskId: string; update: TaskUpdate }>): Promise<unknown[]> {
+    const outcomes = updates.map(
+      ({ workerId, taskId, update }) =>
+        new Promise<unknown>((resolve) =>
+          this.#queue.push({ workerId, taskId, update, resolve: () => resolve(undefined), reject: resolve }),
+        ),
+    );
+    if (!this.#flushing) void this.#flush();
+    return Promise.all(outcomes);
+  }
+
   async #flush(): Promise<void> {
     this.#flushing = true;
     try {
       while (this.#queue.length) {
         const batch = this.#queue.splice(0, 500);
+        this.stats.batches += 1;
+        this.stats.updates += batch.length;
         await this.#applyBatch(batch);
       }
     } finally {
@@ -69,7 +86,45 @@ export class TaskUpdates {
     }
   }
 
+  /** The batch's plain completions in one statement when they allow it, the rest in one transaction. */
   async #applyBatch(batch: Pending[]): Promise<void> {
+    const { plain, rest } = splitPlainCompletions(batch);
+    const careful = (await this.#completeAtOnce(plain)) ? rest : batch;
+    if (careful.length) await this.#applyInTransaction(careful);
+  }
+
+  /**
+   * Plain completions (completeAtOnce): one statement, one commit. False when one of them needs the
+   * transactional path; nothing was changed then.
+   */
+  async #completeAtOnce(plain: Pending[]): Promise<boolean> {
+    if (plain.length === 0) return true;
+    let done: CompletedAtOnce | undefined;
+    try {
+      const completions = plain.map((item) => ({ taskId: item.taskId, workerId: item.workerId, seq: item.update.seq }));
+      done = await completeAtOnce(this.deps.db, completions, this.deps.policy.jobFailShare);
+    } catch (error) {
+      for (const item of plain) item.reject(error);
+      return true;
+    }
+    if (!done) return false;
+    const jobOf = new Map(done.changes.map((change) => [change.id, change.jobId]));
+    const logs = plain.flatMap((item) => {
+      const jobId = jobOf.get(item.taskId);
+      return item.update.log?.length && jobId ? [{ jobId, taskId: item.taskId, lines: item.update.log }] : [];
+    });
+    // Committed: write logs, answer the workers, tell everyone (as the transactional path does).
+    await Promise.all(
+      logs.map((entry) => this.deps.logs.append(entry.jobId, entry.taskId, entry.lines).catch(() => undefined)),
+    );
+    for (const item of plain) item.resolve();
+    for (const entry of logs) this.deps.bus.publish({ type: 'log', ...entry });
+    publishSync(this.deps.bus, { tasks: done.changes, jobs: [] });
+    if (done.releasedDependents > 0) this.deps.onWorkReady();
+    return true;
+  }
+
+  async #applyInTransaction(batch: Pending[]): Promise<void> {
     let done: { sorted: SortedBatch; sync: SyncResult; workReady: boolean };
     try {
       // A retried transaction starts again from the locking read: nothing of a failed attempt is kept.
@@ -123,7 +178,6 @@ export class TaskUpdates {
           deferred,
         )),
       );
-      if ((await releaseDependents(trx, completed)) > 0) workReady = true;
     }
     if (handedBack.length) {
       // The worker hands the task back (it is shutting down): run it elsewhere, no blame.
@@ -138,6 +192,8 @@ export class TaskUpdates {
       workReady = true;
     }
     const counted = await applyCountChanges(trx, result.tasks);
+    // After the jobs' counters: locks go tasks → job → dependents, as completeAtOnce takes them.
+    if (completed.length && (await releaseDependents(trx, completed)) > 0) workReady = true;
     for (const { task, item } of failed) {
       const outcome = await this.#fail(trx, task, item.workerId, item.update.activity);
       mergeSync(result, outcome.sync);
@@ -224,6 +280,20 @@ export class TaskUpdates {
     }
     return { sync: result, note };
   }
+}
+
+/**
+ * Completions whose task appears once in the batch (completeAtOnce may take them), and the rest;
+ * each keeps the batch's order.
+ */
+function splitPlainCompletions(batch: Pending[]): { plain: Pending[]; rest: Pending[] } {
+  const perTask = new Map<string, number>();
+  for (const item of batch) perTask.set(item.taskId, (perTask.get(item.taskId) ?? 0) + 1);
+  const plain: Pending[] = [];
+  const rest: Pending[] = [];
+  for (const item of batch)
+    (item.update.status === 'completed' && perTask.get(item.taskId) === 1 ? plain : rest).push(item);
+  return { plain, rest };
 }
 
 /** Does this worker hold the task? A replay of an update that already applied is fine. */

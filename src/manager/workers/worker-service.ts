@@ -1,6 +1,7 @@
 import type {
   AssignedTask,
   SignOn,
+  TaskUpdate,
   SleepSchedule as SleepScheduleBody,
   WorkerControl,
   WorkerStateAnswer,
@@ -31,7 +32,8 @@ import { withTransaction } from '../persistence/transaction.js';
 import { syncJobs, mergeSync, type SyncResult } from '../jobs/job-sync.js';
 import { publishSync } from '../jobs/publish.js';
 import type { SleepSchedule, TaskRow, WorkerRow } from '../persistence/schema/tables.js';
-import type { Dispatcher } from '../scheduler/dispatcher.js';
+import type { Dispatcher, FinishReport } from '../scheduler/dispatcher.js';
+import type { TaskUpdates } from '../tasks/task-updates.js';
 import type { JobService } from '../jobs/job-service.js';
 import type { SharedStorage } from '../storage/shared-storage.js';
 import type { WorkerAuth } from './worker-auth.js';
@@ -48,6 +50,8 @@ export interface WorkerServiceDeps {
   now: Clock;
   /** Where idle workers wait for a task. */
   dispatcher: Pick<Dispatcher, 'request'>;
+  /** Applies a finish report that cannot wait for the next round. */
+  taskUpdates: Pick<TaskUpdates, 'apply'>;
   jobs: Pick<JobService, 'nameAndType'>;
   /** Paths in commands, in the form of the worker's own platform. */
   storage: Pick<SharedStorage, 'commandsFor'>;
@@ -122,12 +126,42 @@ export class WorkerService {
       return { kind: 'status-change', state: requestedState(worker) };
     if (worker.status === 'asleep') return { kind: 'status-change', state: { statusRequested: 'asleep', lazy: false } };
     if (held) return { kind: 'task', task: await this.#assigned(held, worker) };
+    return this.#waitForTask(worker, options);
+  }
+
+  /**
+   * A worker's last report on a task and its request for the next, in one (the finish request).
+   * A completion by an awake worker with nothing else due waits with the request: the round that
+   * serves the worker applies it first, in one batch with those of the other workers it serves.
+   * Anything else (a failure, a status change due) is applied first, then runs as nextTask.
+   */
+  async finishTask(
+    id: string,
+    taskId: string,
+    update: TaskUpdate,
+    options: { waitMs?: number; signal?: AbortSignal } = {},
+  ): Promise<NextTask> {
+    if (update.status === 'completed') {
+      const { worker, held } = await this.#fetchWithHeldTask(id);
+      if (worker.status === 'awake' && !worker.status_requested && (!held || held.id === taskId))
+        return this.#waitForTask(worker, options, { taskId, update });
+    }
+    await this.deps.taskUpdates.apply(id, taskId, update);
+    return this.nextTask(id, options);
+  }
+
+  /** The long poll itself; a report on the task just finished is applied by the round that serves it. */
+  async #waitForTask(
+    worker: WorkerRow,
+    options: { waitMs?: number; signal?: AbortSignal },
+    report?: FinishReport,
+  ): Promise<NextTask> {
     const waitMs = Math.min(options.waitMs ?? this.deps.longPollMs, this.deps.longPollMs);
-    const waiting = { id, supportedTaskTypes: worker.supported_task_types, tags: worker.tags };
-    const task = await this.deps.dispatcher.request(waiting, waitMs, options.signal);
+    const waiting = { id: worker.id, supportedTaskTypes: worker.supported_task_types, tags: worker.tags };
+    const task = await this.deps.dispatcher.request(waiting, waitMs, options.signal, report);
     if (task) return { kind: 'task', task: await this.#assigned(task, worker) };
     // Released early because a status change was requested: say so now.
-    const now = await fetchWorker(this.deps.db, id);
+    const now = await fetchWorker(this.deps.db, worker.id);
     return now.status_requested ? { kind: 'status-change', state: requestedState(now) } : { kind: 'none' };
   }
 

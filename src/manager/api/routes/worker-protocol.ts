@@ -34,7 +34,7 @@ const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody 
 
 export interface WorkerProtocolRouteDeps {
   auth: Pick<WorkerAuth, 'register' | 'authenticate'>;
-  workers: Pick<WorkerService, 'signOn' | 'signOff' | 'state' | 'acknowledge' | 'nextTask'>;
+  workers: Pick<WorkerService, 'signOn' | 'signOff' | 'state' | 'acknowledge' | 'nextTask' | 'finishTask'>;
   taskUpdates: Pick<TaskUpdates, 'apply'>;
   taskControl: Pick<TaskControl, 'mayKeepRunning'>;
   outputs: Pick<TaskOutputs, 'storePreview'>;
@@ -126,10 +126,15 @@ async function answerNextTask(
   request: FastifyRequest,
   reply: FastifyReply,
   waitMs: number | undefined,
+  /** The finish request's report on the task just finished. */
+  finish?: { taskId: string; update: TaskUpdate },
 ): Promise<FastifyReply | AssignedTask> {
   const abort = new AbortController();
   request.raw.on('close', () => abort.abort());
-  const next = await deps.workers.nextTask(idOf(request), { waitMs, signal: abort.signal });
+  const options = { waitMs, signal: abort.signal };
+  const next = await (finish
+    ? deps.workers.finishTask(idOf(request), finish.taskId, finish.update, options)
+    : deps.workers.nextTask(idOf(request), options));
   if (next.kind === 'task') return next.task;
   if (next.kind === 'status-change') return reply.status(423).send(next.state);
   return reply.status(204).send(null);
@@ -163,10 +168,8 @@ function registerTaskRoutes(api: App, deps: WorkerProtocolRouteDeps, worker: Wor
         response: { 200: AssignedTask, 204: Type.Null(), 423: WorkerStateAnswer, ...errors },
       },
     },
-    async (request, reply) => {
-      await deps.taskUpdates.apply(idOf(request), request.params.id, request.body);
-      return answerNextTask(deps, request, reply, request.query.waitMs);
-    },
+    async (request, reply) =>
+      answerNextTask(deps, request, reply, request.query.waitMs, { taskId: request.params.id, update: request.body }),
   );
 
   api.post(
