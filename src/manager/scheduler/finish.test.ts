@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { useFileCluster } from '../../testing/cluster.js';
 import { startTestManager, type ProtocolWorker } from '../../testing/farm.js';
 import { submit, task, workers } from '../../testing/farm-jobs.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** One PostgreSQL for the file; each test gets its own database and manager. */
 const fileCluster = useFileCluster({ before, after });
@@ -74,5 +75,56 @@ describe('finishing a task and asking for the next in one request', () => {
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
     assert.notEqual(answer.body.id, first.id);
     assert.equal((await w2!.next())!.id, first.id);
+  });
+
+  it('applies the report at once, though no task is ready for the worker, and in one batch with others', async (t) => {
+    const m = await startTestManager(t, fileCluster());
+    const [w1, w2] = await workers(m, 2);
+    const first = await submit(m, { frames: '1-2', chunkSize: 1 });
+    const a = (await w1!.next())!;
+    const b = (await w2!.next())!;
+    // w1 finishes and waits long: nothing is ready, so only new work can end its wait.
+    let answered = false;
+    const waiting = finish(w1!, a.id, { status: 'completed', log: ['a done'] }, 60_000).then((answer) => {
+      answered = true;
+      return answer;
+    });
+    while ((await task(m, a.id)).status !== 'completed') await sleep(20);
+    assert.equal(answered, false, 'the report was applied by the round, while the worker still waits');
+    // The job's last task: its job completes (the report cannot be applied in one statement then).
+    const last = await finish(w2!, b.id, { status: 'completed' }, 100);
+    assert.equal(last.status, 204);
+    assert.equal((await m.api('GET', `/jobs/${first.id}`)).body.status, 'completed');
+    const second = await submit(m, { frames: '1-1', chunkSize: 1 });
+    const answer = await waiting;
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.equal(answer.body.jobId, second.id);
+    assert.match(String((await m.api('GET', `/tasks/${a.id}/log`)).body), /a done/);
+  });
+
+  it('a worker asked to sleep: its completion is applied first, then it hears of the sleep', async (t) => {
+    const m = await startTestManager(t, fileCluster());
+    const [w1] = await workers(m, 1);
+    await submit(m, { frames: '1-3', chunkSize: 1 });
+    const a = (await w1!.next())!;
+    const asked = await m.api('POST', `/workers/${w1!.id}/status`, { action: 'sleep', when: 'after-task' });
+    assert.equal(asked.status, 200, JSON.stringify(asked.body));
+    const answer = await finish(w1!, a.id, { status: 'completed' });
+    assert.equal(answer.status, 423, JSON.stringify(answer.body));
+    assert.equal(answer.body.statusRequested, 'asleep');
+    assert.equal((await task(m, a.id)).status, 'completed');
+  });
+
+  it('a replayed completion (the same sequence number again) is acknowledged and changes nothing', async (t) => {
+    const m = await startTestManager(t, fileCluster());
+    const [w1] = await workers(m, 1);
+    const { id: jobId } = await submit(m, { frames: '1-3', chunkSize: 1 });
+    const a = (await w1!.next())!;
+    const answer = await finish(w1!, a.id, { status: 'completed', seq: 7 });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    const replay = await w1!.call('POST', `/worker/tasks/${a.id}/update`, { status: 'completed', seq: 7 });
+    assert.equal(replay.status, 204, JSON.stringify(replay.body));
+    const counts = (await m.api('GET', `/jobs/${jobId}`)).body.taskCounts;
+    assert.deepEqual([counts.completed, counts.active, counts.queued], [1, 1, 1]);
   });
 });
