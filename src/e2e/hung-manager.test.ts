@@ -10,6 +10,10 @@ import { assertOneLineError, runKiln } from '../testing/cli.js';
 import { waitFor, SECOND } from '../util/time.js';
 
 test('with the first manager of the list stopped (SIGSTOP), CLI commands go through the other, and the worker moves to it and runs a job', async (t) => {
+  // A stopped process does not act on SIGTERM: it goes on before the farm is stopped, whatever happens
+  // (after-hooks run in the order they were added, so this one comes before the farm's).
+  let stopped: { kill: (signal: NodeJS.Signals) => unknown } | undefined;
+  t.after(() => stopped?.kill('SIGCONT'));
   const farm = await startMultiManagerFarm(t, {
     managers: 2,
     workers: 1,
@@ -22,8 +26,7 @@ test('with the first manager of the list stopped (SIGSTOP), CLI commands go thro
     runKiln([...args, '--json', '--verbose'], { env: { KILN_MANAGER: managers } });
 
   hung.child.kill('SIGSTOP');
-  // A stopped process does not act on SIGTERM: whatever happens, it goes on before the farm stops it.
-  t.after(() => hung.child.kill('SIGCONT'));
+  stopped = hung.child;
   try {
     const started = Date.now();
     const jobs = await cli(['jobs', 'ls']);
