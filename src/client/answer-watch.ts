@@ -62,9 +62,8 @@ export class AnswerWatch {
 
   async #check(): Promise<void> {
     if (this.#answered) return;
-    const waited = Date.now() - this.#startedAt;
     if (this.#options.givenUp?.()) {
-      this.#giveUp(`no answer within ${waited} ms, and another call found the manager not answering`);
+      this.#giveUp(`no answer within ${this.#waited()} ms, and another call found the manager not answering`);
       return;
     }
     const { firstAnswerMs } = this.#options;
@@ -76,13 +75,17 @@ export class AnswerWatch {
     } catch {
       if (!this.#answered)
         this.#giveUp(
-          `no answer within ${waited} ms, nor to GET /version within ${firstAnswerMs} ms (the manager hangs)`,
+          `no answer within ${this.#waited()} ms, nor to GET /version within ${firstAnswerMs} ms (the manager hangs)`,
         );
       return;
     } finally {
       clearTimeout(limit);
     }
     if (!this.#answered) this.#schedule(this.#options.probeIntervalMs);
+  }
+
+  #waited(): number {
+    return Date.now() - this.#startedAt;
   }
 
   #giveUp(reason: string): void {
