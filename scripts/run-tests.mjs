@@ -55,13 +55,18 @@ const runner = spawn(
 );
 
 let interrupted;
+let interruptedAt = 0;
+/** The same signal this soon again is one Ctrl-C seen twice (the terminal's, and npm passing it on), not a second. */
+const REPEAT_MS = 1000;
 function onSignal(signal) {
   if (interrupted === undefined) {
     interrupted = signal;
-    console.error(`run-tests: ${signal}: stopping the tests after their clean-up (the same signal again kills them)`);
+    interruptedAt = Date.now();
+    console.error(`run-tests: ${signal}: stopping the tests after their clean-up (a second signal kills them)`);
     runner.kill('SIGUSR2');
     return;
   }
+  if (signal === interrupted && Date.now() - interruptedAt < REPEAT_MS) return;
   console.error(`run-tests: ${signal} again: killing the tests`);
   try {
     process.kill(-runner.pid, 'SIGKILL');
