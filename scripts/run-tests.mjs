@@ -57,7 +57,7 @@ const runner = spawn(
 let interrupted;
 let interruptedAt = 0;
 /** The same signal this soon again is one Ctrl-C seen twice (the terminal's, and npm passing it on), not a second. */
-const REPEAT_MS = 1000;
+const REPEAT_MS = Number(process.env.RUN_TESTS_REPEAT_MS ?? 1000);
 function onSignal(signal) {
   if (interrupted === undefined) {
     interrupted = signal;
@@ -66,7 +66,10 @@ function onSignal(signal) {
     runner.kill('SIGUSR2');
     return;
   }
-  if (signal === interrupted && Date.now() - interruptedAt < REPEAT_MS) return;
+  if (signal === interrupted && Date.now() - interruptedAt < REPEAT_MS) {
+    console.error(`run-tests: ${signal} again at once: taken as the same one`);
+    return;
+  }
   console.error(`run-tests: ${signal} again: killing the tests`);
   try {
     process.kill(-runner.pid, 'SIGKILL');
