@@ -91,6 +91,23 @@ describe('manager errors become one-line messages', () => {
       error.message,
       'cannot reach the manager at http://farm:7780: connection refused (start it with `kiln manager` or pass --manager URL)',
     );
+    // A change that reached the manager and got no answer: its outcome is unknown, and the line says how to check.
+    const reset = Object.assign(new TypeError('fetch failed'), {
+      cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }),
+    });
+    const unknown = (method: string, url: string, cause: unknown): string =>
+      (explainManagerError(new ManagerUnreachableError(method, url, cause), where) as Error).message;
+    assert.equal(
+      unknown('POST', 'http://farm:7780/api/v1/jobs', reset),
+      'POST /api/v1/jobs got no answer from the manager at http://farm:7780 (connection closed); it may or may not have been done, and it was not sent again: check with `kiln jobs ls` before running the command again',
+    );
+    const hung = new Error('no answer within 3001 ms, nor to GET /version within 3000 ms (the manager hangs)');
+    assert.match(
+      unknown('POST', 'http://farm:7780/api/v1/jobs/j-1/status', hung),
+      /^POST \/api\/v1\/jobs\/j-1\/status got no answer .*\(no answer within 3001 ms, nor to GET \/version .*check with `kiln jobs show j-1`/,
+    );
+    assert.match(unknown('DELETE', 'http://farm:7780/api/v1/workers/w-1', hung), /check with `kiln workers ls`/);
+    assert.match(unknown('POST', 'http://farm:7780/api/v1/shaman/gc', hung), /check the farm before/);
     const bug = new RangeError('oops');
     assert.equal(explainManagerError(bug, where), bug);
   });

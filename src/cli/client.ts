@@ -13,9 +13,12 @@ import {
   ManagerUnreachableError,
   ProtocolError,
   API_PREFIX,
+  mayHaveReachedManager,
   networkErrorCode,
+  type ManagerObserver,
   type ServerEvent,
 } from '../client/index.js';
+import { unknownOutcomeMessage } from './unknown-outcome.js';
 import { resolveHome } from '../config/home.js';
 import { DEFAULT_MANAGER_PORT } from '../config/ports.js';
 import { UserError, isErrnoException } from '../util/errors.js';
@@ -29,6 +32,8 @@ export interface ManagerFlags {
   home?: string;
   manager?: string;
   json?: boolean;
+  /** Say on stderr which manager answered each call, and which were passed over and why. */
+  verbose?: boolean;
 }
 
 /** Adds `--manager`, `--json` and the common options. */
@@ -40,8 +45,21 @@ export function withManagerOptions(command: Command): Command {
         `the manager, or several of one farm comma-separated (tried in turn) (default: $KILN_MANAGER, else one answering on this host, in services.cfg, by multicast or DNS-SD, else ${DEFAULT_MANAGER_URL})`,
       ),
     )
-    .option('--json', 'print JSON instead of text');
+    .option('--json', 'print JSON instead of text')
+    .option('--verbose', 'say on stderr which manager answered each call, and which were passed over and why');
 }
+
+/** `--verbose`: one `kiln: ...` line on stderr per call answered and per manager passed over. */
+const VERBOSE_NOTES: ManagerObserver = {
+  passedOver: ({ manager, reason, next }) =>
+    process.stderr.write(
+      `kiln: passed over the manager at ${withoutPrefix(manager)}: ${reason}${next && next !== manager ? `; next: ${withoutPrefix(next)}` : ''}\n`,
+    ),
+  answered: ({ manager, method, path, status }) =>
+    process.stderr.write(`kiln: ${method} ${path} answered ${status} by the manager at ${withoutPrefix(manager)}\n`),
+};
+
+const withoutPrefix = (base: string): string => (base.endsWith(API_PREFIX) ? base.slice(0, -API_PREFIX.length) : base);
 
 /** The manager's URL: `--manager`, else `$KILN_MANAGER`, else the local default. A bare host gets port 7780. */
 export function managerUrl(flags: Pick<ManagerFlags, 'manager'>): string {
@@ -105,15 +123,17 @@ export function cliClient(flags: ManagerFlags): CliClient {
   const token = readApiToken(home);
   let api: ApiClient;
   try {
-    api = new ApiClient({ baseUrl: url, apiToken: token?.token });
+    api = new ApiClient({
+      baseUrl: url,
+      apiToken: token?.token,
+      ...(flags.verbose ? { observer: VERBOSE_NOTES } : {}),
+    });
   } catch {
     throw new UserError(`not a manager URL: "${url}" (expected e.g. http://farm:7780)`, { field: 'manager' });
   }
   return {
     api,
-    url: api.managers.all
-      .map((base) => (base.endsWith(API_PREFIX) ? base.slice(0, -API_PREFIX.length) : base))
-      .join(','),
+    url: api.managers.all.map(withoutPrefix).join(','),
     home,
     token,
   };
@@ -158,6 +178,10 @@ export function explainManagerError(
   if (error instanceof ManagerUnreachableError) {
     const code = networkErrorCode(error);
     const detail = error.message.replace(/^manager unreachable \([^)]*\): /, '');
+    if (error.method !== 'GET' && mayHaveReachedManager(error))
+      return new UserError(unknownOutcomeMessage(error.method, error.url, (code && NETWORK_REASONS[code]) ?? detail), {
+        code: 'unknown_outcome',
+      });
     const reason = (code ? (NETWORK_REASONS[code] ?? code) : undefined) ?? detail;
     return new UserError(
       `cannot reach the manager at ${client.url}: ${reason} (start it with \`kiln manager\` or pass --manager URL)`,

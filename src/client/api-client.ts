@@ -10,6 +10,7 @@ import {
   type WorkerCredentials,
 } from './client-options.js';
 import { ProtocolError } from './errors.js';
+import { DEFAULT_FIRST_ANSWER_MS, DEFAULT_PROBE_INTERVAL_MS } from './answer-watch.js';
 import { StorageClient } from './storage-client.js';
 import { longPoll, type TaskRequestResult } from './task-request.js';
 
@@ -68,13 +69,15 @@ export class ApiClient {
   readonly storage: StorageClient;
 
   constructor(options: ApiClientOptions) {
-    this.managers = new ManagerUrls(options.baseUrl);
+    this.managers = new ManagerUrls(options.baseUrl, options.observer);
     this.#apiToken = options.apiToken;
     this.#worker = options.worker;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.#http = new HttpTransport({
       urls: this.managers,
       timeoutMs: this.#timeoutMs,
+      firstAnswerMs: options.firstAnswerMs ?? DEFAULT_FIRST_ANSWER_MS,
+      probeIntervalMs: options.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS,
       fetch: options.fetch ?? ((input, init) => fetch(input, init)),
       authorization: (auth) => this.#authorization(auth),
     });

@@ -1,4 +1,5 @@
 /** How an ApiClient is set up and what every call may take. */
+import type { ManagerObserver } from './manager-urls.js';
 
 /** Time limit of an ordinary request (the long poll adds its wait to it). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -22,6 +23,16 @@ export interface ApiClientOptions {
   worker?: WorkerCredentials | undefined;
   /** Time limit of one request in ms (default 30 s; of silence for an upload); 0 for none. */
   timeoutMs?: number;
+  /**
+   * With several managers: a call's first answer (its response headers) within this, or its manager
+   * is asked GET /version, which must answer within this too, or the manager counts as hung and the
+   * client goes on with another (answer-watch.ts). Default 3 s; 0: wait out `timeoutMs`.
+   */
+  firstAnswerMs?: number;
+  /** While a call waits for its first answer, its manager is asked again this often (default 10 s). */
+  probeIntervalMs?: number;
+  /** Told when a manager is passed over and which manager answered each call. */
+  observer?: ManagerObserver;
   /** A fetch to use instead of the global one. */
   fetch?: typeof fetch;
 }

@@ -78,7 +78,7 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
 }
 
 /** The innermost useful message of a fetch failure ("connect ECONNREFUSED 127.0.0.1:7780"). */
-function describeCause(cause: unknown): string {
+export function describeCause(cause: unknown): string {
   let current: unknown = cause;
   let message = cause instanceof Error ? cause.message : String(cause);
   for (let depth = 0; depth < 5 && current instanceof Error && current.cause !== undefined; depth++) {
@@ -88,6 +88,26 @@ function describeCause(cause: unknown): string {
       message = String((current as { code: unknown }).code);
   }
   return message;
+}
+
+/** Failures where no connection was made: the manager never saw the request. */
+const NOT_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/**
+ * Whether a call that got no answer may have reached the manager (a connection was made): then
+ * the manager may have acted on it, and a call that changes something must not be sent again
+ * behind the caller's back.
+ */
+export function mayHaveReachedManager(error: unknown): boolean {
+  const code = networkErrorCode(error);
+  return code === undefined || !NOT_CONNECTED.has(code);
 }
 
 /** The system error code under a fetch failure (ECONNREFUSED, ENOTFOUND...), when there is one. */

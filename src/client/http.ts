@@ -2,7 +2,8 @@
  * The HTTP plumbing under ApiClient: URLs, headers, time limits, and turning every failure into
  * ApiError (an error answer) or ManagerUnreachableError (no answer).
  */
-import { ApiError, ManagerUnreachableError, ProtocolError, parseRetryAfter } from './errors.js';
+import { AnswerWatch } from './answer-watch.js';
+import { ApiError, ManagerUnreachableError, ProtocolError, describeCause, parseRetryAfter } from './errors.js';
 import { IdleTimeout, touchingEach } from './idle-timeout.js';
 import { ManagerUrls } from './manager-urls.js';
 
@@ -39,6 +40,10 @@ export interface HttpTransportOptions {
   urls: ManagerUrls;
   /** Default time limit of a request in ms; 0 for none. */
   timeoutMs: number;
+  /** With another manager left to try: its first answer (or one to a probe) within this, or it hung; 0: no watch. */
+  firstAnswerMs: number;
+  /** While a call waits for its first answer, its manager is asked again this often. */
+  probeIntervalMs: number;
   fetch: typeof fetch;
   /** The Authorization header for a kind of endpoint, if any. */
   authorization: (auth: Auth) => string | undefined;
@@ -87,7 +92,7 @@ export class HttpTransport {
     } catch (error) {
       if (isAbort(error)) throw error;
       const base = this.#options.urls.baseOf(response.url);
-      if (base) this.#options.urls.moveFrom(base);
+      if (base) this.#options.urls.moveFrom(base, describeCause(error));
       throw new ManagerUnreachableError(method, response.url, error);
     }
   }
@@ -97,29 +102,80 @@ export class HttpTransport {
   }
 
   /**
-   * The request, to the current manager; one that could not be reached is left for the next, and
-   * the request goes there too when that is safe (ManagerUrls.retryElsewhere).
+   * The request, to the current manager; one that could not be reached (or hung) is left for the
+   * next, and the request goes there too when that is safe (ManagerUrls.retryElsewhere).
    */
   async #send(spec: RequestSpec): Promise<{ response: Response; done: () => void }> {
     const { urls } = this.#options;
     for (let tries = 1; ; tries++) {
       const base = urls.current;
       try {
-        return await this.#sendTo(base, spec);
+        return await this.#sendTo(base, spec, tries < urls.all.length);
       } catch (error) {
         if (!(error instanceof ManagerUnreachableError) || spec.signal?.aborted) throw error;
-        urls.moveFrom(base);
+        urls.moveFrom(base, describeCause(error));
         if (tries >= urls.all.length || !ManagerUrls.retryElsewhere(spec.method, error, !spec.upload)) throw error;
       }
     }
   }
 
-  /** The request to one manager; `done()` ends an upload's idle limit once its answer is read. */
-  async #sendTo(baseUrl: string, spec: RequestSpec): Promise<{ response: Response; done: () => void }> {
+  /**
+   * The request to one manager; `done()` ends an upload's idle limit once its answer is read.
+   * With another manager left to try, a manager that hangs is found out early (AnswerWatch).
+   */
+  async #sendTo(
+    baseUrl: string,
+    spec: RequestSpec,
+    othersLeft: boolean,
+  ): Promise<{ response: Response; done: () => void }> {
     const url = new URL(baseUrl + spec.path);
     for (const [key, value] of Object.entries(spec.query ?? {})) {
       if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
     }
+    const timeoutMs = spec.timeoutMs ?? this.#options.timeoutMs;
+    const idle = spec.upload && timeoutMs > 0 ? new IdleTimeout(timeoutMs) : undefined;
+    const timeout =
+      !spec.upload && spec.kind !== 'stream' && timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
+    const watch = othersLeft ? this.#watch(baseUrl) : undefined;
+    const signals = [spec.signal, timeout, idle?.signal, watch?.signal].filter(
+      (signal): signal is AbortSignal => signal !== undefined,
+    );
+    const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+
+    let response: Response;
+    try {
+      response = await this.#options.fetch(url, { ...this.#init(spec, idle), ...(signal ? { signal } : {}) });
+    } catch (error) {
+      idle?.clear();
+      // The caller's own abort stays an abort; anything else (refused, reset, timed out, hung) is "unreachable".
+      if (spec.signal?.aborted) throw spec.signal.reason ?? error;
+      const limit = timeout?.aborted
+        ? new Error(`no answer within ${timeoutMs} ms`)
+        : idle?.expired
+          ? new Error(`no progress within ${timeoutMs} ms`)
+          : watch?.hung;
+      throw new ManagerUnreachableError(spec.method, url.toString(), limit ?? error);
+    } finally {
+      watch?.answered();
+    }
+    idle?.touch();
+    this.#options.urls.observer.answered?.({
+      manager: baseUrl,
+      method: spec.method,
+      path: url.pathname + url.search,
+      status: response.status,
+    });
+    const done = (): void => idle?.clear();
+    if (response.ok || spec.accept?.includes(response.status)) return { response, done };
+    try {
+      throw await errorOf(response, spec.method, url.toString());
+    } finally {
+      done();
+    }
+  }
+
+  /** Method, headers and body of a request. */
+  #init(spec: RequestSpec, idle: IdleTimeout | undefined): RequestInit {
     const headers: Record<string, string> = {
       ...spec.headers,
       accept: spec.kind === 'stream' ? 'text/event-stream' : 'application/json',
@@ -127,8 +183,6 @@ export class HttpTransport {
     if (spec.lastEventId !== undefined) headers['last-event-id'] = spec.lastEventId;
     const authorization = this.#options.authorization(spec.auth);
     if (authorization) headers.authorization = authorization;
-    const timeoutMs = spec.timeoutMs ?? this.#options.timeoutMs;
-    const idle = spec.upload && timeoutMs > 0 ? new IdleTimeout(timeoutMs) : undefined;
     let body: string | Uint8Array | AsyncIterable<Uint8Array> | undefined;
     if (spec.upload) {
       headers['content-type'] = spec.upload.contentType;
@@ -140,43 +194,29 @@ export class HttpTransport {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(spec.json);
     }
+    return {
+      method: spec.method,
+      headers,
+      // Node's fetch streams an async iterable (undici); the DOM types do not list it.
+      ...(body === undefined ? {} : { body: body as NonNullable<RequestInit['body']> }),
+      ...(spec.upload ? { duplex: 'half' } : {}),
+    } as RequestInit;
+  }
 
-    const timeout =
-      !spec.upload && spec.kind !== 'stream' && timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
-    const signals = [spec.signal, timeout, idle?.signal].filter(
-      (signal): signal is AbortSignal => signal !== undefined,
-    );
-    const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
-
-    let response: Response;
-    try {
-      response = await this.#options.fetch(url, {
-        method: spec.method,
-        headers,
-        // Node's fetch streams an async iterable (undici); the DOM types do not list it.
-        ...(body === undefined ? {} : { body: body as NonNullable<RequestInit['body']> }),
-        ...(spec.upload ? { duplex: 'half' } : {}),
-        ...(signal ? { signal } : {}),
-      } as RequestInit);
-    } catch (error) {
-      idle?.clear();
-      // The caller's own abort stays an abort; anything else (refused, reset, timed out) is "unreachable".
-      if (spec.signal?.aborted) throw spec.signal.reason ?? error;
-      const limit = timeout?.aborted
-        ? new Error(`no answer within ${timeoutMs} ms`)
-        : idle?.expired
-          ? new Error(`no progress within ${timeoutMs} ms`)
-          : undefined;
-      throw new ManagerUnreachableError(spec.method, url.toString(), limit ?? error);
-    }
-    idle?.touch();
-    const done = (): void => idle?.clear();
-    if (response.ok || spec.accept?.includes(response.status)) return { response, done };
-    try {
-      throw await errorOf(response, spec.method, url.toString());
-    } finally {
-      done();
-    }
+  /** Watches a call to `baseUrl` for a hung manager, when the client is set to (firstAnswerMs > 0). */
+  #watch(baseUrl: string): AnswerWatch | undefined {
+    const { firstAnswerMs, probeIntervalMs, fetch: send, urls } = this.#options;
+    if (!(firstAnswerMs > 0)) return undefined;
+    const startedAt = Date.now();
+    return new AnswerWatch({
+      firstAnswerMs,
+      probeIntervalMs,
+      probe: async (signal) => {
+        const response = await send(`${baseUrl}/version`, { headers: { accept: 'application/json' }, signal });
+        await response.body?.cancel();
+      },
+      givenUp: () => (urls.passedOverAt(baseUrl) ?? 0) > startedAt,
+    });
   }
 }
 

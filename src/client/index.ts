@@ -6,7 +6,9 @@ export {
   ManagerUnreachableError,
   ProtocolError,
   isRetryable,
+  mayHaveReachedManager,
   networkErrorCode,
 } from './errors.js';
 export type { ServerEvent } from './events.js';
+export type { ManagerObserver } from './manager-urls.js';
 export type * from './types.js';

@@ -26,3 +26,14 @@ export function killProcessesRunning(text: string): void {
     }
   }
 }
+
+/** Whether `pid` is a live process (not gone, not a zombie waiting for its parent). */
+export function isLive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The state letter follows the name, which may hold spaces and parentheses.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}

@@ -181,7 +181,19 @@ async function runWithManager(
   options: RunWorkerOptions,
 ): Promise<number> {
   const version = KILN_VERSION;
-  const client = new ApiClient({ baseUrl: managerUrl });
+  const client = new ApiClient({
+    baseUrl: managerUrl,
+    observer: {
+      // With one manager the loop's own "lost the manager" says it; a manager passed over again is news no more.
+      passedOver: ({ manager, reason, next, again }) => {
+        if (next !== undefined)
+          logger[again ? 'debug' : 'warn'](
+            { manager, reason, next },
+            'a manager did not answer; going on with the next',
+          );
+      },
+    },
+  });
   const credentials = new CredentialKeeper({
     home,
     client,
