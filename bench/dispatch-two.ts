@@ -1,5 +1,14 @@
 import { processCpuSeconds, type BenchCluster } from './cluster.js';
-import { startManagerProcess, registerWorkers, submitFrames, drain, trickle, type ManagerProcess } from './kiln.js';
+import {
+  startManagerProcess,
+  registerWorkers,
+  submitFrames,
+  drain,
+  trickle,
+  warmUp,
+  WARM_UP_TASKS,
+  type ManagerProcess,
+} from './kiln.js';
 import { percentile } from './stats.js';
 
 /** One run of two Kiln managers on one database, in the figures the dispatch table shows. */
@@ -34,6 +43,8 @@ export async function runTwoManagers(
     const half = Math.floor(workerCount / 2);
     const near = (await registerWorkers(first, half)).workers;
     const far = (await registerWorkers(other, workerCount - half)).workers;
+    // Each manager process serves as many warm-up tasks as the one manager of the other run.
+    await warmUp(first, [...near, ...far], WARM_UP_TASKS * 2);
     const job = await submitFrames(first, `1-${tasks}`, 'dispatch-two');
     const managersCpu = (): number => processCpuSeconds(first.pid) + processCpuSeconds(other.pid);
     const before = { managers: managersCpu(), client: process.cpuUsage(), pg: cluster.cpuSeconds() };

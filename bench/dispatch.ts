@@ -1,6 +1,6 @@
 import { loadavg } from 'node:os';
 import { withBenchCluster, processCpuSeconds, type BenchCluster } from './cluster.js';
-import { startManagerProcess, registerWorkers, submitFrames, drain, trickle } from './kiln.js';
+import { startManagerProcess, registerWorkers, submitFrames, drain, trickle, warmUp, WARM_UP_TASKS } from './kiln.js';
 import {
   graphileDrain,
   graphileTrickle,
@@ -113,6 +113,9 @@ const present = (values: ReadonlyArray<number | undefined>): number[] =>
  * CPU per task is read from /proc (manager, PostgreSQL's backends) and process.cpuUsage()
  * (this process, the peers' worker processes over their whole life): a guide to where time goes.
  *
+ * Warm-up: every system first runs WARM_UP_TASKS jobs unmeasured (each Kiln manager process as
+ * many), so the figures are steady state, not a fresh process's JIT warm-up.
+ *
  * Two managers: the same drain with two manager processes on one database, 50 workers on each
  * (bench/dispatch-two.ts); the table prints it beside one manager, and their ratio.
  *
@@ -201,6 +204,7 @@ async function runKiln(results: Results, cluster: BenchCluster): Promise<string>
   const manager = await startManagerProcess(cluster, { maxSockets: 1000 });
   try {
     const { workers } = await registerWorkers(manager, WORKERS);
+    await warmUp(manager, workers, WARM_UP_TASKS);
     const job = await submitFrames(manager, `1-${tasks}`, 'dispatch');
     const before = {
       manager: processCpuSeconds(manager.pid),
@@ -266,7 +270,7 @@ async function runKilnTwo(results: Results, cluster: BenchCluster): Promise<stri
 
 function graphileRun(results: Results, settings: GraphileSettings, key: SystemKey): System['run'] {
   return async (cluster) => {
-    const run = await graphileDrain(cluster, settings, results.tasks);
+    const run = await graphileDrain(cluster, settings, results.tasks, WARM_UP_TASKS);
     if (run.errors.length) results.problems.push(`${settings.label}: ${run.errors[0]}`);
     push(results.samples, key, {
       rate: run.jobsPerSecond,
@@ -284,7 +288,7 @@ function graphileRun(results: Results, settings: GraphileSettings, key: SystemKe
 
 function pgBossRun(results: Results, settings: PgBossSettings, key: SystemKey): System['run'] {
   return async (cluster) => {
-    const run = await pgBossDrain(cluster, settings, results.tasks);
+    const run = await pgBossDrain(cluster, settings, results.tasks, WARM_UP_TASKS);
     if (run.errors.length) results.problems.push(`${settings.label}: ${run.errors[0]}`);
     push(results.samples, key, {
       rate: run.jobsPerSecond,

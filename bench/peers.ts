@@ -141,26 +141,33 @@ async function timeWorkers(
   jobs: number,
   remaining: () => Promise<number>,
   window?: number,
+  warm = 0,
 ): Promise<PeerRun> {
   const children = commands.map(forkPeer);
   const killAll = onCleanup(async () => {
     for (const child of children) if (child.process.exitCode === null) child.process.kill('SIGKILL');
   });
   try {
-    const pg0 = cluster.cpuSeconds();
-    const target = window ?? jobs;
+    let pg0 = cluster.cpuSeconds();
+    // The clock starts once the warm-up jobs have started (all systems measured warm alike).
+    let warmAt: number | undefined;
+    const target = (window ?? jobs) + warm;
     const deadline = Date.now() + 300_000;
     const sum = () => children.reduce((total, child) => total + child.count, 0);
     while (sum() < target) {
       for (const child of children) if (child.errors.length) throw new Error(`peer failed: ${child.errors[0]}`);
       if (Date.now() > deadline) throw new Error(`peer did not finish: ${sum()} of ${target} jobs`);
+      if (warm > 0 && warmAt === undefined && sum() >= warm) {
+        warmAt = clock();
+        pg0 = cluster.cpuSeconds();
+      }
       await sleep(2);
     }
-    const firstAt = Math.min(...children.filter((child) => child.firstAt).map((child) => child.firstAt));
+    const firstAt = warmAt ?? Math.min(...children.filter((child) => child.firstAt).map((child) => child.firstAt));
     let end: number;
     let done: number;
     if (window) {
-      done = sum();
+      done = sum() - warm;
       end = Math.max(...children.map((child) => child.lastAt));
     } else {
       // Every job has started; the run ends when the last completion is committed.
@@ -174,6 +181,8 @@ async function timeWorkers(
     const postgresCpuSeconds = cluster.cpuSeconds() - pg0;
     let workerCpuSeconds = 0;
     for (const child of children) workerCpuSeconds += await child.stop();
+    // The workers' CPU is read at their end, warm-up included: per job it counts every job they ran.
+    workerCpuSeconds *= done / (done + warm);
     return {
       jobs: done,
       jobsPerSecond: done / ((end - firstAt) / 1000),
@@ -199,14 +208,19 @@ let databases = 0;
 const dbName = (prefix: string): string => `${prefix}_${process.pid}_${++databases}`;
 
 /** graphile-worker: `jobs` no-op jobs added first (add_jobs in batches), then the workers start. */
-export function graphileDrain(cluster: BenchCluster, settings: GraphileSettings, jobs: number): Promise<PeerRun> {
+export function graphileDrain(
+  cluster: BenchCluster,
+  settings: GraphileSettings,
+  jobs: number,
+  warm = 0,
+): Promise<PeerRun> {
   return withDatabase(cluster, dbName('bench_graphile'), async (url) => {
     const utils = await makeWorkerUtils({ connectionString: url, logger: silent });
     try {
       await utils.migrate();
-      for (let start = 0; start < jobs; start += 5000) {
+      for (let start = 0; start < jobs + warm; start += 5000) {
         await utils.addJobs(
-          Array.from({ length: Math.min(5000, jobs - start) }, () => ({ identifier: 'noop', payload: {} })),
+          Array.from({ length: Math.min(5000, jobs + warm - start) }, () => ({ identifier: 'noop', payload: {} })),
         );
       }
     } finally {
@@ -226,6 +240,8 @@ export function graphileDrain(cluster: BenchCluster, settings: GraphileSettings,
         Array.from({ length: settings.processes }, () => command),
         jobs,
         remaining,
+        undefined,
+        warm,
       ),
     );
   });
@@ -270,10 +286,10 @@ async function pgBossQueue(url: string, queue: string, jobs: number): Promise<vo
 }
 
 /** pg-boss 10: `jobs` jobs inserted first (in batches), then `loops` work() loops of batchSize each. */
-export function pgBossDrain(cluster: BenchCluster, settings: PgBossSettings, jobs: number): Promise<PeerRun> {
+export function pgBossDrain(cluster: BenchCluster, settings: PgBossSettings, jobs: number, warm = 0): Promise<PeerRun> {
   return withDatabase(cluster, dbName('bench_pgboss'), async (url) => {
     const queue = 'noop';
-    await pgBossQueue(url, queue, jobs);
+    await pgBossQueue(url, queue, jobs + warm);
     const command: PeerCommand = {
       type: 'pgboss-work',
       connectionString: url,
@@ -286,7 +302,7 @@ export function pgBossDrain(cluster: BenchCluster, settings: PgBossSettings, job
       url,
       "SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state < 'completed'",
       [queue],
-      (remaining) => timeWorkers(cluster, [command], jobs, remaining, settings.window),
+      (remaining) => timeWorkers(cluster, [command], jobs, remaining, settings.window, warm),
     );
   });
 }
