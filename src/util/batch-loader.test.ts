@@ -19,23 +19,38 @@ function gatedFetch() {
   return { batches, fetchMany, release };
 }
 
-test('an idle loader fetches at once; lookups made meanwhile share the next fetch', async () => {
+/** Lets the event loop turn until the loader has called fetchMany `n` times in all. */
+async function fetched(batches: string[][], n: number): Promise<void> {
+  while (batches.length < n) await new Promise((resolve) => setImmediate(resolve));
+}
+
+test('lookups of one event-loop turn share one fetch; those made while it runs share the next', async () => {
   const { batches, fetchMany, release } = gatedFetch();
   const loader = new BatchLoader(fetchMany);
-  const first = loader.load('a');
+  const first = [loader.load('a'), loader.load('b')];
+  assert.deepEqual(batches, [], 'the fetch starts at the end of the turn, with every lookup of it');
+  await fetched(batches, 1);
   const rest = [loader.load('b'), loader.load('c'), loader.load('b'), loader.load('missing')];
-  assert.deepEqual(batches, [['a']], 'the first lookup did not wait for company');
+  assert.deepEqual(batches, [['a', 'b']]);
   await release();
-  assert.equal(await first, 'A');
+  assert.deepEqual(await Promise.all(first), ['A', 'B']);
   await release();
   assert.deepEqual(await Promise.all(rest), ['B', 'C', 'B', undefined]);
-  assert.deepEqual(batches, [['a'], ['b', 'c', 'missing']], 'one fetch for everything asked meanwhile, each key once');
+  assert.deepEqual(
+    batches,
+    [
+      ['a', 'b'],
+      ['b', 'c', 'missing'],
+    ],
+    'one fetch for everything asked meanwhile, each key once',
+  );
 });
 
 test('a failed fetch rejects only its own callers; the loader keeps working', async () => {
   const { batches, fetchMany, release } = gatedFetch();
   const loader = new BatchLoader(fetchMany, 2);
   const first = loader.load('x');
+  await fetched(batches, 1);
   const failing = [loader.load('boom'), loader.load('y')];
   const later = loader.load('z');
   await release();

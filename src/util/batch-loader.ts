@@ -1,8 +1,9 @@
 /**
  * Coalesces lookups by key into one fetch of many keys, the way group commit coalesces
  * writes: a lookup made while a fetch is in flight waits for the next fetch, which takes
- * every key asked for meanwhile. An idle loader fetches at once (no added latency); a busy
- * one answers hundreds of callers with one query.
+ * every key asked for meanwhile. An idle loader fetches at the end of this turn of the event
+ * loop (setImmediate: no timer, so no added wait), taking every lookup the turn's I/O made (a
+ * burst of requests read at once); a busy one answers hundreds of callers with one query.
  */
 export class BatchLoader<K, V> {
   #pending = new Map<K, Array<{ resolve: (value: V | undefined) => void; reject: (error: unknown) => void }>>();
@@ -19,12 +20,14 @@ export class BatchLoader<K, V> {
       const waiting = this.#pending.get(key);
       if (waiting) waiting.push({ resolve, reject });
       else this.#pending.set(key, [{ resolve, reject }]);
-      if (!this.#inFlight) void this.#drain();
+      if (!this.#inFlight) {
+        this.#inFlight = true;
+        setImmediate(() => void this.#drain());
+      }
     });
   }
 
   async #drain(): Promise<void> {
-    this.#inFlight = true;
     try {
       while (this.#pending.size > 0) {
         const batch = new Map<
