@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from '../src/client/api-client.js';
-import { missingFiles, uploadFiles } from '../src/cli/storage/shaman-upload.js';
+import { askEarly, missingFiles, uploadFiles } from '../src/cli/storage/shaman-upload.js';
 import { HashCache, hashFiles, listTree } from '../src/storage/index.js';
 import { withBenchCluster } from './cluster.js';
 import { startManagerProcess } from './kiln.js';
@@ -44,10 +44,11 @@ export async function benchShamanSubmit(tree: string, rounds = 3): Promise<void>
           const cacheFile = join(work, `hash-cache-${round}.json`);
           const submit = async (): Promise<number> => {
             const cache = await HashCache.load(cacheFile);
+            const early = askEarly(storage, cache, realpathSync(tree));
             const listing = await listTree(tree);
             const hashed = await hashFiles(listing.files, { baseDir: listing.root, cache });
             await cache.save();
-            const missing = await missingFiles(storage, hashed.files);
+            const missing = await missingFiles(storage, hashed.files, await early);
             return uploadFiles(storage, listing.root, missing);
           };
           syncAll();

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { sep } from 'node:path';
 import { isErrnoException } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { DAY } from '../../util/time.js';
@@ -87,6 +88,19 @@ export class HashCache {
     if (entry && entry[0] === size && entry[1] === mtimeMs && entry[2] === sha256) return;
     this.#entries.set(path, [size, mtimeMs, sha256, now]);
     this.#dirty = true;
+  }
+
+  /**
+   * The distinct contents (SHA-256 and size) recorded for files under `folder` (absolute), as
+   * they were when last hashed: what a tree held last time, known before it is listed again.
+   */
+  contentsUnder(folder: string): Array<{ sha256: string; size: number }> {
+    const prefix = folder.endsWith(sep) ? folder : folder + sep;
+    const contents = new Map<string, { sha256: string; size: number }>();
+    for (const [path, [size, , sha256]] of this.#entries) {
+      if (path.startsWith(prefix)) contents.set(`${sha256}/${size}`, { sha256, size });
+    }
+    return [...contents.values()];
   }
 
   delete(path: string): void {

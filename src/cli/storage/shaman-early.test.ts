@@ -1,0 +1,79 @@
+/**
+ * Asking the store early: the contents a tree held at its last hashing (from the hash cache) are
+ * asked about while the tree is listed again; missingFiles then asks only about the rest.
+ * Against a real manager and real files.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ApiClient } from '../../client/api-client.js';
+import { startTestCluster } from '../../testing/cluster.js';
+import { startShamanManager, type TestManager } from '../../testing/farm.js';
+import { freePort, makeTempDir } from '../../testing/temp.js';
+import { HashCache, hashFiles, listTree } from '../../storage/index.js';
+import { askEarly, missingFiles, uploadFiles } from './shaman-upload.js';
+
+const cleanups: Array<() => unknown> = [];
+const t = { after: (fn: () => unknown) => cleanups.push(fn) };
+after(async () => {
+  for (const fn of cleanups.reverse()) await fn();
+});
+
+let m: TestManager;
+let shared = '';
+let root = '';
+before(async () => {
+  root = makeTempDir(t, 'kiln-early-');
+  ({ m, shared } = await startShamanManager(t, await startTestCluster(t), root));
+});
+
+async function hashTree(tree: string, cache: HashCache) {
+  const listing = await listTree(tree);
+  const { files } = await hashFiles(listing.files, { baseDir: listing.root, cache });
+  return { root: listing.root, files };
+}
+
+describe('askEarly and missingFiles', () => {
+  it('answers from the last hashing before listing; changed files and removed blobs are still found missing', async () => {
+    const storage = new ApiClient({ baseUrl: m.url }).storage;
+    const tree = join(root, 'tree');
+    for (let i = 0; i < 20; i++) {
+      mkdirSync(join(tree, `shot${i % 4}`), { recursive: true });
+      writeFileSync(join(tree, `shot${i % 4}`, `f${i}.dat`), `frame ${i % 15}`);
+    }
+    const cache = HashCache.empty(join(root, 'cache.json'));
+    assert.equal((await askEarly(storage, cache, realpathSync(tree))).size, 0, 'nothing cached: nothing to ask');
+    const first = await hashTree(tree, cache);
+    assert.equal((await missingFiles(storage, first.files)).length, 20);
+    await uploadFiles(storage, first.root, first.files);
+    assert.equal(cache.contentsUnder(first.root).length, 15, 'one entry per distinct content');
+    assert.equal(cache.contentsUnder(join(first.root, 'shot1')).length, 5);
+
+    const everything = await askEarly(storage, cache, first.root);
+    assert.equal(everything.size, 15);
+    assert.ok([...everything.values()].every((stored) => stored));
+
+    // One file changes after the early question; one blob is removed by hand before it.
+    const gone = first.files.find((file) => file.path === 'shot0/f0.dat')!;
+    rmSync(join(shared, 'shaman', 'stored', gone.sha256.slice(0, 2), gone.sha256.slice(2), `${gone.size}.blob`));
+    const early = await askEarly(storage, cache, first.root);
+    writeFileSync(join(tree, 'shot1', 'f1.dat'), 'an edited frame');
+    const again = await hashTree(tree, cache);
+    const missing = await missingFiles(storage, again.files, early);
+    // f0 and f15 share the removed content; f1 has content the store never saw.
+    assert.deepEqual(missing.map((file) => file.path).sort(), ['shot0/f0.dat', 'shot1/f1.dat', 'shot3/f15.dat']);
+    assert.deepEqual(
+      missing.map((file) => file.path).sort(),
+      (await missingFiles(storage, again.files)).map((file) => file.path).sort(),
+      'the same answer as asking about everything after hashing',
+    );
+  });
+
+  it('a failed early question is no answer: the files are asked about after hashing', async () => {
+    const cache = HashCache.empty(join(root, 'cache-2.json'));
+    cache.set(join(root, 'gone', 'a.dat'), 1, 1, 'a'.repeat(64));
+    const down = new ApiClient({ baseUrl: `http://127.0.0.1:${await freePort()}` }).storage;
+    assert.equal((await askEarly(down, cache, join(root, 'gone'))).size, 0);
+  });
+});
