@@ -47,8 +47,8 @@ describe('askEarly and missingFiles', () => {
     const first = await hashTree(tree, cache);
     assert.equal((await missingFiles(storage, first.files)).length, 20);
     await uploadFiles(storage, first.root, first.files);
-    assert.equal(cache.contentsUnder(first.root).length, 15, 'one entry per distinct content');
-    assert.equal(cache.contentsUnder(join(first.root, 'shot1')).length, 5);
+    assert.equal(cache.contentsUnder(first.root).size, 15, 'one entry per distinct content');
+    assert.equal(cache.contentsUnder(join(first.root, 'shot1')).size, 5);
 
     const everything = await askEarly(storage, cache, first.root);
     assert.equal(everything.size, 15);

@@ -40,11 +40,14 @@ const keyOf = (blob: { sha256: string; size: number }): string => `${blob.sha256
  * Resolves with no answers when the request fails; missingFiles then asks about everything.
  */
 export async function askEarly(storage: StorageClient, cache: HashCache, root: string): Promise<EarlyAnswers> {
-  const ids = cache.contentsUnder(root);
-  if (ids.length === 0) return new Map();
+  const contents = cache.contentsUnder(root);
+  if (contents.size === 0) return new Map();
   try {
-    const missing = new Set((await storage.missingBlobs(ids)).missing);
-    return new Map(ids.map((id, i) => [keyOf(id), !missing.has(i)]));
+    const missing = new Set((await storage.missingBlobs([...contents.values()])).missing);
+    const answers = new Map<string, boolean>();
+    let i = 0;
+    for (const key of contents.keys()) answers.set(key, !missing.has(i++));
+    return answers;
   } catch {
     return new Map();
   }

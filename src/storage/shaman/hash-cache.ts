@@ -91,16 +91,16 @@ export class HashCache {
   }
 
   /**
-   * The distinct contents (SHA-256 and size) recorded for files under `folder` (absolute), as
-   * they were when last hashed: what a tree held last time, known before it is listed again.
+   * The distinct contents recorded for files under `folder` (absolute), by `sha256/size`, as they
+   * were when last hashed: what a tree held last time, known before it is listed again.
    */
-  contentsUnder(folder: string): Array<{ sha256: string; size: number }> {
+  contentsUnder(folder: string): Map<string, { sha256: string; size: number }> {
     const prefix = folder.endsWith(sep) ? folder : folder + sep;
     const contents = new Map<string, { sha256: string; size: number }>();
     for (const [path, [size, , sha256]] of this.#entries) {
       if (path.startsWith(prefix)) contents.set(`${sha256}/${size}`, { sha256, size });
     }
-    return [...contents.values()];
+    return contents;
   }
 
   delete(path: string): void {
