@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApiClient } from '../../client/api-client.js';
@@ -68,6 +69,53 @@ describe('askEarly and missingFiles', () => {
       (await missingFiles(storage, again.files)).map((file) => file.path).sort(),
       'the same answer as asking about everything after hashing',
     );
+  });
+
+  it('a manager from before the compact question is asked with the JSON list instead', async () => {
+    // In front of the real manager: a relay that answers the compact question like an older manager (404).
+    const target = new URL(m.url);
+    let refused = 0;
+    const relay = createServer((incoming, outgoing) => {
+      if (incoming.url === '/api/v1/shaman/missing') {
+        refused++;
+        incoming.resume();
+        outgoing.writeHead(404, { 'content-type': 'application/json' });
+        outgoing.end(JSON.stringify({ error: { code: 'no_such_endpoint', message: 'no endpoint' } }));
+        return;
+      }
+      const upstream = httpRequest(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: incoming.url,
+          method: incoming.method,
+          headers: incoming.headers,
+        },
+        (answer) => {
+          outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(outgoing);
+        },
+      );
+      incoming.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise((resolve) => relay.close(resolve)));
+    const address = relay.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const older = new ApiClient({ baseUrl: `http://127.0.0.1:${port}` }).storage;
+
+    const tree = join(root, 'tree-older');
+    mkdirSync(tree);
+    for (let i = 0; i < 6; i++) writeFileSync(join(tree, `f${i}.dat`), `older ${i % 4}`);
+    const cache = HashCache.empty(join(root, 'cache-older.json'));
+    const { root: real, files } = await hashTree(tree, cache);
+    await uploadFiles(older, real, files.slice(0, 2));
+    assert.deepEqual(
+      (await missingFiles(older, files)).map((file) => file.path),
+      ['f2.dat', 'f3.dat'], // f4 and f5 have the contents of f0 and f1
+    );
+    assert.equal((await askEarly(older, cache, real)).size, 0, 'no early answers from it');
+    assert.equal(refused, 2, 'the compact question was asked and refused');
   });
 
   it('a failed early question is no answer: the files are asked about after hashing', async () => {

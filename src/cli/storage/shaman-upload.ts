@@ -6,6 +6,7 @@
 import { createReadStream, readFile, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiError } from '../../client/errors.js';
 import type { StorageClient } from '../../client/storage-client.js';
 import type { CheckoutResult, ShamanFile, UploadResult } from '../../client/types.js';
 import { runFsBatch, type HashCache, type HashedFile } from '../../storage/index.js';
@@ -75,11 +76,25 @@ export async function missingFiles(
     }
     return position;
   });
-  const missing = new Set(ids.length > 0 ? (await storage.missingBlobs(ids)).missing : []);
+  const missing = new Set(ids.length > 0 ? await askMissing(storage, ids) : []);
   return files.filter((file, i) => {
     const position = positionOf[i] as number;
     return position < 0 ? early.get(keyOf(file)) === false : missing.has(position);
   });
+}
+
+/**
+ * Positions of the ids whose content the store lacks: asked compactly, or as a JSON list of files
+ * of a manager from before the compact question (several managers mid-upgrade).
+ */
+async function askMissing(storage: StorageClient, ids: readonly HashedFile[]): Promise<number[]> {
+  try {
+    return (await storage.missingBlobs(ids)).missing;
+  } catch (error) {
+    if (!(error instanceof ApiError && error.code === 'no_such_endpoint')) throw error;
+    const files = ids.map(({ sha256, size }, i) => ({ sha256, size, path: String(i) }));
+    return (await storage.missing(files)).missing.map((file) => Number(file.path));
+  }
 }
 
 /**
