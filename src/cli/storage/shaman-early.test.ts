@@ -69,6 +69,13 @@ describe('askEarly and missingFiles', () => {
       (await missingFiles(storage, again.files)).map((file) => file.path).sort(),
       'the same answer as asking about everything after hashing',
     );
+    // An early answer about the same checksum with another size is no answer about this file.
+    const edited = again.files.find((file) => file.path === 'shot1/f1.dat')!;
+    const otherSize = new Map([[edited.sha256, { size: edited.size + 1, stored: true }]]);
+    assert.deepEqual(
+      (await missingFiles(storage, [edited], otherSize)).map((file) => file.path),
+      ['shot1/f1.dat'],
+    );
   });
 
   it('a manager from before the compact question is asked with the JSON list instead', async () => {

@@ -28,8 +28,8 @@ const BATCHES_IN_FLIGHT = 3;
 
 const idOf = ({ sha256, size, path }: HashedFile): ShamanFile => ({ sha256, size, path });
 
-/** What the store answered about contents asked about early, by `sha256/size`: stored or not. */
-export type EarlyAnswers = ReadonlyMap<string, boolean>;
+/** What the store answered about contents asked about early, by SHA-256: the size asked about, and stored or not. */
+export type EarlyAnswers = ReadonlyMap<string, { size: number; stored: boolean }>;
 
 const keyOf = (blob: { sha256: string; size: number }): string => `${blob.sha256}/${blob.size}`;
 
@@ -44,11 +44,9 @@ export async function askEarly(storage: StorageClient, cache: HashCache, root: s
   const contents = cache.contentsUnder(root);
   if (contents.size === 0) return new Map();
   try {
-    const missing = new Set((await storage.missingBlobs([...contents.values()])).missing);
-    const answers = new Map<string, boolean>();
-    let i = 0;
-    for (const key of contents.keys()) answers.set(key, !missing.has(i++));
-    return answers;
+    const ids = [...contents.values()];
+    const missing = new Set((await storage.missingBlobs(ids)).missing);
+    return new Map(ids.map(({ sha256, size }, i) => [sha256, { size, stored: !missing.has(i) }]));
   } catch {
     return new Map();
   }
@@ -67,8 +65,8 @@ export async function missingFiles(
   const positions = new Map<string, number>();
   const ids: HashedFile[] = [];
   const positionOf = files.map((file) => {
+    if (early.get(file.sha256)?.size === file.size) return -1;
     const key = keyOf(file);
-    if (early.has(key)) return -1;
     let position = positions.get(key);
     if (position === undefined) {
       position = ids.push(file) - 1;
@@ -79,7 +77,7 @@ export async function missingFiles(
   const missing = new Set(ids.length > 0 ? await askMissing(storage, ids) : []);
   return files.filter((file, i) => {
     const position = positionOf[i] as number;
-    return position < 0 ? early.get(keyOf(file)) === false : missing.has(position);
+    return position < 0 ? early.get(file.sha256)?.stored === false : missing.has(position);
   });
 }
 

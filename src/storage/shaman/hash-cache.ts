@@ -91,14 +91,15 @@ export class HashCache {
   }
 
   /**
-   * The distinct contents recorded for files under `folder` (absolute), by `sha256/size`, as they
-   * were when last hashed: what a tree held last time, known before it is listed again.
+   * The distinct contents recorded for files under `folder` (absolute), by SHA-256, as they were
+   * when last hashed: what a tree held last time, known before it is listed again. (Keyed by the
+   * checksum alone, a string the cache holds already; one size per checksum, the first found.)
    */
   contentsUnder(folder: string): Map<string, { sha256: string; size: number }> {
     const prefix = folder.endsWith(sep) ? folder : folder + sep;
     const contents = new Map<string, { sha256: string; size: number }>();
     for (const [path, [size, , sha256]] of this.#entries) {
-      if (path.startsWith(prefix)) contents.set(`${sha256}/${size}`, { sha256, size });
+      if (path.startsWith(prefix) && !contents.has(sha256)) contents.set(sha256, { sha256, size });
     }
     return contents;
   }
