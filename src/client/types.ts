@@ -10,6 +10,7 @@ export type {
   CheckoutResult,
   GcReport,
   GcRequest,
+  MissingBlobsResult,
   ShamanFile,
   ShamanMissing,
   StorageInfo,

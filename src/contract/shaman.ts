@@ -5,7 +5,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TwoWayVariableSchema } from '../storage/paths.js';
 import { PlatformSchema } from '../util/platform.js';
-import { BATCH_CONTENT_TYPE, BATCH_LIMITS } from '../storage/shaman/batch-limits.js';
+import {
+  BATCH_CONTENT_TYPE,
+  BATCH_LIMITS,
+  BLOB_IDS_CONTENT_TYPE,
+  BLOB_ID_BYTES,
+  MAX_BLOB_IDS,
+} from '../storage/shaman/batch-limits.js';
 
 const BlobSize = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'bytes' });
 const Sha256 = Type.String({ maxLength: 64, description: 'SHA-256 of the content, 64 lower-case hex digits' });
@@ -39,6 +45,18 @@ export const ShamanFileList = Type.Object(
 
 export const ShamanMissing = Type.Object({
   missing: Type.Array(ShamanFile, { description: 'the files whose content the store does not have' }),
+});
+
+/** The compact question "which of these are missing"; checked by the route (no type: the validator sees bytes). */
+export const MissingBlobsBody = Type.Unsafe<unknown>({
+  description: `${BLOB_IDS_CONTENT_TYPE}: per blob ${BLOB_ID_BYTES} bytes, the SHA-256's 32 bytes then the size as an unsigned 64-bit big-endian integer; at most ${MAX_BLOB_IDS} blobs`,
+});
+
+export const MissingBlobsResult = Type.Object({
+  missing: Type.Array(Type.Integer({ minimum: 0 }), {
+    description:
+      'positions (from 0) of the blobs the store does not have, ascending; uploads in progress count as missing',
+  }),
 });
 
 export const BlobParams = Type.Object({ sha256: Sha256, size: BlobSize });
@@ -131,6 +149,7 @@ export const GcReport = Type.Object({
 export type StorageInfo = Static<typeof StorageInfo>;
 export type ShamanFile = Static<typeof ShamanFile>;
 export type ShamanMissing = Static<typeof ShamanMissing>;
+export type MissingBlobsResult = Static<typeof MissingBlobsResult>;
 export type BlobStatus = Static<typeof BlobStatus>;
 export type UploadResult = Static<typeof UploadResult>;
 export type ShamanBatchManifest = Static<typeof ShamanBatchManifest>;

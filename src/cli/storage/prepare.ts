@@ -13,7 +13,7 @@ import {
 } from '../../storage/index.js';
 import { isInsideFolder, type JobStorage } from '../../storage/job-storage.js';
 import type { ApiClient } from '../../client/api-client.js';
-import { missingFiles, uploadFiles, createShamanCheckout } from './shaman-upload.js';
+import { askEarly, missingFiles, uploadFiles, createShamanCheckout, type EarlyAnswers } from './shaman-upload.js';
 import { copyFileGated, openIoGate, type IoGate } from '../../io/index.js';
 
 export type StorageMode = 'auto' | 'direct' | 'copy' | 'shaman';
@@ -96,11 +96,14 @@ export async function prepareStorage(options: PrepareOptions): Promise<JobStorag
   if (mode === 'direct') {
     return { mode, input: stored(input), effectivePath: stored(root) };
   }
+  // Shaman: the store is asked about what this tree held last time while the tree is listed (askEarly).
+  const early = mode === 'shaman' ? startEarly(storage, options.home, root) : undefined;
+  early?.catch(() => undefined); // awaited in sendFiles; a listing that fails first must not leave it unhandled
   const files = await filesOf(root, input, deps);
   // I/O priority: copies and uploads wait while a foreground application holds (this host or storage).
   const gate = await openIoGate(options.home, 'kiln submit');
   try {
-    return await sendFiles({ ...options, mode, root, input, files, shared, stored, gate });
+    return await sendFiles({ ...options, mode, root, input, files, shared, stored, gate, early });
   } finally {
     gate.close();
   }
@@ -113,6 +116,17 @@ interface SendFiles extends PrepareOptions {
   shared: string;
   stored: (path: string) => string;
   gate: IoGate;
+  early: Promise<{ cache: HashCache; answers: EarlyAnswers }> | undefined;
+}
+
+/** Loads the hash cache and asks the store about the contents the files under `root` had last time. */
+async function startEarly(
+  storage: ApiClient['storage'],
+  home: string,
+  root: string,
+): Promise<{ cache: HashCache; answers: EarlyAnswers }> {
+  const cache = await HashCache.load(join(home, 'shaman-hash-cache.json'));
+  return { cache, answers: await askEarly(storage, cache, root) };
 }
 
 /** Copy per job, or Shaman (hash, upload what is missing, check out). */
@@ -142,7 +156,7 @@ async function sendFiles(options: SendFiles): Promise<JobStorage> {
   }
 
   // Shaman: hash (with the cache), ask what is missing, upload only that, check out.
-  const cache = await HashCache.load(join(options.home, 'shaman-hash-cache.json'));
+  const { cache, answers } = await (options.early ?? startEarly(storage, options.home, root));
   const toHash = files.reduce((sum, f) => sum + f.size, 0);
   options.progress?.start('hashing', toHash, 'bytes');
   let lastBytes = 0;
@@ -156,7 +170,7 @@ async function sendFiles(options: SendFiles): Promise<JobStorage> {
   });
   options.progress?.stop();
   await cache.save();
-  const missing = await missingFiles(storage, hashed.files);
+  const missing = await missingFiles(storage, hashed.files, answers);
   const toUpload = missing.reduce((sum, f) => sum + f.size, 0);
   options.progress?.start('uploading', toUpload, 'bytes');
   const uploaded = await uploadFiles(storage, root, missing, {

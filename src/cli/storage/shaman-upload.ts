@@ -6,9 +6,10 @@
 import { createReadStream, readFile, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiError } from '../../client/errors.js';
 import type { StorageClient } from '../../client/storage-client.js';
 import type { CheckoutResult, ShamanFile, UploadResult } from '../../client/types.js';
-import { runFsBatch, type HashedFile } from '../../storage/index.js';
+import { runFsBatch, type HashCache, type HashedFile } from '../../storage/index.js';
 import { OPEN_GATE, type IoGate } from '../../io/index.js';
 
 /** Uploads at once. */
@@ -27,11 +28,71 @@ const BATCHES_IN_FLIGHT = 3;
 
 const idOf = ({ sha256, size, path }: HashedFile): ShamanFile => ({ sha256, size, path });
 
-/** The files whose content the store does not have yet. */
-export async function missingFiles(storage: StorageClient, files: readonly HashedFile[]): Promise<HashedFile[]> {
-  const answer = await storage.missing(files.map(idOf));
-  const byPath = new Map(files.map((file) => [file.path, file]));
-  return answer.missing.map((missing) => byPath.get(missing.path)).filter((file) => file !== undefined);
+/** What the store answered about contents asked about early, by SHA-256: the size asked about, and stored or not. */
+export type EarlyAnswers = ReadonlyMap<string, { size: number; stored: boolean }>;
+
+const keyOf = (blob: { sha256: string; size: number }): string => `${blob.sha256}/${blob.size}`;
+
+/**
+ * Asks the store about the contents the files under `root` (absolute, real) had when last hashed
+ * (from the hash cache), before the tree is listed and hashed again: for an unchanged tree the
+ * manager checks its store while this process lists the tree, instead of after. The answer is as
+ * current as the moment it was given, like any answer about the store (a checkout checks again).
+ * Resolves with no answers when the request fails; missingFiles then asks about everything.
+ */
+export async function askEarly(storage: StorageClient, cache: HashCache, root: string): Promise<EarlyAnswers> {
+  const contents = cache.contentsUnder(root);
+  if (contents.size === 0) return new Map();
+  try {
+    const ids = [...contents.values()];
+    const missing = new Set((await storage.missingBlobs(ids)).missing);
+    return new Map(ids.map(({ sha256, size }, i) => [sha256, { size, stored: !missing.has(i) }]));
+  } catch {
+    return new Map();
+  }
+}
+
+/**
+ * The files whose content the store does not have yet. Contents answered early (askEarly) are not
+ * asked about again; the others are asked about once each, in the compact form (ids as bytes,
+ * positions back).
+ */
+export async function missingFiles(
+  storage: StorageClient,
+  files: readonly HashedFile[],
+  early: EarlyAnswers = new Map(),
+): Promise<HashedFile[]> {
+  const positions = new Map<string, number>();
+  const ids: HashedFile[] = [];
+  const positionOf = files.map((file) => {
+    if (early.get(file.sha256)?.size === file.size) return -1;
+    const key = keyOf(file);
+    let position = positions.get(key);
+    if (position === undefined) {
+      position = ids.push(file) - 1;
+      positions.set(key, position);
+    }
+    return position;
+  });
+  const missing = new Set(ids.length > 0 ? await askMissing(storage, ids) : []);
+  return files.filter((file, i) => {
+    const position = positionOf[i] as number;
+    return position < 0 ? early.get(file.sha256)?.stored === false : missing.has(position);
+  });
+}
+
+/**
+ * Positions of the ids whose content the store lacks: asked compactly, or as a JSON list of files
+ * of a manager from before the compact question (several managers mid-upgrade).
+ */
+async function askMissing(storage: StorageClient, ids: readonly HashedFile[]): Promise<number[]> {
+  try {
+    return (await storage.missingBlobs(ids)).missing;
+  } catch (error) {
+    if (!(error instanceof ApiError && error.code === 'no_such_endpoint')) throw error;
+    const files = ids.map(({ sha256, size }, i) => ({ sha256, size, path: String(i) }));
+    return (await storage.missing(files)).missing.map((file) => Number(file.path));
+  }
 }
 
 /**

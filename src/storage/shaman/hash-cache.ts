@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { sep } from 'node:path';
 import { isErrnoException } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { DAY } from '../../util/time.js';
@@ -87,6 +88,20 @@ export class HashCache {
     if (entry && entry[0] === size && entry[1] === mtimeMs && entry[2] === sha256) return;
     this.#entries.set(path, [size, mtimeMs, sha256, now]);
     this.#dirty = true;
+  }
+
+  /**
+   * The distinct contents recorded for files under `folder` (absolute), by SHA-256, as they were
+   * when last hashed: what a tree held last time, known before it is listed again. (Keyed by the
+   * checksum alone, a string the cache holds already; one size per checksum, the first found.)
+   */
+  contentsUnder(folder: string): Map<string, { sha256: string; size: number }> {
+    const prefix = folder.endsWith(sep) ? folder : folder + sep;
+    const contents = new Map<string, { sha256: string; size: number }>();
+    for (const [path, [size, , sha256]] of this.#entries) {
+      if (path.startsWith(prefix) && !contents.has(sha256)) contents.set(sha256, { sha256, size });
+    }
+    return contents;
   }
 
   delete(path: string): void {

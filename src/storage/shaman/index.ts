@@ -11,5 +11,12 @@ export {
 } from './hasher.js';
 export { listTree } from './tree.js';
 export type { BatchBlob } from './batch.js';
-export { BATCH_CONTENT_TYPE, BATCH_LIMITS } from './batch-limits.js';
+export {
+  BATCH_CONTENT_TYPE,
+  BATCH_LIMITS,
+  BLOB_IDS_CONTENT_TYPE,
+  BLOB_ID_BYTES,
+  MAX_BLOB_IDS,
+} from './batch-limits.js';
+export { decodeBlobIds, encodeBlobIds } from './blob-ids.js';
 export { runFsBatch } from './limit.js';

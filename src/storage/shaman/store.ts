@@ -72,17 +72,29 @@ export class ShamanStore {
   async missing<F extends ShamanFile>(files: readonly F[]): Promise<F[]> {
     const keys = files.map((file, i) => blobKey(checkBlobId(file.sha256, file.size, `files[${i}]`), file.size));
     const distinct = [...new Set(keys)];
-    const paths = distinct.map((key) => {
-      const [sha, size] = key.split('/') as [string, string];
-      return `${this.storedDir}${sep}${blobSubpath(sha, Number(size))}`;
-    });
-    const present = await runFsBatch(
-      paths,
-      (path) => isFileSync(path),
-      (path, _, done) => statCallback(path, (error, info) => done(null, !error && info.isFile())),
+    const present = await this.storedMany(
+      distinct.map((key) => {
+        const [sha256, size] = key.split('/') as [string, string];
+        return { sha256, size: Number(size) };
+      }),
     );
     const stored = new Set(distinct.filter((_, i) => present[i]));
     return files.filter((_, i) => !stored.has(keys[i] as string));
+  }
+
+  /**
+   * For each blob (ids already checked: lower-case hex), whether it is stored, in order. Asks the
+   * file system each time (one stat per blob): nothing is remembered, so a blob removed by garbage
+   * collection, by another manager or by hand is never reported present. Uploads in progress are
+   * not stored.
+   */
+  storedMany(ids: readonly BlobId[]): Promise<boolean[]> {
+    const prefix = this.storedDir + sep;
+    return runFsBatch(
+      ids.map(({ sha256, size }) => prefix + blobSubpath(sha256, size)),
+      (path) => isFileSync(path),
+      (path, _, done) => statCallback(path, (error, info) => done(null, !error && info.isFile())),
+    );
   }
 
   /**

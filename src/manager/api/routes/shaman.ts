@@ -22,6 +22,7 @@ import {
 import { collectGarbage, createCheckout, checkBlobId } from '../../../storage/index.js';
 import { SECOND } from '../../../util/time.js';
 import { registerBatchUploadRoute } from './shaman-batch.js';
+import { registerMissingBlobsRoute } from './shaman-missing.js';
 
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
@@ -44,6 +45,7 @@ export function registerStorageRoutes(api: App, deps: StorageRouteDeps): void {
     return deps.storage.shaman;
   };
   registerBlobQueryRoutes(api, shaman);
+  registerMissingBlobsRoute(api, shaman);
   registerUploadRoute(api, shaman);
   registerBatchUploadRoute(api, shaman);
   registerCheckoutRoutes(api, deps, shaman);
