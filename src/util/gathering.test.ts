@@ -17,6 +17,10 @@ describe('Gathering', () => {
     const released = long.wait(0);
     long.release();
     await released;
+    // A wait for fewer than the target ends once that many gather.
+    const few = long.wait(1, 2);
+    long.offer(2);
+    await few;
     // A short linger ends the wait by itself.
     await new Gathering(3, 5).wait(0);
   });

@@ -6,6 +6,8 @@
  */
 export class Gathering {
   #filled: (() => void) | undefined;
+  /** What the current wait waits for. */
+  #waitingFor = 0;
 
   constructor(
     /** Items worth waiting for. */
@@ -14,9 +16,13 @@ export class Gathering {
     readonly lingerMs: number,
   ) {}
 
-  /** Waits until `size` reaches the target (told through offer), lingerMs pass, or release(). */
-  async wait(size: number): Promise<void> {
-    if (size >= this.target) return;
+  /**
+   * Waits until `size` reaches `target` (at most the constructor's; told through offer), lingerMs
+   * pass, or release().
+   */
+  async wait(size: number, target = this.target): Promise<void> {
+    this.#waitingFor = Math.min(target, this.target);
+    if (size >= this.#waitingFor) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, this.lingerMs);
       function done(): void {
@@ -30,7 +36,7 @@ export class Gathering {
 
   /** The batch now holds `size` items: a wait ends once it is full. */
   offer(size: number): void {
-    if (size >= this.target) this.#filled?.();
+    if (size >= this.#waitingFor) this.#filled?.();
   }
 
   /** Ends a wait at once (shutting down). */

@@ -18,10 +18,11 @@ import { Gathering } from '../../util/gathering.js';
 import type { TaskUpdate } from '../../contract/index.js';
 
 /**
- * Under load a round waits up to 25 ms for 32 workers to gather (see Gathering). Only a round right
- * after one that served every waiter lingers: a farm that was idle answers at once.
+ * Under load a round waits up to 25 ms for as many workers as the last one served, at most 32, to
+ * gather (see Gathering). Only a round right after one that served every waiter, at least 8 of
+ * them, lingers: a farm that was idle, or whose few workers run short tasks, is answered at once.
  */
-const ROUND_GATHERING = { target: 32, lingerMs: 25 };
+const ROUND_GATHERING = { target: 32, lingerMs: 25, busyFrom: 8 };
 
 /** A waiting worker's report on the task it just finished, applied by the round that serves it. */
 export interface FinishReport {
@@ -189,7 +190,8 @@ export class Dispatcher {
         const { assigned, servedAll } = await this.#round();
         // Anyone still waiting may be served by tasks beyond this round's pick.
         if (assigned > 0 && this.#waiters.size > 0) this.#again = true;
-        if (this.#again && servedAll) await this.#gathering.wait(this.#waiters.size);
+        if (this.#again && servedAll && assigned >= ROUND_GATHERING.busyFrom)
+          await this.#gathering.wait(this.#waiters.size, assigned);
       } while (this.#again && !this.#stopped && this.#waiters.size > 0);
     } finally {
       this.#running = false;
