@@ -31,7 +31,7 @@ export interface FinishReport {
 }
 
 /** Applies reports, all at once; per report, the error it met (undefined: applied). */
-export type SettleReports = (
+type SettleReports = (
   reports: Array<FinishReport & { workerId: string }>,
 ) => Promise<Array<unknown | undefined>>;
 
