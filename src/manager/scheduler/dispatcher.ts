@@ -31,9 +31,7 @@ export interface FinishReport {
 }
 
 /** Applies reports, all at once; per report, the error it met (undefined: applied). */
-type SettleReports = (
-  reports: Array<FinishReport & { workerId: string }>,
-) => Promise<Array<unknown | undefined>>;
+type SettleReports = (reports: Array<FinishReport & { workerId: string }>) => Promise<Array<unknown | undefined>>;
 
 interface Waiter {
   worker: WaitingWorker;
