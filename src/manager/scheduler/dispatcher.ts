@@ -56,9 +56,10 @@ export interface DispatcherDeps {
 
 /**
  * Hands tasks to long-polling workers. Every waiting worker is served by one scheduling
- * round: one transaction picks and assigns tasks for all of them, so the commit cost is
- * shared. A round runs when a worker starts waiting or when work may have become ready;
- * a slow periodic round covers changes made by other managers on the same database.
+ * round: it applies the finish reports its waiters brought (one batch), then picks and
+ * assigns tasks for all of them (one statement per group of alike workers), so the commit
+ * cost is shared. A round runs when a worker starts waiting or when work may have become
+ * ready; a slow periodic round covers changes made by other managers on the same database.
  */
 export class Dispatcher {
   readonly #waiters = new Map<string, Waiter>();
