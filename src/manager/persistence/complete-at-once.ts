@@ -1,10 +1,8 @@
 import { sql } from 'kysely';
 import type { Db } from './schema/database.js';
+import { retrying } from './transaction.js';
 import type { TaskChange } from './task-changes.js';
 import { assertTaskTransition } from '../state/transitions.js';
-
-/** SQLSTATEs after which the statement can simply run again: serialization failure, deadlock. */
-const RETRYABLE = new Set(['40001', '40P01']);
 
 /** A worker's report that it completed the task it holds. */
 export interface Completion {
@@ -71,7 +69,7 @@ export async function completeAtOnce(
       RETURNING task.id, task.job_id, task.type, task.worker_id),
     jobs AS (
       UPDATE job j SET count_active = j.count_active - counts.n, count_completed = j.count_completed + counts.n, updated_at = now()
-      FROM counts WHERE j.id = counts.job_id AND (SELECT yes FROM go) RETURNING j.id),
+      FROM counts WHERE j.id = counts.job_id AND (SELECT yes FROM go)),
     released AS (
       UPDATE task SET pending_deps = pending_deps - d.n
       FROM (SELECT task_id, count(*)::int AS n FROM task_dependency
@@ -80,16 +78,7 @@ export async function completeAtOnce(
       RETURNING task.id)
     SELECT (SELECT yes FROM go) AS applied, (SELECT count(*) FROM released)::int AS released, upd.*
     FROM (SELECT 1) one LEFT JOIN upd ON true`;
-  let rows: Row[];
-  for (let attempt = 1; ; attempt++) {
-    try {
-      rows = (await query.execute(db)).rows;
-      break;
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (!code || !RETRYABLE.has(code) || attempt >= 5) throw error;
-    }
-  }
+  const { rows } = await retrying(() => query.execute(db));
   if (!rows[0]?.applied) return undefined;
   const changes: TaskChange[] = rows.flatMap((row) =>
     row.id === null

@@ -1,13 +1,11 @@
 import { sql } from 'kysely';
 import type { TaskRow } from './schema/tables.js';
 import type { Db } from './schema/database.js';
+import { retrying } from './transaction.js';
 import type { TaskChange } from './task-changes.js';
 import type { TaskStatus } from '../state/statuses.js';
 import { assertTaskTransition } from '../state/transitions.js';
 import { READY, TASK_ORDER, type WaitingWorker } from './schedule.js';
-
-/** SQLSTATEs after which the statement can simply run again: serialization failure, deadlock. */
-const RETRYABLE = new Set(['40001', '40P01']);
 
 export interface AssignedAtOnce {
   /** worker id → the task it now holds. */
@@ -69,16 +67,7 @@ export async function pickAndAssignAtOnce(
       RETURNING j.id, old.status AS previous_status)
     SELECT b.yes AS blocked, upd.*, jobs.previous_status
     FROM blocked b LEFT JOIN upd ON true LEFT JOIN jobs ON jobs.id = upd.job_id`;
-  let rows: Row[];
-  for (let attempt = 1; ; attempt++) {
-    try {
-      rows = (await query.execute(db)).rows;
-      break;
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (!code || !RETRYABLE.has(code) || attempt >= 5) throw error;
-    }
-  }
+  const { rows } = await retrying(() => query.execute(db));
   if (rows[0]?.blocked) return undefined;
   const assigned = new Map<string, TaskRow>();
   const changes: TaskChange[] = [];

@@ -42,7 +42,6 @@ interface Waiter {
   resolve: (task: TaskRow | undefined) => void;
   reject: (error: unknown) => void;
   timer: NodeJS.Timeout;
-  since: number;
 }
 
 export interface DispatcherDeps {
@@ -50,8 +49,8 @@ export interface DispatcherDeps {
   bus: EventBus;
   log: Logger;
   now?: Clock;
-  /** Applies finish reports (TaskUpdates); without it, request() takes none. */
-  settleReports?: SettleReports;
+  /** Applies finish reports (TaskUpdates). */
+  settleReports: SettleReports;
 }
 
 /**
@@ -97,7 +96,6 @@ export class Dispatcher {
     signal?: AbortSignal,
     report?: FinishReport,
   ): Promise<TaskRow | undefined> {
-    if (report && !this.deps.settleReports) throw new Error('this dispatcher takes no finish reports');
     // A second request from the same worker replaces its first (the first connection is gone).
     this.#waiters.get(worker.id)?.resolve(undefined);
     return new Promise((resolve, reject) => {
@@ -109,7 +107,7 @@ export class Dispatcher {
         const { report: unsettled, settling } = waiter;
         waiter.report = undefined;
         const outcome = unsettled
-          ? this.#settle([{ ...unsettled, workerId: worker.id }]).then(([error]) => error)
+          ? this.deps.settleReports([{ ...unsettled, workerId: worker.id }]).then(([error]) => error)
           : settling;
         if (!outcome) {
           resolve(task);
@@ -124,7 +122,6 @@ export class Dispatcher {
         resolve: finish,
         reject,
         timer: setTimeout(() => finish(undefined), waitMs),
-        since: Date.now(),
       };
       this.#waiters.set(worker.id, waiter);
       this.#gathering.offer(this.#waiters.size);
@@ -134,16 +131,11 @@ export class Dispatcher {
     });
   }
 
-  #settle(reports: Array<FinishReport & { workerId: string }>): Promise<Array<unknown | undefined>> {
-    const settle = this.deps.settleReports;
-    return settle ? settle(reports) : Promise.resolve(reports.map(() => undefined));
-  }
-
   /** Applies the reports of this round's waiters; those whose report failed leave with its error. */
   async #settleReports(waiters: Waiter[]): Promise<Waiter[]> {
     const reporting = waiters.filter((waiter) => waiter.report);
     if (reporting.length === 0) return waiters;
-    const batch = this.#settle(
+    const batch = this.deps.settleReports(
       reporting.map((waiter) => ({ ...(waiter.report as FinishReport), workerId: waiter.worker.id })),
     );
     reporting.forEach((waiter, i) => {
@@ -151,18 +143,13 @@ export class Dispatcher {
       waiter.settling = batch.then((outcomes) => outcomes[i]);
     });
     const outcomes = await batch;
-    const failed = new Set<Waiter>();
     reporting.forEach((waiter, i) => {
-      waiter.settling = undefined;
-      const error = outcomes[i];
-      if (error === undefined) return;
-      failed.add(waiter);
-      clearTimeout(waiter.timer);
-      if (this.#waiters.get(waiter.worker.id) === waiter) this.#waiters.delete(waiter.worker.id);
-      waiter.reject(error);
+      // A failed report ends the wait: the waiter answers with its error (settling still holds it).
+      if (outcomes[i] === undefined) waiter.settling = undefined;
+      else waiter.resolve(undefined);
     });
-    // Still waiting: a waiter may have ended (timeout, abort) while its report was applied.
-    return waiters.filter((waiter) => !failed.has(waiter) && this.#waiters.get(waiter.worker.id) === waiter);
+    // Still waiting: a waiter may also have ended (timeout, abort) while its report was applied.
+    return waiters.filter((waiter) => this.#waiters.get(waiter.worker.id) === waiter);
   }
 
   /** Work may be ready: run a round soon (rounds never overlap; one more runs if asked meanwhile). */
