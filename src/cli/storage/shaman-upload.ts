@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError } from '../../client/errors.js';
 import type { StorageClient } from '../../client/storage-client.js';
 import type { CheckoutResult, ShamanFile, UploadResult } from '../../client/types.js';
-import { runFsBatch, type HashCache, type HashedFile } from '../../storage/index.js';
+import { mapLimit, runFsBatch, type HashCache, type HashedFile } from '../../storage/index.js';
 import { OPEN_GATE, type IoGate } from '../../io/index.js';
 
 /** Uploads at once. */
@@ -151,18 +151,12 @@ async function uploadBatches(
   count: (bytes: number) => void,
   gate: IoGate,
 ): Promise<void> {
-  const queue = [...batches];
-  const runOne = async (): Promise<void> => {
-    for (let batch = queue.shift(); batch; batch = queue.shift()) {
-      await gate.ready();
-      const contents = await readAll(batch.map((file) => join(root, file.path)));
-      const answer = await storage.uploadBatch(
-        batch.map((file, i) => ({ ...idOf(file), bytes: contents[i] as Buffer })),
-      );
-      count(answer.bytesStored);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(BATCHES_IN_FLIGHT, queue.length) }, runOne));
+  await mapLimit(batches, BATCHES_IN_FLIGHT, async (batch) => {
+    await gate.ready();
+    const contents = await readAll(batch.map((file) => join(root, file.path)));
+    const answer = await storage.uploadBatch(batch.map((file, i) => ({ ...idOf(file), bytes: contents[i] as Buffer })));
+    count(answer.bytesStored);
+  });
 }
 
 /** Large files, `concurrency` at a time, each streamed from disk in its own request. */

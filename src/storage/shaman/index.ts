@@ -19,4 +19,4 @@ export {
   MAX_BLOB_IDS,
 } from './batch-limits.js';
 export { decodeBlobIds, encodeBlobIds } from './blob-ids.js';
-export { runFsBatch } from './limit.js';
+export { mapLimit, runFsBatch } from './limit.js';
