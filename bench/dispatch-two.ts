@@ -58,6 +58,7 @@ export async function runTwoManagers(
     if (!after) throw new Error(`the two-manager drain ended before ${tasks} tasks were completed`);
     const statsAfter = await Promise.all([first.stats(), other.stats()]);
     const rounds = statsAfter.map((s, i) => s.rounds - (statsBefore[i]?.rounds ?? 0));
+    const updateBatches = statsAfter.map((s, i) => s.updateBatches - (statsBefore[i]?.updateBatches ?? 0));
     const notifies = statsAfter.map((s, i) => (s.notifies?.sent ?? 0) - (statsBefore[i]?.notifies?.sent ?? 0));
     const perTask = (seconds: number): number => (seconds * 1000) / tasks;
     const problems = result.errors.length
@@ -87,7 +88,7 @@ export async function runTwoManagers(
         sendP50: percentile(tr.sendToTaskMs, 50),
       },
       problems,
-      note: `two managers: submit ${Math.round(job.ms)} ms; scheduling rounds ${rounds.join(' + ')}, ${(tasks / rounds.reduce((a, b) => a + b, 0)).toFixed(1)} tasks/round; NOTIFYs sent ${notifies.join(' + ')}`,
+      note: `two managers: submit ${Math.round(job.ms)} ms; scheduling rounds ${rounds.join(' + ')}, ${(tasks / rounds.reduce((a, b) => a + b, 0)).toFixed(1)} tasks/round; update batches ${updateBatches.join(' + ')}; NOTIFYs sent ${notifies.join(' + ')}`,
     };
   } finally {
     await second?.close();

@@ -230,7 +230,8 @@ async function runKiln(results: Results, cluster: BenchCluster): Promise<string>
     const rounds = stats.rounds - before.stats.rounds;
     const p50 = percentile(result.requestToTaskMs, 50);
     const p99 = percentile(result.requestToTaskMs, 99);
-    const note = `submit ${Math.round(job.ms)} ms; ${rounds} scheduling rounds, ${(tasks / rounds).toFixed(1)} tasks/round`;
+    const updateBatches = stats.updateBatches - before.stats.updateBatches;
+    const note = `submit ${Math.round(job.ms)} ms; ${rounds} scheduling rounds, ${(tasks / rounds).toFixed(1)} tasks/round; ${updateBatches} update batches`;
     push(results.samples, 'kiln', {
       rate,
       p50,
