@@ -121,5 +121,19 @@ describe('manager errors become one-line messages', () => {
       result.stderr,
       `kiln: cannot reach the manager at http://127.0.0.1:${port}: connection refused (start it with \`kiln manager\` or pass --manager URL)\n`,
     );
+    // Several managers, none answering: the line names them all, and --verbose passes over each once.
+    const other = await freePort();
+    const both = `http://127.0.0.1:${port},http://127.0.0.1:${other}`;
+    const several = await runKiln(['jobs', 'ls', '--verbose'], { env: { KILN_MANAGER: both, KILN_TOKEN: '' } });
+    assert.equal(several.code, 1);
+    const lines = several.stderr.trim().split('\n');
+    assert.equal(
+      lines.at(-1),
+      `kiln: cannot reach any of the managers at http://127.0.0.1:${port}, http://127.0.0.1:${other}: connection refused (start it with \`kiln manager\` or pass --manager URL)`,
+    );
+    assert.deepEqual(lines.slice(0, -1), [
+      `kiln: passed over the manager at http://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}; next: http://127.0.0.1:${other}`,
+      `kiln: passed over the manager at http://127.0.0.1:${other}: connect ECONNREFUSED 127.0.0.1:${other}`,
+    ]);
   });
 });

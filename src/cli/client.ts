@@ -184,7 +184,7 @@ export function explainManagerError(
       });
     const reason = (code ? (NETWORK_REASONS[code] ?? code) : undefined) ?? detail;
     return new UserError(
-      `cannot reach the manager at ${client.url}: ${reason} (start it with \`kiln manager\` or pass --manager URL)`,
+      `cannot reach ${managersAt(client.url)}: ${reason} (start it with \`kiln manager\` or pass --manager URL)`,
       { code: 'unreachable' },
     );
   }
@@ -319,4 +319,10 @@ export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>):
   } finally {
     process.removeListener('SIGINT', onInterrupt);
   }
+}
+
+/** "the manager at A", or for a list "any of the managers at A, B". */
+function managersAt(url: string): string {
+  const list = url.split(',');
+  return list.length > 1 ? `any of the managers at ${list.join(', ')}` : `the manager at ${url}`;
 }

@@ -16,7 +16,8 @@ import { mayHaveReachedManager } from './errors.js';
 /** What the client tells about its managers as it goes (a verbose CLI prints it, a worker logs it). */
 export interface ManagerObserver {
   /**
-   * `manager` (API base URL) got no answer to a call; later calls go to `next` (none: the only one).
+   * `manager` (API base URL) got no answer to a call; later calls go to `next` (none: the only one, or
+   * every manager was passed over lately).
    * `again`: it had been passed over lately already.
    */
   passedOver?(event: { manager: string; reason: string; next: string | undefined; again: boolean }): void;
@@ -60,7 +61,9 @@ export class ManagerUrls {
     const again = this.#passedOverLately(base, now);
     this.#passedOverAt.set(base, now);
     if (this.all.length > 1 && this.current === base) this.#current = (this.#current + 1) % this.all.length;
-    this.observer.passedOver?.({ manager: base, reason, next: this.all.length > 1 ? this.current : undefined, again });
+    // No next once every manager was passed over lately: later calls start again from this one.
+    const next = this.all.length > 1 && !this.#passedOverLately(this.current, now) ? this.current : undefined;
+    this.observer.passedOver?.({ manager: base, reason, next, again });
   }
 
   /** When `base` was last passed over, if it was. */
