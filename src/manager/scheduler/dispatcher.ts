@@ -15,14 +15,16 @@ import type { Db } from '../persistence/schema/database.js';
 import { publishSync } from '../jobs/publish.js';
 import { systemClock, type Clock } from '../../util/clock.js';
 import { Gathering } from '../../util/gathering.js';
+import { WorkerReturns } from './worker-returns.js';
 import type { TaskUpdate } from '../../contract/index.js';
 
 /**
- * Under load a round waits up to 25 ms for as many workers as the last one served, at most 32, to
- * gather (see Gathering). Only a round right after one that served every waiter, at least 8 of
- * them, lingers: a farm that was idle, or whose few workers run short tasks, is answered at once.
+ * Under load a round waits up to 25 ms for the workers expected back within that time, at most 64,
+ * to gather (see Gathering, WorkerReturns). Only a round right after one that served every waiter,
+ * at least 8 of them, lingers: a farm that was idle, or whose workers run long tasks, is answered
+ * at once.
  */
-const ROUND_GATHERING = { target: 32, lingerMs: 25, busyFrom: 8 };
+const ROUND_GATHERING = { target: 64, lingerMs: 25, busyFrom: 8 };
 
 /** A waiting worker's report on the task it just finished, applied by the round that serves it. */
 export interface FinishReport {
@@ -72,6 +74,7 @@ export class Dispatcher {
   #again = false;
   #stopped = false;
   readonly #gathering = new Gathering(ROUND_GATHERING.target, ROUND_GATHERING.lingerMs);
+  readonly #returns = new WorkerReturns();
   readonly #poll: NodeJS.Timeout;
   /** ready-to-assigned latencies, for the dispatch benchmark. */
   readonly stats = { rounds: 0, assigned: 0 };
@@ -98,6 +101,7 @@ export class Dispatcher {
   ): Promise<TaskRow | undefined> {
     // A second request from the same worker replaces its first (the first connection is gone).
     this.#waiters.get(worker.id)?.resolve(undefined);
+    this.#returns.returned(worker.id);
     return new Promise((resolve, reject) => {
       const finish = (task: TaskRow | undefined): void => {
         clearTimeout(waiter.timer);
@@ -176,8 +180,13 @@ export class Dispatcher {
         const { assigned, servedAll } = await this.#round();
         // Anyone still waiting may be served by tasks beyond this round's pick.
         if (assigned > 0 && this.#waiters.size > 0) this.#again = true;
-        if (this.#again && servedAll && assigned >= ROUND_GATHERING.busyFrom)
-          await this.#gathering.wait(this.#waiters.size, assigned);
+        // Busy: the next round lingers for the workers expected back soon, also when none waits
+        // yet (it would otherwise start with the first to arrive, and the rest wait for another).
+        if (servedAll && assigned >= ROUND_GATHERING.busyFrom) {
+          const expected = this.#waiters.size + this.#returns.expected(ROUND_GATHERING.lingerMs);
+          await this.#gathering.wait(this.#waiters.size, expected);
+          if (this.#waiters.size > 0) this.#again = true;
+        }
       } while (this.#again && !this.#stopped && this.#waiters.size > 0);
     } finally {
       this.#running = false;
@@ -200,8 +209,10 @@ export class Dispatcher {
     this.stats.assigned += assigned.size;
     for (const waiter of waiters) {
       const task = assigned.get(waiter.worker.id);
-      if (task) waiter.resolve({ ...task, status: 'active', worker_id: waiter.worker.id });
-      else if (assigned.size === 0) this.#idleGroups.add(capabilityKey(waiter.worker));
+      if (task) {
+        this.#returns.handed(waiter.worker.id);
+        waiter.resolve({ ...task, status: 'active', worker_id: waiter.worker.id });
+      } else if (assigned.size === 0) this.#idleGroups.add(capabilityKey(waiter.worker));
     }
     return { assigned: assigned.size, servedAll: assigned.size === waiters.length };
   }
