@@ -122,7 +122,7 @@ export async function countTasksFailedByWorker(
   return row.rows[0]?.n ?? 0;
 }
 
-/** Running tasks no worker has reported on since `cutoff`. */
+/** Running tasks no worker has reported on since `cutoff` (through task_active: at most one per worker). */
 export async function activeTasksUntouchedSince(
   db: Db,
   cutoff: Date,

@@ -6,6 +6,7 @@ import * as m0004 from './0004_task_job_check.js';
 import * as m0005 from './0005_task_commands_json.js';
 import * as m0006 from './0006_worker_tags_set_by_user.js';
 import * as m0007 from './0007_dashboard_history.js';
+import * as m0008 from './0008_task_touch_without_index.js';
 
 /**
  * Every migration, in order. Names start with a 4-digit number: the schema version is
@@ -19,4 +20,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0005_task_commands_json': m0005,
   '0006_worker_tags_set_by_user': m0006,
   '0007_dashboard_history': m0007,
+  '0008_task_touch_without_index': m0008,
 };
