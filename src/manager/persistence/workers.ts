@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { WorkerStatus } from '../state/statuses.js';
-import type { WorkerRow, SleepSchedule, TaskRow } from './schema/tables.js';
+import type { WorkerRow, SleepSchedule } from './schema/tables.js';
 import { NotFoundError } from './errors.js';
 import { assertWorkerTransition, InvalidTransitionError } from '../state/transitions.js';
 import type { Db, Trx } from './schema/database.js';
@@ -13,7 +13,8 @@ export async function fetchWorker(db: Db | Trx, id: string): Promise<WorkerRow> 
 
 export interface WorkerWithHeldTask {
   worker: WorkerRow;
-  held: TaskRow | undefined;
+  /** The active task the worker holds, if any. */
+  heldTaskId: string | undefined;
 }
 
 /** A worker's name, for log lines; undefined once it is deleted. */
@@ -22,30 +23,18 @@ export async function fetchWorkerName(db: Db | Trx, id: string): Promise<string 
   return row?.name;
 }
 
-/** Workers and the active task each holds (if any), in one round trip; unknown ids are absent. */
+/**
+ * Workers and the id of the active task each holds (if any), in one round trip; unknown ids are
+ * absent. Only the id: every task request starts here, and the task itself is needed only when a
+ * worker asks again for the task it holds.
+ */
 export async function fetchWorkersWithHeldTasks(db: Db | Trx, ids: string[]): Promise<Map<string, WorkerWithHeldTask>> {
-  const { rows } = await sql<
-    WorkerRow & {
-      held:
-        | (Omit<TaskRow, 'created_at' | 'updated_at' | 'job_created_at' | 'last_touched_at'> & Record<string, unknown>)
-        | null;
-    }
-  >`/* prepared */
-    SELECT w.*, (SELECT to_jsonb(t) FROM task t WHERE t.worker_id = w.id AND t.status = 'active' LIMIT 1) AS held
+  const { rows } = await sql<WorkerRow & { held_task_id: string | null }>`/* prepared */
+    SELECT w.*, (SELECT t.id FROM task t WHERE t.worker_id = w.id AND t.status = 'active' LIMIT 1) AS held_task_id
     FROM worker w WHERE w.id = ANY(${ids}::uuid[])`.execute(db);
   const found = new Map<string, WorkerWithHeldTask>();
-  for (const { held, ...worker } of rows) {
-    const task = held
-      ? ({
-          ...held,
-          created_at: new Date(held.created_at as string),
-          updated_at: new Date(held.updated_at as string),
-          job_created_at: new Date(held.job_created_at as string),
-          last_touched_at: held.last_touched_at ? new Date(held.last_touched_at as string) : null,
-        } as TaskRow)
-      : undefined;
-    found.set(worker.id, { worker: worker as WorkerRow, held: task });
-  }
+  for (const { held_task_id, ...worker } of rows)
+    found.set(worker.id, { worker: worker as WorkerRow, heldTaskId: held_task_id ?? undefined });
   return found;
 }
 

@@ -119,12 +119,14 @@ export class WorkerService {
    * worker already holds is handed to it again; otherwise it waits up to `waitMs` for one.
    */
   async nextTask(id: string, options: { waitMs?: number; signal?: AbortSignal } = {}): Promise<NextTask> {
-    const { worker, held } = await this.#fetchWithHeldTask(id);
+    const { worker, heldTaskId } = await this.#fetchWithHeldTask(id);
     // A worker the manager put in `error` (timed out) or `offline` gets no task until it signs on again.
     assertSignedOn(worker);
-    if (worker.status_requested && (!worker.lazy_status_request || !held))
+    if (worker.status_requested && (!worker.lazy_status_request || !heldTaskId))
       return { kind: 'status-change', state: requestedState(worker) };
     if (worker.status === 'asleep') return { kind: 'status-change', state: { statusRequested: 'asleep', lazy: false } };
+    // Still held when read again (not canceled meanwhile): handed to the worker again.
+    const held = heldTaskId ? await activeTaskOfWorker(this.deps.db, id) : undefined;
     if (held) return { kind: 'task', task: await this.#assigned(held, worker) };
     return this.#waitForTask(worker, options);
   }
@@ -142,8 +144,8 @@ export class WorkerService {
     options: { waitMs?: number; signal?: AbortSignal } = {},
   ): Promise<NextTask> {
     if (update.status === 'completed') {
-      const { worker, held } = await this.#fetchWithHeldTask(id);
-      if (worker.status === 'awake' && !worker.status_requested && (!held || held.id === taskId))
+      const { worker, heldTaskId } = await this.#fetchWithHeldTask(id);
+      if (worker.status === 'awake' && !worker.status_requested && (!heldTaskId || heldTaskId === taskId))
         return this.#waitForTask(worker, options, { taskId, update });
     }
     await this.deps.taskUpdates.apply(id, taskId, update);
