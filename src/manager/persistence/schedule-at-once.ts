@@ -34,13 +34,15 @@ export async function pickAndAssignAtOnce(
   const [first] = group;
   if (!first) return { assigned: new Map(), changes: [], activatedJobs: [] };
   const ids = group.map((worker) => worker.id);
-  // Prepared: planning this statement costs more than running it.
+  // Prepared: planning this statement costs more than running it. The ids go once (p): each
+  // parameter is serialised and parsed on its own.
   const query = sql<Row>`/* prepared:pick_and_assign */
-    WITH w AS (SELECT worker_id, n FROM unnest(${ids}::uuid[]) WITH ORDINALITY AS w(worker_id, n)),
+    WITH p AS (SELECT ${ids}::uuid[] AS ids),
+    w AS (SELECT worker_id, n FROM unnest((SELECT ids FROM p)) WITH ORDINALITY AS w(worker_id, n)),
     c AS (
       SELECT t.id, t.job_id, t.status, t.job_priority, t.priority, t.job_created_at, t.idx,
-             (t.failed_by_workers && ${ids}::uuid[] OR EXISTS (SELECT 1 FROM job_blocklist b
-               WHERE b.job_id = t.job_id AND b.task_type = t.type AND b.worker_id = ANY(${ids}::uuid[]))) AS excluded
+             (t.failed_by_workers && (SELECT ids FROM p) OR EXISTS (SELECT 1 FROM job_blocklist b
+               WHERE b.job_id = t.job_id AND b.task_type = t.type AND b.worker_id = ANY((SELECT ids FROM p)::uuid[]))) AS excluded
       FROM task t
       WHERE ${READY} AND type = ANY(${first.supportedTaskTypes}::text[]) AND (job_tag IS NULL OR job_tag = ANY(${first.tags}::text[]))
       ORDER BY ${TASK_ORDER} LIMIT ${ids.length} FOR UPDATE OF t SKIP LOCKED),
