@@ -302,6 +302,19 @@ function pgBossRun(results: Results, settings: PgBossSettings, key: SystemKey): 
 const rateOf = (results: Results, key: SystemKey): number =>
   median((results.samples.get(key) ?? []).map((s) => s.rate));
 
+/**
+ * Two managers against one: the ratio of the medians, and the ratio within each round, where the
+ * two runs are adjacent (the machine's speed drifts by a third over minutes; a round's pair shares it).
+ */
+function printTwoToOne(results: Results): void {
+  const one = results.samples.get('kiln') ?? [];
+  const two = results.samples.get('kiln-2') ?? [];
+  const perRound = two.flatMap((run, i) => (one[i] ? [run.rate / one[i].rate] : []));
+  console.log(
+    `Kiln, two managers on one database / one manager: ${(rateOf(results, 'kiln-2') / rateOf(results, 'kiln')).toFixed(2)}x (target ≥ 1x); within each round ${perRound.map((r) => `${r.toFixed(2)}x`).join(', ')}, median ${median(perRound).toFixed(2)}x`,
+  );
+}
+
 /** The table: throughput medians; latency medians, each row saying what its latency is. */
 function printTable(results: Results, systems: System[]): void {
   const line = '-'.repeat(132);
@@ -361,10 +374,7 @@ function printDetails(results: Results, systems: System[]): void {
   console.log('Kiln ratio to each peer (jobs/s medians):');
   for (const { key, label } of systems.filter(({ key }) => key !== 'kiln' && key !== 'kiln-2'))
     console.log(`  ${(rateOf(results, 'kiln') / rateOf(results, key)).toFixed(2)}x  ${label}`);
-  if (results.samples.has('kiln') && results.samples.has('kiln-2'))
-    console.log(
-      `Kiln, two managers on one database / one manager: ${(rateOf(results, 'kiln-2') / rateOf(results, 'kiln')).toFixed(2)}x (target ≥ 1x)`,
-    );
+  if (results.samples.has('kiln') && results.samples.has('kiln-2')) printTwoToOne(results);
   console.log('CPU ms per task (medians): system process(es) / benchmark client / PostgreSQL');
   for (const { key } of systems) {
     const runs = results.samples.get(key) ?? [];
