@@ -75,7 +75,7 @@ export async function buildServices(parts: {
     dispatcher.kick();
     parts.elsewhere?.workReady();
   };
-  const taskUpdates = new TaskUpdates({ db, bus, logs, policy, onWorkReady, now });
+  const taskUpdates = new TaskUpdates({ db, atOnceDb: parts.schedulerDb, bus, logs, policy, onWorkReady, now });
   const jobs = new JobService({
     db,
     bus,

@@ -32,6 +32,11 @@ interface Pending {
 
 export interface TaskUpdateDeps {
   db: Db;
+  /**
+   * Where plain completions' one statement runs: the scheduler's session (default: db). A round
+   * then runs its two statements on one warm backend, which keeps both planned once.
+   */
+  atOnceDb?: Db;
   bus: EventBus;
   logs: TaskLogs;
   policy: FailurePolicy;
@@ -102,7 +107,7 @@ export class TaskUpdates {
     let done: CompletedAtOnce | undefined;
     try {
       const completions = plain.map((item) => ({ taskId: item.taskId, workerId: item.workerId, seq: item.update.seq }));
-      done = await completeAtOnce(this.deps.db, completions, this.deps.policy.jobFailShare);
+      done = await completeAtOnce(this.deps.atOnceDb ?? this.deps.db, completions, this.deps.policy.jobFailShare);
     } catch (error) {
       for (const item of plain) item.reject(error);
       return true;
