@@ -7,6 +7,7 @@
 // `kiln` processes and remove network namespaces and temp dirs. With this module:
 // - the runner, sent SIGUSR2 (run-tests.mjs does so on its own SIGINT/SIGTERM), starts no more
 //   test files and sends SIGTERM to the files' processes running; it ends as usual once they have;
+// - the runner whose output's reader goes away (EPIPE: `| head`) does the same;
 // - a test file's process, sent SIGTERM or SIGINT, cancels its running tests the way a test's
 //   time limit does (so their after-hooks run), starts no more tests, and exits once its hooks are
 //   done; a second signal exits at once.
@@ -113,9 +114,10 @@ function childPidsOf(parent) {
   return found;
 }
 
-/** In the runner: start no more files, ask the running files' processes to stop. */
+/** In the runner: start no more files, ask the running files' processes to stop (once: a second SIGTERM kills). */
 function interruptRunner() {
-  interruption ??= stackless('interrupted before this file started');
+  if (interruption) return;
+  interruption = stackless('interrupted before this file started');
   for (const pid of childPidsOf(process.pid)) {
     try {
       process.kill(pid, 'SIGTERM');
@@ -132,4 +134,12 @@ if (process.env.NODE_TEST_CONTEXT !== undefined) {
 } else if (process.execArgv.includes('--test')) {
   watchTests();
   process.on('SIGUSR2', interruptRunner);
+  // The reader of the output went away (`| head`): the runner would die of EPIPE and leave the
+  // files' processes without their after-hooks; it stops as on an interrupt instead.
+  const onOutputError = (error) => {
+    if (error.code !== 'EPIPE') throw error;
+    interruptRunner();
+  };
+  process.stdout.on('error', onOutputError);
+  process.stderr.on('error', onOutputError);
 }
