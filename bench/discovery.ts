@@ -3,9 +3,7 @@
  * multicast), the time from a service's start to a listener finding it by multicast, from its
  * goodbye to the entry leaving, and from a kill (no goodbye) to expiry.
  */
-import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { ip, netnsSkipReason } from '../src/testing/netns.js';
+import { createLab, netnsSkipReason } from '../src/testing/netns.js';
 import { ms, percentile } from './stats.js';
 
 export async function benchDiscovery(runs = 100): Promise<void> {
@@ -14,17 +12,13 @@ export async function benchDiscovery(runs = 100): Promise<void> {
     console.log(`discovery: skipped (${skip})`);
     return;
   }
-  const ns = `kbench-${randomBytes(3).toString('hex')}`;
-  ip('netns', 'add', ns);
+  const cleanups: Array<() => unknown> = [];
   try {
-    ip('-n', ns, 'link', 'set', 'lo', 'up');
-    ip('-n', ns, 'link', 'set', 'lo', 'multicast', 'on');
-    ip('-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', 'lo');
+    const host = createLab({ after: (fn) => cleanups.push(fn) }).host('bench');
+    host.run('ip', ['link', 'set', 'lo', 'multicast', 'on']);
+    host.run('ip', ['route', 'add', '224.0.0.0/4', 'dev', 'lo']);
     const child = new URL('./discovery-child.js', import.meta.url).pathname;
-    const result = spawnSync('ip', ['netns', 'exec', ns, process.execPath, child, String(runs), '200'], {
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+    const result = host.exec(process.execPath, [child, String(runs), '200']);
     if (result.status !== 0) throw new Error(`discovery bench failed: ${result.stderr}`);
     const { found, goodbye, expiry, periodMs } = JSON.parse(result.stdout) as Record<string, number[]> & {
       periodMs: number;
@@ -36,6 +30,6 @@ export async function benchDiscovery(runs = 100): Promise<void> {
     console.log(line('goodbye -> entry gone', goodbye));
     console.log(line(`kill -> expired (3 x ${periodMs} ms)`, expiry));
   } finally {
-    spawnSync('ip', ['netns', 'del', ns]);
+    for (const fn of cleanups.reverse()) await fn();
   }
 }

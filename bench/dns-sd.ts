@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeSegment, netnsSkipReason, type NsHost } from '../src/testing/netns-dns.js';
+import { makeSegment, netnsSkipReason, type SegmentHost } from '../src/testing/netns.js';
 import { makeTempDir } from '../src/testing/temp.js';
 import { ms, percentile } from './stats.js';
 
@@ -20,7 +20,7 @@ const WORKER_STARTS = 10;
 const KILN_MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
 /** From `kiln worker` starting (no manager configured) to its "found the manager" line. */
-async function benchWorkerStarts(b: NsHost, servicesHome: string): Promise<void> {
+async function benchWorkerStarts(b: SegmentHost, servicesHome: string): Promise<void> {
   // Each way with the other lookups off, so each time is its own step's.
   const ways: Array<[string, string, NodeJS.ProcessEnv]> = [
     ['by multicast self-discovery (empty home)', '', { KILN_SELF_DISCOVERY: 'on', KILN_DNS_SD: 'off' }],

@@ -10,13 +10,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as igniter from './igniter.js';
 import { KILN_MAIN } from '../testing/cli.js';
-import {
-  NAMESPACED_DISCOVERY_ENV,
-  makeSegment,
-  netnsSkipReason,
-  waitForFile,
-  type NsHost,
-} from '../testing/netns-dns.js';
+import { NAMESPACED_DISCOVERY_ENV, waitForFile } from '../testing/netns-dns.js';
+import { makeSegment, netnsSkipReason, type SegmentHost } from '../testing/netns.js';
 import { makeTempDir } from '../testing/temp.js';
 
 const skip = netnsSkipReason();
@@ -30,7 +25,7 @@ interface MapRow {
 }
 
 /** Runs `kiln ARGS` inside a namespace with discovery on, to its end. */
-function kiln(host: NsHost, args: string[]): string {
+function kiln(host: SegmentHost, args: string[]): string {
   const env = Object.entries(NAMESPACED_DISCOVERY_ENV).map(([key, value]) => `${key}=${value}`);
   return host.run('env', [...env, process.execPath, KILN_MAIN, ...args]);
 }

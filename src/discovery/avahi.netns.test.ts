@@ -16,13 +16,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { KILN_MAIN } from '../testing/cli.js';
-import {
-  NAMESPACED_DISCOVERY_ENV,
-  makeSegment,
-  netnsSkipReason,
-  waitForManagerAndDatabase,
-  type NsHost,
-} from '../testing/netns-dns.js';
+import { NAMESPACED_DISCOVERY_ENV, waitForManagerAndDatabase } from '../testing/netns-dns.js';
+import { makeSegment, netnsSkipReason, type SegmentHost } from '../testing/netns.js';
 import { makeTempDir } from '../testing/temp.js';
 
 const ZEROCONF_BROWSE = fileURLToPath(new URL('../../../src/testing/zeroconf-browse.py', import.meta.url));
@@ -82,7 +77,7 @@ function writeAvahiFiles(dir: string, veth: string): { config: string; services:
   return { config, services };
 }
 
-function startAvahi(host: NsHost, files: { config: string; services: string }) {
+function startAvahi(host: SegmentHost, files: { config: string; services: string }) {
   const script = [
     'mount -t tmpfs kiln-avahi-run /run',
     'mkdir -p /run/avahi-daemon',

@@ -10,14 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { KILN_MAIN } from '../testing/cli.js';
-import {
-  NAMESPACED_DISCOVERY_ENV,
-  makeSegment,
-  netnsSkipReason,
-  waitForManagerAndDatabase,
-  type NsHost,
-  type NsProcess,
-} from '../testing/netns-dns.js';
+import { NAMESPACED_DISCOVERY_ENV, waitForManagerAndDatabase } from '../testing/netns-dns.js';
+import { makeSegment, netnsSkipReason, type NsProcess, type SegmentHost } from '../testing/netns.js';
 import { makeTempDir } from '../testing/temp.js';
 
 const ZEROCONF_BROWSE = fileURLToPath(new URL('../../../src/testing/zeroconf-browse.py', import.meta.url));
@@ -43,8 +37,8 @@ interface Heard {
 describe('DNS-SD and services.cfg between two namespaced hosts', { skip: skip ?? false }, () => {
   const hooks = { after: (fn: () => unknown) => cleanups.push(fn) };
   const cleanups: Array<() => unknown> = [];
-  let a: NsHost;
-  let b: NsHost;
+  let a: SegmentHost;
+  let b: SegmentHost;
   let manager: NsProcess;
   let secret = '';
 

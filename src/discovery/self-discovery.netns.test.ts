@@ -4,11 +4,11 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLab, distScript, netnsSkipReason, type Host, type Lab } from '../testing/netns.js';
+import { createLab, distScript, netnsSkipReason, type Host } from '../testing/netns.js';
 
 const skip = netnsSkipReason();
 const PERIOD_MS = 300;
@@ -22,17 +22,16 @@ function home(t: { after: (fn: () => unknown) => void }, networkCfg?: string, uu
   return dir;
 }
 
-function startPeer(lab: Lab, host: Host, options: object) {
-  return lab.spawn(host, [
+function startPeer(host: Host, options: object) {
+  return host.spawn(process.execPath, [
     distScript('testing/discovery-peer.js'),
     JSON.stringify({ periodMs: PERIOD_MS, services: [MANAGER], ...options }),
   ]);
 }
 
-function map(lab: Lab, host: Host, homeDir: string, wait = '0.5'): any[] {
+function map(host: Host, homeDir: string, wait = '0.5'): any[] {
   // Multicast on (inside the namespace only); DNS-SD off so only self-discovery is measured.
-  const result = lab.exec(host, [
-    'env',
+  const result = host.exec('env', [
     'KILN_SELF_DISCOVERY=on',
     'KILN_DNS_SD=off',
     process.execPath,
@@ -53,9 +52,9 @@ describe('self-discovery between network namespaces', { skip, timeout: 60_000 },
   it('one segment: `kiln services map --json` on B sees the manager announced on A', async (t) => {
     const lab = createLab(t);
     const [a, b] = lab.segment(['a', 'b']) as [Host, Host];
-    const peer = startPeer(lab, a, { home: home(t) });
+    const peer = startPeer(a, { home: home(t) });
     const ready = JSON.parse(await peer.waitForLine(/"ready"/));
-    const entries = map(lab, b, home(t));
+    const entries = map(b, home(t));
     assert.equal(entries.length, 1);
     const [entry] = entries;
     assert.equal(entry.kind, 'manager');
@@ -70,18 +69,18 @@ describe('self-discovery between network namespaces', { skip, timeout: 60_000 },
     const lab = createLab(t);
     const [a, b] = lab.segment(['a', 'b']) as [Host, Host];
     const scoped = '[Self Discovery]\nScope = 239.0.0.1\nPort = 7666\n';
-    const peer = startPeer(lab, a, { home: home(t, scoped) });
+    const peer = startPeer(a, { home: home(t, scoped) });
     await peer.waitForLine(/"ready"/);
-    assert.equal(map(lab, b, home(t, scoped)).length, 1);
-    assert.equal(map(lab, b, home(t)).length, 0);
+    assert.equal(map(b, home(t, scoped)).length, 1);
+    assert.equal(map(b, home(t)).length, 0);
   });
 
   it('SIGKILL: the entry leaves within the expiry; a clean stop within 1 s (goodbye)', async (t) => {
     const lab = createLab(t);
     const [a, b] = lab.segment(['a', 'b']) as [Host, Host];
-    const watcher = startPeer(lab, b, { home: home(t), services: [] });
+    const watcher = startPeer(b, { home: home(t), services: [] });
     await watcher.waitForLine(/"ready"/);
-    const killed = startPeer(lab, a, { home: home(t) });
+    const killed = startPeer(a, { home: home(t) });
     await watcher.waitForLine(/"appeared"/);
     const killedAt = Date.now();
     killed.child.kill('SIGKILL');
@@ -90,49 +89,49 @@ describe('self-discovery between network namespaces', { skip, timeout: 60_000 },
     assert.ok(expiryMs <= 3 * PERIOD_MS + 300, `left after ${expiryMs} ms`);
     assert.ok(expiryMs >= 2 * PERIOD_MS, `left after ${expiryMs} ms: too early for an expiry`);
 
-    const stopped = startPeer(lab, a, { home: home(t), services: [{ kind: 'worker', ports: {} }] });
+    const stopped = startPeer(a, { home: home(t), services: [{ kind: 'worker', ports: {} }] });
     await watcher.waitForLine(/"appeared".*"worker"/);
     await stopped.waitForLine(/"ready"/); // its signal handlers are in place
     const stoppedAt = Date.now();
     stopped.child.kill('SIGTERM');
     const bye = JSON.parse(await watcher.waitForLine(/"disappeared".*"worker"/, 1_000));
     assert.ok(bye.at - stoppedAt < 1_000);
-    assert.equal(await stopped.exited(), 0);
+    assert.equal(await stopped.exited, 0);
   });
 
   it('`kiln services monitor` prints one line per appearance and disappearance; Ctrl-C ends it with 0', async (t) => {
     const lab = createLab(t);
     const [a, b] = lab.segment(['a', 'b']) as [Host, Host];
-    const monitor = lab.spawn(b, [distScript('cli/main.js'), 'services', 'monitor', '--home', home(t)], {
+    const monitor = b.spawn(process.execPath, [distScript('cli/main.js'), 'services', 'monitor', '--home', home(t)], {
       KILN_SELF_DISCOVERY: 'on',
       KILN_DNS_SD: 'off',
     });
     // Give the monitor a moment to join the group before anything announces.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const peer = startPeer(lab, a, { home: home(t) });
+    const peer = startPeer(a, { home: home(t) });
     const appeared = await monitor.waitForLine(/ appeared +manager /);
     assert.match(appeared, /10\.77\.\d+\.1 .*http=7780 uuid=/);
     await peer.waitForLine(/"ready"/);
     peer.child.kill('SIGTERM');
     await monitor.waitForLine(/ disappeared \(goodbye\) +manager /, 2_000);
-    assert.equal(await peer.exited(), 0);
+    assert.equal(await peer.exited, 0);
     const lines = monitor.lines().filter((line) => /appeared|disappeared|changed/.test(line));
     assert.equal(lines.length, 2, `one line each:\n${lines.join('\n')}`);
     monitor.child.kill('SIGINT');
-    assert.equal(await monitor.exited(), 0);
+    assert.equal(await monitor.exited, 0);
   });
 
   it('one UUID on two hosts: both report it, and map flags it', async (t) => {
     const lab = createLab(t);
     const [a, b, c] = lab.segment(['a', 'b', 'c']) as [Host, Host, Host];
     const uuid = '0a0a0a0a-0000-4000-8000-000000000001';
-    const first = startPeer(lab, a, { home: home(t, '', uuid), hostName: 'render-01' });
-    const second = startPeer(lab, b, { home: home(t, '', uuid), hostName: 'render-01-clone' });
+    const first = startPeer(a, { home: home(t, '', uuid), hostName: 'render-01' });
+    const second = startPeer(b, { home: home(t, '', uuid), hostName: 'render-01-clone' });
     for (const peer of [first, second]) {
       await peer.waitForLine(/"event":"duplicate"/, 5_000);
       await peer.waitForLine(/DUPLICATE HOST UUID 0a0a0a0a-0000-4000-8000-000000000001/, 5_000);
     }
-    const entries = map(lab, c, home(t), '1');
+    const entries = map(c, home(t), '1');
     assert.equal(entries.length, 2);
     assert.ok(entries.every((entry) => entry.duplicateUuid === true));
   });
@@ -140,7 +139,7 @@ describe('self-discovery between network namespaces', { skip, timeout: 60_000 },
   it('malformed, oversized, foreign-version and spoofed packets are ignored and counted', async (t) => {
     const lab = createLab(t);
     const [a, b] = lab.segment(['a', 'b']) as [Host, Host];
-    const peer = startPeer(lab, a, { home: home(t) });
+    const peer = startPeer(a, { home: home(t) });
     await peer.waitForLine(/"ready"/);
     const sender = { uuid: 'x', host: 'evil', addresses: ['10.77.1.2'] };
     const payloads = [
@@ -164,7 +163,7 @@ describe('self-discovery between network namespaces', { skip, timeout: 60_000 },
       let n = 0;
       for (const p of payloads) s.send(Buffer.from(p, 'latin1'), 7555, '224.0.0.1', () => { if (++n === payloads.length) s.close(); });
     `;
-    const sent = lab.exec(b, [process.execPath, '-e', script]);
+    const sent = b.exec(process.execPath, ['-e', script]);
     assert.equal(sent.status, 0, sent.stderr);
     const line = await peer.waitForLine(/"spoofed":1.*/, 5_000).catch(() => '');
     const counters = JSON.parse(
@@ -179,7 +178,7 @@ describe('self-discovery between network namespaces', { skip, timeout: 60_000 },
     assert.equal(counters.spoofed, 1);
     assert.equal(counters.oversized, 1);
     // Still working: a newcomer still finds it.
-    assert.equal(map(lab, b, home(t)).length, 1);
+    assert.equal(map(b, home(t)).length, 1);
     assert.equal(peer.child.exitCode, null);
   });
 
@@ -196,11 +195,11 @@ describe('self-discovery between network namespaces', { skip, timeout: 60_000 },
       lab.link(a, r, 1, [1, 254]);
       lab.link(c, r, 2, [1, 254]);
       for (const host of [a, c]) {
-        const { ip } = { ip: (...args: string[]) => lab.exec(host, ['ip', ...args]) };
+        const ip = (...args: string[]) => host.exec('ip', args);
         ip('route', 'add', 'default', 'via', host === a ? '10.77.1.254' : '10.77.2.254');
         ip('route', 'add', '224.0.0.0/4', 'dev', host.devices[0] ?? '');
       }
-      lab.exec(r, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+      r.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
       const conf = join(mkdtempSync(join(tmpdir(), 'kiln-smcroute-')), 'smcroute.conf');
       t.after(() => rmSync(join(conf, '..'), { recursive: true, force: true }));
       const [toA, toC] = r.devices as [string, string];
@@ -209,41 +208,23 @@ describe('self-discovery between network namespaces', { skip, timeout: 60_000 },
         `phyint ${toA} enable\nphyint ${toC} enable\nmroute from ${toA} group 239.0.0.1 to ${toC}\nmroute from ${toC} group 239.0.0.1 to ${toA}\n`,
       );
       const dir = join(conf, '..');
-      const router = spawn(
-        'ip',
-        [
-          'netns',
-          'exec',
-          r.ns,
-          'smcrouted',
-          '-n',
-          '-f',
-          conf,
-          '-i',
-          r.ns,
-          '-u',
-          join(dir, 'sock'),
-          '-P',
-          join(dir, 'pid'),
-        ],
-        { stdio: 'ignore' },
-      );
-      lab.adopt(router);
-      return { lab, a, c };
+      // A multicast router daemon, stopped with the lab's other processes.
+      r.spawn('smcrouted', ['-n', '-f', conf, '-i', r.ns, '-u', join(dir, 'sock'), '-P', join(dir, 'pid')]);
+      return { a, c };
     }
 
     it('with TTL 1, C does not see A; with TTL 2 and multicast routing it does', { skip: smcroute }, async (t) => {
-      const { lab, a, c } = routedLab(t);
+      const { a, c } = routedLab(t);
       await new Promise((resolve) => setTimeout(resolve, 300)); // smcrouted installs its routes
       const ttl = (n: number) => `[Self Discovery]\nScope = 239.0.0.1\nTTL = ${n}\n`;
-      const near = startPeer(lab, a, { home: home(t, ttl(1)) });
+      const near = startPeer(a, { home: home(t, ttl(1)) });
       await near.waitForLine(/"ready"/);
-      assert.equal(map(lab, c, home(t, ttl(1)), '1').length, 0, 'TTL 1 must not cross the router');
+      assert.equal(map(c, home(t, ttl(1)), '1').length, 0, 'TTL 1 must not cross the router');
       near.child.kill('SIGTERM');
-      await near.exited();
-      const far = startPeer(lab, a, { home: home(t, ttl(2)) });
+      await near.exited;
+      const far = startPeer(a, { home: home(t, ttl(2)) });
       await far.waitForLine(/"ready"/);
-      const entries = map(lab, c, home(t, ttl(2)), '1');
+      const entries = map(c, home(t, ttl(2)), '1');
       assert.equal(entries.length, 1, 'TTL 2 crosses one multicast router');
       assert.deepEqual(entries[0].addresses, ['10.77.1.1']);
     });
@@ -252,8 +233,8 @@ describe('self-discovery between network namespaces', { skip, timeout: 60_000 },
     const lab = createLab(t);
     const alone = lab.host('alone'); // loopback only: no MULTICAST flag, no multicast route
     const mapStderr = (): string => {
-      const args = ['env', 'KILN_SELF_DISCOVERY=on', 'KILN_DNS_SD=off', process.execPath, distScript('cli/main.js')];
-      const result = lab.exec(alone, [...args, 'services', 'map', '--wait', '0.2', '--home', home(t)]);
+      const args = ['KILN_SELF_DISCOVERY=on', 'KILN_DNS_SD=off', process.execPath, distScript('cli/main.js')];
+      const result = alone.exec('env', [...args, 'services', 'map', '--wait', '0.2', '--home', home(t)]);
       assert.equal(result.status, 0, result.stderr);
       return result.stderr;
     };
@@ -263,8 +244,8 @@ describe('self-discovery between network namespaces', { skip, timeout: 60_000 },
       /warning: no route for the multicast scope 224\.0\.0\.1.*fix: ip route add 224\.0\.0\.0\/4 dev lo/,
     );
     assert.match(broken, /warning: interface lo lacks the MULTICAST flag.*fix: ip link set dev lo multicast on/);
-    lab.exec(alone, ['ip', 'link', 'set', 'dev', 'lo', 'multicast', 'on']);
-    lab.exec(alone, ['ip', 'route', 'add', '224.0.0.0/4', 'dev', 'lo']);
+    alone.exec('ip', ['link', 'set', 'dev', 'lo', 'multicast', 'on']);
+    alone.exec('ip', ['route', 'add', '224.0.0.0/4', 'dev', 'lo']);
     assert.doesNotMatch(mapStderr(), /warning/);
   });
 });

@@ -10,14 +10,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { KILN_MAIN } from '../testing/cli.js';
-import {
-  NAMESPACED_DISCOVERY_ENV,
-  makeSegment,
-  netnsSkipReason,
-  waitForManagerAndDatabase,
-  type NsHost,
-  type NsProcess,
-} from '../testing/netns-dns.js';
+import { NAMESPACED_DISCOVERY_ENV, waitForManagerAndDatabase } from '../testing/netns-dns.js';
+import { makeSegment, netnsSkipReason, type NsProcess, type SegmentHost } from '../testing/netns.js';
 import { makeTempDir } from '../testing/temp.js';
 
 const skip = netnsSkipReason();
@@ -36,7 +30,11 @@ interface MapRow {
 }
 
 /** `kiln services map --json` inside a namespace, with the given discovery switches. */
-function servicesMap(host: NsHost, home: string, switches: NodeJS.ProcessEnv = NAMESPACED_DISCOVERY_ENV): MapRow[] {
+function servicesMap(
+  host: SegmentHost,
+  home: string,
+  switches: NodeJS.ProcessEnv = NAMESPACED_DISCOVERY_ENV,
+): MapRow[] {
   const env = Object.entries(switches).map(([key, value]) => `${key}=${value}`);
   const args = [...env, process.execPath, KILN_MAIN, 'services', 'map', '--json', '--wait', '1.5', '--home', home];
   return JSON.parse(host.run('env', args)) as MapRow[];
@@ -54,8 +52,8 @@ function collectCleanups(): { hooks: { after: (fn: () => unknown) => void }; run
 
 describe('kiln services map and announcing workers, between two namespaced hosts', { skip: skip ?? false }, () => {
   const cleanup = collectCleanups();
-  let a: NsHost;
-  let b: NsHost;
+  let a: SegmentHost;
+  let b: SegmentHost;
   let secret = '';
 
   before(async () => {
@@ -178,7 +176,7 @@ describe('a worker moves to another manager when the one it discovered stops', {
 });
 
 /** A second manager in B on the database in A (trust mode, role kiln_admin as the embedded manager uses). */
-function startSecondManager(b: NsHost, home: string, a: NsHost, env: NodeJS.ProcessEnv): NsProcess {
+function startSecondManager(b: SegmentHost, home: string, a: SegmentHost, env: NodeJS.ProcessEnv): NsProcess {
   const url = `postgresql://kiln_admin@${a.address}:7533/kiln`;
   return b.spawn(process.execPath, [KILN_MAIN, 'manager', '--home', home, '--open', '--database-url', url], env);
 }
