@@ -5,6 +5,9 @@ import { managerUrlOf, resolveManager } from './resolve-manager.js';
 import { fromHeard, toTxt } from './dns-sd-records.js';
 import type { ServiceEntry } from './types.js';
 
+/** Generous: a refused port fails at once whatever it is, and a loaded machine may answer a live one late. */
+const PROBE_MS = 10_000;
+
 const entry = (port: number, addresses = ['127.0.0.1']): ServiceEntry => ({
   kind: 'manager',
   uuid: 'u',
@@ -29,7 +32,7 @@ describe('resolving the manager', () => {
   it('names every manager a step finds (several managers of one farm), comma-separated; a listed one must answer', async () => {
     const listed = await resolveManager({
       servicesFile: async () => [entry(port), entry(1), entry(secondPort, ['127.0.0.2', '127.0.0.1'])],
-      probeTimeoutMs: 300,
+      probeTimeoutMs: PROBE_MS,
     });
     assert.equal(listed.url, `http://127.0.0.1:${port},http://127.0.0.1:${secondPort}`);
     const heard = await resolveManager({ multicast: async () => [entry(port), entry(secondPort)] });
@@ -56,7 +59,7 @@ describe('resolving the manager', () => {
       servicesFile: step('services.cfg', [entry(1)]),
       multicast: step('multicast', []),
       dnsSd: step('dns-sd', [entry(port)]),
-      probeTimeoutMs: 300,
+      probeTimeoutMs: PROBE_MS,
     });
     assert.deepEqual(order, ['services.cfg', 'multicast', 'dns-sd']);
     assert.equal(found.url, `http://127.0.0.1:${port}`);

@@ -7,6 +7,9 @@ import pino from 'pino';
 import { freePort, makeTempDir } from '../testing/temp.js';
 import { findWorkerManager, watchDiscoveredManager } from './manager-finder.js';
 
+/** Generous: the gone manager's port refuses at once whatever it is; a loaded machine may answer late. */
+const PROBE_MS = 10_000;
+
 /** No DNS-SD here: tests never send mDNS on the host's interfaces (the namespaced test covers it). */
 const env = { KILN_DNS_SD: 'off' };
 
@@ -42,7 +45,7 @@ describe('a worker finding its manager', () => {
     const moved = await new Promise<string>((resolvePromise) => {
       const stop = watchDiscoveredManager(
         `http://127.0.0.1:${gone}`,
-        { ...finder(home), watch: { intervalMs: 20, failuresBeforeResolve: 3, probeTimeoutMs: 100 } },
+        { ...finder(home), watch: { intervalMs: 20, failuresBeforeResolve: 3, probeTimeoutMs: PROBE_MS } },
         (next) => {
           stop();
           resolvePromise(next.url);
@@ -59,7 +62,7 @@ describe('a worker finding its manager', () => {
     let moved = false;
     const stop = watchDiscoveredManager(
       `http://127.0.0.1:${gone},http://127.0.0.1:${port}`,
-      { ...finder(home), watch: { intervalMs: 20, failuresBeforeResolve: 3, probeTimeoutMs: 100 } },
+      { ...finder(home), watch: { intervalMs: 20, failuresBeforeResolve: 3, probeTimeoutMs: PROBE_MS } },
       () => (moved = true),
     );
     await new Promise((resolvePromise) => setTimeout(resolvePromise, 400));
