@@ -193,7 +193,8 @@ export interface DrainResult {
 /**
  * Every worker loops: long-poll for a task, complete it at once while asking for the next one in
  * the same request (POST /worker/tasks/:id/finish), repeat; until `target` tasks have been handed
- * out (tasks already asked for are still completed, the last ones with a plain update). The clock runs from the
+ * out (tasks already asked for are still completed, the last ones with a plain update, so that no
+ * completion's acknowledgement waits in a long poll for a task that will not come). The clock runs from the
  * loops' start to the target-th completion acknowledged. Polls outstanding when the target is
  * reached are left to time out (waitMs).
  */
@@ -224,12 +225,16 @@ export async function drain(
         let task: AssignedTask | undefined;
         try {
           if (!held) task = await worker.next(waitMs);
-          else if (target - assigned > workers.length) {
+          else if (target - assigned > 2 * workers.length) {
             // The completion and the next request in one round trip.
             task = await worker.finish(held.id, waitMs);
             completed();
           } else {
-            // The last tasks: a long poll after the completion would hold its acknowledgement.
+            // The last tasks: a long poll after the completion would hold its acknowledgement until
+            // it times out if no task is left for it. Up to one task per worker may be on its way
+            // here (not yet counted) and one request per worker competes for the rest, hence the
+            // margin of twice the workers; with one, a finish request sometimes found nothing left
+            // and its acknowledgement came after the whole long poll (2 s on a 3 s drain).
             await worker.complete(held.id);
             completed();
           }
