@@ -8,7 +8,7 @@ import {
   groupByCapability,
   type WaitingWorker,
 } from '../persistence/schedule.js';
-import { pickAndAssignAtOnce, type AssignedAtOnce } from '../persistence/schedule-at-once.js';
+import { pickAndAssignAtOnce, type AssignedAtOnce } from '../persistence/round-at-once.js';
 import type { SyncResult } from '../jobs/job-sync.js';
 import { withTransaction } from '../persistence/transaction.js';
 import type { Db } from '../persistence/schema/database.js';
@@ -25,6 +25,14 @@ import type { TaskUpdate } from '../../contract/index.js';
  * at once.
  */
 const ROUND_GATHERING = { target: 64, lingerMs: 25, busyFrom: 8 };
+
+/** A job whose first task a round handed out: queued → active. */
+const activation = (jobId: string): SyncResult['jobs'][number] => ({
+  jobId,
+  from: 'queued',
+  to: 'active',
+  activity: '',
+});
 
 /** A waiting worker's report on the task it just finished, applied by the round that serves it. */
 export interface FinishReport {
@@ -53,7 +61,18 @@ export interface DispatcherDeps {
   now?: Clock;
   /** Applies finish reports (TaskUpdates). */
   settleReports: SettleReports;
+  /**
+   * Applies finish reports and picks for one group of alike workers in one statement
+   * (TaskUpdates#settleAndPick); undefined when it did not take them (nothing changed).
+   */
+  settleAndPick?: SettleAndPick;
 }
+
+type SettleAndPick = (
+  reports: Array<FinishReport & { workerId: string }>,
+  group: readonly WaitingWorker[],
+  at: Date,
+) => Promise<{ picked: AssignedAtOnce | undefined } | undefined>;
 
 /**
  * Hands tasks to long-polling workers. Every waiting worker is served by one scheduling
@@ -135,6 +154,41 @@ export class Dispatcher {
     });
   }
 
+  /**
+   * The common busy round in one statement: waiters of one capability whose reports are all plain
+   * completions. Undefined when it does not apply, or changed nothing (the round then settles and
+   * picks in turn). A waiter that ends while the statement runs applies its report itself (a
+   * replay if the statement applied it first: harmless, and the statement changes nothing if it
+   * comes second).
+   */
+  async #settleAndPick(batch: Waiter[]): Promise<{ picked: Map<string, TaskRow> | undefined } | undefined> {
+    const settleAndPick = this.deps.settleAndPick;
+    const reporting = batch.filter((waiter) => waiter.report);
+    if (!settleAndPick || reporting.length === 0) return undefined;
+    const [group, ...others] = groupByCapability(batch.map((waiter) => waiter.worker));
+    if (!group || others.length > 0) return undefined;
+    const reports = reporting.map((waiter) => ({ ...(waiter.report as FinishReport), workerId: waiter.worker.id }));
+    let result: { picked: AssignedAtOnce | undefined } | undefined;
+    try {
+      result = await settleAndPick(reports, group, (this.deps.now ?? systemClock)());
+    } catch (error) {
+      // Nothing known to have applied: the round settles and picks in turn, and meets the error there.
+      this.deps.log.debug({ err: error }, 'one-statement round failed');
+      return undefined;
+    }
+    if (!result) return undefined;
+    for (const waiter of reporting) waiter.report = undefined;
+    if (!result.picked) return { picked: undefined };
+    const { assigned, changes, activatedJobs } = result.picked;
+    publishSync(this.deps.bus, { tasks: changes, jobs: activatedJobs.map(activation) });
+    return { picked: assigned };
+  }
+
+  /** The waiters of a round that still wait (one may have ended meanwhile: timeout, abort). */
+  #stillWaiting(waiters: Waiter[]): Waiter[] {
+    return waiters.filter((waiter) => this.#waiters.get(waiter.worker.id) === waiter);
+  }
+
   /** Applies the reports of this round's waiters; those whose report failed leave with its error. */
   async #settleReports(waiters: Waiter[]): Promise<Waiter[]> {
     const reporting = waiters.filter((waiter) => waiter.report);
@@ -153,7 +207,7 @@ export class Dispatcher {
       else waiter.resolve(undefined);
     });
     // Still waiting: a waiter may also have ended (timeout, abort) while its report was applied.
-    return waiters.filter((waiter) => this.#waiters.get(waiter.worker.id) === waiter);
+    return this.#stillWaiting(waiters);
   }
 
   /** Work may be ready: run a round soon (rounds never overlap; one more runs if asked meanwhile). */
@@ -195,11 +249,13 @@ export class Dispatcher {
 
   /** One round: how many tasks it handed out, and whether every waiter it served got one. */
   async #round(): Promise<{ assigned: number; servedAll: boolean }> {
-    const waiters = await this.#settleReports([...this.#waiters.values()].slice(0, 500));
+    const batch = [...this.#waiters.values()].slice(0, 500);
+    const together = await this.#settleAndPick(batch);
+    const waiters = together ? this.#stillWaiting(batch) : await this.#settleReports(batch);
     if (waiters.length === 0) return { assigned: 0, servedAll: false };
     let assigned: Map<string, TaskRow>;
     try {
-      assigned = await this.#assign(waiters.map((w) => w.worker));
+      assigned = together?.picked ?? (await this.#assign(waiters.map((w) => w.worker)));
     } catch (error) {
       // The database is away: answer nobody now; workers ask again, the next round retries.
       this.deps.log.warn({ err: error }, 'scheduling round failed');
@@ -229,14 +285,7 @@ export class Dispatcher {
     const record = (result: AssignedAtOnce): void => {
       for (const [workerId, task] of result.assigned) assigned.set(workerId, task);
       sync.tasks.push(...result.changes);
-      sync.jobs.push(
-        ...result.activatedJobs.map((jobId) => ({
-          jobId,
-          from: 'queued' as const,
-          to: 'active' as const,
-          activity: '',
-        })),
-      );
+      sync.jobs.push(...result.activatedJobs.map(activation));
     };
     const careful: WaitingWorker[] = [];
     try {

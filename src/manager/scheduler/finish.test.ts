@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { useFileCluster } from '../../testing/cluster.js';
 import { startTestManager, type ProtocolWorker } from '../../testing/farm.js';
-import { submit, task, workers } from '../../testing/farm-jobs.js';
+import { job, submit, task, workers } from '../../testing/farm-jobs.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** One PostgreSQL for the file; each test gets its own database and manager. */
@@ -126,5 +126,42 @@ describe('finishing a task and asking for the next in one request', () => {
     assert.equal(replay.status, 204, JSON.stringify(replay.body));
     const counts = (await m.api('GET', `/jobs/${jobId}`)).body.taskCounts;
     assert.deepEqual([counts.completed, counts.active, counts.queued], [1, 1, 1]);
+  });
+
+  it("one statement completes a job's task and starts another job; the counters of both follow", async (t) => {
+    const m = await startTestManager(t, fileCluster());
+    const [w1] = await workers(m, 1);
+    const first = await submit(m, { name: 'first', frames: '1-2', chunkSize: 1 });
+    const a = (await w1!.next())!;
+    // Submitted while w1 works: queued, and ahead of the first job's second task.
+    const urgent = await submit(m, { name: 'urgent', priority: 90, frames: '1-2', chunkSize: 1 });
+    assert.equal((await job(m, urgent.id)).status, 'queued');
+    const answer = await finish(w1!, a.id, { status: 'completed', seq: 1 });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.equal(answer.body.jobId, urgent.id);
+    const [before, after] = [await job(m, first.id), await job(m, urgent.id)];
+    assert.equal(before.status, 'active');
+    assert.deepEqual([before.taskCounts.completed, before.taskCounts.active, before.taskCounts.queued], [1, 0, 1]);
+    assert.equal(after.status, 'active');
+    assert.deepEqual([after.taskCounts.completed, after.taskCounts.active, after.taskCounts.queued], [0, 1, 1]);
+  });
+
+  it('the completion applies, and the careful pick follows when the next task excludes the worker', async (t) => {
+    const m = await startTestManager(t, fileCluster());
+    const [w1, w2] = await workers(m, 2);
+    const { id: jobId } = await submit(m, { frames: '1-3', chunkSize: 1 });
+    const a = (await w1!.next())!;
+    const failed = await finish(w1!, a.id, { status: 'failed' });
+    assert.equal(failed.status, 200, JSON.stringify(failed.body));
+    const b = failed.body;
+    // a is runnable again and first in line, but w1 failed it: the one-statement pick stands back
+    // (its completion applies all the same), and the pick with per-worker rules hands w1 the third.
+    const answer = await finish(w1!, b.id, { status: 'completed' });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.notEqual(answer.body.id, a.id);
+    assert.equal((await task(m, b.id)).status, 'completed');
+    assert.equal((await w2!.next())!.id, a.id);
+    const counts = (await job(m, jobId)).taskCounts;
+    assert.deepEqual([counts.completed, counts.active, counts.queued, counts['soft-failed']], [1, 2, 0, 0]);
   });
 });

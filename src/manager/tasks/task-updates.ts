@@ -4,7 +4,6 @@ import type { EventBus } from '../events/bus.js';
 import { managerLogLine, type TaskLogs } from '../logs/task-logs.js';
 import type { FailurePolicy } from '../state/job-status.js';
 import { taskStatusAfterFailure, shouldBlocklist } from '../state/job-status.js';
-import { ConflictError, NotFoundError } from '../persistence/errors.js';
 import {
   fetchTasksForUpdate,
   touchTasks,
@@ -17,18 +16,17 @@ import { fetchJobTag } from '../persistence/jobs.js';
 import type { Db, Trx } from '../persistence/schema/database.js';
 import { updateTasks, applyCountChanges } from '../persistence/task-changes.js';
 import { withTransaction } from '../persistence/transaction.js';
-import { completeAtOnce, type CompletedAtOnce } from '../persistence/complete-at-once.js';
+import {
+  completeAtOnce,
+  settleAndPickAtOnce,
+  type AssignedAtOnce,
+  type CompletedAtOnce,
+} from '../persistence/round-at-once.js';
+import type { WaitingWorker } from '../persistence/schedule.js';
 import { syncJobs, failJob, mergeSync, type SyncResult } from '../jobs/job-sync.js';
 import { publishSync } from '../jobs/publish.js';
 import type { TaskRow } from '../persistence/schema/tables.js';
-
-interface Pending {
-  workerId: string;
-  taskId: string;
-  update: TaskUpdate;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
+import { asCompletion, sortBatch, splitPlainCompletions, type Pending, type SortedBatch } from './update-batch.js';
 
 export interface TaskUpdateDeps {
   db: Db;
@@ -106,27 +104,62 @@ export class TaskUpdates {
     if (plain.length === 0) return true;
     let done: CompletedAtOnce | undefined;
     try {
-      const completions = plain.map((item) => ({ taskId: item.taskId, workerId: item.workerId, seq: item.update.seq }));
-      done = await completeAtOnce(this.deps.atOnceDb ?? this.deps.db, completions, this.deps.policy.jobFailShare);
+      done = await completeAtOnce(
+        this.deps.atOnceDb ?? this.deps.db,
+        plain.map(asCompletion),
+        this.deps.policy.jobFailShare,
+      );
     } catch (error) {
       for (const item of plain) item.reject(error);
       return true;
     }
     if (!done) return false;
+    await this.#completedAtOnce(plain, done, () => {
+      for (const item of plain) item.resolve();
+    });
+    return true;
+  }
+
+  /**
+   * A scheduling round's completions and its pick in one statement (settleAndPickAtOnce): the
+   * round costs one commit. Undefined when an update is not a plain completion or one needs the
+   * transactional path: nothing was changed then, and the caller applies them (applyAll) and picks
+   * on its own. A failing statement throws; nothing of it is known to have applied.
+   */
+  async settleAndPick(
+    updates: Array<{ workerId: string; taskId: string; update: TaskUpdate }>,
+    group: readonly WaitingWorker[],
+    at: Date,
+  ): Promise<{ picked: AssignedAtOnce | undefined } | undefined> {
+    const { rest } = splitPlainCompletions(updates);
+    if (rest.length > 0) return undefined;
+    const db = this.deps.atOnceDb ?? this.deps.db;
+    const round = await settleAndPickAtOnce(db, updates.map(asCompletion), group, at, this.deps.policy.jobFailShare);
+    if (!round.completed) return undefined;
+    this.stats.batches += 1;
+    this.stats.updates += updates.length;
+    await this.#completedAtOnce(updates, round.completed, () => undefined);
+    return { picked: round.picked };
+  }
+
+  /** After plain completions committed: write logs, answer the workers (`answer`), tell everyone. */
+  async #completedAtOnce(
+    updates: ReadonlyArray<{ taskId: string; update: TaskUpdate }>,
+    done: CompletedAtOnce,
+    answer: () => void,
+  ): Promise<void> {
     const jobOf = new Map(done.changes.map((change) => [change.id, change.jobId]));
-    const logs = plain.flatMap((item) => {
+    const logs = updates.flatMap((item) => {
       const jobId = jobOf.get(item.taskId);
       return item.update.log?.length && jobId ? [{ jobId, taskId: item.taskId, lines: item.update.log }] : [];
     });
-    // Committed: write logs, answer the workers, tell everyone (as the transactional path does).
     await Promise.all(
       logs.map((entry) => this.deps.logs.append(entry.jobId, entry.taskId, entry.lines).catch(() => undefined)),
     );
-    for (const item of plain) item.resolve();
+    answer();
     for (const entry of logs) this.deps.bus.publish({ type: 'log', ...entry });
     publishSync(this.deps.bus, { tasks: done.changes, jobs: [] });
     if (done.releasedDependents > 0) this.deps.onWorkReady();
-    return true;
   }
 
   async #applyInTransaction(batch: Pending[]): Promise<void> {
@@ -285,120 +318,4 @@ export class TaskUpdates {
     }
     return { sync: result, note };
   }
-}
-
-/**
- * Completions whose task appears once in the batch (completeAtOnce may take them), and the rest;
- * each keeps the batch's order.
- */
-function splitPlainCompletions(batch: Pending[]): { plain: Pending[]; rest: Pending[] } {
-  const perTask = new Map<string, number>();
-  for (const item of batch) perTask.set(item.taskId, (perTask.get(item.taskId) ?? 0) + 1);
-  const plain: Pending[] = [];
-  const rest: Pending[] = [];
-  for (const item of batch)
-    (item.update.status === 'completed' && perTask.get(item.taskId) === 1 ? plain : rest).push(item);
-  return { plain, rest };
-}
-
-/** Does this worker hold the task? A replay of an update that already applied is fine. */
-function checkHolder(task: TaskRow, item: Pending): 'holds' | 'replay' | 'conflict' {
-  if (task.status === 'active' && task.worker_id === item.workerId) return 'holds';
-  const wanted = item.update.status;
-  if (wanted === 'completed' && task.status === 'completed' && task.worker_id === item.workerId) return 'replay';
-  if (wanted === 'failed' && task.failed_by_workers.includes(item.workerId) && task.worker_id !== item.workerId)
-    return 'replay';
-  return 'conflict';
-}
-
-const describe = (task: TaskRow): string =>
-  task.worker_id ? `it is ${task.status}` : `it is ${task.status} and unassigned`;
-
-/** A batch of updates, checked against the tasks' locked rows and sorted by what they do. */
-interface SortedBatch {
-  /** Per update: undefined when it applied (or had already), else the error to answer with. */
-  outcomes: Map<Pending, unknown>;
-  logs: Array<{ jobId: string; taskId: string; lines: string[] }>;
-  progress: Array<{
-    jobId: string;
-    taskId: string;
-    status: string;
-    workerId: string;
-    progress?: number;
-    activity?: string;
-  }>;
-  touched: Array<{ id: string; progress?: number; activity?: string }>;
-  completed: string[];
-  handedBack: string[];
-  failed: Array<{ task: TaskRow; item: Pending }>;
-  /** The newest update sequence number applied per task. */
-  seqs: Map<string, number>;
-}
-
-/** Sorts a batch by what each update does; `tasks` is updated as the batch goes, so later updates see earlier ones. */
-function sortBatch(batch: Pending[], tasks: Map<string, TaskRow>): SortedBatch {
-  const sorted: SortedBatch = {
-    outcomes: new Map(),
-    logs: [],
-    progress: [],
-    touched: [],
-    completed: [],
-    handedBack: [],
-    failed: [],
-    seqs: new Map(),
-  };
-  for (const item of batch) {
-    const task = tasks.get(item.taskId);
-    if (!task) {
-      sorted.outcomes.set(item, new NotFoundError('task', item.taskId));
-      continue;
-    }
-    const verdict = checkHolder(task, item);
-    if (verdict !== 'holds') {
-      sorted.outcomes.set(
-        item,
-        verdict === 'replay'
-          ? undefined
-          : new ConflictError(
-              `task ${item.taskId} is not assigned to this worker (${describe(task)})`,
-              'not_your_task',
-            ),
-      );
-      continue;
-    }
-    // A worker replaying its queue after an outage may send an update that already applied.
-    const seq = item.update.seq;
-    const applied =
-      sorted.seqs.get(task.id) ?? (task.last_update_seq === null ? undefined : Number(task.last_update_seq));
-    if (seq !== undefined && applied !== undefined && seq <= applied) {
-      sorted.outcomes.set(item, undefined);
-      continue;
-    }
-    const { update } = item;
-    if (update.log?.length) sorted.logs.push({ jobId: task.job_id, taskId: task.id, lines: update.log });
-    if (update.status === 'completed') sorted.completed.push(task.id);
-    else if (update.status === 'failed') sorted.failed.push({ task, item });
-    else if (update.status === 'queued') sorted.handedBack.push(task.id);
-    else {
-      sorted.touched.push({ id: task.id, progress: update.progress, activity: update.activity });
-      sorted.progress.push({
-        jobId: task.job_id,
-        taskId: task.id,
-        status: 'active',
-        workerId: item.workerId,
-        progress: update.progress,
-        activity: update.activity,
-      });
-    }
-    if (seq !== undefined) sorted.seqs.set(task.id, seq);
-    // Later updates of this task in the same batch see its new state.
-    if (update.status && update.status !== 'active')
-      tasks.set(task.id, {
-        ...task,
-        status: update.status === 'failed' ? 'soft-failed' : update.status,
-        worker_id: update.status === 'completed' ? task.worker_id : null,
-      });
-    sorted.outcomes.set(item, undefined);
-  }
-  return sorted;
 }
