@@ -1,11 +1,10 @@
 import { sql } from 'kysely';
-import type { TaskRow } from './schema/tables.js';
 import type { Db } from './schema/database.js';
 import { retrying } from './transaction.js';
 import type { TaskChange } from './task-changes.js';
 import type { TaskStatus } from '../state/statuses.js';
 import { assertTaskTransition } from '../state/transitions.js';
-import { READY, TASK_ORDER, type WaitingWorker } from './schedule.js';
+import { READY, TASK_ORDER, type HandedTask, type WaitingWorker } from './schedule.js';
 
 /** A worker's report that it completed the task it holds. */
 export interface Completion {
@@ -23,7 +22,7 @@ export interface CompletedAtOnce {
 
 export interface AssignedAtOnce {
   /** worker id → the task it now holds. */
-  assigned: Map<string, TaskRow>;
+  assigned: Map<string, HandedTask>;
   changes: TaskChange[];
   /** Jobs whose first task this was: queued → active. */
   activatedJobs: string[];
@@ -43,7 +42,7 @@ export interface RoundAtOnce {
 // Every completion here is active → completed; the move is one the task table allows, checked once.
 assertTaskTransition('active', 'completed');
 
-type Row = TaskRow & {
+type Row = HandedTask & {
   applied: boolean;
   blocked: boolean;
   released: number;
@@ -133,7 +132,7 @@ export async function settleAndPickAtOnce(
       UPDATE task t SET status = 'active', worker_id = pairs.worker_id, last_touched_at = ${at}, updated_at = now(),
                         progress = 0, activity = '', last_update_seq = NULL
       FROM pairs WHERE t.id = pairs.id
-      RETURNING t.*, pairs.from_status),
+      RETURNING t.id, t.job_id, t.name, t.type, t.priority, t.commands, t.status, t.worker_id, pairs.from_status),
     started AS (
       SELECT job_id, count(*) FILTER (WHERE from_status = 'queued')::int AS queued,
              count(*) FILTER (WHERE from_status = 'soft-failed')::int AS soft_failed, count(*)::int AS n
@@ -163,7 +162,7 @@ export async function settleAndPickAtOnce(
   const [first] = rows;
   if (!first?.applied) return { completed: undefined, picked: undefined };
   const completedChanges: TaskChange[] = [];
-  const assigned = new Map<string, TaskRow>();
+  const assigned = new Map<string, HandedTask>();
   const pickedChanges: TaskChange[] = [];
   const activated = new Set<string>();
   for (const row of rows) {
@@ -193,7 +192,7 @@ export async function settleAndPickAtOnce(
     } = row;
     // Picked rows are runnable (READY), so each move is one the task table allows; checked all the same.
     assertTaskTransition(from_status, 'active');
-    assigned.set(task.worker_id as string, task as TaskRow);
+    assigned.set(task.worker_id as string, task as HandedTask);
     pickedChanges.push({
       id: task.id as string,
       jobId: task.job_id,

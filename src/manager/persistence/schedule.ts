@@ -15,6 +15,15 @@ export interface WaitingWorker {
 export const capabilityKey = (worker: WaitingWorker): string =>
   `${[...worker.supportedTaskTypes].sort().join(',')}|${[...worker.tags].sort().join(',')}`;
 
+/**
+ * What a worker is handed: the columns its answer is built from. The one-statement round returns
+ * only these (each timestamp or array more is parsed per task, on the dispatch path).
+ */
+export type HandedTask = Pick<
+  TaskRow,
+  'id' | 'job_id' | 'name' | 'type' | 'priority' | 'commands' | 'status' | 'worker_id'
+>;
+
 /** Workers by capability (capabilityKey), in order of first appearance; no group is empty. */
 export function groupByCapability(workers: readonly WaitingWorker[]): Array<[WaitingWorker, ...WaitingWorker[]]> {
   const groups = new Map<string, [WaitingWorker, ...WaitingWorker[]]>();

@@ -11,8 +11,14 @@ export async function fetchWorker(db: Db | Trx, id: string): Promise<WorkerRow> 
   return row;
 }
 
+/** What a task request needs of its worker: fetchWorkersWithHeldTasks reads only these columns. */
+export type RequestingWorker = Pick<
+  WorkerRow,
+  'id' | 'name' | 'platform' | 'status' | 'status_requested' | 'lazy_status_request' | 'supported_task_types' | 'tags'
+>;
+
 export interface WorkerWithHeldTask {
-  worker: WorkerRow;
+  worker: RequestingWorker;
   /** The active task the worker holds, if any. */
   heldTaskId: string | undefined;
 }
@@ -29,12 +35,13 @@ export async function fetchWorkerName(db: Db | Trx, id: string): Promise<string 
  * worker asks again for the task it holds.
  */
 export async function fetchWorkersWithHeldTasks(db: Db | Trx, ids: string[]): Promise<Map<string, WorkerWithHeldTask>> {
-  const { rows } = await sql<WorkerRow & { held_task_id: string | null }>`/* prepared */
-    SELECT w.*, (SELECT t.id FROM task t WHERE t.worker_id = w.id AND t.status = 'active' LIMIT 1) AS held_task_id
+  const { rows } = await sql<RequestingWorker & { held_task_id: string | null }>`/* prepared */
+    SELECT w.id, w.name, w.platform, w.status, w.status_requested, w.lazy_status_request, w.supported_task_types, w.tags,
+           (SELECT t.id FROM task t WHERE t.worker_id = w.id AND t.status = 'active' LIMIT 1) AS held_task_id
     FROM worker w WHERE w.id = ANY(${ids}::uuid[])`.execute(db);
   const found = new Map<string, WorkerWithHeldTask>();
   for (const { held_task_id, ...worker } of rows)
-    found.set(worker.id, { worker: worker as WorkerRow, heldTaskId: held_task_id ?? undefined });
+    found.set(worker.id, { worker, heldTaskId: held_task_id ?? undefined });
   return found;
 }
 

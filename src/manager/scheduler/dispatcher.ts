@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/bus.js';
-import type { TaskRow } from '../persistence/schema/tables.js';
 import {
   pickTasks,
   assignTasks,
   capabilityKey,
   groupByCapability,
+  type HandedTask,
   type WaitingWorker,
 } from '../persistence/schedule.js';
 import { pickAndAssignAtOnce, type AssignedAtOnce } from '../persistence/round-at-once.js';
@@ -49,7 +49,7 @@ interface Waiter {
   report: FinishReport | undefined;
   /** The report being applied: its error, or undefined once applied. */
   settling: Promise<unknown> | undefined;
-  resolve: (task: TaskRow | undefined) => void;
+  resolve: (task: HandedTask | undefined) => void;
   reject: (error: unknown) => void;
   timer: NodeJS.Timeout;
 }
@@ -117,12 +117,12 @@ export class Dispatcher {
     waitMs: number,
     signal?: AbortSignal,
     report?: FinishReport,
-  ): Promise<TaskRow | undefined> {
+  ): Promise<HandedTask | undefined> {
     // A second request from the same worker replaces its first (the first connection is gone).
     this.#waiters.get(worker.id)?.resolve(undefined);
     this.#returns.returned(worker.id);
     return new Promise((resolve, reject) => {
-      const finish = (task: TaskRow | undefined): void => {
+      const finish = (task: HandedTask | undefined): void => {
         clearTimeout(waiter.timer);
         if (this.#waiters.get(worker.id) === waiter) this.#waiters.delete(worker.id);
         // Ended before a round took its report (timeout, abort, shutdown): apply it now all the
@@ -161,7 +161,7 @@ export class Dispatcher {
    * replay if the statement applied it first: harmless, and the statement changes nothing if it
    * comes second).
    */
-  async #settleAndPick(batch: Waiter[]): Promise<{ picked: Map<string, TaskRow> | undefined } | undefined> {
+  async #settleAndPick(batch: Waiter[]): Promise<{ picked: Map<string, HandedTask> | undefined } | undefined> {
     const settleAndPick = this.deps.settleAndPick;
     const reporting = batch.filter((waiter) => waiter.report);
     if (!settleAndPick || reporting.length === 0) return undefined;
@@ -253,7 +253,7 @@ export class Dispatcher {
     const together = await this.#settleAndPick(batch);
     const waiters = together ? this.#stillWaiting(batch) : await this.#settleReports(batch);
     if (waiters.length === 0) return { assigned: 0, servedAll: false };
-    let assigned: Map<string, TaskRow>;
+    let assigned: Map<string, HandedTask>;
     try {
       assigned = together?.picked ?? (await this.#assign(waiters.map((w) => w.worker)));
     } catch (error) {
@@ -278,9 +278,9 @@ export class Dispatcher {
    * capabilities in one statement (pickAndAssignAtOnce); a group whose tasks carry exclusions
    * for some of its workers in one transaction with the per-worker rules (pickTasks).
    */
-  async #assign(workers: WaitingWorker[]): Promise<Map<string, TaskRow>> {
+  async #assign(workers: WaitingWorker[]): Promise<Map<string, HandedTask>> {
     const now = (this.deps.now ?? systemClock)();
-    const assigned = new Map<string, TaskRow>();
+    const assigned = new Map<string, HandedTask>();
     const sync: SyncResult = { tasks: [], jobs: [] };
     const record = (result: AssignedAtOnce): void => {
       for (const [workerId, task] of result.assigned) assigned.set(workerId, task);

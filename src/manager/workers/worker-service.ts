@@ -18,6 +18,7 @@ import {
   moveWorker,
   deleteWorker,
   pageWorkers,
+  type RequestingWorker,
   type WorkerWithHeldTask,
 } from '../persistence/workers.js';
 import { activeTaskIdsByWorker, activeTaskOfWorker, type Page } from '../persistence/tasks.js';
@@ -31,7 +32,8 @@ import type { Db, Trx } from '../persistence/schema/database.js';
 import { withTransaction } from '../persistence/transaction.js';
 import { syncJobs, mergeSync, type SyncResult } from '../jobs/job-sync.js';
 import { publishSync } from '../jobs/publish.js';
-import type { SleepSchedule, TaskRow, WorkerRow } from '../persistence/schema/tables.js';
+import type { SleepSchedule, WorkerRow } from '../persistence/schema/tables.js';
+import type { HandedTask } from '../persistence/schedule.js';
 import type { Dispatcher, FinishReport } from '../scheduler/dispatcher.js';
 import type { TaskUpdates } from '../tasks/task-updates.js';
 import type { JobService } from '../jobs/job-service.js';
@@ -75,12 +77,12 @@ export type NextTask =
   | { kind: 'status-change'; state: WorkerStateAnswer };
 
 /** A worker that is not awake or asleep (timed out, signed off) signs on before anything else. */
-function assertSignedOn(worker: WorkerRow): void {
+function assertSignedOn(worker: Pick<WorkerRow, 'name' | 'status'>): void {
   if (worker.status === 'awake' || worker.status === 'asleep') return;
   throw new ConflictError(`worker ${worker.name} is ${worker.status}: it must sign on again first`, 'sign_on_required');
 }
 
-const requestedState = (row: WorkerRow): WorkerStateAnswer => ({
+const requestedState = (row: Pick<WorkerRow, 'status_requested' | 'lazy_status_request'>): WorkerStateAnswer => ({
   statusRequested: row.status_requested,
   lazy: row.lazy_status_request,
 });
@@ -154,7 +156,7 @@ export class WorkerService {
 
   /** The long poll itself; a report on the task just finished is applied by the round that serves it. */
   async #waitForTask(
-    worker: WorkerRow,
+    worker: RequestingWorker,
     options: { waitMs?: number; signal?: AbortSignal },
     report?: FinishReport,
   ): Promise<NextTask> {
@@ -174,7 +176,7 @@ export class WorkerService {
   }
 
   /** The task as this worker should see it: paths in its own platform's form. */
-  async #assigned(task: TaskRow, worker: WorkerRow): Promise<AssignedTask> {
+  async #assigned(task: HandedTask, worker: Pick<WorkerRow, 'platform'>): Promise<AssignedTask> {
     const job = await this.deps.jobs.nameAndType(task.job_id);
     const commands = task.commands as AssignedTask['commands'];
     return {
