@@ -13,24 +13,21 @@ export interface RunRecord {
   outcome: string;
 }
 
-/** New runs, in one statement; finished ones may arrive here already ended. */
+/**
+ * New runs, in one statement; finished ones may arrive here already ended. One array per column
+ * (unnest), not a VALUES list: a busy farm stores thousands of runs per flush, and a list of seven
+ * parameters per run is a new statement text to parse and plan each time.
+ */
 export async function insertRuns(db: Db, runs: RunRecord[]): Promise<void> {
   if (runs.length === 0) return;
-  await db
-    .insertInto('task_run')
-    .values(
-      runs.map((run) => ({
-        id: run.id,
-        task_id: run.taskId,
-        job_id: run.jobId,
-        worker_id: run.workerId,
-        started_at: run.startedAt,
-        finished_at: run.finishedAt,
-        outcome: run.outcome,
-      })),
-    )
-    .onConflict((oc) => oc.column('id').doNothing())
-    .execute();
+  const at = (date: Date | null): string | null => date?.toISOString() ?? null;
+  await sql`/* prepared:insert_runs */
+    INSERT INTO task_run (id, task_id, job_id, worker_id, started_at, finished_at, outcome)
+    SELECT * FROM unnest(${runs.map((r) => r.id)}::uuid[], ${runs.map((r) => r.taskId)}::uuid[],
+                         ${runs.map((r) => r.jobId)}::uuid[], ${runs.map((r) => r.workerId)}::uuid[],
+                         ${runs.map((r) => at(r.startedAt))}::timestamptz[], ${runs.map((r) => at(r.finishedAt))}::timestamptz[],
+                         ${runs.map((r) => r.outcome)}::text[])
+    ON CONFLICT (id) DO NOTHING`.execute(db);
 }
 
 /**
