@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 export interface FileHash {
@@ -40,6 +41,35 @@ export function makeFileHasher(
       return { sha256: hash.digest('hex'), size: position, mtimeMs: info.mtimeMs };
     } finally {
       await handle.close();
+    }
+  };
+}
+
+/**
+ * A function that hashes a file of at most `chunkBytes` with blocking calls, or answers undefined
+ * for a larger one (hash it with makeFileHasher). For worker threads, where blocking stops nobody:
+ * a small file then costs four system calls instead of four trips through the thread pool, which
+ * took ~140 µs a file (1.4 s for 10,000 files of a few KiB on 2 cores, against 85 ms of hashing).
+ */
+export function makeSmallFileHasher(chunkBytes: number): (path: string) => FileHash | undefined {
+  // One byte more than a chunk: a file that grew past it since fstat is left to the streaming hasher.
+  const buffer = Buffer.allocUnsafe(chunkBytes + 1);
+  return (path) => {
+    const fd = openSync(path, 'r');
+    try {
+      const info = fstatSync(fd);
+      if (info.size > chunkBytes) return undefined;
+      let length = 0;
+      for (;;) {
+        const bytesRead = readSync(fd, buffer, length, buffer.length - length, length);
+        if (bytesRead === 0) break;
+        length += bytesRead;
+        if (length > chunkBytes) return undefined;
+      }
+      const sha256 = createHash('sha256').update(buffer.subarray(0, length)).digest('hex');
+      return { sha256, size: length, mtimeMs: info.mtimeMs };
+    } finally {
+      closeSync(fd);
     }
   };
 }

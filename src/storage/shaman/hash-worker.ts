@@ -3,7 +3,7 @@
  * hashed bytes every PROGRESS_INTERVAL_MS.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { makeFileHasher, type FileHash } from './hash-file.js';
+import { makeFileHasher, makeSmallFileHasher, type FileHash } from './hash-file.js';
 
 export interface HashBatch {
   id: number;
@@ -18,7 +18,10 @@ const PROGRESS_INTERVAL_MS = 50;
 
 const port = parentPort;
 if (port) {
-  const hashFile = makeFileHasher((workerData as { chunkBytes: number }).chunkBytes);
+  const { chunkBytes } = workerData as { chunkBytes: number };
+  const hashFile = makeFileHasher(chunkBytes);
+  // Small files with blocking calls: this thread has nothing else to do meanwhile.
+  const hashSmallFile = makeSmallFileHasher(chunkBytes);
   let unreported = 0;
   let lastReport = Date.now();
   const flush = (now = Date.now()): void => {
@@ -36,7 +39,9 @@ if (port) {
     const results: FileHash[] = [];
     for (const path of batch.paths) {
       try {
-        results.push(await hashFile(path, progress));
+        const small = hashSmallFile(path);
+        if (small) progress(small.size);
+        results.push(small ?? (await hashFile(path, progress)));
       } catch (error) {
         const err = error as NodeJS.ErrnoException;
         port.postMessage({
