@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { ensureHostIdentity } from '../config/host-identity.js';
 import { publishService, type PublishedService } from '../discovery/dns-sd.js';
 import { startSelfDiscovery, type SelfDiscovery } from '../discovery/self-discovery.js';
-import type { ServiceEntry } from '../discovery/types.js';
+import { serviceIdOf, type ServiceEntry } from '../discovery/types.js';
 import { KILN_VERSION } from '../util/version.js';
 import { announcerChannels } from './announcer.js';
 import { openCluster } from './cluster.js';
@@ -46,7 +46,7 @@ export async function runAnnouncer(options: { data: string; home: string; log: L
       addresses: [],
       version: KILN_VERSION,
       startedAt: new Date().toISOString(),
-      serviceId: `${network.uuid}/database/${meta.port}`,
+      serviceId: serviceIdOf(network.uuid, 'database', meta.port),
     };
     try {
       const published: PublishedService = await publishService(entry, { log });

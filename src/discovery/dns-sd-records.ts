@@ -3,7 +3,7 @@
  * under, and the ServiceEntry a browser builds back from what it hears. Pure, so the format is
  * tested without a network.
  */
-import type { ServiceEntry, ServiceKind } from './types.js';
+import { serviceIdOf, type ServiceEntry, type ServiceKind } from './types.js';
 
 /** The DNS-SD service type of each kind that registers one (workers do not). */
 export const DNS_SD_TYPES: Partial<Record<ServiceKind, string>> = Object.freeze({
@@ -92,7 +92,7 @@ export function fromHeard(heard: HeardService): ServiceEntry | undefined {
     kind: heard.kind,
     uuid: txt.uuid,
     host,
-    serviceId: `${txt.uuid}/${heard.kind}/${heard.port}`,
+    serviceId: serviceIdOf(txt.uuid, heard.kind, heard.port),
     addresses: [...new Set(heard.addresses)],
     ports,
     version: txt.version ?? 'unknown',

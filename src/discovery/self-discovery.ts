@@ -18,7 +18,7 @@ import { interfaceAddresses } from './addresses.js';
 import { announcePacket, answerPackets, decodePacket, encodePacket, queryPacket, type Sender } from './protocol.js';
 import { ServiceRegistry, type DuplicateUuid } from './registry.js';
 import { openDiscoverySockets, type DiscoverySockets } from './sockets.js';
-import type { ServiceEntry, ServiceKind } from './types.js';
+import { serviceIdOf, type ServiceEntry, type ServiceKind } from './types.js';
 
 const DEFAULT_ANNOUNCE_PERIOD_MS = 5_000;
 /** How often silent entries are looked for (well under any period, so expiry is prompt). */
@@ -155,7 +155,7 @@ function toEntry(service: AnnouncedService, sender: Sender, clock: Clock): Servi
     kind: service.kind,
     uuid: sender.uuid,
     host: sender.host,
-    serviceId: `${sender.uuid}/${service.kind}/${instance}`,
+    serviceId: serviceIdOf(sender.uuid, service.kind, instance),
     addresses: sender.addresses,
     ports: service.ports,
     version: KILN_VERSION,

@@ -15,7 +15,7 @@
  * The document keeps every line it read, so merging new entries in keeps comments, unknown keys
  * and the order people chose.
  */
-import { SERVICE_KINDS, type KnownEntry, type ServiceEntry, type ServiceKind } from './types.js';
+import { SERVICE_KINDS, serviceIdOf, type KnownEntry, type ServiceEntry, type ServiceKind } from './types.js';
 import { mainPort } from './dns-sd-records.js';
 
 export class ServicesFileError extends Error {}
@@ -121,7 +121,7 @@ function sectionEntry(section: Section, fileName: string): ServiceEntry {
     startedAt: '',
     ...(Object.keys(meta).length > 0 ? { meta } : {}),
   };
-  entry.serviceId = `${uuid || entry.host}/${entry.kind}/${mainPort(entry)}`;
+  entry.serviceId = serviceIdOf(uuid || entry.host, entry.kind, mainPort(entry));
   return entry;
 }
 

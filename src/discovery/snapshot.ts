@@ -8,7 +8,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import { DEFAULT_MANAGER_PORT } from '../config/ports.js';
 import { DB_DEFAULTS } from '../db/config.js';
 import { probeManager, probePostgres } from './probes.js';
-import type { ServiceEntry } from './types.js';
+import { serviceIdOf, type ServiceEntry } from './types.js';
 
 const DEFAULT_PROBE_PORTS: readonly number[] = Object.freeze([DEFAULT_MANAGER_PORT, DB_DEFAULTS.port]);
 
@@ -64,7 +64,7 @@ async function probePort(
       kind: 'manager',
       uuid,
       host: manager.hostName ?? target.host,
-      serviceId: `${uuid || target.host}/manager/${port}`,
+      serviceId: serviceIdOf(uuid || target.host, 'manager', port),
       ports: { http: port },
       version: manager.version,
     };
@@ -73,7 +73,7 @@ async function probePort(
       ...base,
       kind: 'database',
       uuid: '',
-      serviceId: `${target.host}/database/${port}`,
+      serviceId: serviceIdOf(target.host, 'database', port),
       ports: { postgres: port },
       version: database.serverVersion ?? 'unknown',
       meta: { auth: database.auth, ...(database.kilnRole ? { role: 'kiln' } : {}) },

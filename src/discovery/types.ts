@@ -12,6 +12,15 @@ export type ServiceKind = (typeof SERVICE_KINDS)[number];
 const ENTRY_SOURCES = ['flag', 'config', 'services.cfg', 'multicast', 'dns-sd'] as const;
 export type EntrySource = (typeof ENTRY_SOURCES)[number];
 
+/**
+ * A service's id (ServiceEntry.serviceId): the owner is the host's UUID (its name where the UUID is
+ * unknown), the instance its main port (a worker's `<name>:<home tag>`). Every source of entries
+ * (announcements, DNS-SD, the services file, the snapshot scanner) builds it here, so the same
+ * service found two ways has one id.
+ */
+export const serviceIdOf = (owner: string, kind: string, instance: string | number): string =>
+  `${owner}/${kind}/${instance}`;
+
 export interface ServiceEntry {
   kind: ServiceKind;
   /** The announcing host's identity (network.cfg `[Local] UUID`). */

@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { publishService, type PublishedService } from '../discovery/dns-sd.js';
-import type { ServiceEntry } from '../discovery/types.js';
+import { serviceIdOf, type ServiceEntry } from '../discovery/types.js';
 
 export interface DnsSdAnnouncement {
   hostUuid: string;
@@ -22,7 +22,7 @@ export async function announceOnDnsSd(announcement: DnsSdAnnouncement): Promise<
   const startedAt = new Date().toISOString();
   const base = { uuid: hostUuid, host, addresses: [], version, startedAt };
   const entries: ServiceEntry[] = [
-    { ...base, kind: 'manager', serviceId: `${hostUuid}/manager/${httpPort}`, ports: { http: httpPort } },
+    { ...base, kind: 'manager', serviceId: serviceIdOf(hostUuid, 'manager', httpPort), ports: { http: httpPort } },
   ];
   const published: PublishedService[] = [];
   for (const entry of entries) {
