@@ -68,7 +68,7 @@ export async function buildServices(parts: {
       now,
       // A worker's finish report is applied by the round that finds its next task.
       settleReports: (reports) => taskUpdates.applyAll(reports),
-      settleAndPick: (reports, group, at) => taskUpdates.settleAndPick(reports, group, at),
+      settleAndPick: (reports, group, at, unchecked) => taskUpdates.settleAndPick(reports, group, at, unchecked),
     },
     config.dispatch_poll_interval * SECOND,
   );

@@ -14,6 +14,16 @@ export interface Completion {
   seq: number | undefined;
 }
 
+/**
+ * A waiting worker whose request skipped the lookup of its row (it was awake with nothing asked of it
+ * last time): the statement confirms that it still is, on the platform and with the capabilities it
+ * was grouped by, and changes nothing otherwise.
+ */
+export interface UncheckedWorker {
+  id: string;
+  platform: string;
+}
+
 export interface CompletedAtOnce {
   changes: TaskChange[];
   /** Tasks that had one fewer unfinished dependency afterwards (work may be ready). */
@@ -64,6 +74,8 @@ type Row = HandedTask & {
  *    (not a replay), and no job's status follows from it (tasks remain unfinished, the failure share
  *    is not reached, as deriveJobStatus decides). Otherwise it changes nothing at all (`completed`
  *    undefined), and the caller takes the transactional path, which handles every case.
+ *  - Unchecked workers (see UncheckedWorker): each is awake, nothing is asked of it, and its platform,
+ *    task types and tags are what the caller holds. Otherwise, too, it changes nothing.
  *  - Pick: when a task it would hand out was already failed by one of these workers, or its job
  *    blocklists one of them, it picks nothing (`picked` undefined) and the caller takes pickTasks,
  *    whose per-worker exclusions keep the same order of tasks.
@@ -79,6 +91,7 @@ export async function settleAndPickAtOnce(
   group: readonly WaitingWorker[],
   at: Date,
   jobFailShare: number,
+  unchecked: readonly UncheckedWorker[] = [],
 ): Promise<RoundAtOnce> {
   const done = completions.map((c) => c.taskId);
   const doneBy = completions.map((c) => c.workerId);
@@ -86,6 +99,8 @@ export async function settleAndPickAtOnce(
   const waiting = group.map((worker) => worker.id);
   const types = group[0]?.supportedTaskTypes ?? [];
   const tags = group[0]?.tags ?? [];
+  const checkIds = unchecked.map((worker) => worker.id);
+  const checkPlatforms = unchecked.map((worker) => worker.platform);
   // Prepared: planning this statement costs more than running it, and one text serves every size.
   // Each array goes once (d, p): every parameter is serialised and parsed on its own.
   const query = sql<Row>`/* prepared:settle_and_pick */
@@ -98,6 +113,13 @@ export async function settleAndPickAtOnce(
                AND t.worker_id = u.worker_id AND (u.seq IS NULL OR t.last_update_seq IS NULL OR u.seq > t.last_update_seq)), true) AS yes
       FROM t JOIN u USING (id)),
     ended AS (SELECT job_id, count(*)::int AS n FROM t GROUP BY job_id),
+    k AS (SELECT * FROM unnest(${checkIds}::uuid[], ${checkPlatforms}::text[]) AS k(id, platform)),
+    cap AS (SELECT ${types}::text[] AS types, ${tags}::text[] AS tags),
+    fit AS (
+      SELECT count(*) = (SELECT count(*) FROM k) AS yes FROM worker w JOIN k USING (id), cap
+      WHERE w.status = 'awake' AND w.status_requested IS NULL AND w.platform = k.platform
+        AND w.supported_task_types @> cap.types AND w.supported_task_types <@ cap.types
+        AND w.tags @> cap.tags AND w.tags <@ cap.tags),
     p AS (SELECT ${waiting}::uuid[] AS ids),
     w AS (SELECT worker_id, n FROM unnest((SELECT ids FROM p)) WITH ORDINALITY AS w(worker_id, n)),
     c AS (
@@ -111,7 +133,7 @@ export async function settleAndPickAtOnce(
     old AS (SELECT j.id, j.status, j.count_queued, j.count_active, j.count_soft_failed, j.count_paused, j.count_completed,
                    j.count_failed, j.count_canceled FROM job j
             WHERE j.id IN (SELECT job_id FROM ended UNION SELECT job_id FROM c) ORDER BY j.id FOR UPDATE),
-    go AS (SELECT (SELECT yes FROM held) AND NOT EXISTS (
+    go AS (SELECT (SELECT yes FROM held) AND (SELECT yes FROM fit) AND NOT EXISTS (
       SELECT 1 FROM old JOIN ended ON ended.job_id = old.id
       WHERE old.status <> 'active'
          OR old.count_queued + old.count_active + old.count_soft_failed + old.count_paused <= ended.n

@@ -24,14 +24,20 @@ export type HandedTask = Pick<
   'id' | 'job_id' | 'name' | 'type' | 'priority' | 'commands' | 'status' | 'worker_id'
 >;
 
-/** Workers by capability (capabilityKey), in order of first appearance; no group is empty. */
-export function groupByCapability(workers: readonly WaitingWorker[]): Array<[WaitingWorker, ...WaitingWorker[]]> {
-  const groups = new Map<string, [WaitingWorker, ...WaitingWorker[]]>();
-  for (const worker of workers) {
-    const key = capabilityKey(worker);
+/**
+ * Workers (or what holds them: `workerOf`) by capability (capabilityKey), in order of first
+ * appearance; no group is empty.
+ */
+export function groupByCapability<T = WaitingWorker>(
+  items: readonly T[],
+  workerOf: (item: T) => WaitingWorker = (item) => item as WaitingWorker,
+): Array<[T, ...T[]]> {
+  const groups = new Map<string, [T, ...T[]]>();
+  for (const item of items) {
+    const key = capabilityKey(workerOf(item));
     const group = groups.get(key);
-    if (group) group.push(worker);
-    else groups.set(key, [worker]);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
   }
   return [...groups.values()];
 }

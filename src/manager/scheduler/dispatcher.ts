@@ -8,7 +8,7 @@ import {
   type HandedTask,
   type WaitingWorker,
 } from '../persistence/schedule.js';
-import { pickAndAssignAtOnce, type AssignedAtOnce } from '../persistence/round-at-once.js';
+import { pickAndAssignAtOnce, type AssignedAtOnce, type UncheckedWorker } from '../persistence/round-at-once.js';
 import type { SyncResult } from '../jobs/job-sync.js';
 import { withTransaction } from '../persistence/transaction.js';
 import type { Db } from '../persistence/schema/database.js';
@@ -40,6 +40,24 @@ export interface FinishReport {
   update: TaskUpdate;
 }
 
+/**
+ * A waiter that came without the lookup of its worker (see UncheckedWorker) was not confirmed by its
+ * round: it is sent back, its report not applied, to ask again the full way (lookup, then as usual).
+ */
+export class WorkerUnconfirmed extends Error {
+  constructor() {
+    super('the worker was not confirmed by its round: look it up and ask again');
+  }
+}
+
+/** How a worker waits: until `signal` aborts; with the report on its last task; unchecked (UncheckedWorker). */
+export interface WaitOptions {
+  signal?: AbortSignal;
+  report?: FinishReport;
+  /** The worker's request skipped the lookup of its row: its round confirms it, or sends it back. */
+  unchecked?: { platform: string };
+}
+
 /** Applies reports, all at once; per report, the error it met (undefined: applied). */
 type SettleReports = (reports: Array<FinishReport & { workerId: string }>) => Promise<Array<unknown | undefined>>;
 
@@ -49,6 +67,9 @@ interface Waiter {
   report: FinishReport | undefined;
   /** The report being applied: its error, or undefined once applied. */
   settling: Promise<unknown> | undefined;
+  unchecked: UncheckedWorker | undefined;
+  /** Ends the wait with WorkerUnconfirmed, the report unapplied. */
+  sendBack: () => void;
   resolve: (task: HandedTask | undefined) => void;
   reject: (error: unknown) => void;
   timer: NodeJS.Timeout;
@@ -72,6 +93,7 @@ type SettleAndPick = (
   reports: Array<FinishReport & { workerId: string }>,
   group: readonly WaitingWorker[],
   at: Date,
+  unchecked: readonly UncheckedWorker[],
 ) => Promise<{ picked: AssignedAtOnce | undefined } | undefined>;
 
 /**
@@ -110,14 +132,11 @@ export class Dispatcher {
    * Waits up to `waitMs` for a task for this worker; undefined when none came. With a report on
    * the task it just finished, the next round applies the report before it picks (the reports of
    * all its waiters in one batch): the finish and the next task share a round. A failing report
-   * rejects, and the worker gets no task.
+   * rejects, and the worker gets no task. An unchecked worker that its round cannot confirm is sent
+   * back (WorkerUnconfirmed).
    */
-  request(
-    worker: WaitingWorker,
-    waitMs: number,
-    signal?: AbortSignal,
-    report?: FinishReport,
-  ): Promise<HandedTask | undefined> {
+  request(worker: WaitingWorker, waitMs: number, options: WaitOptions = {}): Promise<HandedTask | undefined> {
+    const { signal, report, unchecked } = options;
     // A second request from the same worker replaces its first (the first connection is gone).
     this.#waiters.get(worker.id)?.resolve(undefined);
     this.#returns.returned(worker.id);
@@ -142,6 +161,13 @@ export class Dispatcher {
         worker,
         report,
         settling: undefined,
+        unchecked: unchecked && { id: worker.id, platform: unchecked.platform },
+        sendBack: () => {
+          clearTimeout(waiter.timer);
+          if (this.#waiters.get(worker.id) === waiter) this.#waiters.delete(worker.id);
+          waiter.report = undefined;
+          reject(new WorkerUnconfirmed());
+        },
         resolve: finish,
         reject,
         timer: setTimeout(() => finish(undefined), waitMs),
@@ -155,29 +181,32 @@ export class Dispatcher {
   }
 
   /**
-   * The common busy round in one statement: waiters of one capability whose reports are all plain
-   * completions. Undefined when it does not apply, or changed nothing (the round then settles and
-   * picks in turn). A waiter that ends while the statement runs applies its report itself (a
-   * replay if the statement applied it first: harmless, and the statement changes nothing if it
-   * comes second).
+   * The common busy round in one statement, for one group of waiters of the same capability whose
+   * reports are all plain completions. Undefined when it does not apply, or changed nothing (the
+   * round then settles and picks in turn). A waiter that ends while the statement runs applies its
+   * report itself (a replay if the statement applied it first: harmless, and the statement changes
+   * nothing if it comes second).
    */
-  async #settleAndPick(batch: Waiter[]): Promise<{ picked: Map<string, HandedTask> | undefined } | undefined> {
+  async #settleAndPick(group: Waiter[]): Promise<{ picked: Map<string, HandedTask> | undefined } | undefined> {
     const settleAndPick = this.deps.settleAndPick;
-    const reporting = batch.filter((waiter) => waiter.report);
+    const reporting = group.filter((waiter) => waiter.report);
+    const workers = group.map((waiter) => waiter.worker);
     if (!settleAndPick || reporting.length === 0) return undefined;
-    const [group, ...others] = groupByCapability(batch.map((waiter) => waiter.worker));
-    if (!group || others.length > 0) return undefined;
     const reports = reporting.map((waiter) => ({ ...(waiter.report as FinishReport), workerId: waiter.worker.id }));
     let result: { picked: AssignedAtOnce | undefined } | undefined;
     try {
-      result = await settleAndPick(reports, group, (this.deps.now ?? systemClock)());
+      const unchecked = reporting.flatMap((waiter) => (waiter.unchecked ? [waiter.unchecked] : []));
+      result = await settleAndPick(reports, workers, (this.deps.now ?? systemClock)(), unchecked);
     } catch (error) {
       // Nothing known to have applied: the round settles and picks in turn, and meets the error there.
       this.deps.log.debug({ err: error }, 'one-statement round failed');
       return undefined;
     }
     if (!result) return undefined;
-    for (const waiter of reporting) waiter.report = undefined;
+    for (const waiter of reporting) {
+      waiter.report = undefined;
+      waiter.unchecked = undefined;
+    }
     if (!result.picked) return { picked: undefined };
     const { assigned, changes, activatedJobs } = result.picked;
     publishSync(this.deps.bus, { tasks: changes, jobs: activatedJobs.map(activation) });
@@ -250,17 +279,31 @@ export class Dispatcher {
   /** One round: how many tasks it handed out, and whether every waiter it served got one. */
   async #round(): Promise<{ assigned: number; servedAll: boolean }> {
     const batch = [...this.#waiters.values()].slice(0, 500);
-    const together = await this.#settleAndPick(batch);
-    const waiters = together ? this.#stillWaiting(batch) : await this.#settleReports(batch);
-    if (waiters.length === 0) return { assigned: 0, servedAll: false };
-    let assigned: Map<string, HandedTask>;
-    try {
-      assigned = together?.picked ?? (await this.#assign(waiters.map((w) => w.worker)));
-    } catch (error) {
-      // The database is away: answer nobody now; workers ask again, the next round retries.
-      this.deps.log.warn({ err: error }, 'scheduling round failed');
-      return { assigned: 0, servedAll: false };
+    const assigned = new Map<string, HandedTask>();
+    /** Reports applied, no task picked yet. */
+    const toPick: Waiter[] = [];
+    /** Neither: the reports are applied in one batch, then tasks picked. */
+    const toSettle: Waiter[] = [];
+    for (const group of groupByCapability(batch, (waiter) => waiter.worker)) {
+      const together = await this.#settleAndPick(group);
+      if (!together) toSettle.push(...group);
+      else if (!together.picked) toPick.push(...group);
+      else for (const [workerId, task] of together.picked) assigned.set(workerId, task);
     }
+    // Only the one statement confirms unchecked waiters: the other path sends them back.
+    for (const waiter of this.#stillWaiting(toSettle)) if (waiter.unchecked) waiter.sendBack();
+    toPick.push(...(await this.#settleReports(this.#stillWaiting(toSettle))));
+    const picking = this.#stillWaiting(toPick);
+    try {
+      if (picking.length)
+        for (const [id, task] of await this.#assign(picking.map((w) => w.worker))) assigned.set(id, task);
+    } catch (error) {
+      // The database is away: those waiters get no answer now; they ask again, the next round retries.
+      this.deps.log.warn({ err: error }, 'scheduling round failed');
+      if (assigned.size === 0) return { assigned: 0, servedAll: false };
+    }
+    const waiters = this.#stillWaiting(batch);
+    if (waiters.length === 0) return { assigned: 0, servedAll: false };
     this.stats.rounds += 1;
     this.stats.assigned += assigned.size;
     for (const waiter of waiters) {

@@ -21,6 +21,7 @@ import {
   settleAndPickAtOnce,
   type AssignedAtOnce,
   type CompletedAtOnce,
+  type UncheckedWorker,
 } from '../persistence/round-at-once.js';
 import type { WaitingWorker } from '../persistence/schedule.js';
 import { syncJobs, failJob, mergeSync, type SyncResult } from '../jobs/job-sync.js';
@@ -124,17 +125,20 @@ export class TaskUpdates {
    * A scheduling round's completions and its pick in one statement (settleAndPickAtOnce): the
    * round costs one commit. Undefined when an update is not a plain completion or one needs the
    * transactional path: nothing was changed then, and the caller applies them (applyAll) and picks
-   * on its own. A failing statement throws; nothing of it is known to have applied.
+   * on its own. Also undefined when an unchecked worker is not what the caller holds (see
+   * UncheckedWorker). A failing statement throws; nothing of it is known to have applied.
    */
   async settleAndPick(
     updates: Array<{ workerId: string; taskId: string; update: TaskUpdate }>,
     group: readonly WaitingWorker[],
     at: Date,
+    unchecked: readonly UncheckedWorker[] = [],
   ): Promise<{ picked: AssignedAtOnce | undefined } | undefined> {
     const { rest } = splitPlainCompletions(updates);
     if (rest.length > 0) return undefined;
     const db = this.deps.atOnceDb ?? this.deps.db;
-    const round = await settleAndPickAtOnce(db, updates.map(asCompletion), group, at, this.deps.policy.jobFailShare);
+    const { jobFailShare } = this.deps.policy;
+    const round = await settleAndPickAtOnce(db, updates.map(asCompletion), group, at, jobFailShare, unchecked);
     if (!round.completed) return undefined;
     this.stats.batches += 1;
     this.stats.updates += updates.length;

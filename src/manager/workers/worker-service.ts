@@ -34,7 +34,7 @@ import { syncJobs, mergeSync, type SyncResult } from '../jobs/job-sync.js';
 import { publishSync } from '../jobs/publish.js';
 import type { SleepSchedule, WorkerRow } from '../persistence/schema/tables.js';
 import type { HandedTask } from '../persistence/schedule.js';
-import type { Dispatcher, FinishReport } from '../scheduler/dispatcher.js';
+import { WorkerUnconfirmed, type Dispatcher, type FinishReport } from '../scheduler/dispatcher.js';
 import type { TaskUpdates } from '../tasks/task-updates.js';
 import type { JobService } from '../jobs/job-service.js';
 import type { SharedStorage } from '../storage/shared-storage.js';
@@ -91,6 +91,12 @@ const requestedState = (row: Pick<WorkerRow, 'status_requested' | 'lazy_status_r
 export class WorkerService {
   /** Every task request starts with this lookup: under load, one query serves them all. */
   readonly #withHeldTask: BatchLoader<string, WorkerWithHeldTask>;
+  /**
+   * Workers last seen awake with nothing asked of them, as they were read. A completion from one of
+   * them skips the lookup: the round that serves it confirms the worker in its own statement (or
+   * sends it back to be looked up), which also holds when another manager changed it meanwhile.
+   */
+  readonly #lastSeenAwake = new Map<string, RequestingWorker>();
 
   constructor(private readonly deps: WorkerServiceDeps) {
     this.#withHeldTask = new BatchLoader((ids) => fetchWorkersWithHeldTasks(deps.db, ids));
@@ -146,23 +152,43 @@ export class WorkerService {
     options: { waitMs?: number; signal?: AbortSignal } = {},
   ): Promise<NextTask> {
     if (update.status === 'completed') {
+      const report = { taskId, update };
+      const seen = this.#lastSeenAwake.get(id);
+      if (seen) {
+        try {
+          return await this.#waitForTask(seen, options, report, true);
+        } catch (error) {
+          if (!(error instanceof WorkerUnconfirmed)) throw error;
+          this.#lastSeenAwake.delete(id);
+        }
+      }
       const { worker, heldTaskId } = await this.#fetchWithHeldTask(id);
-      if (worker.status === 'awake' && !worker.status_requested && (!heldTaskId || heldTaskId === taskId))
-        return this.#waitForTask(worker, options, { taskId, update });
+      if (worker.status === 'awake' && !worker.status_requested && (!heldTaskId || heldTaskId === taskId)) {
+        this.#lastSeenAwake.set(id, worker);
+        return this.#waitForTask(worker, options, report);
+      }
     }
     await this.deps.taskUpdates.apply(id, taskId, update);
     return this.nextTask(id, options);
   }
 
-  /** The long poll itself; a report on the task just finished is applied by the round that serves it. */
+  /**
+   * The long poll itself; a report on the task just finished is applied by the round that serves it.
+   * `unchecked`: the worker was not read for this request; its round confirms it (or WorkerUnconfirmed).
+   */
   async #waitForTask(
     worker: RequestingWorker,
     options: { waitMs?: number; signal?: AbortSignal },
     report?: FinishReport,
+    unchecked = false,
   ): Promise<NextTask> {
     const waitMs = Math.min(options.waitMs ?? this.deps.longPollMs, this.deps.longPollMs);
     const waiting = { id: worker.id, supportedTaskTypes: worker.supported_task_types, tags: worker.tags };
-    const task = await this.deps.dispatcher.request(waiting, waitMs, options.signal, report);
+    const task = await this.deps.dispatcher.request(waiting, waitMs, {
+      signal: options.signal,
+      report,
+      unchecked: unchecked ? { platform: worker.platform } : undefined,
+    });
     if (task) return { kind: 'task', task: await this.#assigned(task, worker) };
     // Released early because a status change was requested: say so now.
     const now = await fetchWorker(this.deps.db, worker.id);
@@ -353,6 +379,7 @@ export class WorkerService {
     await this.signOff(id, 'offline', 'deleted');
     await deleteWorker(this.deps.db, id);
     this.deps.auth.forget(id);
+    this.#lastSeenAwake.delete(id);
     this.deps.bus.publish({ type: 'worker', workerId: id, status: 'deleted', change: 'deleted' });
   }
 }
