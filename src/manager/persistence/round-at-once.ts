@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from './schema/database.js';
 import { retrying } from './transaction.js';
+import { integerArrayLiteral, uuidArrayLiteral } from './array-literals.js';
 import type { TaskChange } from './task-changes.js';
 import type { TaskStatus } from '../state/statuses.js';
 import { assertTaskTransition } from '../state/transitions.js';
@@ -93,13 +94,13 @@ export async function settleAndPickAtOnce(
   jobFailShare: number,
   unchecked: readonly UncheckedWorker[] = [],
 ): Promise<RoundAtOnce> {
-  const done = completions.map((c) => c.taskId);
-  const doneBy = completions.map((c) => c.workerId);
-  const seqs = completions.map((c) => c.seq ?? null);
-  const waiting = group.map((worker) => worker.id);
+  const done = uuidArrayLiteral(completions.map((c) => c.taskId));
+  const doneBy = uuidArrayLiteral(completions.map((c) => c.workerId));
+  const seqs = integerArrayLiteral(completions.map((c) => c.seq ?? null));
+  const waiting = uuidArrayLiteral(group.map((worker) => worker.id));
   const types = group[0]?.supportedTaskTypes ?? [];
   const tags = group[0]?.tags ?? [];
-  const checkIds = unchecked.map((worker) => worker.id);
+  const checkIds = uuidArrayLiteral(unchecked.map((worker) => worker.id));
   const checkPlatforms = unchecked.map((worker) => worker.platform);
   // Prepared: planning this statement costs more than running it, and one text serves every size.
   // Each array goes once (d, p): every parameter is serialised and parsed on its own.
@@ -128,7 +129,7 @@ export async function settleAndPickAtOnce(
                WHERE b.job_id = t.job_id AND b.task_type = t.type AND b.worker_id = ANY((SELECT ids FROM p)::uuid[]))) AS excluded
       FROM task t
       WHERE ${READY} AND type = ANY(${types}::text[]) AND (job_tag IS NULL OR job_tag = ANY(${tags}::text[]))
-      ORDER BY ${TASK_ORDER} LIMIT ${waiting.length} FOR UPDATE OF t SKIP LOCKED),
+      ORDER BY ${TASK_ORDER} LIMIT ${group.length} FOR UPDATE OF t SKIP LOCKED),
     blocked AS (SELECT EXISTS (SELECT 1 FROM c WHERE excluded) AS yes),
     old AS (SELECT j.id, j.status, j.count_queued, j.count_active, j.count_soft_failed, j.count_paused, j.count_completed,
                    j.count_failed, j.count_canceled FROM job j

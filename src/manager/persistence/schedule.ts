@@ -5,15 +5,25 @@ import { applyCountChanges, type TaskChange } from './task-changes.js';
 import type { TaskStatus } from '../state/statuses.js';
 import { assertTaskTransition } from '../state/transitions.js';
 
+/** Read-only: its capabilityKey is made once. */
 export interface WaitingWorker {
-  id: string;
-  supportedTaskTypes: string[];
-  tags: string[];
+  readonly id: string;
+  readonly supportedTaskTypes: readonly string[];
+  readonly tags: readonly string[];
 }
 
+/** Each waiting worker's key, made once (a round asks for it several times per worker). */
+const capabilityKeys = new WeakMap<WaitingWorker, string>();
+
 /** Workers with the same key compete for the same tasks (before per-worker exclusions). */
-export const capabilityKey = (worker: WaitingWorker): string =>
-  `${[...worker.supportedTaskTypes].sort().join(',')}|${[...worker.tags].sort().join(',')}`;
+export function capabilityKey(worker: WaitingWorker): string {
+  let key = capabilityKeys.get(worker);
+  if (key === undefined) {
+    key = `${[...worker.supportedTaskTypes].sort().join(',')}|${[...worker.tags].sort().join(',')}`;
+    capabilityKeys.set(worker, key);
+  }
+  return key;
+}
 
 /**
  * What a worker is handed: the columns its answer is built from. The one-statement round returns

@@ -33,7 +33,7 @@ import { withTransaction } from '../persistence/transaction.js';
 import { syncJobs, mergeSync, type SyncResult } from '../jobs/job-sync.js';
 import { publishSync } from '../jobs/publish.js';
 import type { SleepSchedule, WorkerRow } from '../persistence/schema/tables.js';
-import type { HandedTask } from '../persistence/schedule.js';
+import type { HandedTask, WaitingWorker } from '../persistence/schedule.js';
 import { WorkerUnconfirmed, type Dispatcher, type FinishReport } from '../scheduler/dispatcher.js';
 import type { TaskUpdates } from '../tasks/task-updates.js';
 import type { JobService } from '../jobs/job-service.js';
@@ -76,6 +76,13 @@ export type NextTask =
   /** The worker is to change status first (sleep, shut down, restart). */
   | { kind: 'status-change'; state: WorkerStateAnswer };
 
+/** How the dispatcher knows a worker: what it may be handed. */
+const waitingWorker = (row: RequestingWorker): WaitingWorker => ({
+  id: row.id,
+  supportedTaskTypes: row.supported_task_types,
+  tags: row.tags,
+});
+
 /** A worker that is not awake or asleep (timed out, signed off) signs on before anything else. */
 function assertSignedOn(worker: Pick<WorkerRow, 'name' | 'status'>): void {
   if (worker.status === 'awake' || worker.status === 'asleep') return;
@@ -96,7 +103,7 @@ export class WorkerService {
    * them skips the lookup: the round that serves it confirms the worker in its own statement (or
    * sends it back to be looked up), which also holds when another manager changed it meanwhile.
    */
-  readonly #lastSeenAwake = new Map<string, RequestingWorker>();
+  readonly #lastSeenAwake = new Map<string, { row: RequestingWorker; waiting: WaitingWorker }>();
 
   constructor(private readonly deps: WorkerServiceDeps) {
     this.#withHeldTask = new BatchLoader((ids) => fetchWorkersWithHeldTasks(deps.db, ids));
@@ -156,7 +163,7 @@ export class WorkerService {
       const seen = this.#lastSeenAwake.get(id);
       if (seen) {
         try {
-          return await this.#waitForTask(seen, options, report, true);
+          return await this.#waitForTask(seen.row, options, { ...seen, report, unchecked: true });
         } catch (error) {
           if (!(error instanceof WorkerUnconfirmed)) throw error;
           this.#lastSeenAwake.delete(id);
@@ -164,8 +171,9 @@ export class WorkerService {
       }
       const { worker, heldTaskId } = await this.#fetchWithHeldTask(id);
       if (worker.status === 'awake' && !worker.status_requested && (!heldTaskId || heldTaskId === taskId)) {
-        this.#lastSeenAwake.set(id, worker);
-        return this.#waitForTask(worker, options, report);
+        const waiting = waitingWorker(worker);
+        this.#lastSeenAwake.set(id, { row: worker, waiting });
+        return this.#waitForTask(worker, options, { waiting, report });
       }
     }
     await this.deps.taskUpdates.apply(id, taskId, update);
@@ -174,20 +182,20 @@ export class WorkerService {
 
   /**
    * The long poll itself; a report on the task just finished is applied by the round that serves it.
-   * `unchecked`: the worker was not read for this request; its round confirms it (or WorkerUnconfirmed).
+   * `waiting`: the worker as the dispatcher knows it (made from its row when not given).
+   * `unchecked`: the worker was not read for this request (its row is how it was last seen); its
+   * round confirms it, or sends it back (WorkerUnconfirmed).
    */
   async #waitForTask(
     worker: RequestingWorker,
     options: { waitMs?: number; signal?: AbortSignal },
-    report?: FinishReport,
-    unchecked = false,
+    wait: { waiting?: WaitingWorker; report?: FinishReport; unchecked?: boolean } = {},
   ): Promise<NextTask> {
     const waitMs = Math.min(options.waitMs ?? this.deps.longPollMs, this.deps.longPollMs);
-    const waiting = { id: worker.id, supportedTaskTypes: worker.supported_task_types, tags: worker.tags };
-    const task = await this.deps.dispatcher.request(waiting, waitMs, {
+    const task = await this.deps.dispatcher.request(wait.waiting ?? waitingWorker(worker), waitMs, {
       signal: options.signal,
-      report,
-      unchecked: unchecked ? { platform: worker.platform } : undefined,
+      report: wait.report,
+      unchecked: wait.unchecked ? { platform: worker.platform } : undefined,
     });
     if (task) return { kind: 'task', task: await this.#assigned(task, worker) };
     // Released early because a status change was requested: say so now.
