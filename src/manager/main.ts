@@ -70,7 +70,7 @@ export async function startManager(options: {
       log,
       onWorkReady: () => built?.dispatcher.kick(),
       onRelease: (id) => built?.dispatcher.release(id),
-      onWorkerDeleted: (id) => built?.auth.forget(id),
+      onWorkerDeleted: (id) => built?.workers.forget(id),
     });
     started.push(() => cluster.close());
     // Tests set the time; a real farm reads the database's, so every manager stamps and judges alike.

@@ -382,12 +382,17 @@ export class WorkerService {
     });
   }
 
+  /** A worker deleted (here or through another manager): its token and what is known of it go. */
+  forget(id: string): void {
+    this.deps.auth.forget(id);
+    this.#lastSeenAwake.delete(id);
+  }
+
   async remove(id: string): Promise<void> {
     await fetchWorker(this.deps.db, id);
     await this.signOff(id, 'offline', 'deleted');
     await deleteWorker(this.deps.db, id);
-    this.deps.auth.forget(id);
-    this.#lastSeenAwake.delete(id);
+    this.forget(id);
     this.deps.bus.publish({ type: 'worker', workerId: id, status: 'deleted', change: 'deleted' });
   }
 }
