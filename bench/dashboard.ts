@@ -2,8 +2,8 @@ import { gzipSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { withBenchCluster } from './cluster.js';
 import { startManagerProcess } from './kiln.js';
-import { median, percentile } from './stats.js';
-import { loadAverage, ms } from './dispatch.js';
+import { median, ms, percentile } from './stats.js';
+import { loadAverage } from './dispatch.js';
 import { addJobs, addWorkers } from '../src/testing/fleet.js';
 
 const RUNS = 5;

@@ -9,7 +9,7 @@ import {
   WARM_UP_TASKS,
   type ManagerProcess,
 } from './kiln.js';
-import { percentile } from './stats.js';
+import { median, percentile } from './stats.js';
 
 /** One run of two Kiln managers on one database, in the figures the dispatch table shows. */
 export interface TwoManagerRun {
@@ -94,4 +94,37 @@ export async function runTwoManagers(
     await second?.close();
     await first.close();
   }
+}
+
+/**
+ * Adjacent runs of one and two managers, order alternating, until `ratios` (two / one, per pair)
+ * holds `wanted` pairs: a pair's ratio varies by a quarter either way on a shared 2-core machine,
+ * so a few pairs say little.
+ */
+export async function adjacentPairs(
+  ratios: number[],
+  wanted: number,
+  runs: { one: () => Promise<number>; two: () => Promise<number> },
+): Promise<void> {
+  for (let pair = ratios.length; pair < wanted; pair++) {
+    const oneFirst = pair % 2 === 0;
+    const first = await (oneFirst ? runs.one : runs.two)();
+    const second = await (oneFirst ? runs.two : runs.one)();
+    const [one, two] = oneFirst ? [first, second] : [second, first];
+    ratios.push(two / one);
+    console.log(
+      `  pair ${pair + 1}  one manager ${Math.round(one)} tasks/s, two ${Math.round(two)}: ${(two / one).toFixed(2)}x`,
+    );
+  }
+}
+
+/**
+ * Two managers against one: the ratio of the medians over the rounds, and the ratio within each
+ * adjacent pair of runs (the machine's speed drifts by a third over minutes; a pair shares it), with
+ * the median and the middle half of the pairs.
+ */
+export function twoToOneLine(roundsRatio: number, pairs: number[]): string {
+  const spread = `middle half ${percentile(pairs, 25).toFixed(2)}-${percentile(pairs, 75).toFixed(2)}x`;
+  const each = pairs.map((r) => `${r.toFixed(2)}x`).join(', ');
+  return `Kiln, two managers on one database / one manager: ${roundsRatio.toFixed(2)}x over the rounds (target ≥ 1x); within each of ${pairs.length} adjacent pairs ${each}: median ${median(pairs).toFixed(2)}x, ${spread}`;
 }

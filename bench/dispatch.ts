@@ -10,8 +10,8 @@ import {
   type PgBossSettings,
   type PeerLatency,
 } from './peers.js';
-import { median, percentile } from './stats.js';
-import { runTwoManagers } from './dispatch-two.js';
+import { median, ms, percentile } from './stats.js';
+import { adjacentPairs, runTwoManagers, twoToOneLine } from './dispatch-two.js';
 
 const BUDGET_MS = 300_000;
 const WORKERS = 100;
@@ -78,6 +78,8 @@ interface Results {
   samples: Map<SystemKey, Sample[]>;
   latencies: Map<SystemKey, Latency[]>;
   problems: string[];
+  /** Two managers / one, per adjacent pair of runs: the rounds' pairs, then the extra ones. */
+  twoToOne: number[];
 }
 
 interface System {
@@ -120,7 +122,8 @@ const present = (values: ReadonlyArray<number | undefined>): number[] =>
  * (bench/dispatch-two.ts); the table prints it beside one manager, and their ratio.
  *
  * Environment: KILN_BENCH_ROUNDS (default 2, or 3 when they fit in ~5 minutes),
- * KILN_BENCH_TASKS (20000), KILN_BENCH_ONLY=kiln,kiln-2,graphile,graphile-tuned,pgboss,pgboss-batch
+ * KILN_BENCH_TASKS (20000), KILN_BENCH_PAIRS (8: adjacent runs of one and two managers for their
+ * ratio, the rounds' included), KILN_BENCH_ONLY=kiln,kiln-2,graphile,graphile-tuned,pgboss,pgboss-batch
  * (a subset), KILN_BENCH_PROF=DIR (CPU profiles of the manager processes).
  */
 export async function benchDispatch(): Promise<void> {
@@ -131,6 +134,7 @@ export async function benchDispatch(): Promise<void> {
     samples: new Map(),
     latencies: new Map(),
     problems: [],
+    twoToOne: [],
   };
   const systems = chooseSystems(results);
   const started = performance.now();
@@ -190,6 +194,7 @@ async function runRounds(
         console.log(`  round ${round + 1}  ${key.padEnd(15)} ${text}`);
       }
     }
+    await runExtraPairs(results, systems, cluster);
     if (systems.some(({ key }) => key === 'pgboss')) {
       const boss = await pgBossTrickle(cluster, PGBOSS_100, PGBOSS_TRICKLE);
       push(results.latencies, 'pgboss', summarize(boss));
@@ -303,16 +308,20 @@ const rateOf = (results: Results, key: SystemKey): number =>
   median((results.samples.get(key) ?? []).map((s) => s.rate));
 
 /**
- * Two managers against one: the ratio of the medians, and the ratio within each round, where the
- * two runs are adjacent (the machine's speed drifts by a third over minutes; a round's pair shares it).
+ * More adjacent runs of one and two managers after the rounds (KILN_BENCH_PAIRS pairs in all,
+ * default 8; see adjacentPairs). Their runs count only in the two-to-one ratio, not in the table.
  */
-function printTwoToOne(results: Results): void {
-  const one = results.samples.get('kiln') ?? [];
-  const two = results.samples.get('kiln-2') ?? [];
-  const perRound = two.flatMap((run, i) => (one[i] ? [run.rate / one[i].rate] : []));
-  console.log(
-    `Kiln, two managers on one database / one manager: ${(rateOf(results, 'kiln-2') / rateOf(results, 'kiln')).toFixed(2)}x (target ≥ 1x); within each round ${perRound.map((r) => `${r.toFixed(2)}x`).join(', ')}, median ${median(perRound).toFixed(2)}x`,
-  );
+async function runExtraPairs(results: Results, systems: System[], cluster: BenchCluster): Promise<void> {
+  const [one, two] = [results.samples.get('kiln') ?? [], results.samples.get('kiln-2') ?? []];
+  results.twoToOne.push(...two.flatMap((run, i) => (one[i] ? [run.rate / one[i].rate] : [])));
+  if (!systems.some(({ key }) => key === 'kiln') || !systems.some(({ key }) => key === 'kiln-2')) return;
+  const rateOfRun = (key: SystemKey, run: typeof runKiln) => async (): Promise<number> => {
+    const scratch: Results = { ...results, samples: new Map(), latencies: new Map(), twoToOne: [] };
+    await run(scratch, cluster);
+    return scratch.samples.get(key)?.[0]?.rate ?? Number.NaN;
+  };
+  const runs = { one: rateOfRun('kiln', runKiln), two: rateOfRun('kiln-2', runKilnTwo) };
+  await adjacentPairs(results.twoToOne, Number(process.env.KILN_BENCH_PAIRS ?? 8), runs);
 }
 
 /** The table: throughput medians; latency medians, each row saying what its latency is. */
@@ -374,7 +383,8 @@ function printDetails(results: Results, systems: System[]): void {
   console.log('Kiln ratio to each peer (jobs/s medians):');
   for (const { key, label } of systems.filter(({ key }) => key !== 'kiln' && key !== 'kiln-2'))
     console.log(`  ${(rateOf(results, 'kiln') / rateOf(results, key)).toFixed(2)}x  ${label}`);
-  if (results.samples.has('kiln') && results.samples.has('kiln-2')) printTwoToOne(results);
+  if (results.samples.has('kiln') && results.samples.has('kiln-2'))
+    console.log(twoToOneLine(rateOf(results, 'kiln-2') / rateOf(results, 'kiln'), results.twoToOne));
   console.log('CPU ms per task (medians): system process(es) / benchmark client / PostgreSQL');
   for (const { key } of systems) {
     const runs = results.samples.get(key) ?? [];
@@ -407,4 +417,3 @@ function summarize(latency: PeerLatency): Latency {
 }
 
 export const fmt = (value: number): string => Math.round(value).toLocaleString('en-US');
-export const ms = (value: number): string => `${value.toFixed(1)} ms`;
