@@ -96,6 +96,9 @@ export async function runTwoManagers(
   }
 }
 
+/** Tasks per second as the table prints them. */
+const rate = (tasksPerSecond: number): string => Math.round(tasksPerSecond).toLocaleString('en-US');
+
 /**
  * Adjacent runs of one and two managers, order alternating, until `ratios` (two / one, per pair)
  * holds `wanted` pairs: a pair's ratio varies by a quarter either way on a shared 2-core machine,
@@ -112,9 +115,7 @@ export async function adjacentPairs(
     const second = await (oneFirst ? runs.two : runs.one)();
     const [one, two] = oneFirst ? [first, second] : [second, first];
     ratios.push(two / one);
-    console.log(
-      `  pair ${pair + 1}  one manager ${Math.round(one)} tasks/s, two ${Math.round(two)}: ${(two / one).toFixed(2)}x`,
-    );
+    console.log(`  pair ${pair + 1}  one manager ${rate(one)} tasks/s, two ${rate(two)}: ${(two / one).toFixed(2)}x`);
   }
 }
 
