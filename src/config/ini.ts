@@ -19,6 +19,32 @@ export class IniSyntaxError extends Error {
 
 const SECTION = /^\[\s*([^\]]*?)\s*\]$/;
 
+/** One line of an INI file as read (raw: as written, for writers that keep a person's lines). */
+export type IniLine =
+  | { kind: 'blank' | 'comment' | 'other'; raw: string }
+  | { kind: 'section'; raw: string; name: string }
+  | { kind: 'pair'; raw: string; key: string; value: string };
+
+/**
+ * The lines of an INI text: blank, `#` or `;` comments, `[Section]` headers (the name trimmed),
+ * `Key = Value` pairs (both trimmed) and anything else ("other", for the reader to refuse). A final
+ * newline ends the last line rather than starting an empty one. Line n is at index n - 1.
+ */
+export function iniLines(text: string): IniLine[] {
+  const raws = text.split(/\r?\n/);
+  if (raws.at(-1) === '') raws.pop();
+  return raws.map((raw): IniLine => {
+    const line = raw.trim();
+    if (!line) return { kind: 'blank', raw };
+    if (line.startsWith('#') || line.startsWith(';')) return { kind: 'comment', raw };
+    const header = SECTION.exec(line);
+    if (header) return { kind: 'section', raw, name: header[1] ?? '' };
+    const equals = line.indexOf('=');
+    if (equals <= 0) return { kind: 'other', raw };
+    return { kind: 'pair', raw, key: line.slice(0, equals).trim(), value: line.slice(equals + 1).trim() };
+  });
+}
+
 /** Section and key names compare without case and surrounding spaces. */
 function iniName(name: string): string {
   return name.trim().toLowerCase();
@@ -27,20 +53,18 @@ function iniName(name: string): string {
 export function parseIni(text: string): IniSections {
   const sections: IniSections = new Map();
   let current: Map<string, string> | undefined;
-  text.split(/\r?\n/).forEach((raw, index) => {
-    const line = raw.trim();
-    if (!line || line.startsWith('#') || line.startsWith(';')) return;
-    const header = SECTION.exec(line);
-    if (header) {
-      const name = iniName(header[1] ?? '');
+  iniLines(text).forEach((line, index) => {
+    if (line.kind === 'section') {
+      const name = iniName(line.name);
       current = sections.get(name) ?? new Map();
       sections.set(name, current);
       return;
     }
-    const equals = line.indexOf('=');
-    if (equals <= 0) throw new IniSyntaxError(index + 1, `line ${index + 1} is neither [Section] nor Key = Value`);
+    if (line.kind === 'other')
+      throw new IniSyntaxError(index + 1, `line ${index + 1} is neither [Section] nor Key = Value`);
+    if (line.kind !== 'pair') return; // blank or comment
     if (!current) throw new IniSyntaxError(index + 1, `line ${index + 1} sets a key before any [Section]`);
-    current.set(iniName(line.slice(0, equals)), line.slice(equals + 1).trim());
+    current.set(iniName(line.key), line.value);
   });
   return sections;
 }
@@ -56,26 +80,24 @@ export function iniValue(sections: IniSections, section: string, key: string): s
  * added at the end of the file.
  */
 export function setIniValue(text: string, section: string, key: string, value: string): string {
-  const lines = text === '' ? [] : text.replace(/\r?\n$/, '').split(/\r?\n/);
+  const lines = iniLines(text);
+  const out = lines.map((line) => line.raw);
   let inSection = false;
   let sectionEnd = -1;
-  for (let index = 0; index < lines.length; index++) {
-    const line = (lines[index] ?? '').trim();
-    const header = SECTION.exec(line);
-    if (header) {
-      inSection = iniName(header[1] ?? '') === iniName(section);
+  for (const [index, line] of lines.entries()) {
+    if (line.kind === 'section') {
+      inSection = iniName(line.name) === iniName(section);
       if (inSection) sectionEnd = index + 1;
       continue;
     }
     if (!inSection) continue;
-    const equals = line.indexOf('=');
-    if (equals > 0 && iniName(line.slice(0, equals)) === iniName(key)) {
-      lines[index] = `${key} = ${value}`;
-      return `${lines.join('\n')}\n`;
+    if (line.kind === 'pair' && iniName(line.key) === iniName(key)) {
+      out[index] = `${key} = ${value}`;
+      return `${out.join('\n')}\n`;
     }
-    if (line && !line.startsWith('#') && !line.startsWith(';')) sectionEnd = index + 1;
+    if (line.kind !== 'blank' && line.kind !== 'comment') sectionEnd = index + 1;
   }
-  if (sectionEnd >= 0) lines.splice(sectionEnd, 0, `${key} = ${value}`);
-  else lines.push(...(lines.length ? [''] : []), `[${section}]`, `${key} = ${value}`);
-  return `${lines.join('\n')}\n`;
+  if (sectionEnd >= 0) out.splice(sectionEnd, 0, `${key} = ${value}`);
+  else out.push(...(out.length ? [''] : []), `[${section}]`, `${key} = ${value}`);
+  return `${out.join('\n')}\n`;
 }

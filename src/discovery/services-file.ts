@@ -17,8 +17,12 @@
  */
 import { SERVICE_KINDS, serviceIdOf, type KnownEntry, type ServiceEntry, type ServiceKind } from './types.js';
 import { mainPort } from './dns-sd-records.js';
+import { iniLines } from '../config/ini.js';
 
 export class ServicesFileError extends Error {}
+
+/** What a key may be named. */
+const KEY = /^[A-Za-z][\w.-]*$/;
 
 interface Line {
   text: string;
@@ -56,29 +60,24 @@ export function emptyServicesDocument(): ServicesDocument {
 export function parseServicesFile(text: string, fileName = 'services.cfg'): ServicesDocument {
   const document: ServicesDocument = { preamble: [], sections: [] };
   const names = new Set<string>();
-  const lines = text.split(/\r?\n/);
-  if (lines.at(-1) === '') lines.pop();
-  lines.forEach((raw, index) => {
+  iniLines(text).forEach((line, index) => {
     const where = `${fileName} line ${index + 1}`;
-    const trimmed = raw.trim();
     const current = document.sections.at(-1);
-    if (trimmed === '' || trimmed.startsWith('#') || trimmed.startsWith(';')) {
+    const { raw } = line;
+    if (line.kind === 'blank' || line.kind === 'comment') {
       (current ? current.lines : document.preamble).push({ text: raw });
       return;
     }
-    const header = /^\[(.+)\]$/.exec(trimmed);
-    if (header) {
-      const name = (header[1] ?? '').trim();
-      if (names.has(name)) throw new ServicesFileError(`${where}: a second section [${name}]`);
-      names.add(name);
-      document.sections.push({ name, header: { text: raw }, lines: [], lineNumber: index + 1 });
+    if (line.kind === 'section' && line.name) {
+      if (names.has(line.name)) throw new ServicesFileError(`${where}: a second section [${line.name}]`);
+      names.add(line.name);
+      document.sections.push({ name: line.name, header: { text: raw }, lines: [], lineNumber: index + 1 });
       return;
     }
-    const pair = /^([A-Za-z][\w.-]*)\s*=\s*(.*)$/.exec(trimmed);
-    if (!pair)
-      throw new ServicesFileError(`${where}: expected [section], key = value or a # comment, got "${trimmed}"`);
-    if (!current) throw new ServicesFileError(`${where}: "${trimmed}" comes before any [section]`);
-    current.lines.push({ text: raw, key: (pair[1] ?? '').toLowerCase(), value: (pair[2] ?? '').trim() });
+    if (line.kind !== 'pair' || !KEY.test(line.key))
+      throw new ServicesFileError(`${where}: expected [section], key = value or a # comment, got "${raw.trim()}"`);
+    if (!current) throw new ServicesFileError(`${where}: "${raw.trim()}" comes before any [section]`);
+    current.lines.push({ text: raw, key: line.key.toLowerCase(), value: line.value });
   });
   for (const section of document.sections) sectionEntry(section, fileName);
   return document;
