@@ -17,7 +17,8 @@ export class IniSyntaxError extends Error {
   }
 }
 
-const SECTION = /^\[\s*([^\]]*?)\s*\]$/;
+/** `[name]`: everything between the outer brackets (a services.cfg name may hold `[fd00::14]`). */
+const SECTION = /^\[(.*)\]$/;
 
 /** One line of an INI file as read (raw: as written, for writers that keep a person's lines). */
 export type IniLine =
@@ -38,7 +39,7 @@ export function iniLines(text: string): IniLine[] {
     if (!line) return { kind: 'blank', raw };
     if (line.startsWith('#') || line.startsWith(';')) return { kind: 'comment', raw };
     const header = SECTION.exec(line);
-    if (header) return { kind: 'section', raw, name: header[1] ?? '' };
+    if (header) return { kind: 'section', raw, name: (header[1] ?? '').trim() };
     const equals = line.indexOf('=');
     if (equals <= 0) return { kind: 'other', raw };
     return { kind: 'pair', raw, key: line.slice(0, equals).trim(), value: line.slice(equals + 1).trim() };

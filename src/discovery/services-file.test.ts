@@ -40,6 +40,16 @@ describe('services.cfg', () => {
     assert.equal(entry?.source, 'services.cfg');
   });
 
+  it('takes a section name with brackets in it (an IPv6 host) and refuses an empty one', () => {
+    const text = '[manager [fd00::14]:7780]\nkind = manager\naddresses = fd00::14\nports = http:7780\n';
+    const [entry] = servicesFileEntries(parseServicesFile(text));
+    assert.deepEqual(entry?.addresses, ['fd00::14']);
+    assert.throws(
+      () => parseServicesFile('[ ]\nkind = manager\n', 'f.cfg'),
+      /^Error: f\.cfg line 1: expected \[section\]/,
+    );
+  });
+
   it('names the line of a malformed file in one message', () => {
     const cases: Array<[string, RegExp]> = [
       ['[a]\nkind = manager\nports = http:7780\naddresses = h\nnonsense\n', /^f\.cfg line 5: expected \[section\]/],

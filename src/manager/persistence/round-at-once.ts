@@ -18,7 +18,8 @@ export interface Completion {
 /**
  * A waiting worker whose request skipped the lookup of its row (it was awake with nothing asked of it
  * last time): the statement confirms that it still is, on the platform and with the capabilities it
- * was grouped by, and changes nothing otherwise.
+ * was grouped by, and changes nothing otherwise. It reads the row as of its own start, as the lookup
+ * did: a request committed meanwhile is seen by the worker's next request.
  */
 export interface UncheckedWorker {
   id: string;
@@ -42,6 +43,8 @@ export interface AssignedAtOnce {
 export interface RoundAtOnce {
   /** Undefined: a completion needs the transactional path, and NOTHING was changed (no pick either). */
   completed: CompletedAtOnce | undefined;
+  /** Whether every unchecked worker was found as the caller holds it (also when nothing was changed). */
+  workersConfirmed: boolean;
   /**
    * Undefined: nothing was picked because a task the pick would hand out excludes one of the workers
    * (they failed it, or its job blocklists them): the caller picks with the per-worker rules
@@ -50,11 +53,21 @@ export interface RoundAtOnce {
   picked: AssignedAtOnce | undefined;
 }
 
+/**
+ * What a round's one statement did, as the dispatcher needs it: applied (the completions, and the
+ * pick unless it stood back), or nothing at all; then whether it found every unchecked worker as
+ * the caller holds it (those may take the transactional path without a lookup).
+ */
+export type RoundOutcome =
+  | { applied: true; picked: AssignedAtOnce | undefined }
+  | { applied: false; workersConfirmed: boolean };
+
 // Every completion here is active → completed; the move is one the task table allows, checked once.
 assertTaskTransition('active', 'completed');
 
 type Row = HandedTask & {
   applied: boolean;
+  fit: boolean;
   blocked: boolean;
   released: number;
   completed_id: string | null;
@@ -175,7 +188,7 @@ export async function settleAndPickAtOnce(
             WHERE depends_on IN (SELECT id FROM completed) GROUP BY task_id) r
       WHERE task.id = r.task_id AND task.id <> ALL((SELECT ids FROM d)::uuid[])
       RETURNING task.id)
-    SELECT (SELECT yes FROM go) AS applied, (SELECT yes FROM blocked) AS blocked,
+    SELECT (SELECT yes FROM go) AS applied, (SELECT yes FROM fit) AS fit, (SELECT yes FROM blocked) AS blocked,
            (SELECT count(*) FROM released)::int AS released,
            completed.id AS completed_id, completed.job_id AS completed_job_id, completed.type AS completed_type,
            completed.worker_id AS completed_worker_id, assigned.*, jobs.previous_status
@@ -183,7 +196,7 @@ export async function settleAndPickAtOnce(
     LEFT JOIN (completed FULL JOIN (assigned LEFT JOIN jobs ON jobs.id = assigned.job_id) ON false) ON true`;
   const { rows } = await retrying(() => query.execute(db));
   const [first] = rows;
-  if (!first?.applied) return { completed: undefined, picked: undefined };
+  if (!first?.applied) return { completed: undefined, picked: undefined, workersConfirmed: first?.fit ?? false };
   const completedChanges: TaskChange[] = [];
   const assigned = new Map<string, HandedTask>();
   const pickedChanges: TaskChange[] = [];
@@ -203,6 +216,7 @@ export async function settleAndPickAtOnce(
     if (row.id === null || row.worker_id === null) continue; // the one row of an empty round
     const {
       applied: _applied,
+      fit: _fit,
       blocked: _blocked,
       released: _released,
       completed_id: _id,
@@ -229,6 +243,7 @@ export async function settleAndPickAtOnce(
   return {
     completed: { changes: completedChanges, releasedDependents: first.released },
     picked: first.blocked ? undefined : { assigned, changes: pickedChanges, activatedJobs: [...activated] },
+    workersConfirmed: true,
   };
 }
 

@@ -8,7 +8,12 @@ import {
   type HandedTask,
   type WaitingWorker,
 } from '../persistence/schedule.js';
-import { pickAndAssignAtOnce, type AssignedAtOnce, type UncheckedWorker } from '../persistence/round-at-once.js';
+import {
+  pickAndAssignAtOnce,
+  type AssignedAtOnce,
+  type RoundOutcome,
+  type UncheckedWorker,
+} from '../persistence/round-at-once.js';
 import type { SyncResult } from '../jobs/job-sync.js';
 import { withTransaction } from '../persistence/transaction.js';
 import type { Db } from '../persistence/schema/database.js';
@@ -84,7 +89,7 @@ export interface DispatcherDeps {
   settleReports: SettleReports;
   /**
    * Applies finish reports and picks for one group of alike workers in one statement
-   * (TaskUpdates#settleAndPick); undefined when it did not take them (nothing changed).
+   * (TaskUpdates#settleAndPick); not applied when it did not take them (nothing changed).
    */
   settleAndPick?: SettleAndPick;
 }
@@ -94,7 +99,7 @@ type SettleAndPick = (
   group: readonly WaitingWorker[],
   at: Date,
   unchecked: readonly UncheckedWorker[],
-) => Promise<{ picked: AssignedAtOnce | undefined } | undefined>;
+) => Promise<RoundOutcome>;
 
 /**
  * Hands tasks to long-polling workers. Every waiting worker is served by one scheduling
@@ -175,6 +180,11 @@ export class Dispatcher {
       this.#waiters.set(worker.id, waiter);
       this.#gathering.offer(this.#waiters.size);
       signal?.addEventListener('abort', () => finish(undefined), { once: true });
+      // Gone before it began waiting (a request sent back, then looked up): end it as an abort would.
+      if (signal?.aborted) {
+        finish(undefined);
+        return;
+      }
       // A report is applied by a round even when no work is ready for this worker.
       if (waiter.report || !this.#idleGroups.has(capabilityKey(worker))) this.#schedule();
     });
@@ -187,22 +197,28 @@ export class Dispatcher {
    * report itself (a replay if the statement applied it first: harmless, and the statement changes
    * nothing if it comes second).
    */
-  async #settleAndPick(group: Waiter[]): Promise<{ picked: Map<string, HandedTask> | undefined } | undefined> {
+  async #settleAndPick(candidates: Waiter[]): Promise<{ picked: Map<string, HandedTask> | undefined } | undefined> {
     const settleAndPick = this.deps.settleAndPick;
+    // Those that ended while an earlier group's statement ran are not picked for.
+    const group = this.#stillWaiting(candidates);
     const reporting = group.filter((waiter) => waiter.report);
-    const workers = group.map((waiter) => waiter.worker);
     if (!settleAndPick || reporting.length === 0) return undefined;
     const reports = reporting.map((waiter) => ({ ...(waiter.report as FinishReport), workerId: waiter.worker.id }));
-    let result: { picked: AssignedAtOnce | undefined } | undefined;
+    let result: RoundOutcome;
     try {
       const unchecked = reporting.flatMap((waiter) => (waiter.unchecked ? [waiter.unchecked] : []));
+      const workers = group.map((waiter) => waiter.worker);
       result = await settleAndPick(reports, workers, (this.deps.now ?? systemClock)(), unchecked);
     } catch (error) {
       // Nothing known to have applied: the round settles and picks in turn, and meets the error there.
       this.deps.log.debug({ err: error }, 'one-statement round failed');
       return undefined;
     }
-    if (!result) return undefined;
+    if (!result.applied) {
+      // Found as held: the unchecked waiters take the transactional path with the rest, not a lookup.
+      if (result.workersConfirmed) for (const waiter of reporting) waiter.unchecked = undefined;
+      return undefined;
+    }
     for (const waiter of reporting) {
       waiter.report = undefined;
       waiter.unchecked = undefined;

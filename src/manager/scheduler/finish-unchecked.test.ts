@@ -62,6 +62,21 @@ describe('completions that skip the lookup of their worker', () => {
     assert.deepEqual([counts.completed, counts.active, counts.queued], [2, 0, 2]);
   });
 
+  it("a job's last task, completed without the lookup: the job completes and the worker takes the next job", async (t) => {
+    const serving = await startTestManager(t, fileCluster());
+    const w1 = await new ProtocolWorker(serving, 'w1').register();
+    const first = await submit(serving, { frames: '1-2', chunkSize: 1 });
+    const a = (await w1.next())!;
+    const answer = await finish(w1, a.id, { status: 'completed' });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    const second = await submit(serving, { frames: '1-1', chunkSize: 1 });
+    // The job's status follows from this completion: the one statement stands back, the worker was confirmed.
+    const last = await finish(w1, answer.body.id, { status: 'completed' });
+    assert.equal(last.status, 200, JSON.stringify(last.body));
+    assert.equal(last.body.jobId, second.id);
+    assert.equal((await job(serving, first.id)).status, 'completed');
+  });
+
   it('workers of two capabilities finishing together: each group is settled and served in its own statement', async (t) => {
     const serving = await startTestManager(t, fileCluster());
     const renderers = await Promise.all(

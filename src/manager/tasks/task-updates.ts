@@ -19,8 +19,8 @@ import { withTransaction } from '../persistence/transaction.js';
 import {
   completeAtOnce,
   settleAndPickAtOnce,
-  type AssignedAtOnce,
   type CompletedAtOnce,
+  type RoundOutcome,
   type UncheckedWorker,
 } from '../persistence/round-at-once.js';
 import type { WaitingWorker } from '../persistence/schedule.js';
@@ -123,27 +123,27 @@ export class TaskUpdates {
 
   /**
    * A scheduling round's completions and its pick in one statement (settleAndPickAtOnce): the
-   * round costs one commit. Undefined when an update is not a plain completion or one needs the
-   * transactional path: nothing was changed then, and the caller applies them (applyAll) and picks
-   * on its own. Also undefined when an unchecked worker is not what the caller holds (see
-   * UncheckedWorker). A failing statement throws; nothing of it is known to have applied.
+   * round costs one commit. Not applied when an update is not a plain completion, one needs the
+   * transactional path, or an unchecked worker is not what the caller holds (see UncheckedWorker):
+   * nothing was changed then, and the caller applies them (applyAll) and picks on its own. A failing
+   * statement throws; nothing of it is known to have applied.
    */
   async settleAndPick(
     updates: Array<{ workerId: string; taskId: string; update: TaskUpdate }>,
     group: readonly WaitingWorker[],
     at: Date,
     unchecked: readonly UncheckedWorker[] = [],
-  ): Promise<{ picked: AssignedAtOnce | undefined } | undefined> {
+  ): Promise<RoundOutcome> {
     const { rest } = splitPlainCompletions(updates);
-    if (rest.length > 0) return undefined;
+    if (rest.length > 0) return { applied: false, workersConfirmed: false };
     const db = this.deps.atOnceDb ?? this.deps.db;
     const { jobFailShare } = this.deps.policy;
     const round = await settleAndPickAtOnce(db, updates.map(asCompletion), group, at, jobFailShare, unchecked);
-    if (!round.completed) return undefined;
+    if (!round.completed) return { applied: false, workersConfirmed: round.workersConfirmed };
     this.stats.batches += 1;
     this.stats.updates += updates.length;
     await this.#completedAtOnce(updates, round.completed, () => undefined);
-    return { picked: round.picked };
+    return { applied: true, picked: round.picked };
   }
 
   /** After plain completions committed: write logs, answer the workers (`answer`), tell everyone. */
