@@ -306,7 +306,7 @@ export class Dispatcher {
       else if (!together.picked) toPick.push(...group);
       else for (const [workerId, task] of together.picked) assigned.set(workerId, task);
     }
-    // Only the one statement confirms unchecked waiters: the other path sends them back.
+    // Unchecked waiters the one statement did not confirm are sent back: nothing else can confirm them.
     for (const waiter of this.#stillWaiting(toSettle)) if (waiter.unchecked) waiter.sendBack();
     toPick.push(...(await this.#settleReports(this.#stillWaiting(toSettle))));
     const picking = this.#stillWaiting(toPick);

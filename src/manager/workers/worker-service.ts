@@ -151,6 +151,7 @@ export class WorkerService {
    * A completion by an awake worker with nothing else due waits with the request: the round that
    * serves the worker applies it first, in one batch with those of the other workers it serves.
    * Anything else (a failure, a status change due) is applied first, then runs as nextTask.
+   * A worker last seen awake skips the lookup: its round confirms it or sends it back to be looked up.
    */
   async finishTask(
     id: string,
@@ -163,7 +164,7 @@ export class WorkerService {
       const seen = this.#lastSeenAwake.get(id);
       if (seen) {
         try {
-          return await this.#waitForTask(seen.row, options, { ...seen, report, unchecked: true });
+          return await this.#waitForTask(seen.row, options, { waiting: seen.waiting, report, unchecked: true });
         } catch (error) {
           if (!(error instanceof WorkerUnconfirmed)) throw error;
           this.#lastSeenAwake.delete(id);
