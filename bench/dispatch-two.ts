@@ -9,7 +9,7 @@ import {
   WARM_UP_TASKS,
   type ManagerProcess,
 } from './kiln.js';
-import { median, percentile } from './stats.js';
+import { fmt, median, percentile } from './stats.js';
 
 /** One run of two Kiln managers on one database, in the figures the dispatch table shows. */
 export interface TwoManagerRun {
@@ -96,9 +96,6 @@ export async function runTwoManagers(
   }
 }
 
-/** Tasks per second as the table prints them. */
-const rate = (tasksPerSecond: number): string => Math.round(tasksPerSecond).toLocaleString('en-US');
-
 /**
  * Adjacent runs of one and two managers, order alternating, until `ratios` (two / one, per pair)
  * holds `wanted` pairs: a pair's ratio varies by a quarter either way on a shared 2-core machine,
@@ -115,7 +112,7 @@ export async function adjacentPairs(
     const second = await (oneFirst ? runs.two : runs.one)();
     const [one, two] = oneFirst ? [first, second] : [second, first];
     ratios.push(two / one);
-    console.log(`  pair ${pair + 1}  one manager ${rate(one)} tasks/s, two ${rate(two)}: ${(two / one).toFixed(2)}x`);
+    console.log(`  pair ${pair + 1}  one manager ${fmt(one)} tasks/s, two ${fmt(two)}: ${(two / one).toFixed(2)}x`);
   }
 }
 

@@ -10,7 +10,7 @@ import {
   type PgBossSettings,
   type PeerLatency,
 } from './peers.js';
-import { median, ms, percentile } from './stats.js';
+import { fmt, median, ms, percentile } from './stats.js';
 import { adjacentPairs, runTwoManagers, twoToOneLine } from './dispatch-two.js';
 
 const BUDGET_MS = 300_000;
@@ -415,5 +415,3 @@ function summarize(latency: PeerLatency): Latency {
     sendP50: percentile(latency.sendToStartMs, 50),
   };
 }
-
-export const fmt = (value: number): string => Math.round(value).toLocaleString('en-US');

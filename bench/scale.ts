@@ -2,8 +2,8 @@ import { withBenchCluster, processCpuSeconds, type BenchCluster } from './cluste
 import { startManagerProcess, registerWorkers, submitFrames, drain, type ManagerProcess } from './kiln.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SimWorker } from './http.js';
-import { median, ms, percentile } from './stats.js';
-import { fmt, loadAverage } from './dispatch.js';
+import { fmt, median, ms, percentile } from './stats.js';
+import { loadAverage } from './dispatch.js';
 
 const BIG = 100_000;
 const SMALL = 1_000;

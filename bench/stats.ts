@@ -22,6 +22,9 @@ export async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 
 export const ms = (value: number): string => `${value.toFixed(1)} ms`;
 
+/** A count or a rate as the tables print it: 12,345. */
+export const fmt = (value: number): string => Math.round(value).toLocaleString('en-US');
+
 /** CPU milliseconds (user + system) of this process so far. */
 export function ownCpuMs(): number {
   const { user, system } = process.cpuUsage();

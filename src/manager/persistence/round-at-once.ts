@@ -116,7 +116,8 @@ export async function settleAndPickAtOnce(
   const checkIds = uuidArrayLiteral(unchecked.map((worker) => worker.id));
   const checkPlatforms = unchecked.map((worker) => worker.platform);
   // Prepared: planning this statement costs more than running it, and one text serves every size.
-  // Each array goes once (d, p): every parameter is serialised and parsed on its own.
+  // The id arrays go once each (d, p): every parameter is serialised and parsed on its own. The
+  // capability arrays (a few names) go twice: the pick's scan keeps its plan with them inline.
   const query = sql<Row>`/* prepared:settle_and_pick */
     WITH d AS (SELECT ${done}::uuid[] AS ids),
     u AS (SELECT * FROM unnest((SELECT ids FROM d), ${doneBy}::uuid[], ${seqs}::bigint[]) AS u(id, worker_id, seq)),

@@ -146,9 +146,13 @@ export class Dispatcher {
     this.#waiters.get(worker.id)?.resolve(undefined);
     this.#returns.returned(worker.id);
     return new Promise((resolve, reject) => {
-      const finish = (task: HandedTask | undefined): void => {
+      /** No longer waiting: its timer and its place go. */
+      const leave = (): void => {
         clearTimeout(waiter.timer);
         if (this.#waiters.get(worker.id) === waiter) this.#waiters.delete(worker.id);
+      };
+      const finish = (task: HandedTask | undefined): void => {
+        leave();
         // Ended before a round took its report (timeout, abort, shutdown): apply it now all the
         // same; ended while a round applies it: answer once it is applied.
         const { report: unsettled, settling } = waiter;
@@ -168,8 +172,7 @@ export class Dispatcher {
         settling: undefined,
         unchecked: unchecked && { id: worker.id, platform: unchecked.platform },
         sendBack: () => {
-          clearTimeout(waiter.timer);
-          if (this.#waiters.get(worker.id) === waiter) this.#waiters.delete(worker.id);
+          leave();
           waiter.report = undefined;
           reject(new WorkerUnconfirmed());
         },
